@@ -1,0 +1,3 @@
+from sharebot.cli import main
+
+main()

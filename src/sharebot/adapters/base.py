@@ -1,0 +1,100 @@
+"""What every network adapter offers, and the one place transport failures become sharebot errors.
+
+An adapter does I/O only. What a network counts and accepts is pure and lives in `sharebot.networks`,
+so a dry run never imports this package's network modules (or their SDKs).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar, Mapping
+
+from sharebot.errors import AuthError
+from sharebot.models import Account, Network, PublishResult, RenderedPost
+
+
+class Secret(str):
+    """A credential value. Behaves as a str for the SDKs, but never shows itself in repr or logs."""
+
+    def __repr__(self) -> str:
+        return "Secret('****')"
+
+    def masked(self) -> str:
+        return mask(self)
+
+
+def mask(value: str) -> str:
+    """`abcd…wxyz` style masking: enough to tell two tokens apart, never enough to use one."""
+    if len(value) <= 12:
+        return "****"
+    return f"{value[:2]}…{value[-2:]}"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What an adapter needs to know about the job it is posting for."""
+
+    key: str  # stable per (article, account, round): idempotency key
+    now: datetime
+    data: Mapping[str, Any] = field(default_factory=dict)  # what `prepare` returned, persisted before posting
+
+
+@dataclass(frozen=True)
+class AccountStatus:
+    account: str
+    state: str  # "ok" | "missing" | "rejected" | "expiring" | "unreachable"
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class AdapterContext:
+    """Process-wide settings adapters need: timeouts and where to keep session files."""
+
+    state_dir: Path
+    timeout: float = 20.0
+    user_agent: str = "sharebot/0.1"
+
+
+class Adapter(ABC):
+    """Posts to one account of one network."""
+
+    network: ClassVar[Network]
+    required_secrets: ClassVar[tuple[str, ...]] = ()
+    # How a retry avoids a second post: "key" (server honours an idempotency key), "rkey"
+    # (client-chosen record key), "lookup" (search own recent posts), "none" (cannot tell).
+    dedupe: ClassVar[str] = "lookup"
+
+    def __init__(self, account: Account, credentials: Mapping[str, Secret], context: AdapterContext) -> None:
+        missing = [name for name in self.required_secrets if not credentials.get(name)]
+        if missing:
+            names = ", ".join(account.secrets.get(m, m) for m in missing)
+            raise AuthError(str(self.network), f"account {account.name!r}: missing credential(s) {names}")
+        self.account = account
+        self.credentials = credentials
+        self.context = context
+
+    def prepare(self, post: RenderedPost, delivery: Delivery) -> Mapping[str, Any]:
+        """Values to persist on the job before the first attempt (e.g. a record key). Pure."""
+        return {}
+
+    @abstractmethod
+    def publish(self, post: RenderedPost, delivery: Delivery) -> PublishResult:
+        """Post it. Raises NotSent, RateLimited, Rejected, AuthError or Unconfirmed."""
+
+    @abstractmethod
+    def find(self, post: RenderedPost, delivery: Delivery) -> PublishResult | None:
+        """Did this delivery's post go out? Used to settle an unknown outcome before any retry."""
+
+    @abstractmethod
+    def delete(self, remote_id: str) -> None:
+        """Remove a post we made."""
+
+    @abstractmethod
+    def check(self) -> AccountStatus:
+        """One authenticated read that proves the credentials work."""
+
+    def close(self) -> None:
+        """Release connections."""

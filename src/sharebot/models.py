@@ -1,0 +1,225 @@
+"""The things sharebot works with, as plain immutable values. No I/O here."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Mapping
+
+
+class Network(StrEnum):
+    X = "x"
+    BLUESKY = "bluesky"
+    MASTODON = "mastodon"
+    LINKEDIN = "linkedin"
+    FACEBOOK = "facebook"
+    THREADS = "threads"
+    TELEGRAM = "telegram"
+    WHATSAPP = "whatsapp"
+
+
+@dataclass(frozen=True)
+class Account:
+    """One configured account on one network. Holds the names of secret variables, never their values."""
+
+    name: str
+    network: Network
+    options: Mapping[str, Any] = field(default_factory=dict)  # non-secret settings: instance, page_id, ...
+    secrets: Mapping[str, str] = field(default_factory=dict)  # credential field -> environment variable
+    template: str | None = None
+    max_hashtags: int | None = None
+    utm: Mapping[str, str] | None = None  # None: the default utm_source/medium/campaign; {}: no UTM
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class Article:
+    """One published news article, as a source describes it."""
+
+    slug: str
+    title: str
+    url: str
+    teaser: str = ""
+    image: str | None = None
+    image_alt: str = ""
+    tags: tuple[str, ...] = ()
+    section: str = ""
+    language: str = "de"
+    published_at: datetime | None = None
+    author: str = ""
+    source: str = ""  # where it was read from: a file path, feed or page URL
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["tags"] = list(self.tags)
+        data["published_at"] = self.published_at.isoformat() if self.published_at else None
+        return data
+
+
+@dataclass(frozen=True)
+class Card:
+    """Link-card data: what a network shows under the post for the article link."""
+
+    uri: str
+    title: str
+    description: str
+    image: str | None = None
+    image_alt: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class Facet:
+    """A Bluesky rich-text facet: UTF-8 byte offsets (end exclusive) into the post text."""
+
+    byte_start: int
+    byte_end: int
+    kind: str  # "link" | "tag" | "mention"
+    value: str  # the link's uri, the tag without '#', or the mention's handle
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"byteStart": self.byte_start, "byteEnd": self.byte_end, "type": self.kind, "value": self.value}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Facet:
+        return cls(data["byteStart"], data["byteEnd"], data["type"], data["value"])
+
+
+class Severity(StrEnum):
+    WARNING = "warning"
+    ERROR = "error"  # blocks posting
+
+
+@dataclass(frozen=True)
+class Issue:
+    """Something about a rendered post the editor should know; errors block posting."""
+
+    severity: Severity
+    code: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"severity": str(self.severity), "code": self.code, "message": self.message}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, str]) -> Issue:
+        return cls(Severity(data["severity"]), data["code"], data["message"])
+
+
+@dataclass(frozen=True)
+class RenderedPost:
+    """Exactly what goes out to one account. Stored on the job as is; never re-rendered."""
+
+    account: str
+    network: Network
+    text: str
+    length: int
+    limit: int
+    unit: str
+    link: str | None
+    card: Card | None
+    language: str
+    facets: tuple[Facet, ...] = ()
+    share_url: str | None = None
+    issues: tuple[Issue, ...] = ()
+    image: str | None = None  # image to attach, where the network takes one (URL of the article image)
+    image_alt: str = ""
+    options: Mapping[str, Any] = field(default_factory=dict)  # network extras, e.g. visibility
+
+    @property
+    def blocked(self) -> bool:
+        return any(i.severity is Severity.ERROR for i in self.issues)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "account": self.account,
+            "network": str(self.network),
+            "text": self.text,
+            "length": self.length,
+            "limit": self.limit,
+            "unit": self.unit,
+            "link": self.link,
+            "card": self.card.to_dict() if self.card else None,
+            "language": self.language,
+            "facets": [f.to_dict() for f in self.facets],
+            "share_url": self.share_url,
+            "issues": [i.to_dict() for i in self.issues],
+            "image": self.image,
+            "image_alt": self.image_alt,
+            "options": dict(self.options),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RenderedPost:
+        return cls(
+            account=data["account"],
+            network=Network(data["network"]),
+            text=data["text"],
+            length=data["length"],
+            limit=data["limit"],
+            unit=data["unit"],
+            link=data.get("link"),
+            card=Card(**data["card"]) if data.get("card") else None,
+            language=data["language"],
+            facets=tuple(Facet.from_dict(f) for f in data.get("facets", ())),
+            share_url=data.get("share_url"),
+            issues=tuple(Issue.from_dict(i) for i in data.get("issues", ())),
+            image=data.get("image"),
+            image_alt=data.get("image_alt", ""),
+            options=dict(data.get("options") or {}),
+        )
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """What a network said after accepting a post."""
+
+    remote_id: str
+    url: str | None = None
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    PUBLISHED = "published"
+    FAILED = "failed"
+    UNKNOWN = "unknown"  # may have gone out; settled by a check before any retry
+    CANCELED = "canceled"
+    DELETED = "deleted"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One (article, account) delivery and where it stands."""
+
+    id: int
+    slug: str
+    account: str
+    network: Network
+    round: int  # 1 for the first delivery; `publish --repost` starts round 2, ...
+    state: JobState
+    post: RenderedPost
+    key: str  # stable idempotency key for this delivery, sent to networks that honour one
+    attempts: int
+    run_at: datetime
+    created_at: datetime
+    updated_at: datetime
+    lease_owner: str | None = None
+    lease_until: datetime | None = None
+    remote_id: str | None = None
+    remote_url: str | None = None
+    last_error: str | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)  # adapter state kept across attempts (rkey, blob ref)
+
+
+@dataclass(frozen=True)
+class JobEvent:
+    job_id: int
+    at: datetime
+    from_state: JobState | None
+    to_state: JobState
+    reason: str
