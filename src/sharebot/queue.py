@@ -1,0 +1,180 @@
+"""The delivery queue: the one state table, the retry policy, and the operations the CLI calls.
+
+    queued ─claim─► running ─ok─► published ─retract─► deleted
+      ▲ ▲             ├─ NotSent / RateLimited ─► queued (run_at = now + backoff | retry_after)
+      │ │             ├─ Rejected / AuthError / attempts used up ─► failed ─retry─► queued
+      │ │             └─ Unconfirmed / lease expired ─► unknown ─find: posted─► published
+      │ └─────────────────────────────────────────────────── find: not posted / resolve ─┘
+      └─ retry ◄─ canceled ◄─ cancel (from queued, failed, unknown)
+
+Every state write goes through `Store.transition`, which checks this table, compares-and-sets the old
+state and appends a `job_events` row in the same transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Iterable, Mapping
+
+from sharebot.errors import JobStateError, ValidationError
+from sharebot.models import Job, JobEvent, JobState, RenderedPost
+
+if TYPE_CHECKING:
+    from sharebot.adapters.base import AccountStatus, Adapter
+    from sharebot.store import Store
+
+S = JobState
+TRANSITIONS: Mapping[JobState, frozenset[JobState]] = {
+    S.QUEUED: frozenset({S.RUNNING, S.CANCELED}),
+    S.RUNNING: frozenset({S.PUBLISHED, S.QUEUED, S.FAILED, S.UNKNOWN}),
+    S.PUBLISHED: frozenset({S.DELETED}),
+    S.FAILED: frozenset({S.QUEUED, S.CANCELED}),
+    # unknown -> unknown: a check ran but could not tell; recorded so the reason and next check show up.
+    S.UNKNOWN: frozenset({S.PUBLISHED, S.QUEUED, S.UNKNOWN, S.CANCELED}),
+    S.CANCELED: frozenset({S.QUEUED}),
+    S.DELETED: frozenset(),
+}
+TERMINAL = frozenset(s for s, targets in TRANSITIONS.items() if not targets)
+
+
+def check_transition(job_id: int, from_state: JobState, to_state: JobState) -> None:
+    if to_state not in TRANSITIONS[from_state]:
+        raise JobStateError(f"job {job_id}: cannot go from {from_state} to {to_state}")
+
+
+def job_key(slug: str, account: str, round: int) -> str:
+    """The idempotency key of one delivery: stable across attempts and processes, new per round."""
+    return hashlib.sha256(f"{slug}:{account}:{round}".encode()).hexdigest()
+
+
+@dataclass
+class RetryPolicy:
+    """Exponential backoff with jitter (see https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/).
+
+    `attempt` counts tries already made (1 after the first). "full": uniform(0, min(cap, base·2^(attempt-1))).
+    "decorrelated": min(cap, uniform(base, 3·previous)). "none": the exponential itself.
+    A server's `retry_after` wins over all of these: waiting less would only earn another 429.
+    """
+
+    base: float = 30.0
+    cap: float = 3600.0
+    max_attempts: int = 5
+    jitter: str = "full"
+    rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.jitter not in ("full", "decorrelated", "none"):
+            raise ValueError(f"jitter must be full, decorrelated or none, not {self.jitter!r}")
+
+    def delay(self, attempt: int, *, retry_after: float | None = None, previous: float | None = None) -> float:
+        if retry_after is not None:
+            return max(0.0, float(retry_after))
+        ceiling = min(self.cap, self.base * 2 ** max(0, attempt - 1))
+        if self.jitter == "none":
+            return ceiling
+        if self.jitter == "full":
+            return self.rng.uniform(0.0, ceiling)
+        prev = previous if previous is not None else self.base
+        return min(self.cap, self.rng.uniform(self.base, max(self.base, prev * 3)))
+
+    def may_retry(self, attempts: int) -> bool:
+        return attempts < self.max_attempts
+
+
+@dataclass(frozen=True)
+class EnqueueResult:
+    round: int
+    added: tuple[Job, ...]
+    existing: tuple[Job, ...]  # already queued or sent in this round: where the article already went
+
+
+def enqueue(store: Store, slug: str, posts: Iterable[RenderedPost], *, now: datetime,
+            run_at: datetime | None = None, repost: bool = False) -> EnqueueResult:
+    """One job per post's account. Idempotent per (slug, account) in the latest round; repost opens a new one."""
+    posts = list(posts)
+    blocked = [p for p in posts if p.blocked]
+    if blocked:
+        first = blocked[0]
+        codes = ", ".join(i.code for i in first.issues if i.severity == "error")
+        raise ValidationError(f"{slug}: post for account {first.account!r} is blocked ({codes})")
+    accounts = [p.account for p in posts]
+    if len(set(accounts)) != len(accounts):
+        raise ValueError(f"{slug}: more than one post for the same account")
+    latest = store.latest_round(slug)
+    round_ = latest + 1 if repost or latest == 0 else latest
+    added = store.insert_jobs(slug, round_, posts, now=now, run_at=run_at or now)
+    new_ids = {j.id for j in added}
+    existing = tuple(j for j in store.list_jobs(slug=slug, round=round_)
+                     if j.id not in new_ids and j.account in accounts)
+    return EnqueueResult(round_, tuple(added), existing)
+
+
+def retry(store: Store, job_id: int, now: datetime, *, run_at: datetime | None = None) -> Job:
+    """Send a failed or canceled job again, with a fresh attempt budget."""
+    job = store.get(job_id)
+    if job.state is JobState.UNKNOWN:
+        raise JobStateError(f"job {job_id} may already be posted: settle it with resolve first")
+    return store.transition(job_id, job.state, JobState.QUEUED, now=now, reason="retry requested",
+                            attempts=0, run_at=run_at or now)
+
+
+def cancel(store: Store, job_id: int, now: datetime, *, reason: str = "canceled") -> Job:
+    job = store.get(job_id)
+    return store.transition(job_id, job.state, JobState.CANCELED, now=now, reason=reason)
+
+
+def resolve(store: Store, job_id: int, now: datetime, *, posted_url: str | None = None,
+            remote_id: str | None = None, not_posted: bool = False) -> Job:
+    """A person settles an unknown job: it went out (at posted_url), or it did not (send it again)."""
+    if (posted_url is None) == (not not_posted):
+        raise ValueError("resolve needs exactly one of posted_url or not_posted=True")
+    job = store.get(job_id)
+    if job.state is not JobState.UNKNOWN:
+        raise JobStateError(f"job {job_id} is {job.state}, only unknown jobs are resolved")
+    if not_posted:
+        return store.transition(job_id, JobState.UNKNOWN, JobState.QUEUED, now=now,
+                                reason="resolved: not posted", run_at=now)
+    return store.transition(job_id, JobState.UNKNOWN, JobState.PUBLISHED, now=now, reason="resolved: posted",
+                            remote_id=remote_id or posted_url, remote_url=posted_url, last_error=None)
+
+
+def mark_deleted(store: Store, job_id: int, now: datetime, *, reason: str = "deleted") -> Job:
+    return store.transition(job_id, JobState.PUBLISHED, JobState.DELETED, now=now, reason=reason)
+
+
+def retract(store: Store, adapter: Adapter, job_id: int, now: datetime) -> Job:
+    """Delete a published post on its network, then record it. Raises the adapter's PublishError."""
+    job = store.get(job_id)
+    if job.state is not JobState.PUBLISHED or not job.remote_id:
+        raise JobStateError(f"job {job_id} is {job.state}, only published posts can be retracted")
+    adapter.delete(job.remote_id)
+    return mark_deleted(store, job_id, now, reason="retracted")
+
+
+def record_check(store: Store, status: AccountStatus, now: datetime) -> None:
+    """Keep the account flag in step with a credential check: ok clears it, rejected sets it."""
+    if status.state == "ok":
+        store.clear_account_flag(status.account)
+    elif status.state in ("rejected", "missing"):
+        store.flag_account(status.account, status.detail or status.state, now=now)
+
+
+def jobs_for_slug(store: Store, slug: str) -> list[Job]:
+    return store.list_jobs(slug=slug)
+
+
+def list_jobs(store: Store, *, state: JobState | str | None = None, account: str | None = None,
+              slug: str | None = None, limit: int | None = None) -> list[Job]:
+    return store.list_jobs(state=JobState(state) if state else None, account=account, slug=slug, limit=limit)
+
+
+def job_events(store: Store, job_id: int) -> list[JobEvent]:
+    store.get(job_id)  # NotFound for a wrong id rather than an empty history
+    return store.events(job_id)
+
+
+def due_in(job: Job, now: datetime) -> timedelta:
+    return max(timedelta(0), job.run_at - now)

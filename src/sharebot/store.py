@@ -1,0 +1,338 @@
+"""Where the queue lives: the storage contract, its SQL, and the SQLite backend.
+
+`Store` holds every SQL statement; a backend supplies a connection, transactions and time conversion.
+SQLite (the default) serialises writers with `BEGIN IMMEDIATE`, so a claim is one atomic
+`UPDATE … RETURNING`; PostgreSQL (`store_postgres`) adds `FOR UPDATE SKIP LOCKED` to the same query.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from abc import ABC, abstractmethod
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, ClassVar, Iterable, Iterator, Mapping
+
+from sharebot.errors import JobStateError, NotFound, StoreError
+from sharebot.migrations import MIGRATIONS_TABLE_SQL, pending
+from sharebot.models import Job, JobEvent, JobState, Network, RenderedPost
+from sharebot.queue import check_transition, job_key
+
+Exec = Callable[..., list[dict[str, Any]]]  # (sql, params=()) -> rows as dicts
+
+_CHANGEABLE = frozenset({"run_at", "remote_id", "remote_url", "last_error", "attempts"})
+_NOT_FLAGGED = "account NOT IN (SELECT name FROM accounts WHERE flagged_at IS NOT NULL)"
+
+
+def utc(dt: datetime) -> datetime:
+    """Aware UTC; naive datetimes are taken to be UTC already."""
+    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+
+
+class Store(ABC):
+    """The queue's storage contract. All methods are safe to call from several threads."""
+
+    dialect: ClassVar[str]
+    skip_locked: ClassVar[str] = ""  # row-lock clause for the claim subquery
+
+    # --- backend hooks ---------------------------------------------------------------------------
+    @abstractmethod
+    def _transaction(self, write: bool = True) -> Any:
+        """Context manager: one transaction (with write=True exclusive against other writers); yields an Exec."""
+
+    @abstractmethod
+    def _db_time(self, dt: datetime) -> Any: ...
+
+    @abstractmethod
+    def _py_time(self, value: Any) -> datetime: ...
+
+    def _migration_lock(self, ex: Exec) -> None:
+        """Serialise concurrent first opens where the transaction alone does not."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # --- schema ----------------------------------------------------------------------------------
+    def migrate(self) -> list[str]:
+        """Apply the migrations not yet recorded; returns their names."""
+        with self._transaction() as ex:
+            self._migration_lock(ex)
+            ex(MIGRATIONS_TABLE_SQL)
+            applied = {r["name"] for r in ex("SELECT name FROM schema_migrations")}
+            todo = pending(applied)
+            for migration in todo:
+                for statement in getattr(migration, self.dialect):
+                    ex(statement)
+                ex("INSERT INTO schema_migrations (name, applied_at) VALUES (?, CURRENT_TIMESTAMP)", (migration.name,))
+        return [m.name for m in todo]
+
+    def applied_migrations(self) -> list[str]:
+        with self._transaction(write=False) as ex:
+            return [r["name"] for r in ex("SELECT name FROM schema_migrations ORDER BY name")]
+
+    # --- rows <-> values -------------------------------------------------------------------------
+    def _job(self, row: Mapping[str, Any]) -> Job:
+        t = self._py_time
+        return Job(
+            id=int(row["id"]), slug=row["slug"], account=row["account"], network=Network(row["network"]),
+            round=int(row["round"]), state=JobState(row["state"]),
+            post=RenderedPost.from_dict(json.loads(row["post"])), key=row["idem_key"],
+            attempts=int(row["attempts"]), run_at=t(row["run_at"]), created_at=t(row["created_at"]),
+            updated_at=t(row["updated_at"]), lease_owner=row["lease_owner"],
+            lease_until=t(row["lease_until"]) if row["lease_until"] is not None else None,
+            remote_id=row["remote_id"], remote_url=row["remote_url"], last_error=row["last_error"],
+            data=json.loads(row["data"] or "{}"),
+        )
+
+    def _event(self, ex: Exec, job_id: int, at: datetime, from_state: JobState | None,
+               to_state: JobState, reason: str) -> None:
+        ex("INSERT INTO job_events (job_id, at, from_state, to_state, reason) VALUES (?, ?, ?, ?, ?)",
+           (job_id, self._db_time(at), str(from_state) if from_state else None, str(to_state), reason))
+
+    # --- jobs ------------------------------------------------------------------------------------
+    def latest_round(self, slug: str) -> int:
+        with self._transaction(write=False) as ex:
+            rows = ex("SELECT MAX(round) AS r FROM jobs WHERE slug = ?", (slug,))
+        return int(rows[0]["r"] or 0)
+
+    def insert_jobs(self, slug: str, round: int, posts: Iterable[RenderedPost], *, now: datetime,
+                    run_at: datetime) -> list[Job]:
+        """Add one queued job per post; posts whose (slug, account, round) exists are skipped."""
+        added = []
+        with self._transaction() as ex:
+            for post in posts:
+                rows = ex(
+                    "INSERT INTO jobs (slug, account, network, round, state, post, idem_key, run_at, created_at,"
+                    " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING *",
+                    (slug, post.account, str(post.network), round, str(JobState.QUEUED),
+                     json.dumps(post.to_dict(), ensure_ascii=False), job_key(slug, post.account, round),
+                     self._db_time(run_at), self._db_time(now), self._db_time(now)))
+                for row in rows:
+                    self._event(ex, row["id"], now, None, JobState.QUEUED, "enqueued")
+                    added.append(self._job(row))
+        return added
+
+    def get(self, job_id: int) -> Job:
+        with self._transaction(write=False) as ex:
+            rows = ex("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        if not rows:
+            raise NotFound(f"no job with id {job_id}")
+        return self._job(rows[0])
+
+    def list_jobs(self, *, state: JobState | None = None, account: str | None = None, slug: str | None = None,
+                  round: int | None = None, limit: int | None = None) -> list[Job]:
+        where, params = [], []
+        for column, value in (("state", state and str(state)), ("account", account), ("slug", slug),
+                              ("round", round)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        sql = "SELECT * FROM jobs" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        with self._transaction(write=False) as ex:
+            return [self._job(r) for r in ex(sql, tuple(params))]
+
+    def counts(self) -> dict[JobState, int]:
+        with self._transaction(write=False) as ex:
+            rows = ex("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state")
+        return {JobState(r["state"]): int(r["n"]) for r in rows}
+
+    def events(self, job_id: int) -> list[JobEvent]:
+        with self._transaction(write=False) as ex:
+            rows = ex("SELECT * FROM job_events WHERE job_id = ? ORDER BY id", (job_id,))
+        return [JobEvent(int(r["job_id"]), self._py_time(r["at"]),
+                         JobState(r["from_state"]) if r["from_state"] else None, JobState(r["to_state"]),
+                         r["reason"]) for r in rows]
+
+    # --- state changes ---------------------------------------------------------------------------
+    def transition(self, job_id: int, from_state: JobState, to_state: JobState, *, now: datetime, reason: str,
+                   owner: str | None = None, **changes: Any) -> Job:
+        """Compare-and-set the state (and, with `owner`, the lease holder), append an event, clear the lease.
+
+        `changes` may set run_at, remote_id, remote_url, last_error, attempts.
+        """
+        check_transition(job_id, from_state, to_state)
+        unknown = set(changes) - _CHANGEABLE
+        if unknown:
+            raise ValueError(f"transition cannot change {', '.join(sorted(unknown))}")
+        sets = ["state = ?", "updated_at = ?", "lease_owner = NULL", "lease_until = NULL"]
+        params: list[Any] = [str(to_state), self._db_time(now)]
+        for column, value in changes.items():
+            sets.append(f"{column} = ?")
+            params.append(self._db_time(value) if column == "run_at" else value)
+        sql = f"UPDATE jobs SET {', '.join(sets)} WHERE id = ? AND state = ?"
+        params += [job_id, str(from_state)]
+        if owner is not None:
+            sql += " AND lease_owner = ?"
+            params.append(owner)
+        with self._transaction() as ex:
+            rows = ex(sql + " RETURNING *", tuple(params))
+            if rows:
+                self._event(ex, job_id, now, from_state, to_state, reason)
+                return self._job(rows[0])
+            found = ex("SELECT state, lease_owner FROM jobs WHERE id = ?", (job_id,))
+        if not found:
+            raise NotFound(f"no job with id {job_id}")
+        held = f", lease held by {found[0]['lease_owner']}" if owner is not None else ""
+        raise JobStateError(f"job {job_id}: expected {from_state}, found {found[0]['state']}{held}")
+
+    def set_data(self, job_id: int, data: Mapping[str, Any], *, owner: str) -> Job:
+        """Persist an adapter's `prepare` values on a running job this owner holds."""
+        with self._transaction() as ex:
+            rows = ex("UPDATE jobs SET data = ? WHERE id = ? AND state = ? AND lease_owner = ? RETURNING *",
+                      (json.dumps(dict(data)), job_id, str(JobState.RUNNING), owner))
+        if not rows:
+            raise JobStateError(f"job {job_id}: not running under {owner}")
+        return self._job(rows[0])
+
+    def claim(self, owner: str, *, now: datetime, lease_until: datetime, limit: int,
+              ids: Iterable[int] | None = None) -> list[Job]:
+        """Move up to `limit` due queued jobs (or just `ids`) of unflagged accounts to running under a lease."""
+        params: list[Any] = [str(JobState.QUEUED)]
+        if ids is None:
+            pick = "run_at <= ?"
+            params.append(self._db_time(now))
+        else:
+            id_list = [int(i) for i in ids] or [-1]
+            pick = f"id IN ({', '.join('?' * len(id_list))})"
+            params += id_list
+        inner = (f"SELECT id FROM jobs WHERE state = ? AND {pick} AND {_NOT_FLAGGED}"
+                 f" ORDER BY run_at, id LIMIT ?{self.skip_locked}")
+        params.append(int(limit))
+        sql = ("UPDATE jobs SET state = ?, lease_owner = ?, lease_until = ?, attempts = attempts + 1,"
+               f" updated_at = ? WHERE state = ? AND id IN ({inner}) RETURNING *")
+        head = [str(JobState.RUNNING), owner, self._db_time(lease_until), self._db_time(now), str(JobState.QUEUED)]
+        with self._transaction() as ex:
+            rows = ex(sql, tuple(head + params))
+            for row in rows:
+                self._event(ex, row["id"], now, JobState.QUEUED, JobState.RUNNING, f"claimed by {owner}")
+        return sorted((self._job(r) for r in rows), key=lambda j: (j.run_at, j.id))
+
+    def claim_unknown(self, owner: str, *, now: datetime, lease_until: datetime, limit: int) -> list[Job]:
+        """Lease up to `limit` unknown jobs due for a check. The state stays unknown; no event is written."""
+        inner = (f"SELECT id FROM jobs WHERE state = ? AND run_at <= ? AND (lease_until IS NULL OR lease_until < ?)"
+                 f" AND {_NOT_FLAGGED} ORDER BY run_at, id LIMIT ?{self.skip_locked}")
+        n = self._db_time(now)
+        with self._transaction() as ex:
+            rows = ex(f"UPDATE jobs SET lease_owner = ?, lease_until = ? WHERE id IN ({inner}) RETURNING *",
+                      (owner, self._db_time(lease_until), str(JobState.UNKNOWN), n, n, int(limit)))
+        return sorted((self._job(r) for r in rows), key=lambda j: (j.run_at, j.id))
+
+    def expire_leases(self, now: datetime) -> list[Job]:
+        """Running jobs whose lease ran out: their worker died or hung mid-post, so the outcome is unknown."""
+        n = self._db_time(now)
+        expired = []
+        with self._transaction() as ex:
+            rows = ex(f"SELECT id, lease_owner FROM jobs WHERE state = ? AND lease_until < ?{self.skip_locked}",
+                      (str(JobState.RUNNING), n))
+            for row in rows:
+                reason = f"lease of {row['lease_owner']} expired mid-post"
+                done = ex("UPDATE jobs SET state = ?, lease_owner = NULL, lease_until = NULL, updated_at = ?,"
+                          " run_at = ?, last_error = ? WHERE id = ? AND state = ? RETURNING *",
+                          (str(JobState.UNKNOWN), n, n, reason, row["id"], str(JobState.RUNNING)))
+                if done:
+                    self._event(ex, row["id"], now, JobState.RUNNING, JobState.UNKNOWN, reason)
+                    expired.append(self._job(done[0]))
+        return expired
+
+    # --- account flags ---------------------------------------------------------------------------
+    def flag_account(self, name: str, reason: str, *, now: datetime) -> None:
+        with self._transaction() as ex:
+            ex("INSERT INTO accounts (name, flagged_at, flag_reason) VALUES (?, ?, ?) ON CONFLICT (name)"
+               " DO UPDATE SET flagged_at = excluded.flagged_at, flag_reason = excluded.flag_reason",
+               (name, self._db_time(now), reason))
+
+    def clear_account_flag(self, name: str) -> bool:
+        with self._transaction() as ex:
+            rows = ex("UPDATE accounts SET flagged_at = NULL, flag_reason = NULL"
+                      " WHERE name = ? AND flagged_at IS NOT NULL RETURNING name", (name,))
+        return bool(rows)
+
+    def flagged_accounts(self) -> dict[str, str]:
+        with self._transaction(write=False) as ex:
+            rows = ex("SELECT name, flag_reason FROM accounts WHERE flagged_at IS NOT NULL ORDER BY name")
+        return {r["name"]: r["flag_reason"] or "" for r in rows}
+
+
+class SQLiteStore(Store):
+    dialect = "sqlite"
+
+    def __init__(self, path: str | Path = ":memory:", *, busy_timeout: float = 30.0) -> None:
+        self.path = str(path)
+        if self.path != ":memory:" and not os.path.exists(self.path):
+            # Create it ourselves so it is private from the first byte; SQLite gives -wal/-shm the same mode.
+            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+        try:
+            self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                         timeout=busy_timeout)
+        except sqlite3.Error as e:
+            raise StoreError(f"{self.path}: cannot open: {e}") from None
+        self._conn.row_factory = lambda cur, row: {d[0]: v for d, v in zip(cur.description, row)}
+        self._lock = threading.RLock()
+        self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        if self.path != ":memory:":
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = NORMAL")  # durable at checkpoints; safe under WAL
+        self._conn.execute("PRAGMA foreign_keys = ON")
+        self.migrate()
+
+    def _exec(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        return self._conn.execute(sql, params).fetchall()
+
+    @contextmanager
+    def _transaction(self, write: bool = True) -> Iterator[Exec]:
+        with self._lock:
+            try:
+                # IMMEDIATE takes the write lock up front (waiting up to busy_timeout), so two writers never
+                # both read a row and then race to update it; reads take a plain snapshot.
+                self._conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            except sqlite3.Error as e:
+                raise StoreError(f"{self.path}: {e}") from None
+            try:
+                yield self._exec
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as e:
+                self._rollback()
+                raise StoreError(f"{self.path}: {e}") from None
+            except BaseException:
+                self._rollback()
+                raise
+
+    def _rollback(self) -> None:
+        if self._conn.in_transaction:
+            self._conn.execute("ROLLBACK")
+
+    def _db_time(self, dt: datetime) -> str:
+        return utc(dt).isoformat(timespec="microseconds")
+
+    def _py_time(self, value: Any) -> datetime:
+        return datetime.fromisoformat(value)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+def open_store(url_or_path: str | Path) -> Store:
+    """`postgresql://…` opens PostgreSQL; anything else is a SQLite path (`sqlite:///x.db`, `:memory:`)."""
+    target = str(url_or_path)
+    if target.startswith(("postgresql://", "postgres://")):
+        from sharebot.store_postgres import PostgresStore
+
+        return PostgresStore(target)
+    if target.startswith("sqlite:///"):
+        target = target[len("sqlite:///"):] or ":memory:"
+    return SQLiteStore(target)
+

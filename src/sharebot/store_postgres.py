@@ -1,0 +1,77 @@
+"""The queue on PostgreSQL (psycopg 3), for `postgresql://…` store URLs.
+
+Same SQL as the SQLite store, with `?` turned into psycopg's `%s`. Claims add `FOR UPDATE SKIP LOCKED`
+to the subquery that picks due rows, so concurrent workers each lock different rows instead of queueing
+behind one another (https://www.postgresql.org/docs/current/sql-select.html#SQL-FOR-UPDATE-SHARE).
+Every compare-and-set runs in READ COMMITTED: an UPDATE that finds its row changed by a committed
+transaction re-checks `state = ?` on the new version and so matches nothing — the CAS is lost, never doubled.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, Iterator
+
+from sharebot.errors import StoreError
+from sharebot.store import Exec, Store, utc
+
+try:
+    import psycopg
+    from psycopg.rows import dict_row
+except ImportError as e:  # pragma: no cover - depends on the install
+    raise StoreError("PostgreSQL needs psycopg: pip install 'sharebot[postgres]'") from e
+
+# Any constant works; it only has to be the same for every sharebot process migrating this database.
+_MIGRATION_LOCK_ID = 0x5BB0_7E01
+
+
+def _redact(url: str) -> str:
+    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:****@", url)
+
+
+class PostgresStore(Store):
+    dialect = "postgres"
+    skip_locked = " FOR UPDATE SKIP LOCKED"
+
+    def __init__(self, url: str, *, connect_timeout: int = 10) -> None:
+        self.url = _redact(url)
+        try:
+            self._conn = psycopg.connect(url, autocommit=True, row_factory=dict_row,
+                                         connect_timeout=connect_timeout)
+        except psycopg.Error as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise StoreError(f"{self.url}: cannot connect: {first}") from None
+        self._lock = threading.RLock()
+        self.migrate()
+
+    def _exec(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        cur = self._conn.execute(sql.replace("?", "%s"), params, prepare=True)
+        return cur.fetchall() if cur.description else []
+
+    @contextmanager
+    def _transaction(self, write: bool = True) -> Iterator[Exec]:
+        with self._lock:
+            try:
+                with self._conn.transaction():
+                    yield self._exec
+            except psycopg.Error as e:
+                first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                raise StoreError(f"{self.url}: {first}") from None
+
+    def _migration_lock(self, ex: Exec) -> None:
+        # CREATE TABLE IF NOT EXISTS is not safe against a concurrent twin; a transaction-scoped advisory
+        # lock makes the second opener wait and then see the first one's migrations as applied.
+        ex("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK_ID,))
+
+    def _db_time(self, dt: datetime) -> datetime:
+        return utc(dt)
+
+    def _py_time(self, value: Any) -> datetime:
+        return utc(value)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
