@@ -1,0 +1,161 @@
+"""The httpx plumbing the plain-HTTP adapters share (LinkedIn, Facebook, Threads, Telegram).
+
+One `Http` per adapter: base URL, timeout, user agent, and the single place where httpx transport
+exceptions become sharebot's NotSent / Unconfirmed. Status codes and error bodies are each network's
+business and are mapped in that network's module.
+
+Secrets that must travel in a URL (Telegram's /bot<token>/ path, Graph API `access_token` query
+parameters) are written as placeholders by the adapter and swapped in by `_RevealTransport` just before
+the bytes go out. So the `httpx.Request` that httpx logs ("HTTP Request: POST …") and attaches to its
+exceptions only ever carries the placeholder.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import re
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Mapping
+from urllib.parse import quote
+
+from sharebot.adapters.base import AccountStatus
+from sharebot.errors import AuthError, NotSent, PublishError, Unconfirmed
+
+if TYPE_CHECKING:
+    import httpx
+
+MAX_DETAIL = 300
+
+
+def hidden(name: str) -> str:
+    """The placeholder written in URLs for the secret `name`; only characters httpx leaves unencoded."""
+    return f"SHAREBOT-HIDDEN-{name.upper().replace('_', '-')}"
+
+
+def one_line(text: object, secrets: Mapping[str, str] | None = None) -> str:
+    """Error text fit for a log line: single line, bounded, every secret value replaced by ****."""
+    value = re.sub(r"\s+", " ", str(text)).strip()
+    for secret in (secrets or {}).values():
+        if secret:
+            value = value.replace(secret, "****").replace(quote(secret, safe=""), "****")
+    for name in (secrets or {}):
+        value = value.replace(hidden(name), "****")
+    return value if len(value) <= MAX_DETAIL else value[: MAX_DETAIL - 1] + "…"
+
+
+def json_body(response: httpx.Response) -> Any:
+    """The decoded JSON body, or None when there is none or it is not JSON (proxies answer HTML)."""
+    try:
+        return response.json()
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def retry_after(response: httpx.Response, now: datetime | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or HTTP-date), None when absent or unreadable."""
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if now is None:
+        return None
+    return max(0.0, (when - now).total_seconds())
+
+
+def seconds_to_utc_midnight(now: datetime) -> float:
+    """Daily quotas (LinkedIn) reset at 00:00 UTC."""
+    current = now.astimezone(timezone.utc) if now.tzinfo else now.replace(tzinfo=timezone.utc)
+    seconds_today = current.hour * 3600 + current.minute * 60 + current.second + current.microsecond / 1e6
+    return 86400.0 - seconds_today
+
+
+def status_from_error(account: str, exc: PublishError) -> AccountStatus:
+    """What `check` reports when its one authenticated read failed."""
+    if isinstance(exc, AuthError):
+        return AccountStatus(account, "rejected", str(exc))
+    if isinstance(exc, (NotSent, Unconfirmed)):
+        return AccountStatus(account, "unreachable", str(exc))
+    return AccountStatus(account, "rejected", str(exc))
+
+
+def _reveal_transport(inner: httpx.BaseTransport, secrets: Mapping[str, str]) -> httpx.BaseTransport:
+    import httpx
+
+    swaps = {hidden(name): quote(value, safe=":") for name, value in secrets.items() if value}
+
+    class _RevealTransport(httpx.BaseTransport):
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            url = str(request.url)
+            real = url
+            for placeholder, value in swaps.items():
+                real = real.replace(placeholder, value)
+            if real != url:
+                request = httpx.Request(request.method, real, headers=request.headers, stream=request.stream,
+                                        extensions=request.extensions)
+            return inner.handle_request(request)
+
+        def close(self) -> None:
+            inner.close()
+
+    return _RevealTransport()
+
+
+class Http:
+    """An httpx.Client bound to one network, with transport failures mapped to sharebot errors."""
+
+    def __init__(self, network: str, base_url: str, *, timeout: float, user_agent: str,
+                 secrets: Mapping[str, str] | None = None, headers: Mapping[str, str] | None = None) -> None:
+        import httpx
+
+        self.network = network
+        self.secrets = dict(secrets or {})
+        self.client = httpx.Client(
+            base_url=base_url.rstrip("/"),
+            timeout=timeout,
+            headers={"User-Agent": user_agent, **(headers or {})},
+            transport=_reveal_transport(httpx.HTTPTransport(), self.secrets),
+            follow_redirects=False,
+        )
+
+    def detail(self, text: object) -> str:
+        return one_line(text, self.secrets)
+
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """Send one request. A read (GET) cannot have posted anything, so all its failures are NotSent."""
+        import httpx
+
+        what = f"{method} {self.detail(httpx.URL(url).path)}"
+        try:
+            return self.client.request(method, url, **kwargs)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol,
+                httpx.ProxyError) as exc:
+            raise NotSent(self.network, f"{what}: not sent ({self._why(exc)})") from None
+        except httpx.TimeoutException as exc:
+            if method == "GET":
+                raise NotSent(self.network, f"{what}: timed out ({self._why(exc)})") from None
+            raise Unconfirmed(self.network, f"{what}: no answer within {self.client.timeout.read}s, "
+                                            f"the request may have been applied") from None
+        except httpx.TransportError as exc:
+            # The request was (at least partly) written; a dropped connection here says nothing about
+            # whether the server acted on it.
+            if method == "GET":
+                raise NotSent(self.network, f"{what}: connection failed ({self._why(exc)})") from None
+            raise Unconfirmed(self.network, f"{what}: connection lost after sending ({self._why(exc)})") from None
+
+    def _why(self, exc: Exception) -> str:
+        text = str(exc)
+        return self.detail(f"{type(exc).__name__}: {text}" if text else type(exc).__name__)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def dumps(data: Any) -> str:
+    """Compact JSON for bodies we build by hand (multipart fields, Telegram reply objects)."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))

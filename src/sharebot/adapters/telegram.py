@@ -1,0 +1,132 @@
+"""Telegram channels through the Bot API (https://core.telegram.org/bots/api), over plain httpx.
+
+The bot token is part of every URL (/bot<token>/method). It is written as a placeholder and swapped
+in by the transport (see `sharebot.adapters.http`), so httpx's own log lines and exceptions never see
+it, and every message built from an answer is scrubbed as well.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from sharebot.adapters.base import AccountStatus, Adapter, Delivery
+from sharebot.adapters.http import Http, hidden, json_body, status_from_error
+from sharebot.errors import AuthError, ConfigError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
+from sharebot.images import download, jpeg_under
+from sharebot.models import Network, PublishResult, RenderedPost
+
+if TYPE_CHECKING:
+    import httpx
+
+API_BASE = "https://api.telegram.org"
+# Photos uploaded as multipart may be up to 10 MB; Telegram recompresses them anyway, so a smaller
+# JPEG loses nothing visible and uploads faster.
+PHOTO_MAX_BYTES = 5_000_000
+
+
+class TelegramAdapter(Adapter):
+    network: ClassVar[Network] = Network.TELEGRAM
+    required_secrets: ClassVar[tuple[str, ...]] = ("bot_token",)
+    # A bot cannot read a channel's history (no getChatHistory in the Bot API, and channel posts reach
+    # a bot only as live updates), so after a timeout nothing can tell whether the message went out.
+    # The queue therefore leaves an unconfirmed Telegram job for a person to settle.
+    dedupe: ClassVar[str] = "none"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        options = self.account.options
+        self.chat_id = str(options.get("chat_id") or "")
+        if not self.chat_id:
+            raise ConfigError(f"account {self.account.name!r}: option chat_id is not set")
+        self.http = Http(
+            str(self.network), str(options.get("api_base") or API_BASE),
+            timeout=self.context.timeout, user_agent=self.context.user_agent,
+            secrets={"bot_token": self.credentials["bot_token"]},
+        )
+
+    # --- the Adapter contract --------------------------------------------------------------------
+    def publish(self, post: RenderedPost, delivery: Delivery) -> PublishResult:
+        # The renderer decides whether the text is HTML (and escapes it); plain text otherwise, so a
+        # headline with "<" or "&" is never misparsed.
+        parse_mode = post.options.get("parse_mode")
+        if post.image and post.options.get("attach_image"):
+            image = download(post.image, network=str(self.network), timeout=self.context.timeout)
+            photo = jpeg_under(image.data, PHOTO_MAX_BYTES, network=str(self.network))
+            fields = {"chat_id": self.chat_id, "caption": post.text}
+            if parse_mode:
+                fields["parse_mode"] = str(parse_mode)
+            upload = {"photo": ("image.jpg", photo.data, photo.mime_type)}
+            result = self._call("sendPhoto", data=fields, files=upload)
+        else:
+            body: dict[str, Any] = {"chat_id": self.chat_id, "text": post.text}
+            if parse_mode:
+                body["parse_mode"] = str(parse_mode)
+            if post.link:
+                body["link_preview_options"] = {"url": post.link, "prefer_large_media": True}
+            result = self._call("sendMessage", json=body)
+        try:
+            message_id = str(result["message_id"])
+        except (TypeError, KeyError):
+            raise Unconfirmed(str(self.network), "sent, but the answer carried no message_id") from None
+        return PublishResult(message_id, self._message_url(result.get("chat") or {}, message_id))
+
+    def find(self, post: RenderedPost, delivery: Delivery) -> PublishResult | None:
+        return None  # see `dedupe` above
+
+    def delete(self, remote_id: str) -> None:
+        self._call("deleteMessage", json={"chat_id": self.chat_id, "message_id": int(remote_id)})
+
+    def check(self) -> AccountStatus:
+        try:
+            chat = self._call("getChat", json={"chat_id": self.chat_id}, read=True)
+        except PublishError as exc:
+            return status_from_error(self.account.name, exc)
+        title = chat.get("title") or chat.get("username") or self.chat_id
+        return AccountStatus(self.account.name, "ok", f"posting to {title}")
+
+    def close(self) -> None:
+        self.http.close()
+
+    # --- helpers -----------------------------------------------------------------------------------
+    def _call(self, method: str, *, read: bool = False, **kwargs: Any) -> Any:
+        # Every Bot API method accepts POST; reads are marked so their failures count as NotSent.
+        verb = "GET" if read else "POST"
+        if read:
+            kwargs = {"params": kwargs.pop("json")}
+        response = self.http.request(verb, f"/bot{hidden('bot_token')}/{method}", **kwargs)
+        body = json_body(response)
+        if response.status_code == 200 and isinstance(body, dict) and body.get("ok"):
+            return body.get("result")
+        raise self._error(method, response, body, read=read)
+
+    def _error(self, method: str, response: httpx.Response, body: Any, *, read: bool) -> PublishError:
+        """Bot API errors: {"ok": false, "error_code": N, "description": "...", "parameters": {...}}."""
+        net = str(self.network)
+        body = body if isinstance(body, dict) else {}
+        status = int(body.get("error_code") or response.status_code)
+        description = self.http.detail(body.get("description") or response.reason_phrase or "no description")
+        where = f"{method}: {description}"
+        parameters = body.get("parameters") or {}
+        if status == 429:
+            wait = parameters.get("retry_after")
+            return RateLimited(net, where, 429, retry_after=float(wait) if wait is not None else None)
+        if status == 401:
+            return AuthError(net, f"{where} (the bot token is wrong or revoked)", status)
+        if status == 403:
+            return Rejected(net, f"{where} (the bot must be an administrator of {self.chat_id} "
+                                 f"allowed to post)", status)
+        if "migrate_to_chat_id" in parameters:
+            return Rejected(net, f"{where} (the chat moved to {parameters['migrate_to_chat_id']}: "
+                                 f"update chat_id)", status)
+        if status >= 500 or (status == 200 and not body):
+            return NotSent(net, where, status) if read else Unconfirmed(net, where, status)
+        return Rejected(net, where, status)
+
+    def _message_url(self, chat: dict[str, Any], message_id: str) -> str | None:
+        username = chat.get("username") or (self.chat_id[1:] if self.chat_id.startswith("@") else None)
+        if username:
+            return f"https://t.me/{username}/{message_id}"
+        if self.chat_id.startswith("-100"):
+            # Private channels: links work for members only, and use the id without the -100 prefix.
+            return f"https://t.me/c/{self.chat_id[4:]}/{message_id}"
+        return None

@@ -1,0 +1,206 @@
+from __future__ import annotations
+
+import io
+import logging
+import socket
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from PIL import Image
+
+from sharebot.adapters import make_adapter
+from sharebot.adapters.base import AdapterContext, Delivery, Secret
+from sharebot.adapters.telegram import TelegramAdapter
+from sharebot.errors import AuthError, ConfigError, NotSent, RateLimited, Rejected, Unconfirmed
+from sharebot.models import Account, Card, Network, RenderedPost
+from tests.fakes.base import FakeAPI, Response
+from tests.fakes.telegram import FakeTelegram, link_preview
+
+TOKEN = "123456:SECRET-telegram-token-xyz"
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+LINK = "https://news.example/politik/wahl-2026?utm_source=telegram"
+
+
+@pytest.fixture
+def api() -> Iterator[FakeTelegram]:
+    with FakeTelegram(TOKEN) as fake:
+        yield fake
+
+
+@pytest.fixture
+def images() -> Iterator[FakeAPI]:
+    host = FakeAPI()
+    buffer = io.BytesIO()
+    Image.new("RGBA", (64, 40), (200, 30, 30, 255)).save(buffer, format="PNG")
+    host.route("GET", r"/lead\.png", lambda req, m: Response(200, buffer.getvalue(), {"Content-Type": "image/png"}))
+    with host:
+        yield host
+
+
+def adapter(api: FakeAPI, tmp_path: Path, *, chat: str = "@sharebot_news", token: str = TOKEN,
+            timeout: float = 1.0) -> TelegramAdapter:
+    account = Account("tg", Network.TELEGRAM, options={"chat_id": chat, "api_base": api.url},
+                      secrets={"bot_token": "SHAREBOT_TG_TOKEN"})
+    made = make_adapter(account, {"bot_token": Secret(token)}, AdapterContext(tmp_path, timeout=timeout))
+    assert isinstance(made, TelegramAdapter)
+    return made
+
+
+def post(text: str = "Wahl 2026: <Ergebnis> & mehr\n\nhttps://news.example/politik/wahl-2026", *,
+         image: str | None = None, **options: Any) -> RenderedPost:
+    card = Card(LINK, "Wahl 2026", "Das Ergebnis", image)
+    return RenderedPost("tg", Network.TELEGRAM, text, len(text), 4096, "UTF-16 code units", LINK, card, "de",
+                        image=image, options=options)
+
+
+DELIVERY = Delivery("job-1", NOW)
+
+
+def test_publish_sends_plain_text_with_large_link_preview(api: FakeTelegram, tmp_path: Path) -> None:
+    result = adapter(api, tmp_path).publish(post(), DELIVERY)
+    [message] = api.messages
+    assert result.remote_id == str(message.message_id)
+    assert result.url == f"https://t.me/sharebot_news/{message.message_id}"
+    assert message.params["text"] == "Wahl 2026: <Ergebnis> & mehr\n\nhttps://news.example/politik/wahl-2026"
+    assert "parse_mode" not in message.params  # "<Ergebnis>" would break HTML parsing
+    assert link_preview(message) == {"url": LINK, "prefer_large_media": True}
+    assert message.params["chat_id"] == "@sharebot_news"
+
+
+def test_parse_mode_only_when_the_renderer_marked_html(api: FakeTelegram, tmp_path: Path) -> None:
+    adapter(api, tmp_path).publish(post("<b>Wahl</b> &amp; mehr", parse_mode="HTML"), DELIVERY)
+    assert api.messages[0].params["parse_mode"] == "HTML"
+
+
+def test_attach_image_sends_an_uploaded_jpeg_with_caption(api: FakeTelegram, images: FakeAPI,
+                                                          tmp_path: Path) -> None:
+    image_url = f"{images.url}/lead.png"
+    result = adapter(api, tmp_path).publish(post("Kurz", image=image_url, attach_image=True), DELIVERY)
+    [message] = api.messages
+    assert message.params["caption"] == "Kurz" and "text" not in message.params
+    assert message.photo is not None and message.photo[:3] == b"\xff\xd8\xff"  # PNG with alpha -> JPEG
+    assert Image.open(io.BytesIO(message.photo)).size == (64, 40)
+    assert result.remote_id == str(message.message_id)
+
+
+def test_image_without_attach_image_is_a_text_message(api: FakeTelegram, tmp_path: Path) -> None:
+    adapter(api, tmp_path).publish(post(image="http://127.0.0.1:9/never-fetched.png"), DELIVERY)
+    assert api.messages[0].photo is None
+
+
+def test_private_channel_link_uses_the_c_form(api: FakeTelegram, tmp_path: Path) -> None:
+    result = adapter(api, tmp_path, chat="-1009876543210").publish(post(), DELIVERY)
+    assert result.url == f"https://t.me/c/9876543210/{result.remote_id}"
+
+
+def test_delete_and_check(api: FakeTelegram, tmp_path: Path) -> None:
+    tg = adapter(api, tmp_path)
+    result = tg.publish(post(), DELIVERY)
+    tg.delete(result.remote_id)
+    assert api.messages == []
+    with pytest.raises(Rejected, match="message to delete not found"):
+        tg.delete(result.remote_id)
+    status = tg.check()
+    assert (status.state, status.detail) == ("ok", "posting to Sharebot News")
+
+
+def test_find_cannot_reconcile_and_says_so(api: FakeTelegram, tmp_path: Path) -> None:
+    tg = adapter(api, tmp_path)
+    tg.publish(post(), DELIVERY)
+    assert tg.find(post(), DELIVERY) is None
+    assert TelegramAdapter.dedupe == "none"
+
+
+def test_flood_limit_is_rate_limited_with_retry_after(api: FakeTelegram, tmp_path: Path) -> None:
+    api.fail_next(429, api.too_many_requests(17).body, path="sendMessage")
+    with pytest.raises(RateLimited) as caught:
+        adapter(api, tmp_path).publish(post(), DELIVERY)
+    assert caught.value.retry_after == 17.0
+    assert api.messages == []
+
+
+def test_wrong_token_is_auth_error_and_check_reports_rejected(api: FakeTelegram, tmp_path: Path) -> None:
+    tg = adapter(api, tmp_path, token="999:WRONG-token-value-abc")
+    with pytest.raises(AuthError, match="Unauthorized"):
+        tg.publish(post(), DELIVERY)
+    assert tg.check().state == "rejected"
+
+
+def test_bot_without_post_rights_is_rejected(api: FakeTelegram, tmp_path: Path) -> None:
+    api.chats["@sharebot_news"].bot_can_post = False
+    with pytest.raises(Rejected, match="administrator") as caught:
+        adapter(api, tmp_path).publish(post(), DELIVERY)
+    assert not isinstance(caught.value, AuthError) and caught.value.status == 403
+
+
+def test_unknown_chat_and_bad_html_are_rejected(api: FakeTelegram, tmp_path: Path) -> None:
+    with pytest.raises(Rejected, match="chat not found"):
+        adapter(api, tmp_path, chat="@nope").publish(post(), DELIVERY)
+    with pytest.raises(Rejected, match="can't parse entities"):
+        adapter(api, tmp_path).publish(post("<Ergebnis>", parse_mode="HTML"), DELIVERY)
+
+
+def test_server_error_after_sending_is_unconfirmed(api: FakeTelegram, tmp_path: Path) -> None:
+    api.fail_next(502, "<html>Bad Gateway</html>", path="sendMessage")
+    with pytest.raises(Unconfirmed):
+        adapter(api, tmp_path).publish(post(), DELIVERY)
+
+
+def test_slow_answer_is_unconfirmed_but_the_message_went_out(api: FakeTelegram, tmp_path: Path) -> None:
+    api.fail_next(200, None, path="sendMessage", after=True, delay=0.6)  # handler runs, answer comes late
+    with pytest.raises(Unconfirmed, match="may have been applied"):
+        adapter(api, tmp_path, timeout=0.2).publish(post(), DELIVERY)
+    assert len(api.messages) == 1
+
+
+def test_dropped_connection_after_posting_is_unconfirmed(api: FakeTelegram, tmp_path: Path) -> None:
+    api.drop_next(path="sendMessage", after=True)
+    tg = adapter(api, tmp_path)
+    with pytest.raises(Unconfirmed, match="connection lost"):
+        tg.publish(post(), DELIVERY)
+    assert len(api.messages) == 1
+    assert tg.find(post(), DELIVERY) is None  # the Bot API cannot list a channel: a person settles it
+
+
+def test_refused_connection_is_not_sent(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))  # bound but not listening: connections are refused
+        base = "http://127.0.0.1:%d" % sock.getsockname()[1]
+        account = Account("tg", Network.TELEGRAM, options={"chat_id": "@x", "api_base": base})
+        tg = make_adapter(account, {"bot_token": Secret(TOKEN)}, AdapterContext(tmp_path, timeout=0.5))
+        with pytest.raises(NotSent):
+            tg.publish(post(), DELIVERY)
+        assert tg.check().state == "unreachable"
+
+
+def test_missing_token_or_chat(tmp_path: Path) -> None:
+    account = Account("tg", Network.TELEGRAM, options={"chat_id": "@x"}, secrets={"bot_token": "SHAREBOT_TG"})
+    with pytest.raises(AuthError, match="SHAREBOT_TG"):
+        make_adapter(account, {}, AdapterContext(tmp_path))
+    with pytest.raises(ConfigError, match="chat_id"):
+        make_adapter(Account("tg", Network.TELEGRAM), {"bot_token": Secret(TOKEN)}, AdapterContext(tmp_path))
+
+
+def test_token_never_in_errors_logs_or_repr(api: FakeTelegram, tmp_path: Path,
+                                            caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    tg = adapter(api, tmp_path, timeout=0.2)
+    messages = []
+    api.fail_next(400, {"ok": False, "error_code": 400, "description": f"Bad Request: token {TOKEN} echoed"})
+    api.drop_next(after=True)
+    api.fail_next(200, None, delay=0.5)
+    api.fail_next(429, api.too_many_requests(3).body)
+    for _ in range(4):
+        with pytest.raises(Exception) as caught:
+            tg.publish(post(), DELIVERY)
+        messages.append(str(caught.value))
+    tg.publish(post(), DELIVERY)
+    messages.append(tg.check().detail)
+    assert any("****" in m for m in messages)
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "HTTP Request" in logged  # httpx did log the requests, with the placeholder
+    secret_part = TOKEN.split(":")[1]
+    for text in (*messages, logged, repr(tg.credentials), repr(tg.__dict__)):
+        assert secret_part not in text
