@@ -211,11 +211,14 @@ class Store(ABC):
         inner = (f"SELECT id FROM jobs WHERE state = ? AND {pick} AND {_NOT_FLAGGED}"
                  f" ORDER BY run_at, id LIMIT ?{self.skip_locked}")
         params.append(int(limit))
-        sql = ("UPDATE jobs SET state = ?, lease_owner = ?, lease_until = ?, attempts = attempts + 1,"
-               f" updated_at = ? WHERE state = ? AND id IN ({inner}) RETURNING *")
-        head = [str(JobState.RUNNING), owner, self._db_time(lease_until), self._db_time(now), str(JobState.QUEUED)]
+        # The pick is a CTE so PostgreSQL evaluates (and locks) it exactly once; as a plain IN-subquery the
+        # planner may re-run it and hand out more than `limit` rows.
+        sql = (f"WITH picked AS ({inner}) UPDATE jobs SET state = ?, lease_owner = ?, lease_until = ?,"
+               " attempts = attempts + 1, updated_at = ? WHERE state = ? AND id IN (SELECT id FROM picked)"
+               " RETURNING *")
+        tail = [str(JobState.RUNNING), owner, self._db_time(lease_until), self._db_time(now), str(JobState.QUEUED)]
         with self._transaction() as ex:
-            rows = ex(sql, tuple(head + params))
+            rows = ex(sql, tuple(params + tail))
             for row in rows:
                 self._event(ex, row["id"], now, JobState.QUEUED, JobState.RUNNING, f"claimed by {owner}")
         return sorted((self._job(r) for r in rows), key=lambda j: (j.run_at, j.id))
@@ -226,8 +229,9 @@ class Store(ABC):
                  f" AND {_NOT_FLAGGED} ORDER BY run_at, id LIMIT ?{self.skip_locked}")
         n = self._db_time(now)
         with self._transaction() as ex:
-            rows = ex(f"UPDATE jobs SET lease_owner = ?, lease_until = ? WHERE id IN ({inner}) RETURNING *",
-                      (owner, self._db_time(lease_until), str(JobState.UNKNOWN), n, n, int(limit)))
+            rows = ex(f"WITH picked AS ({inner}) UPDATE jobs SET lease_owner = ?, lease_until = ?"
+                      " WHERE id IN (SELECT id FROM picked) RETURNING *",
+                      (str(JobState.UNKNOWN), n, n, int(limit), owner, self._db_time(lease_until)))
         return sorted((self._job(r) for r in rows), key=lambda j: (j.run_at, j.id))
 
     def expire_leases(self, now: datetime) -> list[Job]:

@@ -1,0 +1,236 @@
+"""The worker: claims due jobs under a lease, posts them in parallel, and records what happened.
+
+Adapters run in a thread pool; every store write happens in the calling thread, so a store needs no
+cross-thread transactions. A job whose outcome is in doubt (read timeout, dead worker) becomes `unknown`
+and is only ever sent again after `adapter.find` has said it is not there.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Callable, Iterable
+
+from sharebot.adapters.base import Adapter, Delivery, mask
+from sharebot.errors import AuthError, JobStateError, NotSent, RateLimited, Rejected, Unconfirmed
+from sharebot.models import Job, JobState
+from sharebot.queue import RetryPolicy
+from sharebot.store import Store
+
+log = logging.getLogger("sharebot.worker")
+S = JobState
+
+
+@dataclass(frozen=True)
+class Outcome:
+    job_id: int
+    slug: str
+    account: str
+    state: JobState | None  # None: another worker owns the job now, nothing was recorded
+    detail: str = ""
+    url: str | None = None
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+class Worker:
+    def __init__(self, store: Store, adapter_for: Callable[[str], Adapter], *, owner: str,
+                 clock: Callable[[], datetime], policy: RetryPolicy, concurrency: int = 4,
+                 lease_seconds: float = 120, poll_seconds: float = 1.0) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.store = store
+        self.adapter_for = adapter_for  # owns adapter lifetimes (caching, close)
+        self.owner = owner
+        self.clock = clock
+        self.policy = policy
+        self.concurrency = concurrency
+        self.lease = timedelta(seconds=lease_seconds)
+        self.poll_seconds = poll_seconds
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"sharebot-{owner}")
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+    def __enter__(self) -> Worker:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # --- entry points ----------------------------------------------------------------------------
+    def run_once(self) -> list[Outcome]:
+        """Recover dead leases, check due unknown jobs, post due queued ones; up to `concurrency` in all."""
+        now = self.clock()
+        for job in self.store.expire_leases(now):
+            self._log(job, S.RUNNING, S.UNKNOWN, job.last_error or "lease expired")
+        until = now + self.lease
+        checks = self.store.claim_unknown(self.owner, now=now, lease_until=until, limit=self.concurrency)
+        room = self.concurrency - len(checks)
+        posts = self.store.claim(self.owner, now=now, lease_until=until, limit=room) if room else []
+        return self._run(checks, posts, now)
+
+    def publish_now(self, jobs: Iterable[Job]) -> list[Outcome]:
+        """Post these queued jobs right away, in parallel (for `sharebot publish`), whatever their run_at."""
+        jobs = list(jobs)
+        now = self.clock()
+        claimed = self.store.claim(self.owner, now=now, lease_until=now + self.lease, limit=len(jobs),
+                                   ids=[j.id for j in jobs]) if jobs else []
+        taken = {j.id for j in claimed}
+        skipped = []
+        for job in jobs:
+            if job.id not in taken:
+                current = self.store.get(job.id)
+                skipped.append(Outcome(job.id, job.slug, job.account, current.state,
+                                       "not posted now: not queued, or its account is flagged"))
+        return skipped + self._run([], claimed, now)
+
+    def run(self, burst: bool = False, stop: threading.Event | None = None) -> int:
+        """Work until `stop` is set; with burst, return as soon as nothing is due. Returns jobs handled."""
+        stop = stop or threading.Event()
+        handled = 0
+        while not stop.is_set():
+            outcomes = self.run_once()
+            handled += len(outcomes)
+            if outcomes:
+                continue
+            if burst:
+                break
+            stop.wait(self.poll_seconds)
+        return handled
+
+    # --- one round -------------------------------------------------------------------------------
+    def _run(self, checks: list[Job], posts: list[Job], now: datetime) -> list[Outcome]:
+        for job in posts:
+            self._log(job, S.QUEUED, S.RUNNING, f"claimed, attempt {job.attempts}")
+        outcomes: list[Outcome] = []
+        pending: dict[Future[Any], tuple[str, Job, Adapter]] = {}
+        for job in checks:
+            adapter = self._adapter(job, outcomes)
+            if adapter is not None:
+                fut = self._pool.submit(adapter.find, job.post, Delivery(job.key, now, job.data))
+                pending[fut] = ("find", job, adapter)
+        for job in posts:
+            adapter = self._adapter(job, outcomes)
+            if adapter is None:
+                continue
+            try:
+                data = job.data
+                if not data:
+                    data = dict(adapter.prepare(job.post, Delivery(job.key, now, {})))
+                    if data:  # persisted before the first attempt so a retry reuses e.g. the record key
+                        job = self.store.set_data(job.id, data, owner=self.owner)
+            except JobStateError as e:
+                outcomes.append(Outcome(job.id, job.slug, job.account, None, str(e)))
+                continue
+            except Exception as e:
+                outcomes.append(self._move(job, S.FAILED, self.clock(),
+                                           f"prepare failed: {self._scrub(e, adapter)}"))
+                continue
+            fut = self._pool.submit(adapter.publish, job.post, Delivery(job.key, now, data))
+            pending[fut] = ("publish", job, adapter)
+        for fut in as_completed(pending):
+            kind, job, adapter = pending[fut]
+            record = self._after_find if kind == "find" else self._after_publish
+            outcomes.append(record(job, adapter, fut))
+        return outcomes
+
+    def _adapter(self, job: Job, outcomes: list[Outcome]) -> Adapter | None:
+        try:
+            return self.adapter_for(job.account)
+        except Exception as e:
+            reason = f"no adapter for account {job.account!r}: {_one_line(e)}"
+            now = self.clock()
+            if isinstance(e, AuthError):
+                self.store.flag_account(job.account, _one_line(e), now=now)
+            if job.state is S.UNKNOWN:  # cannot check now; keep it in doubt, look again later
+                outcomes.append(self._move(job, S.UNKNOWN, now, reason, run_at=now + self._wait(job)))
+            else:
+                outcomes.append(self._move(job, S.FAILED, now, reason))
+            return None
+
+    # --- the except-ladder -----------------------------------------------------------------------
+    def _after_publish(self, job: Job, adapter: Adapter, fut: Future[Any]) -> Outcome:
+        now = self.clock()
+        try:
+            result = fut.result()
+        except RateLimited as e:
+            # Not counted against max_attempts: the network is pacing us, the post itself is fine.
+            wait = self.policy.delay(job.attempts, retry_after=e.retry_after, previous=self._previous(job))
+            return self._move(job, S.QUEUED, now, self._scrub(e, adapter), run_at=now + timedelta(seconds=wait))
+        except NotSent as e:
+            msg = self._scrub(e, adapter)
+            if not self.policy.may_retry(job.attempts):
+                return self._move(job, S.FAILED, now, f"gave up after {job.attempts} attempts: {msg}")
+            return self._move(job, S.QUEUED, now, msg, run_at=now + self._wait(job))
+        except AuthError as e:
+            msg = self._scrub(e, adapter)
+            self.store.flag_account(job.account, msg, now=now)
+            return self._move(job, S.FAILED, now, msg)
+        except Rejected as e:
+            return self._move(job, S.FAILED, now, self._scrub(e, adapter))
+        except Unconfirmed as e:
+            return self._move(job, S.UNKNOWN, now, self._scrub(e, adapter),
+                              run_at=now + timedelta(seconds=self.policy.base))
+        except Exception as e:  # an adapter bug: nothing proves the post did not go out
+            return self._move(job, S.UNKNOWN, now, f"unexpected {self._scrub(e, adapter)}",
+                              run_at=now + timedelta(seconds=self.policy.base))
+        return self._move(job, S.PUBLISHED, now, "posted", remote_id=result.remote_id, remote_url=result.url,
+                          last_error=None)
+
+    def _after_find(self, job: Job, adapter: Adapter, fut: Future[Any]) -> Outcome:
+        now = self.clock()
+        try:
+            result = fut.result()
+        except Exception as e:
+            msg = self._scrub(e, adapter)
+            if isinstance(e, AuthError):
+                self.store.flag_account(job.account, msg, now=now)
+            return self._move(job, S.UNKNOWN, now, f"check failed: {msg}", run_at=now + self._wait(job))
+        if result is None:
+            return self._move(job, S.QUEUED, now, "check found no post; sending again", run_at=now)
+        return self._move(job, S.PUBLISHED, now, "check found the post", remote_id=result.remote_id,
+                          remote_url=result.url, last_error=None)
+
+    # --- helpers ---------------------------------------------------------------------------------
+    def _move(self, job: Job, to: JobState, now: datetime, reason: str, **changes: Any) -> Outcome:
+        if to is not S.PUBLISHED and "last_error" not in changes:
+            changes["last_error"] = reason
+        try:
+            done = self.store.transition(job.id, job.state, to, now=now, reason=reason, owner=self.owner,
+                                         **changes)
+        except JobStateError as e:
+            log.warning("job %d %s/%s: outcome %s not recorded: %s", job.id, job.slug, job.account, to, e)
+            return Outcome(job.id, job.slug, job.account, None, str(e))
+        self._log(done, job.state, to, reason)
+        return Outcome(done.id, done.slug, done.account, done.state, reason, done.remote_url)
+
+    def _wait(self, job: Job) -> timedelta:
+        return timedelta(seconds=self.policy.delay(max(1, job.attempts), previous=self._previous(job)))
+
+    def _previous(self, job: Job) -> float | None:
+        """The last backoff this job waited, which decorrelated jitter grows from."""
+        if self.policy.jitter != "decorrelated":
+            return None
+        requeues = [e for e in self.store.events(job.id) if e.to_state is S.QUEUED and e.from_state is S.RUNNING]
+        return (job.run_at - requeues[-1].at).total_seconds() if requeues else None
+
+    @staticmethod
+    def _scrub(error: BaseException, adapter: Adapter) -> str:
+        """One line, with any credential value that slipped into an SDK's message masked."""
+        text = str(error) if str(error) else type(error).__name__
+        if not isinstance(error, (NotSent, Rejected, Unconfirmed)):
+            text = f"{type(error).__name__}: {text}"
+        for value in getattr(adapter, "credentials", {}).values():
+            if value and len(value) >= 4:
+                text = text.replace(str(value), mask(value))
+        return _one_line(text)
+
+    def _log(self, job: Job, from_state: JobState, to_state: JobState, reason: str) -> None:
+        log.info("job %d %s/%s: %s -> %s: %s", job.id, job.slug, job.account, from_state, to_state, reason)

@@ -1,0 +1,200 @@
+"""The storage contract, run against SQLite always and PostgreSQL when SHAREBOT_TEST_DATABASE_URL is set."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from queue_support import PG_URL, T0, PgSchema, post, store, store_url  # noqa: F401 (fixtures)
+
+from sharebot.errors import JobStateError, NotFound
+from sharebot.migrations import MIGRATIONS
+from sharebot.models import Card, Facet, Issue, JobState, Network, RenderedPost, Severity
+from sharebot.queue import enqueue, job_key
+from sharebot.store import Store, open_store
+
+SUPPORT = Path(__file__).with_name("queue_support.py")
+LEASE = timedelta(seconds=60)
+
+
+def test_migrations_are_recorded_once_and_reopening_applies_nothing(store_url):
+    with open_store(store_url) as first:
+        assert first.applied_migrations() == sorted(m.name for m in MIGRATIONS)
+    with open_store(store_url) as again:
+        assert again.migrate() == []
+        assert again.applied_migrations() == sorted(m.name for m in MIGRATIONS)
+
+
+def test_sqlite_file_is_private_and_in_wal_mode(tmp_path):
+    path = tmp_path / "q.db"
+    with open_store(path) as s:
+        enqueue(s, "a", [post()], now=T0)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    with open_store(f"sqlite:///{path}") as s:
+        assert len(s.list_jobs()) == 1
+
+
+def test_memory_store_works(tmp_path):
+    with open_store(":memory:") as s:
+        assert enqueue(s, "a", [post()], now=T0).added[0].state is JobState.QUEUED
+
+
+def test_post_snapshot_round_trips_exactly(store: Store):
+    text = "Größer 🇩🇪👩🏽‍💻 #Wahl https://example.org/a"
+    snap = RenderedPost(
+        account="bsky", network=Network.BLUESKY, text=text, length=37, limit=300, unit="graphemes",
+        link="https://example.org/a", card=Card("https://example.org/a", "T", "D", "https://i/x.jpg", "alt"),
+        language="de", facets=(Facet(30, 35, "tag", "Wahl"), Facet(36, 57, "link", "https://example.org/a")),
+        share_url=None, issues=(Issue(Severity.WARNING, "long", "nearly full"),), image="https://i/x.jpg",
+        image_alt="Alt", options={"visibility": "unlisted", "langs": ["de"]})
+    job = store.insert_jobs("wahl", 1, [snap], now=T0, run_at=T0)[0]
+    assert store.get(job.id).post == snap
+    assert store.get(job.id).post.to_dict() == snap.to_dict()
+    assert job.key == job_key("wahl", "bsky", 1) and len(job.key) == 64
+
+
+def test_insert_skips_existing_slug_account_round(store: Store):
+    assert len(store.insert_jobs("a", 1, [post("x"), post("y")], now=T0, run_at=T0)) == 2
+    assert [j.account for j in store.insert_jobs("a", 1, [post("x"), post("z")], now=T0, run_at=T0)] == ["z"]
+    assert len(store.insert_jobs("a", 2, [post("x")], now=T0, run_at=T0)) == 1
+    assert store.latest_round("a") == 2 and store.latest_round("nope") == 0
+
+
+def test_list_filters_counts_and_not_found(store: Store):
+    store.insert_jobs("a", 1, [post("x"), post("y")], now=T0, run_at=T0)
+    store.insert_jobs("b", 1, [post("x")], now=T0, run_at=T0)
+    assert [j.slug for j in store.list_jobs(account="x")] == ["a", "b"]
+    assert [j.account for j in store.list_jobs(slug="a")] == ["x", "y"]
+    assert len(store.list_jobs(state=JobState.QUEUED, limit=2)) == 2
+    assert store.list_jobs(state=JobState.FAILED) == []
+    assert store.counts() == {JobState.QUEUED: 3}
+    with pytest.raises(NotFound):
+        store.get(999)
+
+
+def test_claim_takes_due_jobs_in_run_at_order_up_to_the_limit(store: Store):
+    store.insert_jobs("late", 1, [post("x")], now=T0, run_at=T0 + timedelta(minutes=5))
+    store.insert_jobs("b", 1, [post("x")], now=T0, run_at=T0 + timedelta(seconds=2))
+    store.insert_jobs("a", 1, [post("x")], now=T0, run_at=T0 + timedelta(seconds=1))
+    now = T0 + timedelta(seconds=10)
+    first = store.claim("w", now=now, lease_until=now + LEASE, limit=1)
+    assert [j.slug for j in first] == ["a"]
+    assert first[0].state is JobState.RUNNING and first[0].attempts == 1
+    assert first[0].lease_owner == "w" and first[0].lease_until == now + LEASE
+    assert [j.slug for j in store.claim("w", now=now, lease_until=now + LEASE, limit=5)] == ["b"]
+    assert store.claim("w", now=now, lease_until=now + LEASE, limit=5) == []
+    ev = store.events(first[0].id)
+    assert [(e.from_state, e.to_state) for e in ev] == [(None, JobState.QUEUED), (JobState.QUEUED, JobState.RUNNING)]
+
+
+def test_flagged_account_is_not_claimed_until_cleared(store: Store):
+    store.insert_jobs("a", 1, [post("bad"), post("good")], now=T0, run_at=T0)
+    store.flag_account("bad", "token revoked", now=T0)
+    assert store.flagged_accounts() == {"bad": "token revoked"}
+    assert [j.account for j in store.claim("w", now=T0, lease_until=T0 + LEASE, limit=5)] == ["good"]
+    assert store.clear_account_flag("bad") is True
+    assert store.clear_account_flag("bad") is False
+    assert [j.account for j in store.claim("w", now=T0, lease_until=T0 + LEASE, limit=5)] == ["bad"]
+
+
+def test_claim_by_ids_ignores_others(store: Store):
+    jobs = store.insert_jobs("a", 1, [post("x"), post("y"), post("z")], now=T0, run_at=T0 + timedelta(hours=1))
+    got = store.claim("w", now=T0, lease_until=T0 + LEASE, limit=3, ids=[jobs[0].id, jobs[2].id])
+    assert sorted(j.account for j in got) == ["x", "z"]
+
+
+def test_expired_lease_becomes_unknown_and_unknown_jobs_are_leased_for_checks(store: Store):
+    store.insert_jobs("a", 1, [post("x")], now=T0, run_at=T0)
+    job = store.claim("dead", now=T0, lease_until=T0 + LEASE, limit=1)[0]
+    assert store.expire_leases(T0 + LEASE) == []  # not yet: the lease runs until lease_until
+    later = T0 + LEASE + timedelta(seconds=1)
+    [gone] = store.expire_leases(later)
+    assert gone.state is JobState.UNKNOWN and gone.lease_owner is None and "dead" in gone.last_error
+    [checked] = store.claim_unknown("w2", now=later, lease_until=later + LEASE, limit=5)
+    assert checked.id == job.id and checked.state is JobState.UNKNOWN and checked.lease_owner == "w2"
+    assert store.claim_unknown("w3", now=later, lease_until=later + LEASE, limit=5) == []
+    done = store.transition(job.id, JobState.UNKNOWN, JobState.PUBLISHED, now=later, reason="found", owner="w2",
+                            remote_id="9", remote_url="https://x/9")
+    assert (done.remote_id, done.remote_url, done.lease_owner) == ("9", "https://x/9", None)
+
+
+def test_transition_is_compare_and_set_on_state_and_lease_owner(store_url):
+    a, b = open_store(store_url), open_store(store_url)
+    try:
+        [job] = a.insert_jobs("a", 1, [post("x")], now=T0, run_at=T0)
+        a.claim("w1", now=T0, lease_until=T0 + LEASE, limit=1)
+        with pytest.raises(JobStateError, match="lease held by w1"):
+            b.transition(job.id, JobState.RUNNING, JobState.PUBLISHED, now=T0, reason="x", owner="w2")
+        b.transition(job.id, JobState.RUNNING, JobState.QUEUED, now=T0, reason="x", owner="w1")
+        with pytest.raises(JobStateError, match="expected running, found queued"):
+            a.transition(job.id, JobState.RUNNING, JobState.PUBLISHED, now=T0, reason="late", owner="w1")
+        assert [e.reason for e in a.events(job.id)][-1] == "x"
+        with pytest.raises(NotFound):
+            a.transition(12345, JobState.QUEUED, JobState.CANCELED, now=T0, reason="x")
+    finally:
+        a.close()
+        b.close()
+
+
+def test_set_data_needs_the_lease(store: Store):
+    store.insert_jobs("a", 1, [post("x")], now=T0, run_at=T0)
+    [job] = store.claim("w", now=T0, lease_until=T0 + LEASE, limit=1)
+    assert store.set_data(job.id, {"rkey": "3k2"}, owner="w").data == {"rkey": "3k2"}
+    with pytest.raises(JobStateError):
+        store.set_data(job.id, {"rkey": "other"}, owner="intruder")
+    assert store.get(job.id).data == {"rkey": "3k2"}
+
+
+def test_sqlite_claim_uses_the_state_run_at_index(tmp_path):
+    with open_store(tmp_path / "q.db") as s:
+        plan = s._conn.execute(  # type: ignore[attr-defined]
+            "EXPLAIN QUERY PLAN SELECT id FROM jobs WHERE state = 'queued' AND run_at <= '9' ORDER BY run_at, id"
+            " LIMIT 4").fetchall()
+    detail = " ".join(row["detail"] for row in plan)
+    assert "jobs_state_run_at" in detail and "TEMP B-TREE" not in detail
+
+
+def _concurrent_claims(url: str, processes: int, jobs: int) -> list[list[int]]:
+    with open_store(url) as s:
+        for i in range(jobs // 50):
+            s.insert_jobs(f"s{i}", 1, [post(f"a{k}") for k in range(50)], now=T0, run_at=T0)
+    procs = [subprocess.Popen([sys.executable, str(SUPPORT), "claim", url, f"p{n}", "3"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True) for n in range(processes)]
+    for p in procs:
+        assert p.stdout.readline().strip() == "ready"
+    for p in procs:
+        p.stdin.write("go\n")
+        p.stdin.flush()
+    claimed = []
+    for p in procs:
+        out, _ = p.communicate(timeout=60)
+        assert p.returncode == 0
+        claimed.append([int(x) for x in out.split()])
+    return claimed
+
+
+def test_two_sqlite_processes_never_claim_the_same_job(tmp_path):
+    claimed = _concurrent_claims(str(tmp_path / "q.db"), 2, 600)
+    every = [i for ids in claimed for i in ids]
+    assert len(every) == len(set(every)) == 600
+    assert all(ids for ids in claimed), "both processes should have won some claims"
+
+
+@pytest.mark.skipif(not PG_URL, reason="PostgreSQL tests need SHAREBOT_TEST_DATABASE_URL")
+def test_four_postgres_processes_never_claim_the_same_job():
+    schema = PgSchema(PG_URL)
+    try:
+        claimed = _concurrent_claims(schema.url, 4, 800)
+    finally:
+        schema.drop()
+    every = [i for ids in claimed for i in ids]
+    assert len(every) == len(set(every)) == 800
+    assert sum(1 for ids in claimed if ids) >= 2
