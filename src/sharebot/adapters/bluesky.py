@@ -1,0 +1,363 @@
+"""Bluesky: a post is an `app.bsky.feed.post` record in the account's repo on its PDS (AT Protocol).
+
+Retries stay single because the record key is ours: `prepare` derives a TID from the delivery, the queue
+stores it, and every attempt first looks for a record at that key before creating one there.
+Facts used here: /work/shared/docs/platforms.md §2 and https://atproto.com/specs/record-key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, TypeVar
+
+from sharebot.adapters.base import AccountStatus, Adapter, AdapterContext, Delivery, Secret
+from sharebot.errors import AuthError, ConfigError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
+from sharebot.images import BLUESKY_THUMB_MAX_BYTES, download, jpeg_under
+from sharebot.models import Account, Facet, Network, PublishResult, RenderedPost
+
+if TYPE_CHECKING:
+    from atproto import Client, Session, SessionEvent
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+NETWORK = str(Network.BLUESKY)
+DEFAULT_PDS = "https://bsky.social"
+COLLECTION = "app.bsky.feed.post"
+TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"  # base32-sortable: string order == numeric order
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
+_AT_URI = re.compile(r"^at://([^/]+)/([^/]+)/([^/]+)$")
+# XRPC error names that mean "this token is no good", whatever the status code (the PDS answers 400 for them).
+_TOKEN_ERRORS = frozenset({"ExpiredToken", "InvalidToken", "AuthenticationRequired", "AuthMissing"})
+
+
+def make_tid(micros: int, clock_id: int) -> str:
+    """A record key: 13 base32-sortable chars of `(unix_micros << 10) | clock_id`, top bit zero."""
+    value = ((micros & ((1 << 53) - 1)) << 10) | (clock_id & 0x3FF)
+    chars = []
+    for _ in range(13):
+        chars.append(TID_ALPHABET[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))
+
+
+def _utc(now: datetime) -> datetime:
+    return now.replace(tzinfo=timezone.utc) if now.tzinfo is None else now.astimezone(timezone.utc)
+
+
+def _iso(now: datetime) -> str:
+    # Millisecond precision with a Z suffix: the form Bluesky's own clients write (atproto `datetime` format).
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+
+
+def _map_error(exc: BaseException, what: str, *, sent: bool, now: datetime | None = None,
+               secrets: Iterable[str] = ()) -> PublishError:
+    """Every atproto/httpx failure becomes one sharebot error here.
+
+    `sent` is True only for calls that change the repo (createRecord, deleteRecord): a transport failure or
+    a 5xx on them may hide a success. A failing read or upload never posted anything, so it is NotSent.
+    """
+    import httpx
+    from atproto import exceptions as ax
+
+    response = getattr(exc, "response", None)
+    status = response.status_code if response is not None else None
+    content = response.content if response is not None else None
+    name = getattr(content, "error", None) or ""
+    message = getattr(content, "message", None) or ""
+    if response is None:
+        cause = exc if isinstance(exc, httpx.HTTPError) else exc.__cause__
+        detail = f"{what}: {type(cause or exc).__name__}" + (f" ({cause})" if cause and str(cause) else "")
+    else:
+        detail = f"{what}: {name or 'error'}" + (f": {message}" if message else "")
+    detail = " ".join(detail.split())
+    for secret in secrets:
+        if secret:
+            detail = detail.replace(secret, "****")
+
+    if isinstance(exc, ax.RateLimitExceededError):
+        retry_after = exc.retry_after
+        if retry_after is None and exc.reset_at is not None and now is not None:
+            retry_after = max(0.0, (exc.reset_at - _utc(now)).total_seconds())
+        return RateLimited(NETWORK, detail, status or 429, retry_after=retry_after)
+    if isinstance(exc, (ax.UnauthorizedError, ax.LoginRequiredError)) or name in _TOKEN_ERRORS:
+        return AuthError(NETWORK, detail, status)
+    if isinstance(exc, ax.BadRequestError) or status == 413:  # 413: blob over the PDS upload cap
+        return Rejected(NETWORK, detail, status)
+    if isinstance(exc, (ax.RequestErrorBase, httpx.HTTPError)) and response is None:  # transport failure
+        cause = exc if isinstance(exc, httpx.HTTPError) else exc.__cause__
+        before_sending = isinstance(cause, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+        return Unconfirmed(NETWORK, detail) if sent and not before_sending else NotSent(NETWORK, detail)
+    if status is not None and (status >= 500 or status == 409):
+        return Unconfirmed(NETWORK, detail, status) if sent else NotSent(NETWORK, detail, status)
+    if status is not None:
+        return Rejected(NETWORK, detail, status)
+    # model/parse errors: the server answered something we could not read
+    return Unconfirmed(NETWORK, detail) if sent else Rejected(NETWORK, detail)
+
+
+class BlueskyAdapter(Adapter):
+    network = Network.BLUESKY
+    required_secrets = ("app_password",)
+    dedupe = "rkey"
+
+    def __init__(self, account: Account, credentials: Mapping[str, Secret], context: AdapterContext) -> None:
+        super().__init__(account, credentials, context)
+        self.handle = str(account.options.get("handle") or "")
+        if not self.handle:
+            raise ConfigError(f"account {account.name!r}: bluesky needs the option 'handle'")
+        self.pds = str(account.options.get("api_base") or account.options.get("pds") or DEFAULT_PDS).rstrip("/")
+        safe_name = re.sub(r"[^A-Za-z0-9._-]", "_", account.name)
+        self.session_path: Path = context.state_dir / f"bluesky-{safe_name}.session"
+        self._client: Client | None = None
+        self._did = ""
+        self._session_handle = ""
+        self._tokens: tuple[str, ...] = ()
+
+    # --- record key and time, chosen before the first attempt ------------------------------------
+    def prepare(self, post: RenderedPost, delivery: Delivery) -> Mapping[str, Any]:
+        now = _utc(delivery.now)
+        micros = (now - _EPOCH) // _MICROSECOND
+        clock_id = int.from_bytes(hashlib.sha256(delivery.key.encode()).digest()[:2], "big") & 0x3FF
+        return {"rkey": make_tid(micros, clock_id), "created_at": _iso(now)}
+
+    # --- the contract ---------------------------------------------------------------------------
+    def publish(self, post: RenderedPost, delivery: Delivery) -> PublishResult:
+        data = delivery.data if delivery.data.get("rkey") else self.prepare(post, delivery)
+        rkey, created_at = str(data["rkey"]), str(data["created_at"])
+        found = self._lookup(rkey, delivery.now)
+        if found:  # an earlier attempt made it; creating again at this rkey would answer HTTP 500
+            log.info("bluesky %s: %s already exists", self.account.name, found.remote_id)
+            return found
+        record = self._record(post, created_at, delivery.now)
+
+        def create(client: Client) -> Any:
+            return client.app.bsky.feed.post.create(self._did, record, rkey=rkey)
+
+        try:
+            response = self._call("createRecord", create, sent=True, now=delivery.now)
+        except PublishError:
+            # Whatever went wrong, the record may exist now (dropped answer, 500 on a duplicate key).
+            try:
+                found = self._lookup(rkey, delivery.now)
+            except PublishError:
+                found = None
+            if found:
+                log.info("bluesky %s: %s was created despite the error", self.account.name, found.remote_id)
+                return found
+            raise
+        log.info("bluesky %s: posted %s", self.account.name, response.uri)
+        return PublishResult(response.uri, self._web_url(rkey))
+
+    def find(self, post: RenderedPost, delivery: Delivery) -> PublishResult | None:
+        rkey = delivery.data.get("rkey")
+        return self._lookup(str(rkey), delivery.now) if rkey else None
+
+    def delete(self, remote_id: str) -> None:
+        match = _AT_URI.match(remote_id)
+        if not match:
+            raise Rejected(NETWORK, f"not an at:// record URI: {remote_id!r}")
+        repo, collection, rkey = match.groups()
+        self._call("deleteRecord", lambda client: client.com.atproto.repo.delete_record(
+            {"repo": repo, "collection": collection, "rkey": rkey}), sent=True)
+        log.info("bluesky %s: deleted %s", self.account.name, remote_id)
+
+    def check(self) -> AccountStatus:
+        try:
+            session = self._call("getSession", lambda client: client.com.atproto.server.get_session())
+        except AuthError as error:
+            return AccountStatus(self.account.name, "rejected", str(error))
+        except PublishError as error:
+            return AccountStatus(self.account.name, "unreachable", str(error))
+        if session.active is False:
+            return AccountStatus(self.account.name, "rejected", f"account is {session.status or 'inactive'}")
+        return AccountStatus(self.account.name, "ok", f"{session.handle} ({session.did})")
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.request.close()
+            self._client = None
+
+    # --- building the record ----------------------------------------------------------------------
+    def _record(self, post: RenderedPost, created_at: str, now: datetime) -> Any:
+        from atproto import models
+
+        facets = self._facets(post.facets, now)
+        return models.AppBskyFeedPost.Record(
+            text=post.text,
+            created_at=created_at,
+            facets=facets or None,
+            embed=self._card(post, now),
+            langs=[post.language] if post.language else None,  # the SDK's send_post would say ["en"]
+        )
+
+    def _facets(self, facets: Iterable[Facet], now: datetime) -> list[Any]:
+        from atproto import models
+
+        rich = models.AppBskyRichtextFacet
+        out = []
+        for facet in facets:
+            feature: Any
+            if facet.kind == "link":
+                feature = rich.Link(uri=facet.value)
+            elif facet.kind == "tag":
+                feature = rich.Tag(tag=facet.value)
+            elif facet.kind == "mention":
+                did = self._resolve_handle(facet.value.lstrip("@"), now)
+                if did is None:  # plain text is better than a mention pointing nowhere
+                    log.warning("bluesky %s: @%s does not resolve; sent without a mention facet",
+                                self.account.name, facet.value.lstrip("@"))
+                    continue
+                feature = rich.Mention(did=did)
+            else:
+                raise Rejected(NETWORK, f"unknown facet kind {facet.kind!r}")
+            index = rich.ByteSlice(byte_start=facet.byte_start, byte_end=facet.byte_end)
+            out.append(rich.Main(features=[feature], index=index))
+        return out
+
+    def _resolve_handle(self, handle: str, now: datetime) -> str | None:
+        from atproto import exceptions as ax
+
+        def resolve(client: Client) -> str | None:
+            try:
+                return client.com.atproto.identity.resolve_handle({"handle": handle}).did
+            except ax.BadRequestError as exc:
+                if getattr(exc.response.content, "error", "") in _TOKEN_ERRORS:
+                    raise
+                return None
+
+        return self._call("resolveHandle", resolve, now=now)
+
+    def _card(self, post: RenderedPost, now: datetime) -> Any:
+        from atproto import models
+
+        card = post.card
+        if card is None:
+            return None
+        thumb = None
+        image_url = card.image or post.image
+        if image_url:
+            image = download(image_url, network=NETWORK, timeout=self.context.timeout)
+            jpeg = jpeg_under(image.data, BLUESKY_THUMB_MAX_BYTES, network=NETWORK)
+            thumb = self._call("uploadBlob", lambda client: client.upload_blob(jpeg.data), now=now).blob
+        external = models.AppBskyEmbedExternal.External(
+            uri=card.uri, title=card.title, description=card.description, thumb=thumb)
+        return models.AppBskyEmbedExternal.Main(external=external)
+
+    # --- reading back -----------------------------------------------------------------------------
+    def _lookup(self, rkey: str, now: datetime | None) -> PublishResult | None:
+        from atproto import exceptions as ax
+
+        def get(client: Client) -> Any:
+            try:
+                return client.com.atproto.repo.get_record({"repo": self._did, "collection": COLLECTION, "rkey": rkey})
+            except ax.BadRequestError as exc:
+                if getattr(exc.response.content, "error", "") == "RecordNotFound":
+                    return None
+                raise
+
+        response = self._call("getRecord", get, now=now)
+        return None if response is None else PublishResult(response.uri, self._web_url(rkey))
+
+    def _web_url(self, rkey: str) -> str:
+        return f"https://bsky.app/profile/{self._session_handle or self.handle}/post/{rkey}"
+
+    # --- session ----------------------------------------------------------------------------------
+    def _call(self, what: str, fn: Callable[[Client], T], *, sent: bool = False, now: datetime | None = None) -> T:
+        """Run one SDK call; a rejected token gets one fresh password login and one more try."""
+        import httpx
+        from atproto import exceptions as ax
+
+        # The SDK wraps only httpx's NetworkError and TimeoutException; a connection dropped before the
+        # answer (RemoteProtocolError) comes through as the raw httpx exception.
+        failures = (ax.AtProtocolError, httpx.HTTPError)
+        client = self._connect(now)
+        try:
+            return fn(client)
+        except failures as exc:
+            error = _map_error(exc, what, sent=sent, now=now, secrets=self._secrets())
+            if not isinstance(error, AuthError):
+                raise error from exc
+            log.info("bluesky %s: session not accepted (%s); logging in again", self.account.name, error.detail)
+        self._password_login(client, now)
+        try:
+            return fn(client)
+        except failures as exc:
+            raise _map_error(exc, what, sent=sent, now=now, secrets=self._secrets()) from exc
+
+    def _connect(self, now: datetime | None) -> Client:
+        if self._client is not None:
+            return self._client
+        from atproto import Client, Request
+
+        client = Client(base_url=self.pds, request=Request(timeout=self.context.timeout))
+        client.request.add_additional_header("User-Agent", self.context.user_agent)
+        client.on_session_change(self._session_changed)
+        stored = self._stored_session()
+        if stored:  # no request: the tokens are first tried by the next call
+            client.login(session_string=stored, fetch_bsky_profile=False)
+        else:
+            self._password_login(client, now)
+        self._client = client
+        return client
+
+    def _password_login(self, client: Client, now: datetime | None) -> None:
+        import httpx
+        from atproto import exceptions as ax
+
+        try:  # no AppView profile lookup: a bare PDS does not serve app.bsky.*, and the DID is in the session
+            client.login(self.handle, str(self.credentials["app_password"]), fetch_bsky_profile=False)
+        except (ax.AtProtocolError, httpx.HTTPError) as exc:
+            raise _map_error(exc, "createSession", sent=False, now=now, secrets=self._secrets()) from exc
+        if self._session_handle.lower() != self.handle.lower():
+            log.warning("bluesky %s: logged in as %s, configured handle is %s",
+                        self.account.name, self._session_handle, self.handle)
+
+    def _stored_session(self) -> str | None:
+        from atproto import Session
+
+        try:
+            text = self.session_path.read_text().strip()
+            session = Session.decode(text)
+            session.access_jwt_payload  # noqa: B018 - undecodable tokens make the SDK fail later, oddly
+        except FileNotFoundError:
+            return None
+        except Exception as exc:  # noqa: BLE001 - a damaged file only costs one password login
+            log.warning("bluesky %s: ignoring unreadable session file %s (%s)",
+                        self.account.name, self.session_path, type(exc).__name__)
+            return None
+        if session.handle.lower() != self.handle.lower():
+            return None
+        return text
+
+    def _session_changed(self, event: SessionEvent, session: Session) -> None:
+        from atproto import SessionEvent
+
+        self._did, self._session_handle = session.did, session.handle
+        self._tokens = (session.access_jwt, session.refresh_jwt)
+        # Refresh tokens rotate (the old one dies after a 2 h grace), so every new pair is saved at once.
+        if event in (SessionEvent.CREATE, SessionEvent.REFRESH):
+            self._save_session(session.export())
+
+    def _save_session(self, text: str) -> None:
+        tmp = self.session_path.with_name(self.session_path.name + ".tmp")
+        try:
+            self.session_path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as out:
+                os.fchmod(out.fileno(), 0o600)  # a leftover tmp file may have had wider permissions
+                out.write(text)
+            os.replace(tmp, self.session_path)
+        except OSError as exc:
+            log.warning("bluesky %s: cannot save the session to %s (%s)",
+                        self.account.name, self.session_path, type(exc).__name__)
+
+    def _secrets(self) -> tuple[str, ...]:
+        return (str(self.credentials.get("app_password") or ""), *self._tokens)
+

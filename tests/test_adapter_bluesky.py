@@ -1,0 +1,458 @@
+"""The Bluesky adapter against a real local PDS (see tests/pds.py), with a forwarding proxy for faults."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import logging
+import os
+import random
+import socket
+import stat
+import subprocess
+import sys
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from PIL import Image
+
+from fakes.base import FakeAPI, Response
+from pds import PDS, PDSAccount, PDSProxy, create_account, find_pds, get_blob, get_record, list_rkeys
+from sharebot.adapters import make_adapter
+from sharebot.adapters.base import AdapterContext, Delivery, Secret
+from sharebot.adapters.bluesky import TID_ALPHABET, BlueskyAdapter, make_tid
+from sharebot.errors import AuthError, NotSent, RateLimited, Rejected, Unconfirmed
+from sharebot.models import Account, Card, Facet, Network, RenderedPost
+
+NOW = datetime(2026, 11, 25, 9, 30, 15, 123456, tzinfo=timezone.utc)
+LINK = "https://www.example.de/politik/gruene-aepfel?utm_source=bluesky&utm_medium=social"
+WRONG_PASSWORD = "wrong-SECRET-7f3a-9c2e-b1d4"
+
+
+# --- fixtures ------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def pds() -> PDS:
+    found, reason = find_pds()
+    if not found:
+        pytest.skip(f"no local Bluesky PDS: {reason}")
+    return found
+
+
+@pytest.fixture(scope="module")
+def user(pds: PDS) -> PDSAccount:
+    return create_account(pds, "sharebot")
+
+
+@pytest.fixture(scope="module")
+def friend(pds: PDS) -> PDSAccount:
+    return create_account(pds, "friend")
+
+
+@pytest.fixture()
+def proxy(pds: PDS) -> Iterator[PDSProxy]:
+    with PDSProxy(pds) as server:
+        yield server
+
+
+def _noise_png(width: int, height: int) -> bytes:
+    # Noise does not compress: the PNG is several MB and even the JPEG needs shrinking below 1,000,000 bytes.
+    pixels = random.Random(7).randbytes(width * height * 3)
+    out = io.BytesIO()
+    Image.frombytes("RGB", (width, height), pixels).save(out, format="PNG")
+    return out.getvalue()
+
+
+def _webp() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGBA", (640, 360), (200, 30, 60, 128)).save(out, format="WEBP")
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def images() -> Iterator[FakeAPI]:
+    png, webp = _noise_png(1600, 900), _webp()
+    api = FakeAPI()
+    api.route("GET", r"/big\.png", lambda req, m: Response(200, png, {"Content-Type": "image/png"}))
+    api.route("GET", r"/pic\.webp", lambda req, m: Response(200, webp, {"Content-Type": "image/webp"}))
+    with api:
+        api.png_size = len(png)  # type: ignore[attr-defined]
+        yield api
+
+
+def adapter_for(user: PDSAccount, base: str, state_dir: Path, *, password: str | None = None,
+                timeout: float = 1.0) -> BlueskyAdapter:
+    account = Account("bsky-main", Network.BLUESKY, options={"handle": user.handle, "pds": base},
+                      secrets={"app_password": "BSKY_APP_PASSWORD"})
+    credentials = {"app_password": Secret(password or user.app_password)}
+    adapter = make_adapter(account, credentials, AdapterContext(state_dir=state_dir, timeout=timeout))
+    assert isinstance(adapter, BlueskyAdapter)
+    return adapter
+
+
+def post_with(text: str, facets: tuple[Facet, ...] = (), image: str | None = None) -> RenderedPost:
+    card = Card(LINK, "Grüne Äpfel: was der Markt 2027 bringt 📰", "Ein Bericht über Ernte und Preise.", image)
+    return RenderedPost(account="bsky-main", network=Network.BLUESKY, text=text, length=len(text), limit=300,
+                        unit="graphemes", link=LINK, card=card, language="de", facets=facets, image=image)
+
+
+def simple_post(image: str | None = None) -> RenderedPost:
+    text = f"Grüße aus Köln 🎉 {LINK}"
+    start = len("Grüße aus Köln 🎉 ".encode())
+    return post_with(text, (Facet(start, start + len(LINK.encode()), "link", LINK),), image)
+
+
+def delivery(adapter: BlueskyAdapter, post: RenderedPost, now: datetime = NOW) -> Delivery:
+    """A delivery whose prepare() data is 'persisted' before the first attempt, as the queue does it."""
+    key = f"test-{uuid.uuid4().hex}"
+    return Delivery(key, now, dict(adapter.prepare(post, Delivery(key, now))))
+
+
+def rkey_of(d: Delivery) -> str:
+    return str(d.data["rkey"])
+
+
+# --- prepare: the record key --------------------------------------------------------------------
+def test_prepare_gives_a_deterministic_tid_and_created_at(tmp_path: Path) -> None:
+    from atproto_client.models.string_formats import TID_RE
+
+    account = Account("a", Network.BLUESKY, options={"handle": "x.test", "pds": "http://127.0.0.1:9"})
+    adapter = BlueskyAdapter(account, {"app_password": Secret("p")}, AdapterContext(tmp_path))
+    post = simple_post()
+    data = adapter.prepare(post, Delivery("job-1", NOW))
+    assert data == adapter.prepare(post, Delivery("job-1", NOW))  # pure: a retry re-derives the same key
+    rkey = data["rkey"]
+    assert len(rkey) == 13 and set(rkey) <= set(TID_ALPHABET) and TID_RE.match(rkey)
+    value = 0
+    for char in rkey:
+        value = value * 32 + TID_ALPHABET.index(char)
+    micros = int((NOW - datetime(1970, 1, 1, tzinfo=timezone.utc)) / timedelta(microseconds=1))
+    assert value >> 10 == micros
+    assert data["created_at"] == "2026-11-25T09:30:15.123Z"
+    other = adapter.prepare(post, Delivery("job-2", NOW))["rkey"]
+    assert other != rkey and other[:-2] == rkey[:-2]  # same time, different clock id from the key
+    assert adapter.prepare(post, Delivery("job-1", NOW + timedelta(seconds=1)))["rkey"] > rkey  # sortable
+    assert make_tid(0, 0) == "2" * 13
+
+
+def test_importing_the_adapter_does_not_import_atproto() -> None:
+    code = "import sys, sharebot.adapters.bluesky; sys.exit('atproto' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+# --- publish: the record as stored ---------------------------------------------------------------
+def test_publish_stores_text_facets_language_and_card_with_jpeg_thumb(
+        pds: PDS, user: PDSAccount, friend: PDSAccount, images: FakeAPI, tmp_path: Path) -> None:
+    head = "Grüße aus Köln 🎉 — Bericht über Äpfel: "
+    text = f"{head}{LINK} #Käsekuchen @{friend.handle} @nobody-here.test"
+    raw = text.encode()
+
+    def span(part: str) -> tuple[int, int]:
+        start = raw.index(part.encode())
+        return start, start + len(part.encode())
+
+    facets = (Facet(*span(LINK), "link", LINK), Facet(*span("#Käsekuchen"), "tag", "Käsekuchen"),
+              Facet(*span(f"@{friend.handle}"), "mention", friend.handle),
+              Facet(*span("@nobody-here.test"), "mention", "nobody-here.test"))
+    adapter = adapter_for(user, pds.url, tmp_path)
+    post = post_with(text, facets, f"{images.url}/big.png")
+    d = delivery(adapter, post)
+
+    result = adapter.publish(post, d)
+
+    assert result.remote_id == f"at://{user.did}/app.bsky.feed.post/{rkey_of(d)}"
+    assert result.url == f"https://bsky.app/profile/{user.handle}/post/{rkey_of(d)}"
+    value = get_record(pds, user.did, rkey_of(d))["value"]
+    assert value["text"] == text
+    assert value["langs"] == ["de"]
+    assert value["createdAt"] == d.data["created_at"]
+    assert [raw[f["index"]["byteStart"]:f["index"]["byteEnd"]].decode() for f in value["facets"]] == [
+        LINK, "#Käsekuchen", f"@{friend.handle}"]  # the unresolvable mention is left as plain text
+    assert [f["features"] for f in value["facets"]] == [
+        [{"$type": "app.bsky.richtext.facet#link", "uri": LINK}],
+        [{"$type": "app.bsky.richtext.facet#tag", "tag": "Käsekuchen"}],
+        [{"$type": "app.bsky.richtext.facet#mention", "did": friend.did}]]
+    index = value["facets"][0]["index"]
+    assert (index["byteStart"], index["byteEnd"]) == (len(head.encode()), len(head.encode()) + len(LINK))
+    external = value["embed"]["external"]
+    assert value["embed"]["$type"] == "app.bsky.embed.external"
+    assert (external["uri"], external["title"], external["description"]) == (
+        LINK, post.card.title, post.card.description)
+    thumb = external["thumb"]
+    assert images.png_size > 1_000_000  # type: ignore[attr-defined]
+    assert thumb["mimeType"] == "image/jpeg" and 0 < thumb["size"] <= 1_000_000
+    blob = get_blob(pds, user.did, thumb["ref"]["$link"])
+    assert len(blob) == thumb["size"] and blob[:3] == b"\xff\xd8\xff"
+    assert Image.open(io.BytesIO(blob)).format == "JPEG"
+    assert adapter.find(post, d) == result
+
+
+def test_webp_article_image_becomes_a_jpeg_thumb(pds: PDS, user: PDSAccount, images: FakeAPI,
+                                                 tmp_path: Path) -> None:
+    adapter = adapter_for(user, pds.url, tmp_path)
+    post = simple_post(f"{images.url}/pic.webp")
+    d = delivery(adapter, post)
+    adapter.publish(post, d)
+    thumb = get_record(pds, user.did, rkey_of(d))["value"]["embed"]["external"]["thumb"]
+    assert thumb["mimeType"] == "image/jpeg"
+    assert Image.open(io.BytesIO(get_blob(pds, user.did, thumb["ref"]["$link"]))).size == (640, 360)
+
+
+def test_image_that_404s_is_rejected_before_any_record(pds: PDS, user: PDSAccount, images: FakeAPI,
+                                                        proxy: PDSProxy, tmp_path: Path) -> None:
+    adapter = adapter_for(user, proxy.url, tmp_path)
+    post = simple_post(f"{images.url}/gone.jpg")
+    d = delivery(adapter, post)
+    with pytest.raises(Rejected, match="404"):
+        adapter.publish(post, d)
+    assert proxy.calls("com.atproto.repo.createRecord") == 0
+    assert proxy.calls("com.atproto.repo.uploadBlob") == 0
+    assert get_record(pds, user.did, rkey_of(d)) is None
+
+
+def test_over_long_text_is_rejected_by_the_pds(pds: PDS, user: PDSAccount, tmp_path: Path) -> None:
+    adapter = adapter_for(user, pds.url, tmp_path)
+    post = post_with("ä" * 301)
+    d = delivery(adapter, post)
+    with pytest.raises(Rejected, match="InvalidRequest") as caught:
+        adapter.publish(post, d)
+    assert caught.value.status == 400 and not isinstance(caught.value, AuthError)
+    assert get_record(pds, user.did, rkey_of(d)) is None
+
+
+# --- exactly once ---------------------------------------------------------------------------------
+def test_retry_after_a_crash_finds_the_record_instead_of_posting_again(
+        pds: PDS, user: PDSAccount, proxy: PDSProxy, tmp_path: Path) -> None:
+    first = adapter_for(user, proxy.url, tmp_path / "a")
+    post = simple_post()
+    d = delivery(first, post)
+    result = first.publish(post, d)
+    # the worker died before storing the result; a new process retries with the stored prepare() data
+    second = adapter_for(user, proxy.url, tmp_path / "b")
+    assert second.publish(post, d) == result
+    assert proxy.calls("com.atproto.repo.createRecord") == 1
+    assert list_rkeys(pds, user.did).count(rkey_of(d)) == 1
+
+
+def test_dropped_answer_after_create_is_unconfirmed_and_find_sees_the_post(
+        pds: PDS, user: PDSAccount, proxy: PDSProxy, tmp_path: Path) -> None:
+    adapter = adapter_for(user, proxy.url, tmp_path)
+    post = simple_post()
+    d = delivery(adapter, post)
+    proxy.drop_next(path="createRecord", after=True)  # the PDS made the record; the answer is lost
+    proxy.after("com.atproto.repo.createRecord", lambda: proxy.drop_next(path="getRecord"))  # and the check
+    with pytest.raises(Unconfirmed):
+        adapter.publish(post, d)
+    assert get_record(pds, user.did, rkey_of(d)) is not None
+    found = adapter.find(post, d)
+    assert found is not None and found.remote_id.endswith(rkey_of(d))
+
+
+def test_dropped_answer_after_create_is_settled_by_the_rkey_check(
+        pds: PDS, user: PDSAccount, proxy: PDSProxy, tmp_path: Path) -> None:
+    adapter = adapter_for(user, proxy.url, tmp_path)
+    post = simple_post()
+    d = delivery(adapter, post)
+    proxy.drop_next(path="createRecord", after=True)
+    result = adapter.publish(post, d)
+    assert result.remote_id == f"at://{user.did}/app.bsky.feed.post/{rkey_of(d)}"
+    assert proxy.calls("com.atproto.repo.getRecord") == 2  # before creating, and after the failure
+
+
+@pytest.mark.parametrize("made", [True, False], ids=["record-made", "record-not-made"])
+def test_http_500_on_create_is_decided_by_the_rkey(pds: PDS, user: PDSAccount, proxy: PDSProxy,
+                                                    tmp_path: Path, made: bool) -> None:
+    adapter = adapter_for(user, proxy.url, tmp_path)
+    post = simple_post()
+    d = delivery(adapter, post)
+    proxy.fail_next(500, {"error": "InternalServerError", "message": "Internal Server Error"},
+                    path="createRecord", after=made)
+    if made:
+        assert adapter.publish(post, d).remote_id.endswith(rkey_of(d))
+    else:
+        with pytest.raises(Unconfirmed) as caught:
+            adapter.publish(post, d)
+        assert caught.value.status == 500
+        assert adapter.find(post, d) is None
+
+
+def test_slow_answer_beyond_the_timeout_is_unconfirmed_then_a_retry_posts_once(
+        pds: PDS, user: PDSAccount, proxy: PDSProxy, tmp_path: Path) -> None:
+    adapter = adapter_for(user, proxy.url, tmp_path, timeout=0.5)
+    adapter.check()  # log in before the clock matters
+    post = simple_post()
+    d = delivery(adapter, post)
+    proxy.fail_next(503, {"error": "Busy"}, path="createRecord", delay=1.2)
+    with pytest.raises(Unconfirmed, match="ReadTimeout"):
+        adapter.publish(post, d)
+    assert adapter.find(post, d) is None
+    assert adapter.publish(post, d).remote_id.endswith(rkey_of(d))
+    assert list_rkeys(pds, user.did).count(rkey_of(d)) == 1
+
+
+# --- error mapping --------------------------------------------------------------------------------
+@pytest.mark.parametrize("nsid, status, kind", [
+    ("getRecord", 502, NotSent),       # SDK NetworkError with a response; a read posts nothing
+    ("getRecord", 503, NotSent),
+    ("uploadBlob", 413, Rejected),     # blob over the PDS cap: retrying will not help
+    ("uploadBlob", 400, Rejected),
+    ("createRecord", 404, Rejected),
+    ("createRecord", 502, Unconfirmed),
+])
+def test_status_codes_map_to_error_kinds(pds: PDS, user: PDSAccount, proxy: PDSProxy, images: FakeAPI,
+                                         tmp_path: Path, nsid: str, status: int, kind: type) -> None:
+    adapter = adapter_for(user, proxy.url, tmp_path)
+    post = simple_post(f"{images.url}/pic.webp")
+    d = delivery(adapter, post)
+    proxy.fail_next(status, {"error": "SomeError", "message": "injected"}, path=nsid)
+    with pytest.raises(kind) as caught:
+        adapter.publish(post, d)
+    assert type(caught.value) is kind and caught.value.status == status
+    assert "SomeError: injected" in str(caught.value)
+    assert get_record(pds, user.did, rkey_of(d)) is None
+
+
+def test_rate_limit_uses_retry_after_or_the_reset_time(pds: PDS, user: PDSAccount, proxy: PDSProxy,
+                                                        tmp_path: Path) -> None:
+    adapter = adapter_for(user, proxy.url, tmp_path)
+    post = simple_post()
+    body = {"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"}
+    proxy.fail_next(429, body, {"Retry-After": "42", "RateLimit-Limit": "5000", "RateLimit-Remaining": "0",
+                                "RateLimit-Policy": "5000;w=3600"}, path="createRecord")
+    with pytest.raises(RateLimited) as caught:
+        adapter.publish(post, delivery(adapter, post))
+    assert caught.value.retry_after == 42
+    reset = int((NOW + timedelta(seconds=90)).timestamp())
+    proxy.fail_next(429, body, {"RateLimit-Reset": str(reset)}, path="createRecord")
+    with pytest.raises(RateLimited) as caught:
+        adapter.publish(post, delivery(adapter, post))
+    assert caught.value.retry_after == pytest.approx(90, abs=1)
+
+
+def test_connection_refused_is_not_sent(user: PDSAccount, tmp_path: Path) -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}"
+    adapter = adapter_for(user, closed, tmp_path)
+    post = simple_post()
+    with pytest.raises(NotSent) as caught:
+        adapter.publish(post, delivery(adapter, post))
+    assert type(caught.value) is NotSent and "ConnectError" in str(caught.value)
+    assert adapter.check().state == "unreachable"
+
+
+# --- auth and the session file --------------------------------------------------------------------
+def test_wrong_app_password_is_an_auth_error(pds: PDS, user: PDSAccount, tmp_path: Path) -> None:
+    adapter = adapter_for(user, pds.url, tmp_path, password=WRONG_PASSWORD)
+    post = simple_post()
+    with pytest.raises(AuthError, match="AuthenticationRequired") as caught:
+        adapter.publish(post, delivery(adapter, post))
+    assert caught.value.status == 401
+    assert adapter.check().state == "rejected"
+    assert not (tmp_path / "bluesky-bsky-main.session").exists()
+
+
+def test_session_file_is_private_and_reused_by_the_next_instance(
+        pds: PDS, user: PDSAccount, proxy: PDSProxy, tmp_path: Path) -> None:
+    first = adapter_for(user, proxy.url, tmp_path)
+    status = first.check()
+    assert status.state == "ok" and user.handle in status.detail
+    path = tmp_path / "bluesky-bsky-main.session"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    saved = path.read_text()
+    assert user.did in saved and user.app_password not in saved
+    second = adapter_for(user, proxy.url, tmp_path)
+    post = simple_post()
+    second.publish(post, delivery(second, post))
+    assert second.check().state == "ok"
+    assert proxy.calls("com.atproto.server.createSession") == 1
+    assert path.read_text() == saved
+
+
+def _jwt(payload: dict) -> str:
+    def part(data: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+    return f"{part({'typ': 'at+jwt', 'alg': 'HS256'})}.{part(payload)}.c2lnbmF0dXJl"
+
+
+def test_invalid_stored_session_falls_back_to_one_password_login(
+        pds: PDS, user: PDSAccount, proxy: PDSProxy, tmp_path: Path) -> None:
+    exp = int((NOW + timedelta(days=3650)).timestamp())
+    claims = {"scope": "com.atproto.appPass", "sub": user.did, "aud": "did:web:localhost", "iat": 1, "exp": exp}
+    forged = ":::".join([user.handle, user.did, _jwt(claims), _jwt({**claims, "scope": "com.atproto.refresh"}),
+                         proxy.url])
+    path = tmp_path / "bluesky-bsky-main.session"
+    path.write_text(forged)
+    adapter = adapter_for(user, proxy.url, tmp_path)
+    assert adapter.check().state == "ok"
+    assert proxy.calls("com.atproto.server.getSession") == 2  # rejected token, then the fresh session
+    assert proxy.calls("com.atproto.server.createSession") == 1
+    assert path.read_text() != forged and stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_expired_token_on_create_logs_in_again_once(pds: PDS, user: PDSAccount, proxy: PDSProxy,
+                                                     tmp_path: Path) -> None:
+    adapter = adapter_for(user, proxy.url, tmp_path)
+    post = simple_post()
+    expired = {"error": "ExpiredToken", "message": "Token has expired"}
+    proxy.fail_next(400, expired, path="createRecord")
+    assert adapter.publish(post, (d := delivery(adapter, post))).remote_id.endswith(rkey_of(d))
+    assert proxy.calls("com.atproto.server.createSession") == 2
+    # refused again after the fresh login: the credentials themselves are bad
+    proxy.fail_next(401, {"error": "AuthenticationRequired", "message": "Invalid"}, path="createRecord")
+    proxy.fail_next(401, {"error": "AuthenticationRequired", "message": "Invalid"}, path="createRecord")
+    with pytest.raises(AuthError):
+        adapter.publish(post, (d := delivery(adapter, post)))
+    assert proxy.calls("com.atproto.server.createSession") == 3
+    assert get_record(pds, user.did, rkey_of(d)) is None
+
+
+def test_secrets_never_appear_in_errors_or_logs(pds: PDS, user: PDSAccount, proxy: PDSProxy,
+                                                tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    bad = adapter_for(user, proxy.url, tmp_path / "bad", password=WRONG_PASSWORD)
+    post = simple_post()
+    with pytest.raises(AuthError) as caught:
+        bad.publish(post, delivery(bad, post))
+    messages = [str(caught.value), str(caught.value.__cause__), bad.check().detail]
+    good = adapter_for(user, proxy.url, tmp_path / "good")
+    good.publish(post, delivery(good, post))
+    proxy.fail_next(400, {"error": "ExpiredToken", "message": "Token has expired"}, path="createRecord")
+    good.publish(post, delivery(good, post))
+    proxy.drop_next(path="createRecord")
+    with pytest.raises(Unconfirmed) as dropped:
+        good.publish(post, delivery(good, post))
+    messages += [str(dropped.value), good.check().detail]
+    handle, did, access, refresh, _ = (tmp_path / "good" / "bluesky-bsky-main.session").read_text().split(":::")
+    logged = caplog.text + "\n".join(r.getMessage() for r in caplog.records)
+    assert caplog.records  # the requests were logged, so the check below looked at something
+    for secret in (WRONG_PASSWORD, user.app_password, access, refresh):
+        assert all(secret not in m for m in messages)
+        assert secret not in logged
+
+
+# --- delete and check -----------------------------------------------------------------------------
+def test_delete_removes_the_record(pds: PDS, user: PDSAccount, tmp_path: Path) -> None:
+    adapter = adapter_for(user, pds.url, tmp_path)
+    post = simple_post()
+    d = delivery(adapter, post)
+    result = adapter.publish(post, d)
+    adapter.delete(result.remote_id)
+    assert get_record(pds, user.did, rkey_of(d)) is None
+    assert adapter.find(post, d) is None
+    with pytest.raises(Rejected):
+        adapter.delete("https://bsky.app/profile/x/post/y")
+
+
+def test_check_reports_the_account(pds: PDS, user: PDSAccount, tmp_path: Path) -> None:
+    status = adapter_for(user, pds.url, tmp_path).check()
+    assert (status.account, status.state) == ("bsky-main", "ok")
+    assert status.detail == f"{user.handle} ({user.did})"
+
+
+def test_find_without_a_prepared_rkey_is_none(user: PDSAccount, tmp_path: Path) -> None:
+    adapter = adapter_for(user, "http://127.0.0.1:9", tmp_path)
+    assert adapter.find(simple_post(), Delivery("k", NOW)) is None
