@@ -49,7 +49,8 @@ def open_source(kind: str, location: str, *, base_url: str, language: str, fetch
     raise ArticleError(f"unknown source kind '{kind}'; use one of: {', '.join(KINDS)}")
 
 
-def read_page(url: str, *, language: str, fetch: Fetcher | None = None, timezone: str | None = None) -> Article:
+def read_page(url: str, *, language: str, fetch: Fetcher | None = None,
+              timezone: str | None = None) -> Article:
     """One article from its page's og:, twitter: and JSON-LD metadata."""
     from sharebot.sources.page import read_page as _read_page
 
@@ -107,7 +108,8 @@ def parse_when(value: object, zone: tzinfo | None) -> datetime:
         raise ValueError(f"expected an ISO 8601 date or datetime, got {type(value).__name__}")
     if when.tzinfo is None or when.utcoffset() is None:
         if zone is None:
-            raise ValueError(f"'{value}' has no time zone; add an offset such as +01:00 or set the site's timezone")
+            raise ValueError(f"'{value}' has no time zone; add an offset such as +01:00 "
+                             "or set the site's timezone")
         when = when.replace(tzinfo=zone)
     return when
 
@@ -115,8 +117,9 @@ def parse_when(value: object, zone: tzinfo | None) -> datetime:
 def newest_first(articles: Iterable[Article]) -> list[Article]:
     """Newest first; undated articles keep their order after the dated ones."""
     items = list(articles)
-    dated = sorted((a for a in items if a.published_at), key=lambda a: a.published_at, reverse=True)  # type: ignore[arg-type,return-value]
-    return dated + [a for a in items if not a.published_at]
+    dated = [a for a in items if a.published_at is not None]
+    dated.sort(key=lambda a: a.published_at or datetime.min, reverse=True)
+    return dated + [a for a in items if a.published_at is None]
 
 
 def unknown_slug(slug: str, where: str, known: Iterable[str]) -> ArticleError:

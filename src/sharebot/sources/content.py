@@ -27,8 +27,19 @@ from sharebot.errors import ArticleError
 from sharebot.models import Article
 from sharebot.sources import clean, clean_tags, newest_first, one_line, parse_when, unknown_slug, zone_named
 
-# libyaml's loader is several times faster; it reports the same marks, so error lines stay right.
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """Safe loading, via libyaml when present (several times faster, same error marks).
+
+    Timestamps stay strings: PyYAML turns `2026-13-45` into a bare ValueError without a line, and
+    `parse_when` reports them better.
+    """
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in _Loader.yaml_implicit_resolvers.items()
+}
 
 _FENCE = "---"
 _FIRST_FIELD_LINE = 2  # the opening fence is line 1
@@ -120,8 +131,9 @@ class ContentSource:
             line = mark.line + _FIRST_FIELD_LINE if mark else _FIRST_FIELD_LINE
             what = exc.problem or exc.context or "cannot parse"
             raise ArticleError(f"{path}:{line}: invalid YAML front matter: {one_line(what)}") from None
-        except yaml.YAMLError as exc:
-            raise ArticleError(f"{path}:{_FIRST_FIELD_LINE}: invalid YAML front matter: {one_line(exc)}") from None
+        except (yaml.YAMLError, ValueError, TypeError) as exc:
+            problem = one_line(exc)
+            raise ArticleError(f"{path}:{_FIRST_FIELD_LINE}: invalid YAML front matter: {problem}") from None
         if data is None:
             data = {}
         if not isinstance(data, dict):

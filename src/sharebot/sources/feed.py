@@ -14,7 +14,8 @@ from typing import Any
 
 from sharebot.errors import ArticleError
 from sharebot.models import Article
-from sharebot.sources import clean, clean_tags, newest_first, one_line, parse_when, slug_from_url, unknown_slug
+from sharebot.sources import (clean, clean_tags, newest_first, one_line, parse_when, slug_from_url,
+                              unknown_slug)
 from sharebot.sources.fetch import Fetcher, read_location
 
 _JSON_FEED = "https://jsonfeed.org/version/"
@@ -96,7 +97,9 @@ class FeedSource:
             return None
         # Parse the original text to keep the publisher's UTC offset; feedparser's *_parsed is UTC only.
         try:
-            return parsedate_to_datetime(raw)  # RFC 822, as in RSS
+            when = parsedate_to_datetime(raw)  # RFC 822, as in RSS
+            # "-0000" (and a missing zone) come back naive; RFC 5322 reads -0000 as UTC.
+            return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
         except (TypeError, ValueError):
             pass
         try:

@@ -31,7 +31,8 @@ def http_fetcher(timeout: float = 10, max_bytes: int = 5_000_000) -> Fetcher:
             return ArticleError(f"cannot read {url}: {reason}")
 
         try:
-            with httpx.Client(timeout=timeout, follow_redirects=True, headers={"User-Agent": USER_AGENT}) as client:
+            headers = {"User-Agent": USER_AGENT}
+            with httpx.Client(timeout=timeout, follow_redirects=True, headers=headers) as client:
                 with client.stream("GET", url) as response:
                     if response.status_code >= 400:
                         raise fail(f"HTTP {response.status_code} {response.reason_phrase}".strip())

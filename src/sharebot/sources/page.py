@@ -23,7 +23,8 @@ _ARTICLE_TYPES = {"NewsArticle", "Article", "ReportageNewsArticle", "AnalysisNew
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([\w-]+)""", re.IGNORECASE)
 
 
-def read_page(url: str, *, language: str, fetch: Fetcher | None = None, timezone: str | None = None) -> Article:
+def read_page(url: str, *, language: str, fetch: Fetcher | None = None,
+              timezone: str | None = None) -> Article:
     html = _decode(read_location(url, fetch))
     page = _PageParser()
     page.feed(html)
@@ -59,7 +60,8 @@ def read_page(url: str, *, language: str, fetch: Fetcher | None = None, timezone
         teaser=first(meta.get("og:description"), meta.get("twitter:description"), ld.get("description"),
                      meta.get("description")),
         image=urljoin(url, image) if image else None,
-        image_alt=first(meta.get("og:image:alt"), meta.get("twitter:image:alt"), _ld_caption(ld.get("image"))),
+        image_alt=first(meta.get("og:image:alt"), meta.get("twitter:image:alt"),
+                        _ld_caption(ld.get("image"))),
         tags=clean_tags(tags),
         section=first(meta.get("article:section"), _first_text(ld.get("articleSection"))),
         language=first(page.lang, _first_text(ld.get("inLanguage")), locale) or language,
