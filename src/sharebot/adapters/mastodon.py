@@ -1,0 +1,258 @@
+"""Mastodon through Mastodon.py, one instance per account.
+
+Mastodon keeps an `Idempotency-Key` for an hour and answers a repeated key with the original status, so
+a retry after an unknown outcome is safe within that hour; after it, `find` reads the account's own recent
+statuses for the article link. Facts: /work/shared/docs/platforms.md §3,
+https://docs.joinmastodon.org/methods/statuses/#create
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any, Callable, ClassVar, TypeVar
+from urllib.parse import urlsplit
+
+from sharebot.adapters.base import AccountStatus, Adapter, Delivery
+from sharebot.adapters.http import one_line, status_from_error
+from sharebot.errors import AuthError, ConfigError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
+from sharebot.images import download, jpeg_under
+from sharebot.models import Network, PublishResult, RenderedPost
+
+# Instances that are not told otherwise (app/validators/status_length_validator.rb, MAX_CHARS).
+DEFAULT_LIMITS = (500, 23)
+LIMITS_MAX_AGE = timedelta(days=1)
+# Mastodon 4 takes images up to 16 MB (configuration.media_attachments.image_size_limit); older
+# instances stopped at 8 MB, so stay under that.
+IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif"})
+IMAGE_MAX_BYTES = 8_000_000
+CLOCK_SKEW = timedelta(minutes=10)
+FIND_COUNT = 40
+HREF = re.compile(r'href="([^"]*)"')
+
+T = TypeVar("T")
+
+
+class MastodonAdapter(Adapter):
+    network: ClassVar[Network] = Network.MASTODON
+    required_secrets: ClassVar[tuple[str, ...]] = ("access_token",)
+    dedupe: ClassVar[str] = "key"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        options = self.account.options
+        instance = str(options.get("instance") or "")
+        if not instance:
+            raise ConfigError(f"account {self.account.name!r}: option instance is not set "
+                              f"(e.g. instance = \"https://mastodon.social\")")
+        base = str(options.get("api_base") or instance).rstrip("/")
+        self.api_base = base if "://" in base else f"https://{base}"
+        self.visibility = str(options.get("visibility") or "public")
+        self.secrets = {"access_token": str(self.credentials["access_token"])}
+        self._api: Any = None
+        self._last: Any = None  # the last HTTP response, for the rate-limit headers Mastodon.py does not keep
+        self._account_id: str | None = None
+
+    # --- the Adapter contract --------------------------------------------------------------------
+    def prepare(self, post: RenderedPost, delivery: Delivery) -> dict[str, Any]:
+        # Kept on the job so `find` ignores an earlier round's status for the same article.
+        return {"not_before": delivery.now.isoformat()}
+
+    def publish(self, post: RenderedPost, delivery: Delivery) -> PublishResult:
+        media_ids = None
+        if post.image and post.options.get("attach_image"):
+            media_ids = [self._upload(post.image, post.image_alt)]
+        visibility = str(post.options.get("visibility") or self.visibility)
+        # The same key within an hour returns the status made by the first attempt instead of a second one.
+        status = self._call(lambda api: api.status_post(
+            post.text, media_ids=media_ids, visibility=visibility, language=post.language,
+            idempotency_key=delivery.key), now=delivery.now, write=True)
+        return PublishResult(str(status["id"]), status.get("url"))
+
+    def find(self, post: RenderedPost, delivery: Delivery) -> PublishResult | None:
+        not_before = delivery.data.get("not_before")
+        since = aware(datetime.fromisoformat(str(not_before))) - CLOCK_SKEW if not_before else None
+        account_id = self._me(delivery.now)
+        statuses = self._call(lambda api: api.account_statuses(account_id, limit=FIND_COUNT, exclude_replies=True),
+                              now=delivery.now)
+        for status in statuses:
+            created = status.get("created_at")
+            if since and isinstance(created, datetime) and aware(created) < since:
+                continue
+            if is_post_of(status, post):
+                return PublishResult(str(status["id"]), status.get("url"))
+        return None
+
+    def delete(self, remote_id: str) -> None:
+        try:
+            self._call(lambda api: api.status_delete(remote_id), write=True)
+        except Rejected as exc:
+            if exc.status != 404:  # 404: already gone, which is what we wanted
+                raise
+
+    def check(self) -> AccountStatus:
+        try:
+            me = self._call(lambda api: api.account_verify_credentials())
+        except PublishError as exc:
+            return status_from_error(self.account.name, exc)
+        self._account_id = str(me["id"])
+        return AccountStatus(self.account.name, "ok", f"@{me['acct']}")
+
+    def close(self) -> None:
+        if self._api is not None:
+            self._api.session.close()
+
+    # --- instance facts --------------------------------------------------------------------------
+    def instance_limits(self, now: datetime) -> tuple[int, int]:
+        """(max_characters, characters_reserved_per_url) of this instance, cached in state_dir for a day."""
+        path = self.context.state_dir / f"mastodon-limits-{urlsplit(self.api_base).netloc.replace(':', '_')}.json"
+        try:
+            cached = json.loads(path.read_text())
+            if timedelta(0) <= aware(now) - datetime.fromisoformat(cached["fetched_at"]) < LIMITS_MAX_AGE:
+                return int(cached["max_characters"]), int(cached["characters_reserved_per_url"])
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        info = self._call(lambda api: api.instance_v2(), now=now)
+        statuses = (info.get("configuration") or {}).get("statuses") or {}
+        limits = (int(statuses.get("max_characters") or DEFAULT_LIMITS[0]),
+                  int(statuses.get("characters_reserved_per_url") or DEFAULT_LIMITS[1]))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".tmp")
+        partial.write_text(json.dumps({"instance": self.api_base, "fetched_at": aware(now).isoformat(),
+                                       "max_characters": limits[0], "characters_reserved_per_url": limits[1]}))
+        partial.replace(path)
+        return limits
+
+    # --- helpers ---------------------------------------------------------------------------------
+    def _me(self, now: datetime | None) -> str:
+        if self._account_id is None:
+            self._account_id = str(self._call(lambda api: api.account_verify_credentials(), now=now)["id"])
+        return self._account_id
+
+    def _upload(self, url: str, description: str) -> Any:
+        image = download(url, network=str(self.network), timeout=self.context.timeout)
+        if image.mime_type not in IMAGE_TYPES or len(image.data) > IMAGE_MAX_BYTES:
+            image = jpeg_under(image.data, IMAGE_MAX_BYTES, network=str(self.network))
+        try:
+            # synchronous: the attachment must be processed before a status may use it.
+            return self._call(lambda api: api.media_post(image.data, mime_type=image.mime_type,
+                                                         description=description or None, synchronous=True),
+                              write=True)
+        except Unconfirmed as exc:
+            # Only the upload is in doubt; no status exists yet, so trying again is safe.
+            raise NotSent(str(self.network), f"image upload: {exc.detail}", exc.status) from exc
+
+    def _call(self, fn: Callable[[Any], T], *, now: datetime | None = None, write: bool = False) -> T:
+        from mastodon import MastodonError
+
+        api = self._client()
+        self._last = None
+        try:
+            return fn(api)
+        except MastodonError as exc:
+            raise map_error(exc, self._last, now=now, write=write, secrets=self.secrets) from exc
+
+    def _client(self) -> Any:
+        if self._api is None:
+            import requests
+            from mastodon import Mastodon
+
+            session = requests.Session()
+
+            def keep(response: Any, *args: Any, **kwargs: Any) -> None:
+                self._last = response
+
+            session.hooks["response"].append(keep)
+            # "throw": never sleep inside a worker waiting for a rate limit; the queue schedules the retry.
+            self._api = Mastodon(access_token=self.secrets["access_token"], api_base_url=self.api_base,
+                                 ratelimit_method="throw", request_timeout=self.context.timeout,
+                                 version_check_mode="none", session=session, user_agent=self.context.user_agent)
+        return self._api
+
+
+def is_post_of(status: Any, post: RenderedPost) -> bool:
+    """Is this (own, recent) status the rendered post? By link (card or content), else by text."""
+    content = str(status.get("content") or "")
+    if post.link:
+        card = status.get("card") or {}
+        return card.get("url") == post.link or post.link in (html.unescape(h) for h in HREF.findall(content))
+    return plain(content) == " ".join(post.text.split())
+
+
+def plain(content: str) -> str:
+    """Mastodon's HTML content as whitespace-normalised text (links keep their full text in spans)."""
+    text = re.sub(r"<br\s*/?>|</p>", " ", content)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", "", text)).split())
+
+
+def aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def map_error(exc: BaseException, last: Any, *, now: datetime | None, write: bool,
+              secrets: dict[str, str]) -> PublishError:
+    """The one place Mastodon.py's failures become sharebot errors.
+
+    `last` is the last HTTP response seen (None when the request got none); `write`: the request could
+    have changed something (a GET that fails has posted nothing).
+    """
+    from mastodon import MastodonAPIError, MastodonNetworkError, MastodonRatelimitError
+
+    net = str(Network.MASTODON)
+    if isinstance(exc, MastodonRatelimitError):
+        if last is not None and last.status_code == 429:
+            wait = retry_after(last.headers.get("X-RateLimit-Reset"), last.headers.get("Date"), now)
+            return RateLimited(net, "rate limit reached", 429, retry_after=wait)
+        # Mastodon.py also raises this when it cannot read the headers of an answer it got.
+        return (Unconfirmed if write else NotSent)(net, one_line(f"unreadable rate-limit headers: {exc}", secrets))
+    if isinstance(exc, MastodonNetworkError):
+        cause = exc.__cause__ or exc.__context__  # Mastodon.py raises it without `from`
+        why = type(cause).__name__ if cause else type(exc).__name__
+        if not write:
+            return NotSent(net, f"request failed: {why}")
+        if cause is not None and never_sent(cause):
+            return NotSent(net, f"not sent: {why}")
+        return Unconfirmed(net, f"no answer after sending ({why}); the status may exist")
+    if isinstance(exc, MastodonAPIError) and len(exc.args) >= 4 and isinstance(exc.args[1], int):
+        status = exc.args[1]
+        said = one_line(exc.args[3] or exc.args[2] or "error", secrets)
+        if status == 401:
+            return AuthError(net, f"access token refused: {said}", status)
+        if status >= 500:
+            return (Unconfirmed if write else NotSent)(net, f"server error: {said}", status)
+        return Rejected(net, said, status)
+    if isinstance(exc, MastodonAPIError):  # an answer that was not JSON: the request did arrive
+        return (Unconfirmed if write else NotSent)(net, one_line(f"unreadable answer: {exc}", secrets))
+    return Rejected(net, one_line(f"{type(exc).__name__}: {exc}", secrets))
+
+
+def never_sent(exc: BaseException) -> bool:
+    """Did requests fail while connecting, before any byte of the request went out?"""
+    import requests
+    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
+    if isinstance(exc, (requests.ConnectTimeout, requests.exceptions.SSLError)):
+        return True
+    reason = exc.args[0] if exc.args else None
+    reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
+    return isinstance(reason, (NewConnectionError, ConnectTimeoutError))
+
+
+def retry_after(reset: str | None, date: str | None, now: datetime | None) -> float | None:
+    """Seconds until X-RateLimit-Reset (ISO 8601), measured on the instance's clock (Date) when it sent one."""
+    if not reset:
+        return None
+    try:
+        until = aware(datetime.fromisoformat(reset.replace("Z", "+00:00")))
+    except ValueError:
+        return None
+    try:
+        base = parsedate_to_datetime(date) if date else now
+    except (TypeError, ValueError):
+        base = now
+    if base is None:
+        return None
+    return max(0.0, (until - aware(base)).total_seconds())
