@@ -1,0 +1,197 @@
+"""LinkedIn through the versioned Posts API (https://learn.microsoft.com/linkedin/marketing/community-management/shares/posts-api).
+
+The Posts API does not fetch the article: the link card (`content.article`) is built from the post's
+card data, with the thumbnail uploaded first through the Images API. `commentary` is "little text" that
+the renderer has already escaped; it is sent exactly as rendered.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import quote, urlsplit
+
+from sharebot.adapters.base import AccountStatus, Adapter, Delivery
+from sharebot.adapters.http import Http, json_body, retry_after, seconds_to_utc_midnight, status_from_error
+from sharebot.errors import (AuthError, ConfigError, NotSent, PublishError, RateLimited, Rejected,
+                             Unconfirmed)
+from sharebot.images import download, jpeg_under
+from sharebot.models import Network, PublishResult, RenderedPost
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    import httpx
+
+log = logging.getLogger(__name__)
+
+API_BASE = "https://api.linkedin.com"
+DEFAULT_VERSION = "202607"  # versions are supported for at least 12 months, then answer 426
+THUMBNAIL_MAX_BYTES = 5_000_000
+FIND_COUNT = 20
+_POST_URN = re.compile(r"urn:li:(?:share|ugcPost):\d+")
+
+
+class LinkedInAdapter(Adapter):
+    network: ClassVar[Network] = Network.LINKEDIN
+    required_secrets: ClassVar[tuple[str, ...]] = ("access_token",)
+    # No idempotency key. A repeat is refused with 422 DUPLICATE_POST naming the existing URN, and
+    # organization posts can be listed by author; both settle a doubtful attempt.
+    dedupe: ClassVar[str] = "lookup"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        options = self.account.options
+        self.author = str(options.get("author") or "")
+        if not re.fullmatch(r"urn:li:(person|organization):[\w-]+", self.author):
+            raise ConfigError(f"account {self.account.name!r}: option author must be urn:li:organization:<id> "
+                              f"or urn:li:person:<id>, got {self.author!r}")
+        self.version = str(options.get("version") or DEFAULT_VERSION)
+        self.visibility = str(options.get("visibility") or "PUBLIC")
+        self.api_base = str(options.get("api_base") or API_BASE)
+        self.http = Http(str(self.network), self.api_base, timeout=self.context.timeout,
+                         user_agent=self.context.user_agent, secrets={"access_token": self.credentials["access_token"]},
+                         headers={"LinkedIn-Version": self.version, "X-Restli-Protocol-Version": "2.0.0"})
+
+    # --- the Adapter contract --------------------------------------------------------------------
+    def publish(self, post: RenderedPost, delivery: Delivery) -> PublishResult:
+        body: dict[str, Any] = {
+            "author": self.author,
+            "commentary": post.text,
+            "visibility": self.visibility,
+            "distribution": {"feedDistribution": "MAIN_FEED", "targetEntities": [],
+                             "thirdPartyDistributionChannels": []},
+            "lifecycleState": "PUBLISHED",
+            "isReshareDisabledByAuthor": False,
+        }
+        if post.link and post.card:
+            article: dict[str, Any] = {"source": post.link, "title": post.card.title}
+            if post.card.description:
+                article["description"] = post.card.description
+            thumbnail = self._thumbnail(post.card.image, delivery) if post.card.image else None
+            if thumbnail:
+                article["thumbnail"] = thumbnail
+                if post.card.image_alt:
+                    article["thumbnailAltText"] = post.card.image_alt
+            body["content"] = {"article": article}
+        response = self._send("POST", "/rest/posts", json=body)
+        if response.status_code == 201:
+            urn = response.headers.get("x-restli-id")
+            if not urn:
+                raise Unconfirmed(str(self.network), "201 Created without an x-restli-id header", 201)
+            return PublishResult(urn, _permalink(urn))
+        error = self._error(response, delivery.now)
+        if isinstance(error, _Duplicate):
+            # LinkedIn names the post this one duplicates: recent identical content by this author.
+            urn = _POST_URN.search(error.detail)
+            if urn:
+                return PublishResult(urn.group(0), _permalink(urn.group(0)))
+            found = self.find(post, delivery)
+            if found:
+                return found
+        raise error
+
+    def find(self, post: RenderedPost, delivery: Delivery) -> PublishResult | None:
+        # Listing a person's posts needs r_member_social, which LinkedIn rarely grants; for those a 403
+        # here is expected, and the duplicate-422 on the next attempt is what settles it.
+        response = self._send("GET", "/rest/posts", params={
+            "q": "author", "author": self.author, "count": FIND_COUNT, "sortBy": "LAST_MODIFIED"})
+        if response.status_code != 200:
+            raise self._error(response, delivery.now, read=True)
+        for element in (json_body(response) or {}).get("elements") or []:
+            source = ((element.get("content") or {}).get("article") or {}).get("source")
+            if post.link and source == post.link and element.get("id"):
+                return PublishResult(element["id"], _permalink(element["id"]))
+        return None
+
+    def delete(self, remote_id: str) -> None:
+        response = self._send("DELETE", f"/rest/posts/{quote(remote_id, safe='')}")
+        if response.status_code not in (200, 204):
+            raise self._error(response, None)
+
+    def check(self) -> AccountStatus:
+        kind, _, ident = self.author.rpartition(":")
+        path = f"/rest/organizations/{ident}" if kind.endswith("organization") else "/v2/userinfo"
+        try:
+            response = self._send("GET", path)
+            if response.status_code != 200:
+                raise self._error(response, None, read=True)
+        except PublishError as exc:
+            return status_from_error(self.account.name, exc)
+        body = json_body(response) or {}
+        name = body.get("localizedName") or body.get("name") or self.author
+        return AccountStatus(self.account.name, "ok", f"posting as {name}")
+
+    def close(self) -> None:
+        self.http.close()
+
+    # --- helpers -----------------------------------------------------------------------------------
+    def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.credentials['access_token']}", **kwargs.pop("headers", {})}
+        return self.http.request(method, url, headers=headers, **kwargs)
+
+    def _thumbnail(self, url: str, delivery: Delivery) -> str | None:
+        """Upload the card image; returns its urn:li:image, or None when the article image is unusable."""
+        try:
+            image = download(url, network=str(self.network), timeout=self.context.timeout)
+            jpeg = jpeg_under(image.data, THUMBNAIL_MAX_BYTES, network=str(self.network))
+        except (NotSent, Rejected) as exc:
+            # A broken article image should not hold the news back: the card goes out without it.
+            log.warning("linkedin %s: card without thumbnail: %s", self.account.name, exc)
+            return None
+        try:
+            return self._upload(jpeg.data, delivery)
+        except Unconfirmed as exc:  # no post exists yet, whatever happened to the image
+            raise NotSent(str(self.network), f"thumbnail upload: {exc.detail}", exc.status) from None
+
+    def _upload(self, data: bytes, delivery: Delivery) -> str:
+        """Images API: initializeUpload names an upload URL and an image URN, then the bytes are PUT there."""
+        response = self._send("POST", "/rest/images", params={"action": "initializeUpload"},
+                              json={"initializeUploadRequest": {"owner": self.author}})
+        value = (json_body(response) or {}).get("value") or {}
+        if response.status_code != 200 or not value.get("uploadUrl") or not value.get("image"):
+            raise self._error(response, delivery.now, read=True)
+        upload_url = str(value["uploadUrl"])
+        # The upload URL is pre-signed; the bearer token goes along only to LinkedIn's own hosts.
+        host = urlsplit(upload_url).hostname or ""
+        if host == urlsplit(self.api_base).hostname or host.endswith(".linkedin.com"):
+            put = self._send("PUT", upload_url, content=data, headers={"Content-Type": "image/jpeg"})
+        else:
+            put = self.http.request("PUT", upload_url, content=data, headers={"Content-Type": "image/jpeg"})
+        if put.status_code not in (200, 201):
+            raise self._error(put, delivery.now, read=True)
+        return str(value["image"])
+
+    def _error(self, response: httpx.Response, now: datetime | None, *, read: bool = False) -> PublishError:
+        """Rest.li errors: {"status", "serviceErrorCode", "code", "message", "errorDetails"}."""
+        net, status = str(self.network), response.status_code
+        body = json_body(response)
+        body = body if isinstance(body, dict) else {}
+        message = self.http.detail(body.get("message") or response.reason_phrase or "no message")
+        codes = {str(e.get("code")) for e in ((body.get("errorDetails") or {}).get("inputErrors") or [])}
+        if status == 401:
+            return AuthError(net, f"{message} (the access token is invalid or expired: authorize again)", status)
+        if status == 426:
+            return Rejected(net, f"LinkedIn-Version {self.version} is no longer supported; set a newer "
+                                 f"'version' option ({message})", status)
+        if status == 429:
+            wait = retry_after(response, now)
+            if wait is None and now is not None:
+                wait = seconds_to_utc_midnight(now)  # daily quotas reset at 00:00 UTC
+            return RateLimited(net, message, status, retry_after=wait)
+        if status == 422 and ("DUPLICATE_POST" in codes or "duplicate" in message.lower()):
+            return _Duplicate(net, message, status)
+        if status == 403:
+            return Rejected(net, f"{message} (missing permission, or not an admin of the page)", status)
+        if status >= 500 or status < 400:
+            return NotSent(net, message, status) if read else Unconfirmed(net, message, status)
+        return Rejected(net, message, status)
+
+
+class _Duplicate(Rejected):
+    """422 DUPLICATE_POST: the same content was posted recently by this author."""
+
+
+def _permalink(urn: str) -> str:
+    return f"https://www.linkedin.com/feed/update/{urn}"

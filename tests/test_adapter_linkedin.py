@@ -1,0 +1,228 @@
+from __future__ import annotations
+
+import io
+import logging
+import socket
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from PIL import Image
+
+from sharebot.adapters import make_adapter
+from sharebot.adapters.base import AdapterContext, Delivery, Secret
+from sharebot.adapters.linkedin import LinkedInAdapter
+from sharebot.errors import AuthError, ConfigError, NotSent, RateLimited, Rejected, Unconfirmed
+from sharebot.models import Account, Card, Network, RenderedPost
+from tests.fakes.base import FakeAPI, Response
+from tests.fakes.linkedin import FakeLinkedIn, restli_error
+
+TOKEN = "AQXsecretLINKEDINtoken0123456789"
+ORG = "urn:li:organization:5515715"
+NOW = datetime(2026, 11, 25, 21, 30, tzinfo=timezone.utc)
+LINK = "https://news.example/politik/wahl-2026?utm_source=linkedin&utm_medium=social"
+DELIVERY = Delivery("job-3", NOW)
+TEXT = r"Wahl 2026: das Ergebnis \(vorläufig\) \#Politik"
+
+
+@pytest.fixture
+def api() -> Iterator[FakeLinkedIn]:
+    with FakeLinkedIn(TOKEN) as fake:
+        yield fake
+
+
+@pytest.fixture
+def images() -> Iterator[FakeAPI]:
+    host = FakeAPI()
+    buffer = io.BytesIO()
+    Image.new("RGB", (120, 63), (20, 90, 160)).save(buffer, format="WEBP")
+    host.route("GET", r"/lead\.webp", lambda req, m: Response(200, buffer.getvalue(), {"Content-Type": "image/webp"}))
+    host.route("GET", r"/broken\.jpg", lambda req, m: Response(200, b"not an image", {"Content-Type": "image/jpeg"}))
+    with host:
+        yield host
+
+
+def adapter(api: FakeLinkedIn | str, tmp_path: Path, *, token: str = TOKEN, timeout: float = 1.0,
+            **options: Any) -> LinkedInAdapter:
+    base = api if isinstance(api, str) else api.url
+    account = Account("li", Network.LINKEDIN, options={"author": ORG, "api_base": base, **options},
+                      secrets={"access_token": "SHAREBOT_LI_TOKEN"})
+    made = make_adapter(account, {"access_token": Secret(token)}, AdapterContext(tmp_path, timeout=timeout))
+    assert isinstance(made, LinkedInAdapter)
+    return made
+
+
+def post(text: str = TEXT, image: str | None = None, link: str = LINK) -> RenderedPost:
+    card = Card(link, "Wahl 2026: das Ergebnis (vorläufig)", "Was die Zahlen sagen.", image, "Stimmzettel")
+    return RenderedPost("li", Network.LINKEDIN, text, len(text), 3000, "characters", link, card, "de",
+                        image=image, image_alt="Stimmzettel")
+
+
+def test_publish_sends_commentary_as_is_and_an_article(api: FakeLinkedIn, tmp_path: Path) -> None:
+    result = adapter(api, tmp_path).publish(post(), DELIVERY)
+    [made] = api.live
+    assert result.remote_id == made.urn and result.url == f"https://www.linkedin.com/feed/update/{made.urn}"
+    assert made.body == {
+        "author": ORG, "commentary": TEXT, "visibility": "PUBLIC",
+        "distribution": {"feedDistribution": "MAIN_FEED", "targetEntities": [], "thirdPartyDistributionChannels": []},
+        "lifecycleState": "PUBLISHED", "isReshareDisabledByAuthor": False,
+        "content": {"article": {"source": LINK, "title": "Wahl 2026: das Ergebnis (vorläufig)",
+                                "description": "Was die Zahlen sagen."}},
+    }
+    headers = api.requests[-1].headers
+    assert headers["linkedin-version"] == "202607" and headers["x-restli-protocol-version"] == "2.0.0"
+
+
+def test_thumbnail_is_uploaded_as_jpeg_through_the_images_api(api: FakeLinkedIn, images: FakeAPI,
+                                                              tmp_path: Path) -> None:
+    adapter(api, tmp_path, version="202601").publish(post(image=f"{images.url}/lead.webp"), DELIVERY)
+    [made] = api.live
+    article = made.body["content"]["article"]
+    uploaded = api.images[article["thumbnail"]]
+    assert uploaded is not None and uploaded[:3] == b"\xff\xd8\xff"
+    assert Image.open(io.BytesIO(uploaded)).size == (120, 63)
+    assert article["thumbnailAltText"] == "Stimmzettel"
+    assert api.upload_auth == [f"Bearer {TOKEN}"]  # the stand-in is the configured LinkedIn host
+    init = next(r for r in api.requests if r.path == "/rest/images")
+    assert init.json() == {"initializeUploadRequest": {"owner": ORG}}
+    assert init.headers["linkedin-version"] == "202601"
+
+
+def test_unusable_article_image_posts_the_card_without_thumbnail(api: FakeLinkedIn, images: FakeAPI,
+                                                                tmp_path: Path,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    adapter(api, tmp_path).publish(post(image=f"{images.url}/broken.jpg"), DELIVERY)
+    assert "thumbnail" not in api.live[0].body["content"]["article"]
+    assert "card without thumbnail" in caplog.text
+
+
+def test_failed_image_upload_is_not_sent(api: FakeLinkedIn, images: FakeAPI, tmp_path: Path) -> None:
+    api.drop_next(method="PUT", after=True)
+    with pytest.raises(NotSent, match="thumbnail upload"):
+        adapter(api, tmp_path).publish(post(image=f"{images.url}/lead.webp"), DELIVERY)
+    assert api.live == []
+
+
+def test_duplicate_returns_the_named_post(api: FakeLinkedIn, tmp_path: Path) -> None:
+    li = adapter(api, tmp_path)
+    first = li.publish(post(), DELIVERY)
+    again = li.publish(post(), DELIVERY)
+    assert again == first and len(api.live) == 1
+
+
+def test_find_matches_the_article_source(api: FakeLinkedIn, tmp_path: Path) -> None:
+    li = adapter(api, tmp_path)
+    li.publish(post("Anderes", link="https://news.example/anderes"), DELIVERY)
+    made = li.publish(post(), DELIVERY)
+    assert li.find(post(), DELIVERY) == made
+    assert li.find(post(link="https://news.example/nie"), DELIVERY) is None
+    query = api.requests[-1].query
+    assert query["q"] == ["author"] and query["author"] == [ORG] and query["count"] == ["20"]
+
+
+def test_find_for_a_member_without_read_permission_is_rejected(api: FakeLinkedIn, tmp_path: Path) -> None:
+    with pytest.raises(Rejected, match="permission"):
+        adapter(api, tmp_path, author="urn:li:person:abc123XYZ").find(post(), DELIVERY)
+
+
+def test_delete_and_check(api: FakeLinkedIn, tmp_path: Path) -> None:
+    li = adapter(api, tmp_path)
+    made = li.publish(post(), DELIVERY)
+    li.delete(made.remote_id)
+    assert api.live == [] and api.requests[-1].path == f"/rest/posts/{made.remote_id.replace(':', '%3A')}"
+    with pytest.raises(Rejected, match="not found"):
+        li.delete(made.remote_id)
+    assert (li.check().state, li.check().detail) == ("ok", "posting as Sharebot News GmbH")
+    member = adapter(api, tmp_path, author="urn:li:person:abc123XYZ").check()
+    assert (member.state, member.detail) == ("ok", "posting as Erika Muster")
+
+
+def test_expired_token_is_auth_error(api: FakeLinkedIn, tmp_path: Path) -> None:
+    li = adapter(api, tmp_path, token="AQXwrongTOKENwrong000")
+    with pytest.raises(AuthError, match="authorize again"):
+        li.publish(post(), DELIVERY)
+    assert li.check().state == "rejected"
+
+
+def test_retired_version_is_rejected_with_advice(api: FakeLinkedIn, tmp_path: Path) -> None:
+    with pytest.raises(Rejected, match="LinkedIn-Version 202401 is no longer supported") as caught:
+        adapter(api, tmp_path, version="202401").publish(post(), DELIVERY)
+    assert caught.value.status == 426
+
+
+def test_validation_error_is_rejected(api: FakeLinkedIn, tmp_path: Path) -> None:
+    api.fail_next(422, restli_error(422, "ERROR :: /commentary :: too long").body, path="/rest/posts")
+    with pytest.raises(Rejected, match="too long") as caught:
+        adapter(api, tmp_path).publish(post(), DELIVERY)
+    assert type(caught.value) is Rejected
+
+
+def test_429_waits_until_utc_midnight_or_for_retry_after(api: FakeLinkedIn, tmp_path: Path) -> None:
+    li = adapter(api, tmp_path)
+    api.fail_next(429, restli_error(429, "Resource level throttle APPLICATION DAY limit").body, path="/rest/posts")
+    with pytest.raises(RateLimited) as caught:
+        li.publish(post(), DELIVERY)
+    assert caught.value.retry_after == 2.5 * 3600  # 21:30 UTC -> 00:00 UTC
+    api.fail_next(429, b"", {"Retry-After": "120"}, path="/rest/posts")
+    with pytest.raises(RateLimited) as caught:
+        li.publish(post(), DELIVERY)
+    assert caught.value.retry_after == 120.0
+
+
+def test_server_error_and_slow_answer_are_unconfirmed_then_find(api: FakeLinkedIn, tmp_path: Path) -> None:
+    li = adapter(api, tmp_path, timeout=0.2)
+    api.fail_next(504, b"<html>Gateway Timeout</html>", path="/rest/posts", method="POST")
+    with pytest.raises(Unconfirmed):
+        li.publish(post(), DELIVERY)
+    api.fail_next(201, b"", path="/rest/posts", method="POST", after=True, delay=0.6)
+    with pytest.raises(Unconfirmed, match="may have been applied"):
+        li.publish(post(), DELIVERY)
+    found = li.find(post(), DELIVERY)
+    assert found is not None and found.remote_id == api.live[0].urn
+
+
+def test_dropped_connection_after_posting_then_find(api: FakeLinkedIn, tmp_path: Path) -> None:
+    api.drop_next(path="/rest/posts", method="POST", after=True)
+    li = adapter(api, tmp_path)
+    with pytest.raises(Unconfirmed, match="connection lost"):
+        li.publish(post(), DELIVERY)
+    found = li.find(post(), DELIVERY)
+    assert found is not None and found.remote_id == api.live[0].urn
+
+
+def test_created_without_id_is_unconfirmed(api: FakeLinkedIn, tmp_path: Path) -> None:
+    api.fail_next(201, b"", path="/rest/posts", method="POST", after=True)
+    with pytest.raises(Unconfirmed, match="x-restli-id"):
+        adapter(api, tmp_path).publish(post(), DELIVERY)
+
+
+def test_refused_connection_is_not_sent(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        li = adapter(f"http://127.0.0.1:{sock.getsockname()[1]}", tmp_path)
+        with pytest.raises(NotSent):
+            li.publish(post(), DELIVERY)
+        assert li.check().state == "unreachable"
+
+
+def test_author_must_be_a_urn(tmp_path: Path) -> None:
+    account = Account("li", Network.LINKEDIN, options={"author": "Sharebot News"})
+    with pytest.raises(ConfigError, match="urn:li:organization"):
+        make_adapter(account, {"access_token": Secret(TOKEN)}, AdapterContext(tmp_path))
+
+
+def test_token_never_in_errors_or_logs(api: FakeLinkedIn, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    li = adapter(api, tmp_path, timeout=0.2)
+    api.fail_next(400, restli_error(400, f"token {TOKEN} is malformed").body)
+    api.fail_next(200, b"", delay=0.5)
+    api.drop_next()
+    messages = []
+    for _ in range(3):
+        with pytest.raises(Exception) as caught:
+            li.publish(post(), DELIVERY)
+        messages.append(str(caught.value))
+    assert "****" in messages[0]
+    for text in (*messages, caplog.text, repr(li.credentials), repr(li.http.client.headers)):
+        assert TOKEN not in text
