@@ -1,0 +1,257 @@
+"""The worker against a local keyed-post server over real HTTP, on both store backends."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from datetime import timedelta
+from typing import Iterator
+
+import pytest
+from queue_support import TOKEN, Adapters, Clock, KeyedPostServer, post, store, store_url  # noqa: F401
+from fakes.base import Request
+
+from sharebot.adapters.base import AccountStatus
+from sharebot.models import JobState
+from sharebot.queue import RetryPolicy, enqueue, record_check
+from sharebot.store import Store, open_store
+from sharebot.worker import Worker
+
+S = JobState
+
+
+@pytest.fixture
+def server() -> Iterator[KeyedPostServer]:
+    s = KeyedPostServer().start()
+    yield s
+    # FakeAPI.stop waits out serve_forever's 0.5 s poll; let that happen off the test's clock.
+    threading.Thread(target=s.stop, daemon=True).start()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def make_worker(store: Store, server: KeyedPostServer, clock: Clock, **kw) -> Worker:
+    adapters = kw.pop("adapters", None) or Adapters(server.url)
+    policy = kw.pop("policy", None) or RetryPolicy(base=10, cap=100, max_attempts=3, jitter="none")
+    return Worker(store, adapters, owner=kw.pop("owner", "w1"), clock=clock, policy=policy, **kw)
+
+
+def test_due_jobs_are_posted_once_with_their_key(store, server, clock):
+    jobs = enqueue(store, "wahl", [post("a"), post("b"), post("c")], now=clock()).added
+    with make_worker(store, server, clock) as worker:
+        outcomes = worker.run_once()
+        assert sorted(o.state for o in outcomes) == [S.PUBLISHED] * 3
+        assert worker.run_once() == []
+    assert set(server.posts) == {j.key for j in jobs}
+    for job in store.list_jobs():
+        assert job.remote_url == server.posts[job.key]["url"] and job.attempts == 1 and job.lease_owner is None
+        assert [e.to_state for e in store.events(job.id)] == [S.QUEUED, S.RUNNING, S.PUBLISHED]
+
+
+def test_scheduled_job_waits_for_its_time(store, server, clock):
+    enqueue(store, "a", [post()], now=clock(), run_at=clock() + timedelta(minutes=5))
+    with make_worker(store, server, clock) as worker:
+        assert worker.run_once() == []
+        clock.advance(300)
+        assert [o.state for o in worker.run_once()] == [S.PUBLISHED]
+
+
+def test_rate_limit_requeues_after_retry_after(store, server, clock):
+    [job] = enqueue(store, "a", [post()], now=clock()).added
+    server.fail_next(429, {"error": "slow down"}, {"Retry-After": "90"}, method="POST")
+    with make_worker(store, server, clock) as worker:
+        [out] = worker.run_once()
+        assert out.state is S.QUEUED and "slow down" in out.detail
+        assert store.get(job.id).run_at == clock() + timedelta(seconds=90)
+        clock.advance(89)
+        assert worker.run_once() == []
+        clock.advance(1)
+        assert [o.state for o in worker.run_once()] == [S.PUBLISHED]
+
+
+def test_not_sent_backs_off_then_fails_when_attempts_are_used_up(store, server, clock):
+    [job] = enqueue(store, "a", [post()], now=clock()).added
+    for _ in range(2):
+        server.fail_next(503, {"error": "busy"}, method="POST")
+    policy = RetryPolicy(base=10, cap=100, max_attempts=2, jitter="none")
+    with make_worker(store, server, clock, policy=policy) as worker:
+        assert [o.state for o in worker.run_once()] == [S.QUEUED]
+        assert store.get(job.id).run_at == clock() + timedelta(seconds=10)
+        clock.advance(10)
+        [out] = worker.run_once()
+    assert out.state is S.FAILED
+    assert store.get(job.id).last_error == "gave up after 2 attempts: mastodon: HTTP 503: busy"
+    assert server.posts == {}
+
+
+def test_rejected_fails_with_the_adapter_message(store, server, clock):
+    [job] = enqueue(store, "a", [post()], now=clock()).added
+    server.fail_next(422, {"error": "Validation failed: Text too long"}, method="POST")
+    with make_worker(store, server, clock) as worker:
+        assert [o.state for o in worker.run_once()] == [S.FAILED]
+    assert store.get(job.id).last_error == "mastodon: HTTP 422: Validation failed: Text too long"
+
+
+def test_auth_error_fails_and_flags_the_account_without_leaking_the_token(store, server, clock, caplog):
+    caplog.set_level(logging.INFO, logger="sharebot.worker")
+    enqueue(store, "one", [post("bad"), post("good")], now=clock())
+    enqueue(store, "two", [post("bad"), post("good")], now=clock())
+    adapters = Adapters(server.url, tokens={"bad": "revoked-token-0123456789abcdef"})
+    with make_worker(store, server, clock, adapters=adapters, concurrency=1) as worker:
+        [first] = worker.run_once()
+        assert (first.account, first.state) == ("bad", S.FAILED)
+        assert set(store.flagged_accounts()) == {"bad"}
+        assert worker.run(burst=True) == 2  # the good account's two jobs; "two"/"bad" is held back
+        assert {(j.slug, j.account): j.state for j in store.list_jobs()} == {
+            ("one", "bad"): S.FAILED, ("one", "good"): S.PUBLISHED,
+            ("two", "bad"): S.QUEUED, ("two", "good"): S.PUBLISHED}
+        adapters.tokens["bad"] = TOKEN
+        adapters.cache.clear()
+        record_check(store, AccountStatus("bad", "ok"), clock())
+        assert [o.state for o in worker.run_once()] == [S.PUBLISHED]
+    stored = [j.last_error or "" for j in store.list_jobs()] + list(store.flagged_accounts().values())
+    stored += [e.reason for j in store.list_jobs() for e in store.events(j.id)]
+    stored += [r.getMessage() for r in caplog.records]
+    assert any("re…ef" in s for s in stored)
+    assert not any("revoked-token-0123456789abcdef" in s or TOKEN in s for s in stored)
+
+
+def test_missing_credentials_fail_and_flag(store, server, clock):
+    enqueue(store, "a", [post("nokey")], now=clock())
+    with make_worker(store, server, clock, adapters=Adapters(server.url, tokens={"nokey": ""})) as worker:
+        [out] = worker.run_once()
+    assert out.state is S.FAILED and "TEST_TOKEN" in out.detail
+    assert "nokey" in store.flagged_accounts()
+
+
+def test_dropped_answer_becomes_unknown_and_the_check_finds_the_post(store, server, clock):
+    [job] = enqueue(store, "a", [post()], now=clock()).added
+    server.drop_next(method="POST", after=True)  # the post is made, the answer never arrives
+    with make_worker(store, server, clock) as worker:
+        assert [o.state for o in worker.run_once()] == [S.UNKNOWN]
+        assert worker.run_once() == []  # first check waits policy.base seconds
+        clock.advance(10)
+        [out] = worker.run_once()
+    assert out.state is S.PUBLISHED and out.detail == "check found the post"
+    assert len(server.created) == 1 and store.get(job.id).remote_id == server.created[0][0]
+    assert [e.to_state for e in store.events(job.id)] == [S.QUEUED, S.RUNNING, S.UNKNOWN, S.PUBLISHED]
+
+
+def test_unknown_not_found_is_sent_again(store, server, clock):
+    [job] = enqueue(store, "a", [post()], now=clock()).added
+    server.drop_next(method="POST")  # dropped before the server made the post
+    with make_worker(store, server, clock) as worker:
+        worker.run_once()
+        clock.advance(10)
+        assert [o.state for o in worker.run_once()] == [S.QUEUED]
+        assert [o.state for o in worker.run_once()] == [S.PUBLISHED]
+    assert len(server.created) == 1 and store.get(job.id).attempts == 2
+
+
+def test_failed_check_keeps_the_job_unknown_with_the_reason(store, server, clock):
+    [job] = enqueue(store, "a", [post()], now=clock()).added
+    server.drop_next(method="POST", after=True)
+    server.fail_next(500, {"error": "lookup down"}, method="GET")
+    with make_worker(store, server, clock) as worker:
+        worker.run_once()
+        clock.advance(10)
+        [out] = worker.run_once()
+        assert out.state is S.UNKNOWN
+        assert store.get(job.id).last_error == "check failed: mastodon: HTTP 500: lookup down"
+        assert store.get(job.id).run_at > clock()
+        clock.advance(100)
+        assert [o.state for o in worker.run_once()] == [S.PUBLISHED]
+    assert len(server.created) == 1
+
+
+def test_garbled_answer_is_unknown_not_failed(store, server, clock):
+    enqueue(store, "a", [post()], now=clock())
+    server.fail_next(200, "<html>proxy error</html>", method="POST", after=True)
+    with make_worker(store, server, clock) as worker:
+        [out] = worker.run_once()
+        assert out.state is S.UNKNOWN and out.detail.startswith("unexpected JSONDecodeError")
+        clock.advance(10)
+        assert [o.state for o in worker.run_once()] == [S.PUBLISHED]
+    assert len(server.created) == 1
+
+
+@pytest.mark.parametrize("posted_before_dying", [True, False])
+def test_expired_lease_is_settled_by_find(store, server, clock, posted_before_dying):
+    [job] = enqueue(store, "a", [post()], now=clock()).added
+    store.claim("dead-worker", now=clock(), lease_until=clock() + timedelta(seconds=120), limit=1)
+    adapters = Adapters(server.url)
+    if posted_before_dying:
+        from sharebot.adapters.base import Delivery
+
+        adapters("acct").publish(job.post, Delivery(job.key, clock()))
+    with make_worker(store, server, clock, adapters=adapters, lease_seconds=120) as worker:
+        assert worker.run_once() == []  # the lease still holds
+        clock.advance(121)
+        first = worker.run_once()
+        assert [o.state for o in first] == [S.PUBLISHED if posted_before_dying else S.QUEUED]
+        worker.run(burst=True)
+    assert len(server.created) == 1 and store.get(job.id).state is S.PUBLISHED
+    reasons = [e.reason for e in store.events(job.id)]
+    assert "lease of dead-worker expired mid-post" in reasons
+
+
+def test_prepared_data_is_stored_before_the_first_post_and_reused(store_url, server, clock):
+    store, spy_store = open_store(store_url), open_store(store_url)
+    seen_at_post_time = []
+    original = server._create
+
+    def spy(req: Request, m: re.Match[str]):
+        [job] = spy_store.list_jobs()
+        seen_at_post_time.append(dict(job.data))
+        return original(req, m)
+
+    server.routes.insert(0, ("POST", re.compile("/posts$"), spy))
+    [job] = enqueue(store, "a", [post()], now=clock()).added
+    server.fail_next(503, {"error": "busy"}, method="POST", after=True)
+    with make_worker(store, server, clock, adapters=Adapters(server.url, options={"prepare": True})) as worker:
+        worker.run_once()
+        clock.advance(100)
+        worker.run_once()
+    expected = {"rkey": job.key[:13]}
+    assert seen_at_post_time == [expected, expected]
+    assert store.get(job.id).data == expected and server.posts[job.key]["data"] == expected
+    store.close()
+    spy_store.close()
+
+
+def test_publish_now_posts_in_parallel_and_skips_taken_jobs(store, server, clock):
+    later = clock() + timedelta(days=1)  # publish_now does not wait for run_at
+    jobs = enqueue(store, "a", [post(f"acct{i}") for i in range(4)], now=clock(), run_at=later).added
+    store.transition(jobs[3].id, S.QUEUED, S.CANCELED, now=clock(), reason="t")
+    server.delay = 0.3
+    with make_worker(store, server, clock, concurrency=4) as worker:
+        started = time.monotonic()
+        outcomes = worker.publish_now(jobs)
+        elapsed = time.monotonic() - started
+    assert sorted(o.state for o in outcomes) == sorted([S.PUBLISHED] * 3 + [S.CANCELED])
+    assert elapsed < 0.75, f"3 posts at 0.3 s each took {elapsed:.2f} s: not parallel"
+
+
+def test_one_log_line_per_transition(store, server, clock, caplog):
+    caplog.set_level(logging.INFO, logger="sharebot.worker")
+    enqueue(store, "a", [post("x"), post("y")], now=clock())
+    with make_worker(store, server, clock) as worker:
+        worker.run_once()
+    lines = [r.getMessage() for r in caplog.records if r.name == "sharebot.worker"]
+    assert len(lines) == 4
+    assert sum("queued -> running" in m for m in lines) == 2 and sum("running -> published" in m for m in lines) == 2
+
+
+def test_run_stops_when_told_and_burst_drains(store, server, clock):
+    enqueue(store, "a", [post(f"a{i}") for i in range(6)], now=clock())
+    stop = threading.Event()
+    stop.set()
+    with make_worker(store, server, clock, concurrency=2) as worker:
+        assert worker.run(burst=False, stop=stop) == 0
+        assert worker.run(burst=True) == 6
+    assert store.counts() == {S.PUBLISHED: 6}
