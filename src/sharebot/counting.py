@@ -1,0 +1,186 @@
+"""How long a post is, measured the way each network measures it. Pure functions, no I/O.
+
+Only X normalises (NFC) before counting; the others count the string they receive, so these functions
+count exactly what they are given and the renderer sends NFC text (platforms.md §9.3).
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+from sharebot import entities
+
+
+@dataclass(frozen=True)
+class XConfig:
+    """A twitter-text weighting config (facts from twitter-text's config/v2.json and v3.json)."""
+
+    version: int
+    max_weighted_length: int = 280
+    scale: int = 100
+    default_weight: int = 200
+    transformed_url_length: int = 23
+    emoji_parsing: bool = False
+    # (first, last, weight): code units in these ranges weigh 100 (one character), all others 200.
+    ranges: tuple[tuple[int, int, int], ...] = (
+        (0x0000, 0x10FF, 100),  # Latin, Greek, Cyrillic, Hebrew, Arabic, Indic, ... up to Georgian
+        (0x2000, 0x200D, 100),  # spaces, ZWSP, ZWNJ, ZWJ
+        (0x2010, 0x201F, 100),  # dashes and quotation marks (but not … U+2026 or • U+2022)
+        (0x2032, 0x2037, 100),  # primes
+    )
+
+
+X_V2 = XConfig(version=2)
+X_V3 = XConfig(version=3, emoji_parsing=True)  # what X uses now: an emoji sequence weighs 200 once
+
+_X_INVALID = frozenset("\ufffe\ufeff\uffff")  # X rejects a post that contains any of these
+
+
+@dataclass(frozen=True)
+class XParse:
+    """twitter-text's parseTweet result. Range fields are UTF-16 indices into the text as given, inclusive."""
+
+    weighted_length: int
+    valid: bool
+    permillage: int
+    display_range_start: int
+    display_range_end: int
+    valid_range_start: int
+    valid_range_end: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """The camelCase keys of twitter-text (and of its conformance files)."""
+        return {
+            "weightedLength": self.weighted_length, "valid": self.valid, "permillage": self.permillage,
+            "displayRangeStart": self.display_range_start, "displayRangeEnd": self.display_range_end,
+            "validRangeStart": self.valid_range_start, "validRangeEnd": self.valid_range_end,
+        }
+
+
+def _unit_weight(unit: int, config: XConfig) -> int:
+    for first, last, weight in config.ranges:
+        if first <= unit <= last:
+            return weight
+    return config.default_weight
+
+
+def utf16_length(text: str) -> int:
+    """UTF-16 code units: Telegram entity offsets, JavaScript's `length`; LinkedIn counted this way to be safe."""
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
+def utf8_length(text: str) -> int:
+    """UTF-8 bytes: Bluesky's `maxLength` 3000 on post text and facet byte offsets."""
+    return len(text.encode("utf-8"))
+
+
+def parse_x(text: str, config: XConfig = X_V3) -> XParse:
+    """Weigh `text` as twitter-text's parseTweet does (X's own counter, https://github.com/twitter/twitter-text)."""
+    normalized = unicodedata.normalize("NFC", text)
+    urls = {s.start: s for s in entities.find_urls(normalized)}
+    emoji = {s.start: s for s in entities.find_emoji(normalized)} if config.emoji_parsing else {}
+    scaled = 0
+    valid = True
+    unit_index = -1  # UTF-16 index of the last code unit consumed so far
+    valid_display_index = 0
+    limit = config.max_weighted_length * config.scale
+    i = 0
+    while i < len(normalized):
+        if i in urls:
+            piece = urls[i].text
+            scaled += config.transformed_url_length * config.scale
+        elif i in emoji:
+            piece = emoji[i].text
+            scaled += config.default_weight
+        else:
+            piece = normalized[i]
+            # An astral character is weighed by its low surrogate (the JS code reads charAt after
+            # stepping over the pair), which falls in no range and so gets the default weight.
+            cp = ord(piece)
+            scaled += _unit_weight(0xDC00 + ((cp - 0x10000) & 0x3FF) if cp > 0xFFFF else cp, config)
+        i += len(piece)
+        unit_index += utf16_length(piece)
+        if valid:
+            valid = piece[-1] not in _X_INVALID
+        if valid and scaled <= limit:
+            valid_display_index = unit_index
+    weighted = scaled / config.scale
+    weighted_length = int(weighted) if weighted == int(weighted) else weighted
+    offset = utf16_length(text) - utf16_length(normalized)
+    return XParse(
+        weighted_length=weighted_length,  # type: ignore[arg-type]
+        valid=valid and 0 < weighted <= config.max_weighted_length,
+        permillage=math.floor(weighted / config.max_weighted_length * 1000),
+        display_range_start=0,
+        display_range_end=max(utf16_length(text) - 1, 0),
+        valid_range_start=0,
+        valid_range_end=valid_display_index + offset,
+    )
+
+
+def x_weighted_length(text: str, config: XConfig = X_V3) -> int:
+    """X's weighted length: most scripts 1, CJK/emoji/…/•/€ 2, any URL (bare domains too) 23."""
+    return parse_x(text, config).weighted_length
+
+
+def graphemes(text: str) -> int:
+    """Extended grapheme clusters (UAX #29, Unicode 15.1+ via `regex`)."""
+    import regex
+
+    return len(regex.findall(r"\X", text))
+
+
+def bluesky_graphemes(text: str) -> int:
+    """Bluesky's `maxGraphemes` unit (300 for a post, 64 for a tag)."""
+    return graphemes(text)
+
+
+def mastodon_countable_text(text: str, url_length: int = 23) -> str:
+    """Mastodon's server-side rewrite: each http(s) URL becomes `url_length` characters and each
+    `@user@domain` becomes `@user` (StatusLengthValidator in mastodon/mastodon)."""
+    if not text:
+        return ""
+    spans = entities.find_urls(text, require_protocol=True, style="mastodon")
+    spans += entities.find_mentions(text, style="mastodon")
+    out, pos = [], 0
+    for span in entities._drop_overlapping(spans):
+        out.append(text[pos:span.start])
+        out.append("x" * url_length if span.kind == "url" else "@" + span.value.split("@")[0])
+        pos = span.end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def mastodon_length(text: str, spoiler_text: str = "", url_length: int = 23) -> int:
+    """Mastodon's count: graphemes of the content warning (in full) plus the countable text. Bare
+    domains count as typed; only URLs with a protocol are shortened."""
+    return graphemes(spoiler_text + mastodon_countable_text(text, url_length))
+
+
+def threads_length(text: str) -> int:
+    """Threads' 500-character count. Meta documents only that "emojis are counted as the number of UTF-8
+    bytes" (https://developers.facebook.com/docs/threads/overview). Rule implemented, chosen to err
+    long: each emoji sequence (as `entities.find_emoji` sees it; a ZWJ family is one) counts its UTF-8
+    bytes (😀 4, ❤️ 6, 👨‍👩‍👧 18), everything else its UTF-16 code units (most text 1 per character)."""
+    total, pos = 0, 0
+    for span in entities.find_emoji(text):
+        total += utf16_length(text[pos:span.start]) + utf8_length(span.text)
+        pos = span.end
+    return total + utf16_length(text[pos:])
+
+
+_LINKEDIN_RESERVED = frozenset("\\|{}@[]()<>#*_~")
+
+
+def linkedin_escape(text: str, *, keep_hashtags: bool = False) -> str:
+    """Backslash-escape LinkedIn "little text" reserved characters, so the API neither parses them nor
+    silently cuts the post at the first one (platforms.md §4.3). With `keep_hashtags`, `#tag` words stay
+    as typed so LinkedIn links them."""
+    keep: set[int] = set()
+    if keep_hashtags:
+        for span in entities.find_hashtags(text):
+            keep.update(range(span.start, span.end))
+    return "".join("\\" + ch if ch in _LINKEDIN_RESERVED and i not in keep else ch for i, ch in enumerate(text))

