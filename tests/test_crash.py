@@ -1,0 +1,104 @@
+"""Workers die at random moments (SIGKILL) while posting; the queue must still post each article exactly once.
+
+The server honours Idempotency-Key, also drops some answers after making the post and refuses some posts
+with 503, so every path through the except-ladder and the lease recovery is exercised.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from queue_support import T0, KeyedPostServer, post
+
+from sharebot.models import JobState
+from sharebot.queue import enqueue
+from sharebot.store import open_store
+
+SUPPORT = Path(__file__).with_name("queue_support.py")
+SEED = 20261125
+SLUGS, ACCOUNTS = 40, 8  # 320 jobs
+WORKERS, CONCURRENCY, LEASE = 2, 4, 1.0
+KILL_ROUNDS, MAX_ROUNDS = 12, 60
+
+
+def _start(db: str, url: str, owner: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, str(SUPPORT), "work", db, url, owner, str(CONCURRENCY), str(LEASE)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_sigkilled_workers_never_post_twice_and_lose_nothing(tmp_path, record_property):
+    rng = random.Random(SEED)
+    db = str(tmp_path / "crash.db")
+    with open_store(db) as store:
+        for s in range(SLUGS):
+            enqueue(store, f"article-{s}", [post(f"acct{a}", text=f"article-{s} for acct{a}")
+                                            for a in range(ACCOUNTS)], now=T0)
+    server = KeyedPostServer(seed=SEED, drop_rate=0.05, fail_rate=0.05).start()
+    server.delay = 0.01  # long enough that kills land mid-request
+    kills = rounds = 0
+    started = time.monotonic()
+    try:
+        while rounds < MAX_ROUNDS:
+            rounds += 1
+            procs = [_start(db, server.url, f"r{rounds}w{n}") for n in range(WORKERS)]
+            if rounds <= KILL_ROUNDS:
+                deadline = time.monotonic() + rng.uniform(0.3, 1.2)
+                for p in procs:
+                    try:
+                        p.wait(timeout=max(0.0, deadline - time.monotonic()))
+                    except subprocess.TimeoutExpired:
+                        p.send_signal(signal.SIGKILL)
+                        kills += 1
+            for p in procs:
+                _, err = p.communicate(timeout=60)
+                assert p.returncode in (0, -signal.SIGKILL), err[-2000:]
+            with open_store(db) as store:
+                counts = store.counts()
+            if not counts.get(JobState.QUEUED) and not counts.get(JobState.RUNNING) and rounds > KILL_ROUNDS:
+                if not _unknown_due(db):
+                    break
+            if rounds > KILL_ROUNDS and not counts.get(JobState.QUEUED):
+                threading.Event().wait(LEASE / 2)  # let a dead worker's lease run out before the next start
+        elapsed = time.monotonic() - started
+    finally:
+        threading.Thread(target=server.stop, daemon=True).start()
+
+    with open_store(db) as store:
+        jobs = store.list_jobs()
+        expired = sum(1 for j in jobs for e in store.events(j.id) if "expired mid-post" in e.reason)
+    by_text: dict[str, set[str]] = defaultdict(set)
+    for key, p in server.posts.items():
+        by_text[p["text"]].add(p["id"])
+    duplicates = sum(len(ids) - 1 for ids in by_text.values())
+    job_by_key = {j.key: j for j in jobs}
+    published = [j for j in jobs if j.state is JobState.PUBLISHED]
+    unknown = [j for j in jobs if j.state is JobState.UNKNOWN]
+    lost = [j.id for j in published if server.posts.get(j.key, {}).get("id") != j.remote_id]
+    lost += [j.id for j in jobs if j.state not in (JobState.PUBLISHED, JobState.UNKNOWN)]
+    lost += [k for k in server.posts if job_by_key[k].state not in (JobState.PUBLISHED, JobState.UNKNOWN)]
+    figures = {"jobs": len(jobs), "rounds": rounds, "kills": kills, "lease_expiries": expired,
+               "posts_made": len(server.created), "repeats_absorbed_by_key": server.repeats,
+               "duplicates": duplicates, "lost": len(lost), "unknown": [j.id for j in unknown],
+               "seconds": round(elapsed, 1)}
+    print("crash figures:", json.dumps(figures))
+    record_property("crash_figures", json.dumps(figures))
+
+    assert len(jobs) == SLUGS * ACCOUNTS
+    assert kills > 0
+    assert duplicates == 0
+    assert lost == []
+    assert len(published) + len(unknown) == len(jobs)
+    assert len(server.created) == len(published) + sum(1 for j in unknown if j.key in server.posts)
+
+
+def _unknown_due(db: str) -> bool:
+    with open_store(db) as store:
+        return bool(store.list_jobs(state=JobState.UNKNOWN))
