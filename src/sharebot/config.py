@@ -1,0 +1,235 @@
+"""Settings from `config/sharebot.toml` plus the environment (and `.env`).
+
+The config file is safe to commit: it names accounts, templates and sources, and refers to secrets only by
+environment-variable name. Values come from the environment passed in (the CLI passes os.environ) merged
+over `.env` next to the working directory. Relative paths in the file are relative to the file's folder.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from sharebot.errors import ConfigError
+from sharebot.models import Account, Network
+from sharebot.adapters.base import Secret
+
+DEFAULT_CONFIG = Path("config/sharebot.toml")
+DEFAULT_UTM = {"utm_source": "{network}", "utm_medium": "social", "utm_campaign": "{slug}"}
+
+# Credentials each network needs; the value is read from the variable the account names in
+# `secrets = {field = "VAR"}`, or from SHAREBOT_<ACCOUNT>_<FIELD> when the account names none.
+NETWORK_SECRETS: dict[Network, tuple[str, ...]] = {
+    Network.X: ("consumer_key", "consumer_secret", "access_token", "access_token_secret"),
+    Network.BLUESKY: ("app_password",),
+    Network.MASTODON: ("access_token",),
+    Network.LINKEDIN: ("access_token",),
+    Network.FACEBOOK: ("page_access_token",),
+    Network.THREADS: ("access_token",),
+    Network.TELEGRAM: ("bot_token",),
+    Network.WHATSAPP: (),
+}
+# X also accepts an OAuth 2 user token instead of the four OAuth 1.0a values.
+OPTIONAL_SECRETS: dict[Network, tuple[str, ...]] = {Network.X: ("bearer_token",)}
+
+_ACCOUNT_KEYS = {"network", "secrets", "template", "max_hashtags", "utm", "enabled"}
+_TOP_KEYS = {"site", "source", "queue", "templates", "utm", "accounts", "schedule"}
+
+
+@dataclass(frozen=True)
+class Site:
+    name: str
+    base_url: str
+    language: str = "de"
+    timezone: str = "Europe/Berlin"
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    kind: str  # "content" | "feed"
+    location: str  # a directory, a file path or a URL
+
+
+@dataclass(frozen=True)
+class Settings:
+    path: Path
+    site: Site
+    source: SourceConfig
+    accounts: tuple[Account, ...]
+    database: str
+    state_dir: Path
+    templates: Mapping[str, str] = field(default_factory=dict)
+    utm: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_UTM))
+    env: Mapping[str, str] = field(default_factory=dict, repr=False)
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    def account(self, name: str) -> Account:
+        for account in self.accounts:
+            if account.name == name:
+                return account
+        known = ", ".join(a.name for a in self.accounts) or "none"
+        raise ConfigError(f"{self.path}: no account {name!r} (configured: {known})")
+
+    def secret_vars(self, account: Account) -> dict[str, str]:
+        """Credential field -> environment variable, for required and optional credentials."""
+        fields = NETWORK_SECRETS[account.network] + OPTIONAL_SECRETS.get(account.network, ())
+        prefix = "SHAREBOT_" + account.name.upper().replace("-", "_")
+        return {f: account.secrets.get(f, f"{prefix}_{f.upper()}") for f in fields}
+
+    def credentials(self, account: Account) -> dict[str, Secret]:
+        """The account's secrets that are set, as `Secret` values that never show in repr."""
+        found = {}
+        for name, var in self.secret_vars(account).items():
+            value = self.env.get(var, "").strip()
+            if value:
+                found[name] = Secret(value)
+        return found
+
+
+def load_settings(
+    path: Path | str | None,
+    env: Mapping[str, str],
+    *,
+    content_dir: str | None = None,
+    dotenv_path: Path | None = None,
+) -> Settings:
+    """Read and check the config. `path` None means $SHAREBOT_CONFIG or config/sharebot.toml."""
+    merged_env = _environment(env, dotenv_path)
+    config_path = Path(path or merged_env.get("SHAREBOT_CONFIG") or DEFAULT_CONFIG)
+    try:
+        raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{config_path}: config file not found (use --config or SHAREBOT_CONFIG)") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{config_path}: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{config_path}: cannot read ({exc})") from None
+    return _parse(raw, config_path, merged_env, content_dir or merged_env.get("SHAREBOT_CONTENT_DIR"))
+
+
+def _environment(env: Mapping[str, str], dotenv_path: Path | None) -> dict[str, str]:
+    from dotenv import dotenv_values
+
+    values = {k: v for k, v in dotenv_values(dotenv_path or Path(".env")).items() if v is not None}
+    values.update(env)
+    return values
+
+
+def _parse(raw: Mapping[str, Any], path: Path, env: Mapping[str, str], content_dir: str | None) -> Settings:
+    where = str(path)
+    unknown = set(raw) - _TOP_KEYS
+    if unknown:
+        raise ConfigError(f"{where}: unknown section {sorted(unknown)[0]!r}")
+    base = path.parent
+    site_raw = _table(raw, "site", where)
+    site = Site(
+        name=_str(site_raw, "name", f"{where}: site", required=True),
+        base_url=_url(site_raw, "base_url", where),
+        language=_str(site_raw, "language", f"{where}: site") or "de",
+        timezone=_timezone(site_raw, where),
+    )
+    source = _source(_table(raw, "source", where, required=False), base, where, content_dir)
+    queue_raw = _table(raw, "queue", where, required=False)
+    database = env.get("SHAREBOT_DATABASE_URL") or _str(queue_raw, "database", f"{where}: queue") or "var/sharebot.db"
+    if "://" not in database and database != ":memory:":
+        database = str(base / database)
+    state_dir = base / (_str(queue_raw, "state_dir", f"{where}: queue") or "var/state")
+    templates = _table(raw, "templates", where, required=False)
+    for key, value in templates.items():
+        if key not in {n.value for n in Network} or not isinstance(value, str):
+            raise ConfigError(f"{where}: templates.{key}: expected a network name with a template string")
+    utm = _utm(raw.get("utm", DEFAULT_UTM), f"{where}: utm")
+    accounts = tuple(_account(name, spec, where) for name, spec in _table(raw, "accounts", where).items())
+    if not accounts:
+        raise ConfigError(f"{where}: accounts: no account configured")
+    return Settings(path, site, source, accounts, database, state_dir, templates, utm, env, raw)
+
+
+def _table(raw: Mapping[str, Any], key: str, where: str, required: bool = True) -> Mapping[str, Any]:
+    value = raw.get(key)
+    if value is None:
+        if required:
+            raise ConfigError(f"{where}: missing section [{key}]")
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: {key}: expected a table")
+    return value
+
+
+def _str(table: Mapping[str, Any], key: str, where: str, required: bool = False) -> str:
+    value = table.get(key)
+    if value is None or value == "":
+        if required:
+            raise ConfigError(f"{where}.{key}: missing")
+        return ""
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}.{key}: expected a string, got {value!r}")
+    return value
+
+
+def _url(table: Mapping[str, Any], key: str, where: str) -> str:
+    value = _str(table, key, f"{where}: site", required=True)
+    if not value.startswith(("http://", "https://")):
+        raise ConfigError(f"{where}: site.{key}: {value!r} is not an http(s) URL")
+    return value if value.endswith("/") else value + "/"
+
+
+def _timezone(table: Mapping[str, Any], where: str) -> str:
+    name = _str(table, "timezone", f"{where}: site") or "Europe/Berlin"
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{where}: site.timezone: unknown time zone {name!r}") from None
+    return name
+
+
+def _source(table: Mapping[str, Any], base: Path, where: str, content_dir: str | None) -> SourceConfig:
+    if content_dir:
+        return SourceConfig("content", content_dir)
+    kinds = [k for k in ("content", "feed") if table.get(k)]
+    if len(kinds) != 1:
+        raise ConfigError(f"{where}: source: set exactly one of 'content' (a directory) or 'feed' (a file or URL)")
+    location = _str(table, kinds[0], f"{where}: source")
+    if "://" not in location:
+        location = str(base / location)
+    return SourceConfig(kinds[0], location)
+
+
+def _utm(value: Any, where: str) -> dict[str, str]:
+    if value is False:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise ConfigError(f"{where}: expected a table of strings, or false")
+    return dict(value)
+
+
+def _account(name: str, spec: Any, where: str) -> Account:
+    at = f"{where}: accounts.{name}"
+    if not isinstance(spec, dict):
+        raise ConfigError(f"{at}: expected a table")
+    network_name = spec.get("network")
+    try:
+        network = Network(network_name)
+    except ValueError:
+        choices = ", ".join(n.value for n in Network)
+        raise ConfigError(f"{at}.network: {network_name!r} is not one of {choices}") from None
+    secrets = spec.get("secrets", {})
+    if not isinstance(secrets, dict) or not all(isinstance(v, str) for v in secrets.values()):
+        raise ConfigError(f"{at}.secrets: expected a table of environment variable names")
+    allowed = set(NETWORK_SECRETS[network]) | set(OPTIONAL_SECRETS.get(network, ()))
+    for key in secrets:
+        if key not in allowed:
+            raise ConfigError(f"{at}.secrets.{key}: {network} takes {', '.join(sorted(allowed)) or 'no secrets'}")
+    max_hashtags = spec.get("max_hashtags")
+    if max_hashtags is not None and (not isinstance(max_hashtags, int) or max_hashtags < 0):
+        raise ConfigError(f"{at}.max_hashtags: expected a whole number >= 0, got {max_hashtags!r}")
+    template = spec.get("template")
+    if template is not None and not isinstance(template, str):
+        raise ConfigError(f"{at}.template: expected a string")
+    utm = _utm(spec["utm"], f"{at}.utm") if "utm" in spec else None
+    options = {k: v for k, v in spec.items() if k not in _ACCOUNT_KEYS}
+    return Account(name, network, options, secrets, template, max_hashtags, utm, bool(spec.get("enabled", True)))

@@ -1,0 +1,120 @@
+"""The dry run: find the article, render it for the chosen accounts, and lay the result out as text or JSON.
+
+Nothing here writes, sends or needs a credential.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from sharebot import links
+from sharebot.config import Settings
+from sharebot.errors import ConfigError
+from sharebot.models import Account, Article, Network, RenderedPost, Severity
+from sharebot.render import add_utm, render
+from sharebot.sources import Fetcher, open_source, read_page
+
+
+@dataclass(frozen=True)
+class Preview:
+    article: Article
+    posts: tuple[RenderedPost, ...]
+
+    @property
+    def blocked(self) -> list[RenderedPost]:
+        return [p for p in self.posts if p.blocked]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"article": self.article.to_dict(), "posts": [_post_json(p) for p in self.posts]}
+
+
+def load_article(settings: Settings, ref: str, *, fetch: Fetcher | None = None) -> Article:
+    """A slug from the configured source, or an article page URL."""
+    if ref.startswith(("http://", "https://")):
+        return read_page(ref, language=settings.site.language, fetch=fetch, timezone=settings.site.timezone)
+    source = open_source(settings.source.kind, settings.source.location, base_url=settings.site.base_url,
+                         language=settings.site.language, fetch=fetch, timezone=settings.site.timezone)
+    return source.get(ref)
+
+
+def select_accounts(settings: Settings, *, networks: Iterable[str] = (), accounts: Iterable[str] = ()) -> list[Account]:
+    wanted_networks, wanted_accounts = set(networks), set(accounts)
+    for name in wanted_networks:
+        if name not in {n.value for n in Network}:
+            raise ConfigError(f"--network: unknown network {name!r} (one of {', '.join(n.value for n in Network)})")
+    for name in wanted_accounts:
+        settings.account(name)  # raises with the configured names
+    chosen = [
+        a for a in settings.accounts
+        if a.enabled
+        and (not wanted_networks or a.network.value in wanted_networks)
+        and (not wanted_accounts or a.name in wanted_accounts)
+    ]
+    if not chosen:
+        raise ConfigError("no configured account matches --network/--account")
+    return chosen
+
+
+def mastodon_instance(settings: Settings) -> str | None:
+    for account in settings.accounts:
+        if account.network is Network.MASTODON and isinstance(account.options.get("instance"), str):
+            return account.options["instance"]
+    return None
+
+
+def render_article(settings: Settings, article: Article, accounts: Iterable[Account]) -> Preview:
+    instance = mastodon_instance(settings)
+    posts = tuple(
+        render(article, account, templates=settings.templates, utm=settings.utm, site_name=settings.site.name,
+               share_base=instance)
+        for account in accounts
+    )
+    return Preview(article, posts)
+
+
+def article_share_links(settings: Settings, article: Article) -> list[links.ShareLink]:
+    """Share-intent links for every network, each URL tagged for its network as posts are."""
+    out = []
+    for network in links.SHARE_NETWORKS:
+        url = add_utm(article.url, settings.utm, network=network.value, slug=article.slug)
+        out.append(links.ShareLink(network, links.LABELS[network], links.share_url(
+            network, url=url, title=article.title, instance=mastodon_instance(settings))))
+    return out
+
+
+def _post_json(post: RenderedPost) -> dict[str, Any]:
+    data = post.to_dict()
+    keys = ("account", "network", "text", "length", "limit", "unit", "link", "card", "language", "facets",
+            "share_url", "issues")
+    return {k: data[k] for k in keys}
+
+
+def format_text(preview: Preview, *, width: int = 100) -> str:
+    """The editor's view: each post exactly as it will go out, with its measure and everything around it."""
+    a = preview.article
+    lines = [a.title, f"  {a.url}", f"  {a.language} · {a.section or 'no section'} · {len(a.tags)} tags", ""]
+    for post in preview.posts:
+        status = "BLOCKED" if post.blocked else "ok"
+        head = f"── {post.account} ({post.network.value}) · {post.length}/{post.limit} {post.unit} · {status} "
+        lines.append(head + "─" * max(0, width - len(head)))
+        lines.extend(post.text.split("\n"))
+        lines.append("")
+        lines.append(f"  link      {post.link}")
+        if post.card:
+            c = post.card
+            lines.append(f"  card      {c.title}")
+            if c.description:
+                lines.append("            " + textwrap.shorten(c.description, width=width - 12, placeholder=" …"))
+            lines.append(f"            image: {c.image or 'none'}")
+        lines.append(f"  language  {post.language}")
+        for f in post.facets:
+            lines.append(f"  facet     {f.kind} bytes {f.byte_start}–{f.byte_end} → {f.value}")
+        if post.share_url:
+            lines.append(f"  share     {post.share_url}")
+        for issue in post.issues:
+            mark = "✗" if issue.severity is Severity.ERROR else "!"
+            lines.append(f"  {mark} {issue.code}: {issue.message}")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,180 @@
+"""Article -> RenderedPost for one account: template, hashtags, UTM link, card, language, fitting.
+
+What this returns is what goes out: the queue stores it and the worker sends it unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import unicodedata
+from dataclasses import replace
+from typing import Callable, Iterable, Mapping
+from urllib.parse import urlencode, urlsplit, urlunsplit, parse_qsl
+
+from sharebot import counting, facets, fitting, links
+from sharebot.errors import ConfigError
+from sharebot.models import Account, Article, Card, Issue, Network, RenderedPost, Severity
+from sharebot.networks import Rules, rules_for
+
+FIELDS = ("title", "teaser", "link", "hashtags", "section", "author", "site")
+_HASHTAG_JUNK = re.compile(r"[^\w]|_", re.UNICODE)
+_BLANK_RUNS = re.compile(r"\n{3,}")
+MAX_TAG_GRAPHEMES = 64  # Bluesky's #tag facet limit; longer tags are skipped everywhere
+
+
+def nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+def add_utm(url: str, params: Mapping[str, str], *, network: str, slug: str) -> str:
+    """Append UTM parameters, keeping an existing query string byte for byte and any utm_* it already has."""
+    if not params:
+        return url
+    parts = urlsplit(url)
+    present = {key for key, _ in parse_qsl(parts.query, keep_blank_values=True)}
+    extra = [(k, v.format(network=network, slug=slug)) for k, v in params.items() if k not in present]
+    if not extra:
+        return url
+    query = "&".join(q for q in (parts.query, urlencode(extra)) if q)
+    return urlunsplit(parts._replace(query=query))
+
+
+def hashtag(tag: str) -> str | None:
+    """`Wladimir Putin` -> `WladimirPutin`, `Außenpolitik` stays; None when nothing usable is left."""
+    words = [w for w in re.split(r"[\s\-–/.]+", nfc(tag).strip()) if w]
+    if len(words) > 1:
+        words = [w[:1].upper() + w[1:] for w in words]
+    body = _HASHTAG_JUNK.sub("", "".join(words))
+    if not body or body.isdigit() or counting.bluesky_graphemes(body) > MAX_TAG_GRAPHEMES:
+        return None
+    return body
+
+
+def hashtags(tags: Iterable[str], *, limit: int, text: str = "") -> list[str]:
+    """Hashtags from tags: no duplicates (case-insensitive), none the text already has, at most `limit`."""
+    seen = {m.casefold() for m in re.findall(r"[#＃](\w+)", text)}
+    out: list[str] = []
+    for tag in tags:
+        body = hashtag(tag)
+        if body is None or body.casefold() in seen:
+            continue
+        seen.add(body.casefold())
+        out.append("#" + body)
+        if len(out) >= limit:
+            break
+    return out
+
+
+class Template:
+    """`{field}` placeholders; a line whose fields are all empty disappears, blank runs collapse."""
+
+    def __init__(self, source: str, *, where: str) -> None:
+        self.lines: list[tuple[str, list[str]]] = []
+        for line in source.split("\n"):
+            try:
+                names = [name for _, name, spec, conv in string.Formatter().parse(line) if name is not None]
+            except ValueError as exc:
+                raise ConfigError(f"{where}: template line {line!r}: {exc}") from None
+            for name in names:
+                if name not in FIELDS:
+                    raise ConfigError(f"{where}: template field {{{name}}} is not one of {', '.join(FIELDS)}")
+            self.lines.append((line, names))
+        if not any(names for _, names in self.lines):
+            raise ConfigError(f"{where}: template has no fields")
+
+    def fill(self, values: Mapping[str, str]) -> str:
+        out = []
+        for line, names in self.lines:
+            if names and not any(values.get(n) for n in names):
+                continue
+            out.append(line.format_map(values).rstrip())
+        return _BLANK_RUNS.sub("\n\n", "\n".join(out)).strip()
+
+
+def render(article: Article, account: Account, *, templates: Mapping[str, str], utm: Mapping[str, str],
+           site_name: str = "", share_base: str | None = None) -> RenderedPost:
+    """Render, fit and check one post. Problems are reported as `issues`, never raised."""
+    rules = rules_for(account)
+    network = account.network
+    where = f"accounts.{account.name}"
+    template = Template(account.template or templates.get(network.value) or rules.default_template, where=where)
+    title, teaser = nfc(article.title).strip(), nfc(article.teaser).strip()
+    link = add_utm(article.url, utm if account.utm is None else account.utm, network=network.value,
+                   slug=article.slug)
+    limit = rules.default_max_hashtags if account.max_hashtags is None else account.max_hashtags
+    tags = hashtags(article.tags, limit=limit, text=f"{title}\n{teaser}")
+    escape = _escaper(network)
+    values = {
+        "title": title, "teaser": teaser, "link": link, "hashtags": " ".join(tags),
+        "section": nfc(article.section), "author": nfc(article.author), "site": nfc(site_name),
+    }
+
+    def fill(v: Mapping[str, str]) -> str:
+        return template.fill({k: (escape(x) if k in _ESCAPED else x) for k, x in v.items()})
+
+    text, issues = _fit(rules, fill, values)
+    issues += rules.check(text)
+    issues += _warnings(article, rules, text, link)
+    card = Card(uri=link, title=title, description=teaser, image=article.image, image_alt=nfc(article.image_alt))
+    post_facets = tuple(facets.detect_facets(text)) if network is Network.BLUESKY else ()
+    return RenderedPost(
+        account=account.name, network=network, text=text, length=rules.length(text), limit=rules.limit,
+        unit=rules.unit, link=link, card=card, language=(article.language or "de").lower(), facets=post_facets,
+        share_url=links.share_url(network, text=text, url=link, title=title, instance=share_base),
+        issues=tuple(issues), image=article.image, image_alt=nfc(article.image_alt),
+        options=_post_options(account),
+    )
+
+
+_ESCAPED = ("title", "teaser", "section", "author", "site")
+
+
+def _escaper(network: Network) -> Callable[[str], str]:
+    if network is Network.LINKEDIN:
+        return counting.linkedin_escape  # commentary is "little text": reserved characters truncate silently
+    return lambda s: s
+
+
+def _fit(rules: Rules, fill: Callable[[Mapping[str, str]], str], values: dict[str, str]) -> tuple[str, list[Issue]]:
+    """Shorten the teaser first, then drop hashtags, then shorten the title, until the text fits."""
+    issues: list[Issue] = []
+    if rules.fits(fill(values)):
+        return fill(values), issues
+    for field in ("teaser", "hashtags", "title"):
+        if not values[field]:
+            continue
+        before = values[field]
+        if field == "hashtags":
+            tags = before.split(" ")
+            while tags and not rules.fits(fill({**values, "hashtags": " ".join(tags)})):
+                tags.pop()
+            values = {**values, "hashtags": " ".join(tags)}
+        else:
+            values = {**values, field: fitting.shorten(before, lambda t: rules.fits(fill({**values, field: t})))}
+        after = values[field]
+        what = "dropped" if not after else "shortened"
+        issues.append(Issue(Severity.WARNING, f"{field}-{what}", f"{field} {what} to fit {rules.limit} {rules.unit}"))
+        if rules.fits(fill(values)):
+            break
+    return fill(values), issues
+
+
+def _warnings(article: Article, rules: Rules, text: str, link: str) -> list[Issue]:
+    issues = []
+    if rules.link_placement == "text" and rules.network is not Network.WHATSAPP and link not in text:
+        issues.append(Issue(Severity.ERROR, "link-missing", "the template leaves out {link}; the post would carry no link"))
+    if rules.builds_card and not article.image:
+        issues.append(Issue(Severity.WARNING, "no-image", "the article has no image: the link card has no thumbnail"))
+    if article.image and not article.image_alt:
+        issues.append(Issue(Severity.WARNING, "no-alt-text", "the article image has no alt text"))
+    return issues
+
+
+def _post_options(account: Account) -> dict[str, object]:
+    keep = ("visibility", "attach_image")
+    return {k: account.options[k] for k in keep if k in account.options}
+
+
+def with_issue(post: RenderedPost, issue: Issue) -> RenderedPost:
+    return replace(post, issues=post.issues + (issue,))

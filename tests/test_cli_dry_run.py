@@ -1,0 +1,129 @@
+"""`sharebot publish --dry-run` and `sharebot links`, end to end through the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from sharebot.cli import cli
+
+from conftest import EXAMPLE_CONFIG, EXAMPLE_CONTENT, ROOT, SEED_SLUG
+
+ALL_NETWORKS = {"x", "bluesky", "mastodon", "linkedin", "facebook", "threads", "telegram", "whatsapp"}
+
+
+def run(*args: str, env: dict[str, str] | None = None):
+    runner = CliRunner()
+    return runner.invoke(cli, ["--config", str(EXAMPLE_CONFIG), *args], env=env or {}, catch_exceptions=False)
+
+
+def test_dry_run_json_has_a_post_for_every_network():
+    result = run("publish", SEED_SLUG, "--dry-run", "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert doc["article"]["slug"] == SEED_SLUG and doc["article"]["section"] == "Geopolitik"
+    assert {p["network"] for p in doc["posts"]} == ALL_NETWORKS
+    keys = {"account", "network", "text", "length", "limit", "unit", "link", "card", "language", "facets",
+            "share_url", "issues"}
+    for post in doc["posts"]:
+        assert set(post) == keys
+        assert 0 < post["length"] <= post["limit"]
+        assert post["language"] == "de"
+        assert f"utm_source={post['network']}" in post["link"]
+    whatsapp = next(p for p in doc["posts"] if p["network"] == "whatsapp")
+    assert whatsapp["share_url"].startswith("https://wa.me/?text=")
+    bluesky = next(p for p in doc["posts"] if p["network"] == "bluesky")
+    assert bluesky["card"]["image"] and bluesky["facets"]
+
+
+def test_dry_run_text_shows_each_post_with_its_measure():
+    result = run("publish", SEED_SLUG, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "Putin und Xi" in result.output
+    for network in ALL_NETWORKS:
+        assert f"({network})" in result.output
+    assert "/280 weighted characters" in result.output
+    assert "/300 graphemes" in result.output
+
+
+def test_network_and_account_narrow_the_output():
+    doc = json.loads(run("publish", SEED_SLUG, "--dry-run", "--json", "--network", "x,bluesky").output)
+    assert {p["network"] for p in doc["posts"]} == {"x", "bluesky"}
+    doc = json.loads(run("publish", SEED_SLUG, "--dry-run", "--json", "--account", "mastodon").output)
+    assert [p["account"] for p in doc["posts"]] == ["mastodon"]
+
+
+def test_dry_run_needs_no_credentials_and_writes_nothing(tmp_path):
+    before = sorted(p for p in ROOT.rglob("*") if ".git" not in p.parts and "__pycache__" not in p.parts)
+    result = run("publish", SEED_SLUG, "--dry-run", env={"HOME": str(tmp_path)})
+    after = sorted(p for p in ROOT.rglob("*") if ".git" not in p.parts and "__pycache__" not in p.parts)
+    assert result.exit_code == 0
+    assert [p for p in after if p not in before and ".pytest_cache" not in p.parts and ".hypothesis" not in p.parts] == []
+
+
+def test_unknown_slug_suggests_close_matches():
+    result = CliRunner().invoke(cli, ["--config", str(EXAMPLE_CONFIG), "publish", "putin-xi-videogesprach", "--dry-run"])
+    assert result.exit_code == 1
+    assert "no article 'putin-xi-videogesprach'" in result.output
+    assert SEED_SLUG in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--network", "myspace"], "unknown network 'myspace'"),
+    (["--account", "nobody"], "no account 'nobody'"),
+])
+def test_bad_options_are_one_line_errors(args, message):
+    result = CliRunner().invoke(cli, ["--config", str(EXAMPLE_CONFIG), "publish", SEED_SLUG, "--dry-run", *args])
+    assert result.exit_code == 1 and message in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_broken_config_is_named(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[site\n")
+    result = CliRunner().invoke(cli, ["--config", str(bad), "publish", SEED_SLUG, "--dry-run"])
+    assert result.exit_code == 1 and str(bad) in result.output and "Traceback" not in result.output
+
+
+def test_content_option_overrides_the_source(tmp_path):
+    (tmp_path / "eigene.md").write_text("---\ntitle: Eigener Artikel\n---\nText\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--config", str(EXAMPLE_CONFIG), "--content", str(tmp_path), "publish",
+                                      "eigene", "--dry-run", "--json", "--network", "x"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["posts"][0]["text"].startswith("Eigener Artikel")
+
+
+def test_links_lists_every_share_target_encoded():
+    result = run("links", SEED_SLUG)
+    assert result.exit_code == 0, result.output
+    for label in ("X", "Bluesky", "LinkedIn", "Facebook", "WhatsApp", "Telegram", "Threads", "Mastodon"):
+        assert any(line.startswith(label) for line in result.output.splitlines())
+    assert "https://wa.me/?text=Putin%20und%20Xi" in result.output
+    assert " " not in result.output.splitlines()[0].split()[-1]
+
+
+def test_links_html_snippet():
+    result = run("links", SEED_SLUG, "--html")
+    assert result.output.startswith('<ul class="sharebot-share">')
+    assert 'rel="noopener noreferrer"' in result.output and "&amp;url=" in result.output
+
+
+def test_dry_run_does_not_import_network_sdks():
+    code = (
+        "import sys\nfrom sharebot.cli import main\n"
+        "try:\n    main(['--config', sys.argv[1], 'publish', sys.argv[2], '--dry-run', '--json'])\n"
+        "except SystemExit as e:\n    assert not e.code, e.code\n"
+        "heavy = [m for m in ('atproto', 'tweepy', 'mastodon', 'httpx', 'feedparser', 'PIL') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    proc = subprocess.run([sys.executable, "-c", code, str(EXAMPLE_CONFIG), SEED_SLUG], capture_output=True,
+                          text=True, env=env, cwd=str(Path(EXAMPLE_CONTENT).parent))
+    assert proc.returncode == 0, proc.stderr

@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sharebot.config import load_settings
+from sharebot.errors import ConfigError
+from sharebot.models import Network
+
+from conftest import EXAMPLE_CONFIG
+
+MINIMAL = """
+[site]
+name = "Demo"
+base_url = "https://news.example.de"
+[source]
+content = "content"
+[accounts.masto]
+network = "mastodon"
+instance = "https://social.example"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "sharebot.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def load(path: Path, env: dict[str, str] | None = None):
+    return load_settings(path, env or {}, dotenv_path=path.parent / "absent.env")
+
+
+def test_example_config_has_an_account_for_every_network(example_settings):
+    assert {a.network for a in example_settings.accounts} == set(Network)
+
+
+def test_relative_paths_are_relative_to_the_config_file(tmp_path):
+    settings = load(write(tmp_path, MINIMAL))
+    assert settings.source.location == str(tmp_path / "content")
+    assert settings.database == str(tmp_path / "var/sharebot.db")
+    assert settings.site.base_url == "https://news.example.de/"
+
+
+def test_database_url_from_environment_wins(tmp_path):
+    settings = load(write(tmp_path, MINIMAL), {"SHAREBOT_DATABASE_URL": "postgresql://u@h/db"})
+    assert settings.database == "postgresql://u@h/db"
+
+
+def test_content_dir_override(tmp_path):
+    settings = load_settings(write(tmp_path, MINIMAL), {"SHAREBOT_CONTENT_DIR": "/x"}, dotenv_path=tmp_path / "n")
+    assert settings.source.location == "/x"
+
+
+def test_credentials_come_from_named_or_default_variables_and_are_masked(tmp_path):
+    settings = load(write(tmp_path, MINIMAL), {"SHAREBOT_MASTO_ACCESS_TOKEN": "tok-very-secret-123456"})
+    creds = settings.credentials(settings.account("masto"))
+    assert creds["access_token"] == "tok-very-secret-123456"
+    assert "very-secret" not in repr(creds)
+    assert "very-secret" not in repr(settings)
+
+
+def test_dotenv_file_is_read_and_environment_wins(tmp_path):
+    path = write(tmp_path, MINIMAL)
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("SHAREBOT_MASTO_ACCESS_TOKEN=from-dotenv\n")
+    settings = load_settings(path, {}, dotenv_path=dotenv)
+    assert settings.credentials(settings.account("masto"))["access_token"] == "from-dotenv"
+    settings = load_settings(path, {"SHAREBOT_MASTO_ACCESS_TOKEN": "from-env"}, dotenv_path=dotenv)
+    assert settings.credentials(settings.account("masto"))["access_token"] == "from-env"
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda t: t.replace('network = "mastodon"', 'network = "myspace"'), "accounts.masto.network: 'myspace'"),
+        (lambda t: t.replace('base_url = "https://news.example.de"', 'base_url = "news.example.de"'),
+         "site.base_url: 'news.example.de' is not an http(s) URL"),
+        (lambda t: t.replace('[source]\ncontent = "content"', ""), "source: set exactly one of"),
+        (lambda t: t + "\n[bogus]\n", "unknown section 'bogus'"),
+        (lambda t: t + 'max_hashtags = -1\n', "accounts.masto.max_hashtags"),
+        (lambda t: t + 'secrets = { password = "X" }\n', "accounts.masto.secrets.password"),
+        (lambda t: t.replace("[site]", '[site]\ntimezone = "Mars/Olympus"'), "unknown time zone 'Mars/Olympus'"),
+        (lambda t: t + "name = \n", "sharebot.toml"),
+    ],
+)
+def test_invalid_config_names_the_key(tmp_path, change, message):
+    path = write(tmp_path, change(MINIMAL))
+    with pytest.raises(ConfigError) as info:
+        load(path)
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_missing_config_file_is_named(tmp_path):
+    with pytest.raises(ConfigError, match="nothere.toml: config file not found"):
+        load(tmp_path / "nothere.toml")
+
+
+def test_config_path_from_environment(tmp_path):
+    path = write(tmp_path, MINIMAL)
+    settings = load_settings(None, {"SHAREBOT_CONFIG": str(path)}, dotenv_path=tmp_path / "n")
+    assert settings.path == path
+    assert EXAMPLE_CONFIG.exists()
