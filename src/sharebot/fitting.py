@@ -13,11 +13,16 @@ from typing import Callable
 
 from sharebot import entities
 
-# Dropped from the end of the kept part before the ellipsis: sentence marks, dashes, bullets and
-# opening brackets/quotes left dangling. Closing quotes stay: German closes with “ (U+201C).
 # Chinese/Japanese write without spaces; a cut is also allowed after their sentence punctuation.
 _CJK_BREAKS = frozenset("。、，；：！？．｡､")
+_NO_BREAK = frozenset("\xa0\u2007\u202f")  # "10 km", "S. 5": spaces that must not become cuts
+# Dropped from the end of the kept part before the ellipsis: sentence marks, dashes, bullets and
+# opening brackets/quotes left dangling. Closing quotes stay: German closes with “ (U+201C).
 _STRIP = frozenset(".,;:!?…‥-‐‑‒–—―·•/\\|([{„‚«‹¿¡") | _CJK_BREAKS
+
+
+def _breaks(ch: str) -> bool:
+    return ch.isspace() and ch not in _NO_BREAK
 
 
 def _grapheme_starts(text: str) -> list[int]:
@@ -54,8 +59,8 @@ class _Cutter:
         for k in range(1, len(self.starts) - 1):
             i = self.starts[k]
             prev = text[self.starts[k - 1]:i]
-            word_end = text[i].isspace() and not prev.isspace()
-            if (word_end or (prev in _CJK_BREAKS and not text[i].isspace())) and not self.inside[i]:
+            word_end = _breaks(text[i]) and not prev.isspace()
+            if (word_end or (prev in _CJK_BREAKS and not _breaks(text[i]))) and not self.inside[i]:
                 points.append(i)
         return points
 
