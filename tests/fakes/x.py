@@ -9,6 +9,8 @@ query and OAuth parameters; JSON and multipart bodies are not signed), bearer to
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
 import itertools
 import re
@@ -110,7 +112,8 @@ class FakeX(FakeAPI):
         base = signature.signature_base_string(
             req.method, signature.base_string_uri(f"http://{req.headers['host']}{req.path}"),
             signature.normalize_parameters(params))
-        expected = signature.sign_hmac_sha1(base, self.consumer_secret, self.access_token_secret)
+        key = f"{utils.escape(self.consumer_secret)}&{utils.escape(self.access_token_secret)}"
+        expected = base64.b64encode(hmac.new(key.encode(), base.encode(), hashlib.sha1).digest()).decode()
         return hmac.compare_digest(expected, oauth.get("oauth_signature", ""))
 
     @staticmethod
