@@ -71,6 +71,8 @@ def creates(api: FakeMastodon) -> list[Any]:
 def test_instance_and_token_are_required(api: FakeMastodon, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="instance"):
         make_adapter(Account("m", Network.MASTODON), {"access_token": Secret("x")}, AdapterContext(tmp_path))
+    with pytest.raises(ConfigError, match="visibility 'followers'"):
+        adapter(api, tmp_path, visibility="followers")
     with pytest.raises(AuthError, match="MASTODON_TOKEN"):
         make_adapter(Account("m", Network.MASTODON, {"instance": api.url}, {"access_token": "MASTODON_TOKEN"}),
                      {}, AdapterContext(tmp_path))

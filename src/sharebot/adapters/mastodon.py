@@ -29,6 +29,7 @@ LIMITS_MAX_AGE = timedelta(days=1)
 # instances stopped at 8 MB, so stay under that.
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif"})
 IMAGE_MAX_BYTES = 8_000_000
+VISIBILITIES = ("public", "unlisted", "private", "direct")
 CLOCK_SKEW = timedelta(minutes=10)
 FIND_COUNT = 40
 HREF = re.compile(r'href="([^"]*)"')
@@ -51,7 +52,10 @@ class MastodonAdapter(Adapter):
         base = str(options.get("api_base") or instance).rstrip("/")
         self.api_base = base if "://" in base else f"https://{base}"
         self.visibility = str(options.get("visibility") or "public")
-        self.secrets = {"access_token": str(self.credentials["access_token"])}
+        if self.visibility not in VISIBILITIES:
+            raise ConfigError(f"account {self.account.name!r}: visibility {self.visibility!r} is not one of "
+                              f"{', '.join(VISIBILITIES)}")
+        self.secrets: dict[str, str] = {"access_token": self.credentials["access_token"]}
         self._api: Any = None
         self._last: Any = None  # the last HTTP response, for the rate-limit headers Mastodon.py does not keep
         self._account_id: str | None = None
@@ -66,6 +70,8 @@ class MastodonAdapter(Adapter):
         if post.image and post.options.get("attach_image"):
             media_ids = [self._upload(post.image, post.image_alt)]
         visibility = str(post.options.get("visibility") or self.visibility)
+        if visibility not in VISIBILITIES:  # Mastodon.py would raise a bare ValueError
+            raise Rejected(str(self.network), f"visibility {visibility!r} is not one of {', '.join(VISIBILITIES)}")
         # The same key within an hour returns the status made by the first attempt instead of a second one.
         status = self._call(lambda api: api.status_post(
             post.text, media_ids=media_ids, visibility=visibility, language=post.language,

@@ -50,7 +50,7 @@ class XAdapter(Adapter):
             raise AuthError(str(self.network), f"account {self.account.name!r}: set bearer_token, or all of "
                                                f"the OAuth 1.0a values (missing {', '.join(missing)})")
         self.api_base = str(self.account.options.get("api_base") or API_BASE).rstrip("/")
-        self.secrets = {name: str(value) for name, value in self.credentials.items() if value}
+        self.secrets: dict[str, str] = {name: value for name, value in self.credentials.items() if value}
         self._auth = {name: self.secrets.get(name) for name in (*OAUTH1, "bearer_token")}
         self._client: Any = None
         self._user_id: str | None = None
