@@ -32,12 +32,14 @@ def adapter(api: FakeFacebook | str, tmp_path: Path, *, token: str = TOKEN, time
     base = api if isinstance(api, str) else api.url
     account = Account("fb", Network.FACEBOOK, options={"page_id": "1122334455", "api_base": base, **options},
                       secrets={"page_access_token": "SHAREBOT_FB_TOKEN"})
-    made = make_adapter(account, {"page_access_token": Secret(token)}, AdapterContext(tmp_path, timeout=timeout))
+    context = AdapterContext(tmp_path, timeout=timeout)
+    made = make_adapter(account, {"page_access_token": Secret(token)}, context)
     assert isinstance(made, FacebookAdapter)
     return made
 
 
-def post(text: str = "Wahl 2026: das Ergebnis (vorläufig)\n\nWas die Zahlen sagen.", link: str = LINK) -> RenderedPost:
+def post(text: str = "Wahl 2026: das Ergebnis (vorläufig)\n\nWas die Zahlen sagen.",
+         link: str = LINK) -> RenderedPost:
     return RenderedPost("fb", Network.FACEBOOK, text, len(text), 63206, "characters", link,
                         Card(link, "Wahl 2026", "Was die Zahlen sagen."), "de")
 
@@ -122,7 +124,8 @@ def test_throttling_waits_as_long_as_the_usage_header_says(api: FakeFacebook, tm
     with pytest.raises(RateLimited) as caught:
         adapter(api, tmp_path).publish(post(), DELIVERY)
     assert caught.value.retry_after == 420.0
-    assert usage_retry_after({}) is None and usage_retry_after({"x-business-use-case-usage": "nonsense"}) is None
+    assert usage_retry_after({}) is None
+    assert usage_retry_after({"x-business-use-case-usage": "nonsense"}) is None
 
 
 def test_bad_token_is_auth_error_and_check_reports_rejected(api: FakeFacebook, tmp_path: Path) -> None:
@@ -166,10 +169,12 @@ def test_refused_connection_is_not_sent(tmp_path: Path) -> None:
 
 def test_page_id_is_required(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="page_id"):
-        make_adapter(Account("fb", Network.FACEBOOK), {"page_access_token": Secret(TOKEN)}, AdapterContext(tmp_path))
+        make_adapter(Account("fb", Network.FACEBOOK), {"page_access_token": Secret(TOKEN)},
+                     AdapterContext(tmp_path))
 
 
-def test_token_never_in_errors_or_logs(api: FakeFacebook, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_token_never_in_errors_or_logs(api: FakeFacebook, tmp_path: Path,
+                                       caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     fb = adapter(api, tmp_path, timeout=0.2)
     api.fail_next(400, graph_error(400, 100, f"bad token {TOKEN} in request").body)

@@ -37,8 +37,10 @@ def images() -> Iterator[FakeAPI]:
     host = FakeAPI()
     buffer = io.BytesIO()
     Image.new("RGB", (120, 63), (20, 90, 160)).save(buffer, format="WEBP")
-    host.route("GET", r"/lead\.webp", lambda req, m: Response(200, buffer.getvalue(), {"Content-Type": "image/webp"}))
-    host.route("GET", r"/broken\.jpg", lambda req, m: Response(200, b"not an image", {"Content-Type": "image/jpeg"}))
+    webp = Response(200, buffer.getvalue(), {"Content-Type": "image/webp"})
+    broken = Response(200, b"not an image", {"Content-Type": "image/jpeg"})
+    host.route("GET", r"/lead\.webp", lambda req, m: webp)
+    host.route("GET", r"/broken\.jpg", lambda req, m: broken)
     with host:
         yield host
 
@@ -65,7 +67,8 @@ def test_publish_sends_commentary_as_is_and_an_article(api: FakeLinkedIn, tmp_pa
     assert result.remote_id == made.urn and result.url == f"https://www.linkedin.com/feed/update/{made.urn}"
     assert made.body == {
         "author": ORG, "commentary": TEXT, "visibility": "PUBLIC",
-        "distribution": {"feedDistribution": "MAIN_FEED", "targetEntities": [], "thirdPartyDistributionChannels": []},
+        "distribution": {"feedDistribution": "MAIN_FEED", "targetEntities": [],
+                         "thirdPartyDistributionChannels": []},
         "lifecycleState": "PUBLISHED", "isReshareDisabledByAuthor": False,
         "content": {"article": {"source": LINK, "title": "Wahl 2026: das Ergebnis (vorläufig)",
                                 "description": "Was die Zahlen sagen."}},
@@ -160,7 +163,8 @@ def test_validation_error_is_rejected(api: FakeLinkedIn, tmp_path: Path) -> None
 
 def test_429_waits_until_utc_midnight_or_for_retry_after(api: FakeLinkedIn, tmp_path: Path) -> None:
     li = adapter(api, tmp_path)
-    api.fail_next(429, restli_error(429, "Resource level throttle APPLICATION DAY limit").body, path="/rest/posts")
+    daily = restli_error(429, "Resource level throttle APPLICATION DAY limit")
+    api.fail_next(429, daily.body, path="/rest/posts")
     with pytest.raises(RateLimited) as caught:
         li.publish(post(), DELIVERY)
     assert caught.value.retry_after == 2.5 * 3600  # 21:30 UTC -> 00:00 UTC
@@ -212,7 +216,8 @@ def test_author_must_be_a_urn(tmp_path: Path) -> None:
         make_adapter(account, {"access_token": Secret(TOKEN)}, AdapterContext(tmp_path))
 
 
-def test_token_never_in_errors_or_logs(api: FakeLinkedIn, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_token_never_in_errors_or_logs(api: FakeLinkedIn, tmp_path: Path,
+                                       caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     li = adapter(api, tmp_path, timeout=0.2)
     api.fail_next(400, restli_error(400, f"token {TOKEN} is malformed").body)

@@ -34,7 +34,8 @@ def images() -> Iterator[FakeAPI]:
     host = FakeAPI()
     buffer = io.BytesIO()
     Image.new("RGBA", (64, 40), (200, 30, 30, 255)).save(buffer, format="PNG")
-    host.route("GET", r"/lead\.png", lambda req, m: Response(200, buffer.getvalue(), {"Content-Type": "image/png"}))
+    png = Response(200, buffer.getvalue(), {"Content-Type": "image/png"})
+    host.route("GET", r"/lead\.png", lambda req, m: png)
     with host:
         yield host
 

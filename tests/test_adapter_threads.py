@@ -33,8 +33,8 @@ def api() -> Iterator[FakeThreads]:
 def adapter(api: FakeThreads | str, tmp_path: Path, *, token: str = TOKEN, timeout: float = 1.0,
             **options: Any) -> ThreadsAdapter:
     base = api if isinstance(api, str) else api.url
-    account = Account("th", Network.THREADS, options={"user_id": USER, "api_base": base, "poll_interval": 0.01,
-                                                      **options}, secrets={"access_token": "SHAREBOT_THREADS"})
+    options = {"user_id": USER, "api_base": base, "poll_interval": 0.01, **options}
+    account = Account("th", Network.THREADS, options=options, secrets={"access_token": "SHAREBOT_THREADS"})
     made = make_adapter(account, {"access_token": Secret(token)}, AdapterContext(tmp_path, timeout=timeout))
     assert isinstance(made, ThreadsAdapter)
     return made
@@ -42,8 +42,8 @@ def adapter(api: FakeThreads | str, tmp_path: Path, *, token: str = TOKEN, timeo
 
 def post(text: str = "Wahl 2026: das Ergebnis 🗳️ #Politik", link: str = LINK, **options: Any) -> RenderedPost:
     return RenderedPost("th", Network.THREADS, text, len(text), 500, "characters", link,
-                        Card(link, "Wahl 2026", "Das Ergebnis", IMAGE), "de", image=IMAGE, image_alt="Stimmzettel",
-                        options=options)
+                        Card(link, "Wahl 2026", "Das Ergebnis", IMAGE), "de", image=IMAGE,
+                        image_alt="Stimmzettel", options=options)
 
 
 def publishes(api: FakeThreads) -> list[Any]:
@@ -182,10 +182,12 @@ def test_refused_connection_is_not_sent(tmp_path: Path) -> None:
 
 def test_user_id_is_required(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="user_id"):
-        make_adapter(Account("th", Network.THREADS), {"access_token": Secret(TOKEN)}, AdapterContext(tmp_path))
+        make_adapter(Account("th", Network.THREADS), {"access_token": Secret(TOKEN)},
+                     AdapterContext(tmp_path))
 
 
-def test_token_never_in_errors_or_logs(api: FakeThreads, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_token_never_in_errors_or_logs(api: FakeThreads, tmp_path: Path,
+                                       caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     th = adapter(api, tmp_path, timeout=0.2)
     api.fail_next(400, graph_error(400, 100, f"bad parameter access_token={TOKEN}").body, path=r"/threads$")

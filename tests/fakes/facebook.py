@@ -42,7 +42,8 @@ def throttled(minutes: int) -> Response:
 
 
 class FakeFacebook(FakeAPI):
-    def __init__(self, page_id: str = "1122334455", token: str = "EAAG-page-token", name: str = "Sharebot News") -> None:
+    def __init__(self, page_id: str = "1122334455", token: str = "EAAG-page-token",
+                 name: str = "Sharebot News") -> None:
         super().__init__()
         self.page_id, self.token, self.name = page_id, token, name
         self.posts: list[PagePost] = []
@@ -75,14 +76,16 @@ class FakeFacebook(FakeAPI):
         if m["page"] != self.page_id:
             return graph_error(400, 100, "Unsupported post request.", 33, "GraphMethodException")
         if not self.can_post:
-            return graph_error(403, 200, "(#200) The user hasn't authorized the application to perform this action")
+            return graph_error(403, 200, "(#200) The user hasn't authorized the application to perform "
+                                         "this action")
         message, link = params.get("message", ""), params.get("link")
         if not message and not link:
             return graph_error(400, 100, "(#100) Missing message or attachment")
         if any(p.message == message and p.link == link for p in self.live):
             return graph_error(400, 506, "(#506) Duplicate status message")
         self._next += 1
-        post = PagePost(f"{self.page_id}_{self._next}", message, link, f"2026-11-25T09:{self._next % 60:02d}:00+0000")
+        created = f"2026-11-25T09:{self._next % 60:02d}:00+0000"
+        post = PagePost(f"{self.page_id}_{self._next}", message, link, created)
         self.posts.append(post)
         return Response(200, {"id": post.id})
 
@@ -109,7 +112,7 @@ class FakeFacebook(FakeAPI):
         if failed := self._auth(self._params(req)):
             return failed
         if m["page"] != self.page_id:
-            return graph_error(400, 803, "(#803) Some of the aliases you requested do not exist", kind="OAuthException")
+            return graph_error(400, 803, "(#803) Some of the aliases you requested do not exist")
         return Response(200, {"id": self.page_id, "name": self.name})
 
     def _delete(self, req: Request, m: re.Match[str]) -> Response:

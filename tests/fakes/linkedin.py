@@ -25,7 +25,8 @@ class LinkedInPost:
     deleted: bool = False
 
 
-def restli_error(status: int, message: str, code: str = "", service_code: int = 100, **extra: Any) -> Response:
+def restli_error(status: int, message: str, code: str = "", service_code: int = 100,
+                 **extra: Any) -> Response:
     body: dict[str, Any] = {"status": status, "serviceErrorCode": service_code, "message": message}
     if code:
         body["code"] = code
@@ -79,15 +80,18 @@ class FakeLinkedIn(FakeAPI):
                                      f"default value", "UNPROCESSABLE_ENTITY")
         article = (body.get("content") or {}).get("article")
         if article is not None and not article.get("title"):
-            return restli_error(422, "ERROR :: /content/article/title :: field is required", "UNPROCESSABLE_ENTITY")
+            return restli_error(422, "ERROR :: /content/article/title :: field is required",
+                                "UNPROCESSABLE_ENTITY")
         if article and article.get("thumbnail") and self.images.get(article["thumbnail"]) is None:
             return restli_error(422, f"Image {article['thumbnail']} is not available", "UNPROCESSABLE_ENTITY")
         for post in self.live:
-            if post.body["author"] == body["author"] and post.body.get("commentary") == body.get("commentary"):
+            same = post.body.get("commentary") == body.get("commentary")
+            if post.body["author"] == body["author"] and same:
+                duplicate = {"description": "Duplicate post is detected", "input": {},
+                             "code": "DUPLICATE_POST"}
                 return restli_error(422, f"Content is a duplicate of {post.urn}", service_code=100,
                                     errorDetailType="com.linkedin.common.error.BadRequest",
-                                    errorDetails={"inputErrors": [{"description": "Duplicate post is detected",
-                                                                   "input": {}, "code": "DUPLICATE_POST"}]})
+                                    errorDetails={"inputErrors": [duplicate]})
         self._next += 1
         post = LinkedInPost(f"urn:li:share:{self._next}", body)
         self.posts.append(post)
@@ -100,7 +104,8 @@ class FakeLinkedIn(FakeAPI):
             return restli_error(400, "Invalid finder")
         author = req.query["author"][0]
         if author.startswith("urn:li:person:"):
-            return restli_error(403, "Not enough permissions to access: partnerApiPostsExternal.FINDER-author",
+            return restli_error(403, "Not enough permissions to access: "
+                                     "partnerApiPostsExternal.FINDER-author",
                                 "ACCESS_DENIED")
         count = int(req.query.get("count", ["10"])[0])
         mine = [p for p in reversed(self.live) if p.body["author"] == author][:count]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
 from tests.fakes.base import FakeAPI, Request, Response
 from tests.fakes.facebook import graph_error
 
@@ -106,8 +107,13 @@ class FakeThreads(FakeAPI):
         if isinstance(params, Response):
             return params
         limit = int(params.get("limit", 25))
-        data = [{"id": x.id, "text": x.text, "permalink": x.permalink, "timestamp": "2026-11-25T09:00:00+0000",
-                 **({"link_attachment_url": x.link} if x.link else {})} for x in reversed(self.live)]
+        data = []
+        for media in reversed(self.live):
+            item = {"id": media.id, "text": media.text, "permalink": media.permalink,
+                    "timestamp": "2026-11-25T09:00:00+0000"}
+            if media.link:
+                item["link_attachment_url"] = media.link
+            data.append(item)
         return Response(200, {"data": data[:limit], "paging": {"cursors": {"before": "a", "after": "b"}}})
 
     def _limit(self, req: Request, m: re.Match[str]) -> Response:
@@ -115,8 +121,8 @@ class FakeThreads(FakeAPI):
         if isinstance(params, Response):
             return params
         used = len(self.media)
-        return Response(200, {"data": [{"quota_usage": used,
-                                        "config": {"quota_total": self.quota_total, "quota_duration": 86400}}]})
+        config = {"quota_total": self.quota_total, "quota_duration": 86400}
+        return Response(200, {"data": [{"quota_usage": used, "config": config}]})
 
     def _node(self, req: Request, m: re.Match[str]) -> Response:
         params = self._params(req)

@@ -13,8 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from sharebot.adapters.base import AccountStatus, Adapter, Delivery
 from sharebot.adapters.http import Http, hidden, json_body, status_from_error
-from sharebot.errors import (AuthError, ConfigError, NotSent, PublishError, RateLimited, Rejected,
-                             Unconfirmed)
+from sharebot.errors import AuthError, ConfigError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
 from sharebot.models import Network, PublishResult, RenderedPost
 
 if TYPE_CHECKING:
@@ -99,7 +98,8 @@ class FacebookAdapter(Adapter):
                           params={"fields": fields, "limit": FIND_LIMIT})
         for item in body.get("data") or []:
             if _matches(item, post):
-                return PublishResult(str(item["id"]), item.get("permalink_url") or self._permalink(item["id"]))
+                post_id = str(item["id"])
+                return PublishResult(post_id, item.get("permalink_url") or self._permalink(post_id))
         return None
 
     def delete(self, remote_id: str) -> None:
@@ -130,8 +130,9 @@ class FacebookAdapter(Adapter):
         net, status = str(self.network), response.status_code
         error = graph_error(body)
         code = error.get("code")
-        detail = self.http.detail(f"{error.get('message') or response.reason_phrase} (code {code}, "
-                                  f"subcode {error.get('error_subcode')}, fbtrace_id {error.get('fbtrace_id')})")
+        detail = self.http.detail(
+            f"{error.get('message') or response.reason_phrase} (code {code}, "
+            f"subcode {error.get('error_subcode')}, fbtrace_id {error.get('fbtrace_id')})")
         if code in AUTH_CODES or status == 401:
             return AuthError(net, f"{detail}: the Page token is invalid or expired", status)
         if code in THROTTLE_CODES or status == 429:
@@ -147,7 +148,9 @@ class FacebookAdapter(Adapter):
 
     def _permalink(self, post_id: str) -> str:
         page, _, story = str(post_id).partition("_")
-        return f"https://www.facebook.com/{page}/posts/{story}" if story else f"https://www.facebook.com/{post_id}"
+        if story:
+            return f"https://www.facebook.com/{page}/posts/{story}"
+        return f"https://www.facebook.com/{post_id}"
 
 
 def _matches(item: Mapping[str, Any], post: RenderedPost) -> bool:

@@ -13,14 +13,13 @@ exceptions only ever carries the placeholder.
 from __future__ import annotations
 
 import email.utils
-import json
 import re
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Mapping
 from urllib.parse import quote
 
 from sharebot.adapters.base import AccountStatus
-from sharebot.errors import AuthError, NotSent, PublishError, Unconfirmed
+from sharebot.errors import NotSent, PublishError, Unconfirmed
 
 if TYPE_CHECKING:
     import httpx
@@ -76,12 +75,9 @@ def seconds_to_utc_midnight(now: datetime) -> float:
 
 
 def status_from_error(account: str, exc: PublishError) -> AccountStatus:
-    """What `check` reports when its one authenticated read failed."""
-    if isinstance(exc, AuthError):
-        return AccountStatus(account, "rejected", str(exc))
-    if isinstance(exc, (NotSent, Unconfirmed)):
-        return AccountStatus(account, "unreachable", str(exc))
-    return AccountStatus(account, "rejected", str(exc))
+    """What `check` reports when its one authenticated read failed: the network said no, or said nothing."""
+    state = "unreachable" if isinstance(exc, (NotSent, Unconfirmed)) else "rejected"
+    return AccountStatus(account, state, str(exc))
 
 
 def _reveal_transport(inner: httpx.BaseTransport, secrets: Mapping[str, str]) -> httpx.BaseTransport:
@@ -146,7 +142,8 @@ class Http:
             # whether the server acted on it.
             if method == "GET":
                 raise NotSent(self.network, f"{what}: connection failed ({self._why(exc)})") from None
-            raise Unconfirmed(self.network, f"{what}: connection lost after sending ({self._why(exc)})") from None
+            why = self._why(exc)
+            raise Unconfirmed(self.network, f"{what}: connection lost after sending ({why})") from None
 
     def _why(self, exc: Exception) -> str:
         text = str(exc)
@@ -154,8 +151,3 @@ class Http:
 
     def close(self) -> None:
         self.client.close()
-
-
-def dumps(data: Any) -> str:
-    """Compact JSON for bodies we build by hand (multipart fields, Telegram reply objects)."""
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))

@@ -1,4 +1,6 @@
-"""LinkedIn through the versioned Posts API (https://learn.microsoft.com/linkedin/marketing/community-management/shares/posts-api).
+"""LinkedIn through the versioned Posts API, over httpx.
+
+https://learn.microsoft.com/linkedin/marketing/community-management/shares/posts-api
 
 The Posts API does not fetch the article: the link card (`content.article`) is built from the post's
 card data, with the thumbnail uploaded first through the Images API. `commentary` is "little text" that
@@ -14,8 +16,7 @@ from urllib.parse import quote, urlsplit
 
 from sharebot.adapters.base import AccountStatus, Adapter, Delivery
 from sharebot.adapters.http import Http, json_body, retry_after, seconds_to_utc_midnight, status_from_error
-from sharebot.errors import (AuthError, ConfigError, NotSent, PublishError, RateLimited, Rejected,
-                             Unconfirmed)
+from sharebot.errors import AuthError, ConfigError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
 from sharebot.images import download, jpeg_under
 from sharebot.models import Network, PublishResult, RenderedPost
 
@@ -45,13 +46,14 @@ class LinkedInAdapter(Adapter):
         options = self.account.options
         self.author = str(options.get("author") or "")
         if not re.fullmatch(r"urn:li:(person|organization):[\w-]+", self.author):
-            raise ConfigError(f"account {self.account.name!r}: option author must be urn:li:organization:<id> "
-                              f"or urn:li:person:<id>, got {self.author!r}")
+            raise ConfigError(f"account {self.account.name!r}: option author must be "
+                              f"urn:li:organization:<id> or urn:li:person:<id>, got {self.author!r}")
         self.version = str(options.get("version") or DEFAULT_VERSION)
         self.visibility = str(options.get("visibility") or "PUBLIC")
         self.api_base = str(options.get("api_base") or API_BASE)
         self.http = Http(str(self.network), self.api_base, timeout=self.context.timeout,
-                         user_agent=self.context.user_agent, secrets={"access_token": self.credentials["access_token"]},
+                         user_agent=self.context.user_agent,
+                         secrets={"access_token": self.credentials["access_token"]},
                          headers={"LinkedIn-Version": self.version, "X-Restli-Protocol-Version": "2.0.0"})
 
     # --- the Adapter contract --------------------------------------------------------------------
@@ -171,7 +173,8 @@ class LinkedInAdapter(Adapter):
         message = self.http.detail(body.get("message") or response.reason_phrase or "no message")
         codes = {str(e.get("code")) for e in ((body.get("errorDetails") or {}).get("inputErrors") or [])}
         if status == 401:
-            return AuthError(net, f"{message} (the access token is invalid or expired: authorize again)", status)
+            return AuthError(net, f"{message} (the access token is invalid or expired: authorize again)",
+                             status)
         if status == 426:
             return Rejected(net, f"LinkedIn-Version {self.version} is no longer supported; set a newer "
                                  f"'version' option ({message})", status)

@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Mapping
 from sharebot.adapters.base import AccountStatus, Adapter, Delivery
 from sharebot.adapters.facebook import graph_error, usage_retry_after
 from sharebot.adapters.http import Http, hidden, json_body, status_from_error
-from sharebot.errors import (AuthError, ConfigError, NotSent, PublishError, RateLimited, Rejected,
-                             Unconfirmed)
+from sharebot.errors import AuthError, ConfigError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
 from sharebot.models import Network, PublishResult, RenderedPost
 
 if TYPE_CHECKING:
@@ -101,7 +100,8 @@ class ThreadsAdapter(Adapter):
     # --- steps -------------------------------------------------------------------------------------
     def _check_quota(self) -> None:
         """250 API posts per profile per rolling 24 h; asking first beats a refused publish."""
-        body = self._call("GET", f"{self.user_id}/threads_publishing_limit", params={"fields": "quota_usage,config"})
+        body = self._call("GET", f"{self.user_id}/threads_publishing_limit",
+                          params={"fields": "quota_usage,config"})
         for entry in body.get("data") or []:
             used, total = entry.get("quota_usage"), (entry.get("config") or {}).get("quota_total")
             if isinstance(used, int) and isinstance(total, int) and used >= total:
@@ -150,7 +150,8 @@ class ThreadsAdapter(Adapter):
     def _published_elsewhere(self, post: RenderedPost, container: str) -> PublishResult:
         found = self._lookup(post)
         if found is None:
-            raise Unconfirmed(str(self.network), f"container {container} is PUBLISHED but the post is not listed yet")
+            raise Unconfirmed(str(self.network),
+                              f"container {container} is PUBLISHED but the post is not listed yet")
         return found
 
     def _lookup(self, post: RenderedPost) -> PublishResult | None:
@@ -185,11 +186,12 @@ class ThreadsAdapter(Adapter):
         net, status = str(self.network), response.status_code
         error = graph_error(body)
         code, subcode = error.get("code"), error.get("error_subcode")
-        detail = self.http.detail(f"{error.get('error_user_msg') or error.get('message') or response.reason_phrase}"
-                                  f" (code {code}, subcode {subcode}, fbtrace_id {error.get('fbtrace_id')})")
+        message = error.get("error_user_msg") or error.get("message") or response.reason_phrase
+        trace = error.get("fbtrace_id")
+        detail = self.http.detail(f"{message} (code {code}, subcode {subcode}, fbtrace_id {trace})")
         if code in AUTH_CODES or status == 401:
-            return AuthError(net, f"{detail}: the Threads token is invalid or expired (60-day tokens need a refresh)",
-                             status)
+            return AuthError(net, f"{detail}: the Threads token is invalid or expired "
+                                  f"(60-day tokens need a refresh)", status)
         if code in THROTTLE_CODES or status == 429:
             return RateLimited(net, detail, status, retry_after=usage_retry_after(response.headers))
         if subcode == NOT_READY_SUBCODE:
