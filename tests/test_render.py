@@ -122,3 +122,14 @@ def test_missing_image_warns_for_networks_where_we_build_the_card():
 def test_whatsapp_share_link_carries_the_text():
     post = render(article(), account(Network.WHATSAPP), templates={}, utm=UTM)
     assert post.share_url.startswith("https://wa.me/?text=Titel%0A%0Ahttps%3A%2F%2Fnews.example.de%2Fs%3Futm_source%3Dwhatsapp")
+
+
+def test_a_title_that_is_one_word_longer_than_the_limit_gives_the_teaser_its_room_back():
+    post = render(article(title="Wort" * 80, teaser="Kurzer Teaser."), account(Network.BLUESKY), templates={}, utm=UTM)
+    assert post.text == "Kurzer Teaser." and not post.blocked
+
+
+def test_nothing_that_fits_without_cutting_a_word_is_a_single_blocking_issue():
+    post = render(article(title="Wort" * 80, teaser="Lang" * 80), account(Network.BLUESKY), templates={}, utm=UTM)
+    assert post.text == ""
+    assert [i.code for i in post.issues if i.severity is Severity.ERROR] == ["cannot-fit"]

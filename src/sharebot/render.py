@@ -114,7 +114,8 @@ def render(article: Article, account: Account, *, templates: Mapping[str, str], 
         return template.fill({k: (escape(x) if k in _ESCAPED else x) for k, x in v.items()})
 
     text, issues = _fit(rules, fill, values)
-    issues += rules.check(text)
+    cannot_fit = any(i.code == "cannot-fit" for i in issues)
+    issues += [i for i in rules.check(text) if not (cannot_fit and i.code == "empty")]
     issues += _warnings(article, rules, text, link)
     card = Card(uri=link, title=title, description=teaser, image=article.image, image_alt=nfc(article.image_alt))
     post_facets = tuple(facets.detect_facets(text)) if network is Network.BLUESKY else ()
@@ -139,6 +140,7 @@ def _escaper(network: Network) -> Callable[[str], str]:
 def _fit(rules: Rules, fill: Callable[[Mapping[str, str]], str], values: dict[str, str]) -> tuple[str, list[Issue]]:
     """Shorten the teaser first, then drop hashtags, then shorten the title, until the text fits."""
     issues: list[Issue] = []
+    original = dict(values)
     if rules.fits(fill(values)):
         return fill(values), issues
     for field in ("teaser", "hashtags", "title"):
@@ -157,7 +159,15 @@ def _fit(rules: Rules, fill: Callable[[Mapping[str, str]], str], values: dict[st
         issues.append(Issue(Severity.WARNING, f"{field}-{what}", f"{field} {what} to fit {rules.limit} {rules.unit}"))
         if rules.fits(fill(values)):
             break
-    return fill(values), issues
+    if not values["title"] and original["teaser"]:
+        # The title could not be kept whole (one word longer than the limit): give the teaser its room back.
+        values = {**values, "teaser": fitting.shorten(original["teaser"],
+                                                      lambda t: rules.fits(fill({**values, "teaser": t})))}
+    text = fill(values)
+    if not text.strip():
+        issues.append(Issue(Severity.ERROR, "cannot-fit",
+                            f"no whole word of the title or teaser fits in {rules.limit} {rules.unit}"))
+    return text, issues
 
 
 def _warnings(article: Article, rules: Rules, text: str, link: str) -> list[Issue]:

@@ -1,0 +1,198 @@
+"""The operations behind the commands that touch the queue: publish, status, retract, accounts, worker.
+
+Each joins settings, the store and the adapters; the CLI parses, calls one of these, and prints.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable, Iterable
+
+from sharebot.adapters.base import AccountStatus, Adapter, AdapterContext, mask
+from sharebot.config import Settings
+from sharebot.errors import SharebotError, ValidationError
+from sharebot.models import Account, Article, Job, JobState, Network, Severity
+from sharebot.preview import render_article
+from sharebot.queue import RetryPolicy, enqueue, mark_deleted, record_check
+from sharebot.store import Store, open_store
+from sharebot.worker import Outcome, Worker
+
+Clock = Callable[[], datetime]
+LINK_ONLY = frozenset({Network.WHATSAPP})  # no posting API: the share link is the output
+
+
+def open_queue(settings: Settings) -> Store:
+    if "://" not in settings.database and settings.database != ":memory:":
+        from pathlib import Path
+
+        Path(settings.database).parent.mkdir(parents=True, exist_ok=True)
+    store = open_store(settings.database)
+    store.migrate()
+    return store
+
+
+def retry_policy(settings: Settings) -> RetryPolicy:
+    raw = settings.raw.get("queue", {})
+    return RetryPolicy(base=float(raw.get("retry_base_seconds", 30)), cap=float(raw.get("retry_cap_seconds", 3600)),
+                       max_attempts=int(raw.get("max_attempts", 5)))
+
+
+class Adapters:
+    """One adapter per account, built on first use and shared by the worker's threads."""
+
+    def __init__(self, settings: Settings, context: AdapterContext | None = None) -> None:
+        self.settings = settings
+        timeout = float(settings.raw.get("queue", {}).get("timeout_seconds", 20))
+        self.context = context or AdapterContext(state_dir=settings.state_dir, timeout=timeout)
+        self._made: dict[str, Adapter] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, name: str) -> Adapter:
+        from sharebot.adapters import make_adapter
+
+        with self._lock:
+            if name not in self._made:
+                account = self.settings.account(name)
+                self.context.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+                self._made[name] = make_adapter(account, self.settings.credentials(account), self.context)
+            return self._made[name]
+
+    def close(self) -> None:
+        for adapter in self._made.values():
+            adapter.close()
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """One account's line in the publish report."""
+
+    account: str
+    network: Network
+    state: str  # a JobState value, "scheduled", or "share link"
+    url: str | None = None
+    detail: str = ""
+    job_id: int | None = None
+    already: bool = False  # from an earlier run: nothing was sent now
+
+
+@dataclass(frozen=True)
+class PublishReport:
+    article: Article
+    round: int
+    lines: tuple[Delivered, ...] = field(default_factory=tuple)
+
+    @property
+    def failed(self) -> list[Delivered]:
+        return [d for d in self.lines if d.state in (JobState.FAILED, JobState.UNKNOWN)]
+
+
+def publish(settings: Settings, article: Article, accounts: Iterable[Account], *, store: Store,
+            adapters: Callable[[str], Adapter], clock: Clock, owner: str, run_at: datetime | None = None,
+            repost: bool = False) -> PublishReport:
+    """Render and validate, enqueue one job per account, and (unless scheduled for later) post in parallel."""
+    preview = render_article(settings, article, accounts)
+    if preview.blocked:
+        post = preview.blocked[0]
+        reasons = "; ".join(i.message for i in post.issues if i.severity is Severity.ERROR)
+        raise ValidationError(f"{article.slug}: nothing queued: the post for {post.account!r} would be refused: {reasons}")
+    postable = [p for p in preview.posts if p.network not in LINK_ONLY]
+    now = clock()
+    queued = enqueue(store, article.slug, postable, now=now, run_at=run_at, repost=repost)
+    lines = [_line(job, already=True) for job in queued.existing]
+    if queued.added and (run_at is None or run_at <= now):
+        with Worker(store, adapters, owner=owner, clock=clock, policy=retry_policy(settings),
+                    concurrency=len(queued.added)) as worker:
+            outcomes = worker.publish_now(queued.added)
+        lines += [_outcome_line(store, o) for o in outcomes]
+    else:
+        lines += [Delivered(j.account, j.network, "scheduled", None, f"at {j.run_at.isoformat()}", j.id)
+                  for j in queued.added]
+    lines += [Delivered(p.account, p.network, "share link", p.share_url, "no posting API: share this link")
+              for p in preview.posts if p.network in LINK_ONLY]
+    order = {p.account: i for i, p in enumerate(preview.posts)}
+    return PublishReport(article, queued.round, tuple(sorted(lines, key=lambda d: order.get(d.account, 0))))
+
+
+def _line(job: Job, *, already: bool = False) -> Delivered:
+    detail = job.last_error or ""
+    if job.state is JobState.QUEUED:
+        detail = f"due {job.run_at.isoformat()}" + (f"; last error: {job.last_error}" if job.last_error else "")
+    return Delivered(job.account, job.network, str(job.state), job.remote_url, detail, job.id, already)
+
+
+def _outcome_line(store: Store, outcome: Outcome) -> Delivered:
+    job = store.get(outcome.job_id)
+    return Delivered(job.account, job.network, str(job.state), job.remote_url, outcome.detail, job.id)
+
+
+def status(store: Store, slug: str) -> list[Job]:
+    jobs = store.list_jobs(slug=slug)
+    if not jobs:
+        raise SharebotError(f"nothing queued or posted for {slug!r}")
+    return jobs
+
+
+@dataclass(frozen=True)
+class Retracted:
+    job: Job
+    deleted: bool
+    detail: str = ""
+
+
+def retract(store: Store, slug: str, *, adapters: Callable[[str], Adapter], clock: Clock) -> list[Retracted]:
+    """Delete every published post of the article (for corrections) and record each deletion."""
+    done = []
+    for job in store.list_jobs(slug=slug, state=JobState.PUBLISHED):
+        try:
+            adapters(job.account).delete(job.remote_id or "")
+            done.append(Retracted(mark_deleted(store, job.id, clock(), reason="retracted"), True))
+        except SharebotError as exc:
+            done.append(Retracted(job, False, str(exc)))
+    if not done:
+        raise SharebotError(f"{slug!r} has no published post to retract")
+    return done
+
+
+@dataclass(frozen=True)
+class AccountLine:
+    account: Account
+    credentials: dict[str, str]  # field -> "VAR=ab…yz" (masked) or "VAR (not set)"
+
+
+def list_accounts(settings: Settings) -> list[AccountLine]:
+    lines = []
+    for account in settings.accounts:
+        present = settings.credentials(account)
+        shown = {}
+        for name, var in settings.secret_vars(account).items():
+            shown[name] = f"{var}={mask(present[name])}" if name in present else f"{var} (not set)"
+        lines.append(AccountLine(account, shown))
+    return lines
+
+
+def check_accounts(settings: Settings, *, adapters: Callable[[str], Adapter], store: Store | None,
+                   clock: Clock) -> list[AccountStatus]:
+    """One authenticated read per account; keeps the queue's account flags in step."""
+    results = []
+    for account in settings.accounts:
+        if account.network in LINK_ONLY:
+            results.append(AccountStatus(account.name, "ok", "share links only, nothing to check"))
+            continue
+        try:
+            result = adapters(account.name).check()
+        except SharebotError as exc:
+            state = "missing" if "missing credential" in str(exc) else "rejected"
+            result = AccountStatus(account.name, state, str(exc))
+        if store is not None:
+            record_check(store, result, clock())
+        results.append(result)
+    return results
+
+
+def run_worker(settings: Settings, *, store: Store, adapters: Callable[[str], Adapter], clock: Clock, owner: str,
+               concurrency: int, burst: bool, stop: threading.Event) -> int:
+    with Worker(store, adapters, owner=owner, clock=clock, policy=retry_policy(settings),
+                concurrency=concurrency) as worker:
+        return worker.run(burst=burst, stop=stop)
