@@ -107,6 +107,12 @@ def test_failed_image_upload_is_not_sent(api: FakeLinkedIn, images: FakeAPI, tmp
     assert api.live == []
 
 
+def test_visibility_comes_from_the_rendered_post(api: FakeLinkedIn, tmp_path: Path) -> None:
+    rendered = RenderedPost(**{**vars(post()), "options": {"visibility": "CONNECTIONS"}})
+    adapter(api, tmp_path).publish(rendered, DELIVERY)
+    assert api.live[0].body["visibility"] == "CONNECTIONS"
+
+
 def test_duplicate_returns_the_named_post(api: FakeLinkedIn, tmp_path: Path) -> None:
     li = adapter(api, tmp_path)
     first = li.publish(post(), DELIVERY)

@@ -61,7 +61,7 @@ class LinkedInAdapter(Adapter):
         body: dict[str, Any] = {
             "author": self.author,
             "commentary": post.text,
-            "visibility": self.visibility,
+            "visibility": str(post.options.get("visibility") or self.visibility),
             "distribution": {"feedDistribution": "MAIN_FEED", "targetEntities": [],
                              "thirdPartyDistributionChannels": []},
             "lifecycleState": "PUBLISHED",
