@@ -18,7 +18,7 @@ import httpx
 
 from fakes.base import FakeAPI, Request, Response
 
-SHARED = Path(os.environ.get("SHAREBOT_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+SHARED = Path(os.environ.get("SHAREBOT_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared"))
 
 
 @dataclass(frozen=True)

@@ -119,6 +119,7 @@ class BlueskyAdapter(Adapter):
         self._did = ""
         self._session_handle = ""
         self._tokens: tuple[str, ...] = ()
+        self._logins = 0  # password logins made by this instance
 
     # --- record key and time, chosen before the first attempt ------------------------------------
     def prepare(self, post: RenderedPost, delivery: Delivery) -> Mapping[str, Any]:
@@ -277,12 +278,14 @@ class BlueskyAdapter(Adapter):
         # The SDK wraps only httpx's NetworkError and TimeoutException; a connection dropped before the
         # answer (RemoteProtocolError) comes through as the raw httpx exception.
         failures = (ax.AtProtocolError, httpx.HTTPError)
+        logins = self._logins
         client = self._connect(now)
         try:
             return fn(client)
         except failures as exc:
             error = _map_error(exc, what, sent=sent, now=now, secrets=self._secrets())
-            if not isinstance(error, AuthError):
+            # createSession is limited to 30 per 5 minutes: a session made for this very call is not redone
+            if not isinstance(error, AuthError) or self._logins > logins:
                 raise error from exc
             log.info("bluesky %s: session not accepted (%s); logging in again", self.account.name, error.detail)
         self._password_login(client, now)
@@ -315,6 +318,7 @@ class BlueskyAdapter(Adapter):
             client.login(self.handle, str(self.credentials["app_password"]), fetch_bsky_profile=False)
         except (ax.AtProtocolError, httpx.HTTPError) as exc:
             raise _map_error(exc, "createSession", sent=False, now=now, secrets=self._secrets()) from exc
+        self._logins += 1
         if self._session_handle.lower() != self.handle.lower():
             log.warning("bluesky %s: logged in as %s, configured handle is %s",
                         self.account.name, self._session_handle, self.handle)
@@ -325,7 +329,7 @@ class BlueskyAdapter(Adapter):
         try:
             text = self.session_path.read_text().strip()
             session = Session.decode(text)
-            session.access_jwt_payload  # noqa: B018 - undecodable tokens make the SDK fail later, oddly
+            session.access_jwt_payload  # noqa: B018 - the SDK decodes it before every call; fail here instead
         except FileNotFoundError:
             return None
         except Exception as exc:  # noqa: BLE001 - a damaged file only costs one password login
