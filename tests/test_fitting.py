@@ -1,0 +1,202 @@
+"""shorten(): word-boundary cuts that never split a grapheme, word, URL, hashtag or mention."""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Callable
+
+import regex
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sharebot import counting, entities
+from sharebot.fitting import shorten
+
+
+def at_most(n: int, measure: Callable[[str], int] = len) -> Callable[[str], bool]:
+    return lambda t: measure(t) <= n
+
+
+def graphemes(text: str) -> list[str]:
+    return regex.findall(r"\X", text)
+
+
+def test_text_that_fits_is_returned_unchanged() -> None:
+    text = "Kurz und gut."
+    assert shorten(text, at_most(100)) == text
+
+
+def test_cuts_after_the_last_whole_word_that_fits() -> None:
+    text = "Hello wonderful world of words"
+    assert shorten(text, at_most(16)) == "Hello wonderful…"
+    assert shorten(text, at_most(21)) == "Hello wonderful…"  # "Hello wonderful world…" is 22
+    assert shorten(text, at_most(22)) == "Hello wonderful world…"
+
+
+def test_trailing_punctuation_and_dashes_are_dropped_before_the_ellipsis() -> None:
+    assert shorten("Berlin, Hamburg und München", at_most(10)) == "Berlin…"
+    assert shorten("Eins – zwei drei", at_most(8)) == "Eins…"
+    assert shorten("Er sagte „Ja“ und ging", at_most(16)) == "Er sagte „Ja“…"  # closing quote stays
+
+
+def test_empty_when_not_even_the_first_word_fits() -> None:
+    assert shorten("Bundestagswahl 2025", at_most(5)) == ""
+    assert shorten("x" * 5000, at_most(280)) == ""
+
+
+def test_a_5000_character_word_is_never_cut_and_costs_few_calls() -> None:
+    calls = []
+
+    def fits(t: str) -> bool:
+        calls.append(t)
+        return len(t) <= 280
+
+    text = " ".join(["Wort"] * 600) + " " + "y" * 5000
+    result = shorten(text, fits)
+    assert result.endswith("Wort…") and len(result) <= 280
+    assert len(calls) <= 16
+    assert shorten("Kurz " + "x" * 5000, at_most(280)) == "Kurz…"
+
+
+def test_urls_are_kept_whole_or_left_out() -> None:
+    text = "Mehr unter https://example.com/politik/artikel_(2025)?id=7 und weitere Worte hier"
+    for n in range(5, len(text)):
+        result = shorten(text, at_most(n))
+        assert "https://" not in result or "https://example.com/politik/artikel_(2025)?id=7" in result
+    # A link is followed by its space before "…", so Bluesky's link pattern does not take the "…".
+    assert shorten(text, at_most(60)) == "Mehr unter https://example.com/politik/artikel_(2025)?id=7 …"
+
+
+def test_bare_domain_and_trailing_slash_url_are_not_trimmed() -> None:
+    assert shorten("Quelle: example.com/ und mehr", at_most(22)) == "Quelle: example.com/ …"
+
+
+def test_hashtags_and_mentions_are_kept_whole() -> None:
+    text = "Heute #Bundestagswahl_2025 mit @alice@mastodon.social und @bob.bsky.social live"
+    for n in range(3, len(text)):
+        result = shorten(text, at_most(n))
+        for whole in ("#Bundestagswahl_2025", "@alice@mastodon.social", "@bob.bsky.social"):
+            assert whole[:3] not in result or whole in result
+
+
+def test_emoji_flags_and_combining_marks_are_never_split() -> None:
+    text = "Familie 👨\u200d👩\u200d👧\u200d👦 Flaggen 🇩🇪🇫🇷 Mu\u0308nchen scho\u0308n 👍🏽 Ende"
+    nfc = unicodedata.normalize("NFC", text)
+    for n in range(1, 80):
+        result = shorten(text, at_most(n, counting.utf16_length))
+        if result:
+            kept = result[:-1]
+            assert nfc.startswith(kept)
+            assert graphemes(kept) == graphemes(nfc)[:len(graphemes(kept))]
+    assert shorten(text, at_most(17, counting.bluesky_graphemes)) == "Familie 👨\u200d👩\u200d👧\u200d👦…"
+    assert shorten(text, at_most(18, counting.bluesky_graphemes)) == "Familie 👨\u200d👩\u200d👧\u200d👦 Flaggen…"
+
+
+def test_decomposed_input_comes_back_composed() -> None:
+    assert shorten("Mu\u0308nchen ist scho\u0308n heute", at_most(16)) == "München ist…"
+
+
+def test_rtl_text() -> None:
+    text = "שלום עולם, מה שלומך היום? הכל טוב"
+    assert shorten(text, at_most(12)) == "שלום עולם…"
+    assert shorten("مرحبا بالعالم العربي", at_most(15)) == "مرحبا بالعالم…"
+
+
+def test_cjk_text_is_cut_after_its_sentence_punctuation() -> None:
+    text = "我们今天去公园，然后去商店。明天再说吧，好吗？"
+    # "，" and "。" weigh 2 on X; the trailing "，" is dropped, so this is exactly 40.
+    assert shorten(text, at_most(40, counting.x_weighted_length)) == "我们今天去公园，然后去商店。明天再说吧…"
+    assert shorten(text, at_most(39, counting.x_weighted_length)) == "我们今天去公园，然后去商店…"
+    assert shorten(text, at_most(10, counting.x_weighted_length)) == ""  # 7 ideographs = 14
+
+
+def test_no_break_space_is_not_a_cut() -> None:
+    assert shorten("Stau auf 10\xa0km Länge", at_most(14)) == "Stau auf…"
+
+
+def test_custom_and_empty_ellipsis() -> None:
+    assert shorten("eins zwei drei", at_most(12), ellipsis=" [...]") == "eins [...]"
+    assert shorten("eins zwei drei", at_most(9), ellipsis="") == "eins zwei"
+
+
+# --- properties over mixed Unicode text --------------------------------------------------------------
+
+TOKENS = st.one_of(
+    st.text(alphabet=st.characters(whitelist_categories=("Lu", "Ll")), min_size=1, max_size=12),
+    st.sampled_from([
+        "👨\u200d👩\u200d👧\u200d👦", "🏳️\u200d🌈", "🧑🏽\u200d💻", "👍🏽", "👋🏿", "🇩🇪", "🇫🇷🇮🇹", "1️⃣", "❤️",
+        "🏴\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f",
+        "e\u0301", "Mu\u0308nchen", "a\u0328\u0301", "\u1100\u1161\u11a8",
+        "שלום", "مرحبا", "עברית,", "日本語", "新闻报道，", "中文。", "한국어",
+        "https://example.com/a_(b)?x=1", "example.org", "www.tagesschau.de/inland/123.html", "https://t.co/abc",
+        "https://example.com/", "https://example.org/a-", "tagesschau.de/",
+        "#Wahl2025", "#Käse_kuchen", "#🦋", "@user", "@alice@mastodon.social", "@handle.bsky.social", "$AAPL",
+        ",", ".", "—", "…", "(", ")", "„Zitat“", "10\xa0km",
+    ]),
+    st.integers(min_value=40, max_value=600).map(lambda n: "x" * n),
+)
+SEPARATORS = st.sampled_from([" ", " ", " ", "\n", "  ", "", ", "])
+
+
+@st.composite
+def mixed_text(draw: st.DrawFn) -> str:
+    tokens = draw(st.lists(TOKENS, min_size=1, max_size=40))
+    return "".join(token + draw(SEPARATORS) for token in tokens).strip()
+
+
+RULES: dict[str, Callable[[str], int]] = {
+    "x": counting.x_weighted_length,
+    "bluesky": counting.bluesky_graphemes,
+    "mastodon": counting.mastodon_length,
+    "threads": counting.threads_length,
+    "telegram": counting.utf16_length,
+}
+
+
+def protected_spans(text: str) -> list[entities.Span]:
+    spans = entities.find_entities(text) + entities.find_entities(text, style="bluesky")
+    return spans + entities.find_mentions(text, style="mastodon")
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=mixed_text(), rule=st.sampled_from(sorted(RULES)), data=st.data())
+def test_property_fits_and_is_a_clean_prefix(text: str, rule: str, data: st.DataObject) -> None:
+    measure = RULES[rule]
+    # Limits taken from the measure of a prefix plus "…" land right on the interesting cut points.
+    prefix = data.draw(st.integers(min_value=0, max_value=len(text)), label="prefix")
+    limit = measure(unicodedata.normalize("NFC", text)[:prefix] + "…") + data.draw(st.integers(-1, 1), label="slack")
+    fits = at_most(limit, measure)
+    result = shorten(text, fits)
+    nfc = unicodedata.normalize("NFC", text)
+    assert result == "" or fits(result)
+    if result in ("", nfc):
+        return
+    assert result.endswith("…")
+    kept = result[:-1]
+    assert nfc.startswith(kept)
+    core = kept.rstrip()
+    cut = len(core)
+    # A grapheme boundary of the full text ...
+    assert cut in {m.start() for m in regex.finditer(r"\X", nfc)}
+    # ... that ends a word (what was dropped after it is punctuation up to a break) ...
+    assert ends_a_word(nfc, cut), result
+    # ... and never inside a URL, hashtag or mention.
+    for span in protected_spans(nfc):
+        assert not span.start < cut < span.end, (span, result)
+
+
+CJK_BREAKS = "。、，；：！？．｡､"
+DROPPABLE = regex.compile(r"[.,;:!?…‥\-‐‑‒–—―·•/\\|(\[{„‚«‹¿¡。、，；：！？．｡､]|[^\S\xa0\u2007\u202f]")
+
+
+def ends_a_word(nfc: str, cut: int) -> bool:
+    """True if `cut` ends a word: after CJK sentence punctuation, or only droppable punctuation and
+    then breaking whitespace (not a no-break space) or the end follow it."""
+    if nfc[cut - 1] in CJK_BREAKS:
+        return True
+    after = cut
+    while after < len(nfc) and DROPPABLE.match(nfc[after]):
+        if nfc[after].isspace() or nfc[after] in CJK_BREAKS:
+            return True
+        after += 1
+    return after == len(nfc)
