@@ -5,6 +5,7 @@ Each joins settings, the store and the adapters; the CLI parses, calls one of th
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -48,6 +49,9 @@ class Adapters:
         self.context = context or AdapterContext(state_dir=settings.state_dir, timeout=timeout)
         self._made: dict[str, Adapter] = {}
         self._lock = threading.Lock()
+        # oauthlib logs the OAuth 1.0a request parameters (consumer key, access token) at DEBUG.
+        for name in ("oauthlib", "requests_oauthlib"):
+            logging.getLogger(name).setLevel(max(logging.INFO, logging.getLogger(name).level))
 
     def __call__(self, name: str) -> Adapter:
         from sharebot.adapters import make_adapter

@@ -74,9 +74,7 @@ class Settings:
 
     def secret_vars(self, account: Account) -> dict[str, str]:
         """Credential field -> environment variable, for required and optional credentials."""
-        fields = NETWORK_SECRETS[account.network] + OPTIONAL_SECRETS.get(account.network, ())
-        prefix = "SHAREBOT_" + account.name.upper().replace("-", "_")
-        return {f: account.secrets.get(f, f"{prefix}_{f.upper()}") for f in fields}
+        return dict(account.secrets)
 
     def credentials(self, account: Account) -> dict[str, Secret]:
         """The account's secrets that are set, as `Secret` values that never show in repr."""
@@ -224,6 +222,8 @@ def _account(name: str, spec: Any, where: str) -> Account:
     for key in secrets:
         if key not in allowed:
             raise ConfigError(f"{at}.secrets.{key}: {network} takes {', '.join(sorted(allowed)) or 'no secrets'}")
+    prefix = "SHAREBOT_" + name.upper().replace("-", "_")
+    secrets = {f: secrets.get(f, f"{prefix}_{f.upper()}") for f in sorted(allowed, key=_secret_order(network))}
     max_hashtags = spec.get("max_hashtags")
     if max_hashtags is not None and (not isinstance(max_hashtags, int) or max_hashtags < 0):
         raise ConfigError(f"{at}.max_hashtags: expected a whole number >= 0, got {max_hashtags!r}")
@@ -233,3 +233,8 @@ def _account(name: str, spec: Any, where: str) -> Account:
     utm = _utm(spec["utm"], f"{at}.utm") if "utm" in spec else None
     options = {k: v for k, v in spec.items() if k not in _ACCOUNT_KEYS}
     return Account(name, network, options, secrets, template, max_hashtags, utm, bool(spec.get("enabled", True)))
+
+
+def _secret_order(network: Network) -> Any:
+    fields = NETWORK_SECRETS[network] + OPTIONAL_SECRETS.get(network, ())
+    return fields.index

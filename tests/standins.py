@@ -1,0 +1,162 @@
+"""Every network at once for end-to-end tests: the six local stand-ins, an image host, and the real PDS.
+
+`Newsroom` starts them, writes a config whose accounts point at them, and the environment holding
+recognisable fake secrets, so a test can run the real `sharebot` CLI against all of it.
+"""
+
+from __future__ import annotations
+
+import io
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image
+
+from fakes.base import FakeAPI, Response
+from fakes.facebook import FakeFacebook
+from fakes.linkedin import FakeLinkedIn
+from fakes.mastodon import FakeMastodon
+from fakes.telegram import FakeTelegram
+from fakes.threads import FakeThreads
+from fakes.x import FakeX
+from pds import PDS, PDSAccount, create_account
+
+SEED_FRONT_MATTER = """\
+---
+slug: {slug}
+title: Putin und Xi stärken strategische Partnerschaft in Videogespräch
+teaser: >-
+  Putin und Xi führten ein Videogespräch, in dem sie ihre strategische Partnerschaft bekräftigten,
+  während Russland Sanktionen wegen der Ukraine erlebt.
+image: {image}
+image_alt: Wladimir Putin und Xi Jinping auf einem Bildschirm
+tags: [Russland, China, Wladimir Putin, Xi Jinping, Außenpolitik]
+section: Geopolitik
+language: de
+published_at: 2026-02-04T14:30:00+01:00
+---
+Der Text des Artikels.
+"""
+
+
+def jpeg(width: int = 1600, height: int = 900) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (180, 40, 40)).save(out, format="PNG")
+    return out.getvalue()
+
+
+@dataclass
+class Newsroom:
+    pds: PDS | None
+    x: FakeX = field(default_factory=FakeX)
+    mastodon: FakeMastodon = field(default_factory=FakeMastodon)
+    linkedin: FakeLinkedIn = field(default_factory=FakeLinkedIn)
+    facebook: FakeFacebook = field(default_factory=FakeFacebook)
+    threads: FakeThreads = field(default_factory=FakeThreads)
+    telegram: FakeTelegram = field(default_factory=FakeTelegram)
+    images: FakeAPI = field(default_factory=FakeAPI)
+    bluesky: PDSAccount | None = None
+
+    def start(self) -> Newsroom:
+        picture = jpeg()
+        self.images.route("GET", r"/bilder/.+\.png", lambda req, m: Response(200, picture, {"Content-Type": "image/png"}))
+        for server in self.servers:
+            server.start()
+        if self.pds:
+            self.bluesky = create_account(self.pds, "news")
+        return self
+
+    @property
+    def servers(self) -> list[FakeAPI]:
+        return [self.x, self.mastodon, self.linkedin, self.facebook, self.threads, self.telegram, self.images]
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.stop()
+
+    def image_url(self, slug: str) -> str:
+        return f"{self.images.url}/bilder/{slug}.png"
+
+    def write_site(self, root: Path, slugs: list[str]) -> Path:
+        content = root / "content"
+        content.mkdir(parents=True, exist_ok=True)
+        for slug in slugs:
+            (content / f"{slug}.md").write_text(
+                SEED_FRONT_MATTER.format(slug=slug, image=self.image_url(slug)), encoding="utf-8")
+        return content
+
+    def write_config(self, root: Path, *, extra: str = "", database: str | None = None) -> Path:
+        bluesky = ""
+        if self.pds and self.bluesky:
+            bluesky = f"""
+            [accounts.bluesky]
+            network = "bluesky"
+            handle = "{self.bluesky.handle}"
+            pds = "{self.pds.url}"
+            """
+        config = textwrap.dedent(f"""
+            [site]
+            name = "Nachrichten Demo"
+            base_url = "https://nachrichten.sharebot-demo.de/"
+            timezone = "Europe/Berlin"
+            [source]
+            content = "content"
+            [queue]
+            database = "{database or 'var/sharebot.db'}"
+            timeout_seconds = 5
+            retry_base_seconds = 1
+            [accounts.x]
+            network = "x"
+            api_base = "{self.x.url}"
+            [accounts.mastodon]
+            network = "mastodon"
+            instance = "https://social.example"
+            api_base = "{self.mastodon.url}"
+            [accounts.linkedin]
+            network = "linkedin"
+            author = "urn:li:organization:{self.linkedin.organization}"
+            api_base = "{self.linkedin.url}"
+            [accounts.facebook]
+            network = "facebook"
+            page_id = "{self.facebook.page_id}"
+            api_base = "{self.facebook.url}"
+            [accounts.threads]
+            network = "threads"
+            user_id = "{self.threads.user_id}"
+            api_base = "{self.threads.url}"
+            poll_interval = 0.05
+            [accounts.telegram]
+            network = "telegram"
+            chat_id = "@sharebot_news"
+            api_base = "{self.telegram.url}"
+            [accounts.whatsapp]
+            network = "whatsapp"
+            """) + textwrap.dedent(bluesky) + textwrap.dedent(extra)
+        path = root / "sharebot.toml"
+        path.write_text(config, encoding="utf-8")
+        return path
+
+    def env(self) -> dict[str, str]:
+        env = {
+            "SHAREBOT_X_CONSUMER_KEY": self.x.consumer_key,
+            "SHAREBOT_X_CONSUMER_SECRET": self.x.consumer_secret,
+            "SHAREBOT_X_ACCESS_TOKEN": self.x.access_token,
+            "SHAREBOT_X_ACCESS_TOKEN_SECRET": self.x.access_token_secret,
+            "SHAREBOT_MASTODON_ACCESS_TOKEN": self.mastodon.token,
+            "SHAREBOT_LINKEDIN_ACCESS_TOKEN": self.linkedin.token,
+            "SHAREBOT_FACEBOOK_PAGE_ACCESS_TOKEN": self.facebook.token,
+            "SHAREBOT_THREADS_ACCESS_TOKEN": self.threads.token,
+            "SHAREBOT_TELEGRAM_BOT_TOKEN": self.telegram.token,
+        }
+        if self.bluesky:
+            env["SHAREBOT_BLUESKY_APP_PASSWORD"] = self.bluesky.app_password
+        return env
+
+    def posted(self) -> dict[str, int]:
+        """How many live posts each stand-in holds."""
+        return {
+            "x": len(self.x.tweets), "mastodon": len(self.mastodon.statuses), "linkedin": len(self.linkedin.live),
+            "facebook": len(self.facebook.live), "threads": len(self.threads.live),
+            "telegram": len(self.telegram.messages),
+        }

@@ -1,0 +1,154 @@
+"""`sharebot publish` end to end: the real CLI, the real queue, every adapter, local stand-ins and the real PDS."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from pds import find_pds, get_record
+from sharebot.cli import cli
+from standins import Newsroom
+
+SLUG = "putin-xi-videogespraech-partnerschaft"
+
+
+@pytest.fixture(scope="module")
+def pds():
+    found, why = find_pds()
+    if not found:
+        pytest.skip(why)
+    return found
+
+
+@pytest.fixture
+def newsroom(pds, tmp_path: Path):
+    room = Newsroom(pds).start()
+    room.write_site(tmp_path, [SLUG])
+    room.config = room.write_config(tmp_path)
+    yield room
+    room.stop()
+
+
+def sharebot(room: Newsroom, *args: str):
+    return CliRunner().invoke(cli, ["--config", str(room.config), *args], env=room.env(), catch_exceptions=False)
+
+
+def test_publish_posts_everywhere_once_and_a_second_run_posts_nothing(newsroom: Newsroom, pds, caplog):
+    caplog.set_level(logging.DEBUG)
+    first = sharebot(newsroom, "publish", SLUG, "--json")
+    assert first.exit_code == 0, first.output
+    report = json.loads(first.output)
+    states = {a["account"]: a["state"] for a in report["accounts"]}
+    assert states == {"x": "published", "bluesky": "published", "mastodon": "published", "linkedin": "published",
+                      "facebook": "published", "threads": "published", "telegram": "published",
+                      "whatsapp": "share link"}
+    assert newsroom.posted() == {"x": 1, "mastodon": 1, "linkedin": 1, "facebook": 1, "threads": 1, "telegram": 1}
+    urls = {a["account"]: a["url"] for a in report["accounts"]}
+    assert all(urls.values())
+    assert urls["whatsapp"].startswith("https://wa.me/?text=")
+
+    # Bluesky: the record on the PDS has the card with a JPEG thumbnail, the language and the tag facets
+    rkey = urls["bluesky"].rsplit("/", 1)[-1]
+    record = get_record(pds, newsroom.bluesky.did, rkey)["value"]
+    assert record["langs"] == ["de"]
+    card = record["embed"]["external"]
+    assert card["uri"].endswith("utm_source=bluesky&utm_medium=social&utm_campaign=" + SLUG)
+    assert card["thumb"]["mimeType"] == "image/jpeg" and card["thumb"]["size"] <= 1_000_000
+    tags = [f for f in record["facets"] if f["features"][0]["$type"] == "app.bsky.richtext.facet#tag"]
+    for facet in tags:
+        start, end = facet["index"]["byteStart"], facet["index"]["byteEnd"]
+        assert record["text"].encode()[start:end].decode() == "#" + facet["features"][0]["tag"]
+
+    # what went out is exactly what the dry run shows
+    preview = json.loads(sharebot(newsroom, "publish", SLUG, "--dry-run", "--json").output)
+    texts = {p["account"]: p["text"] for p in preview["posts"]}
+    assert record["text"] == texts["bluesky"]
+    assert next(iter(newsroom.x.tweets.values())).sent == texts["x"]
+    assert newsroom.telegram.messages[0].params["text"] == texts["telegram"]
+    assert next(iter(newsroom.mastodon.statuses.values()))["text"] == texts["mastodon"]
+
+    second = sharebot(newsroom, "publish", SLUG)
+    assert second.exit_code == 0, second.output
+    assert "earlier run" in second.output
+    assert newsroom.posted() == {"x": 1, "mastodon": 1, "linkedin": 1, "facebook": 1, "threads": 1, "telegram": 1}
+
+    status = sharebot(newsroom, "status", SLUG)
+    assert status.exit_code == 0 and status.output.count("published") == 7
+
+    # no secret anywhere: output, logs, the queue database, session files
+    secrets = [v for v in newsroom.env().values() if len(v) >= 8]
+    db = Path(newsroom.config.parent, "var", "sharebot.db")
+    dumped = "\n".join(sqlite3.connect(db).iterdump())
+    state = "".join(p.read_text(errors="replace") for p in db.parent.rglob("*") if p.is_file() and p.suffix != ".db"
+                    and "session" not in p.name)
+    logs = "\n".join(r.getMessage() for r in caplog.records)
+    for secret in secrets:
+        for where, text in (("stdout", first.output + second.output + status.output), ("logs", logs),
+                            ("database", dumped), ("state files", state)):
+            assert secret not in text, f"a secret leaked into the {where}"
+
+
+def test_repost_starts_a_new_round(newsroom: Newsroom):
+    assert sharebot(newsroom, "publish", SLUG, "--network", "mastodon,telegram").exit_code == 0
+    again = sharebot(newsroom, "publish", SLUG, "--network", "mastodon,telegram", "--repost")
+    assert again.exit_code == 0, again.output
+    assert "round 2" in again.output
+    assert len(newsroom.mastodon.statuses) == 2 and len(newsroom.telegram.messages) == 2
+
+
+def test_a_failing_network_fails_only_its_account_and_exits_non_zero(newsroom: Newsroom):
+    newsroom.facebook.fail_next(400, {"error": {"message": "(#100) Invalid parameter", "type": "OAuthException",
+                                                "code": 100, "fbtrace_id": "x"}}, method="POST")
+    result = sharebot(newsroom, "publish", SLUG, "--network", "facebook,mastodon")
+    assert result.exit_code == 1
+    assert "facebook" in result.output and "failed" in result.output
+    assert len(newsroom.mastodon.statuses) == 1
+    listing = sharebot(newsroom, "queue", "--state", "failed")
+    assert "facebook" in listing.output and "Invalid parameter" in listing.output
+    job_id = listing.output.split()[0]
+    assert sharebot(newsroom, "queue", "retry", job_id).exit_code == 0
+    assert sharebot(newsroom, "worker", "--burst").exit_code == 0
+    assert len(newsroom.facebook.live) == 1
+    history = sharebot(newsroom, "queue", "show", job_id).output
+    assert "running -> failed" in history and "failed -> queued" in history and "running -> published" in history
+
+
+def test_scheduled_with_at_is_posted_by_the_worker_not_now(newsroom: Newsroom):
+    result = sharebot(newsroom, "publish", SLUG, "--network", "telegram", "--at", "+2h")
+    assert result.exit_code == 0 and "scheduled" in result.output
+    assert newsroom.telegram.messages == []
+    assert sharebot(newsroom, "worker", "--burst").exit_code == 0
+    assert newsroom.telegram.messages == []  # not due yet
+
+
+def test_retract_deletes_everywhere_and_records_it(newsroom: Newsroom, pds):
+    assert sharebot(newsroom, "publish", SLUG).exit_code == 0
+    result = sharebot(newsroom, "retract", SLUG)
+    assert result.exit_code == 0, result.output
+    assert result.output.count("deleted") == 7
+    assert newsroom.posted() == {"x": 0, "mastodon": 0, "linkedin": 0, "facebook": 0, "threads": 0, "telegram": 0}
+    assert sharebot(newsroom, "status", SLUG).output.count("deleted") == 7
+
+
+def test_accounts_lists_masked_and_check_verifies(newsroom: Newsroom):
+    listing = sharebot(newsroom, "accounts")
+    assert listing.exit_code == 0
+    for secret in newsroom.env().values():
+        assert secret not in listing.output
+    assert "SHAREBOT_X_CONSUMER_KEY=" in listing.output
+    check = sharebot(newsroom, "accounts", "check")
+    assert check.exit_code == 0, check.output
+    assert check.output.count(" ok ") + check.output.count(" ok\n") >= 7
+
+
+def test_accounts_check_reports_a_missing_credential(newsroom: Newsroom):
+    env = {k: v for k, v in newsroom.env().items() if k != "SHAREBOT_TELEGRAM_BOT_TOKEN"}
+    result = CliRunner().invoke(cli, ["--config", str(newsroom.config), "accounts", "check"], env=env)
+    assert result.exit_code == 1
+    line = next(line for line in result.output.splitlines() if line.startswith("telegram"))
+    assert "missing" in line and "SHAREBOT_TELEGRAM_BOT_TOKEN" in line
