@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable, Iterable
@@ -22,6 +22,7 @@ from sharebot.store import Store
 
 log = logging.getLogger("sharebot.worker")
 S = JobState
+_Task = tuple[str, Job, Adapter]  # ("publish" | "find", the job as claimed, its adapter)
 
 
 @dataclass(frozen=True)
@@ -67,14 +68,9 @@ class Worker:
     # --- entry points ----------------------------------------------------------------------------
     def run_once(self) -> list[Outcome]:
         """Recover dead leases, check due unknown jobs, post due queued ones; up to `concurrency` in all."""
-        now = self.clock()
-        for job in self.store.expire_leases(now):
-            self._log(job, S.RUNNING, S.UNKNOWN, job.last_error or "lease expired")
-        until = now + self.lease
-        checks = self.store.claim_unknown(self.owner, now=now, lease_until=until, limit=self.concurrency)
-        room = self.concurrency - len(checks)
-        posts = self.store.claim(self.owner, now=now, lease_until=until, limit=room) if room else []
-        return self._run(checks, posts, now)
+        pending: dict[Future[Any], _Task] = {}
+        outcomes, _ = self._fill(pending, self.concurrency)
+        return outcomes + self._collect(pending, wait_all=True)
 
     def publish_now(self, jobs: Iterable[Job]) -> list[Outcome]:
         """Post these queued jobs right away, in parallel (for `sharebot publish`), whatever their run_at."""
@@ -83,34 +79,74 @@ class Worker:
         claimed = self.store.claim(self.owner, now=now, lease_until=now + self.lease, limit=len(jobs),
                                    ids=[j.id for j in jobs]) if jobs else []
         taken = {j.id for j in claimed}
-        skipped = []
+        outcomes = []
         for job in jobs:
             if job.id not in taken:
                 current = self.store.get(job.id)
-                skipped.append(Outcome(job.id, job.slug, job.account, current.state,
-                                       "not posted now: not queued, or its account is flagged"))
-        return skipped + self._run([], claimed, now)
+                outcomes.append(Outcome(job.id, job.slug, job.account, current.state,
+                                        "not posted now: not queued, or its account is flagged"))
+        pending: dict[Future[Any], _Task] = {}
+        outcomes += self._submit([], claimed, now, pending)
+        return outcomes + self._collect(pending, wait_all=True)
 
     def run(self, burst: bool = False, stop: threading.Event | None = None) -> int:
-        """Work until `stop` is set; with burst, return as soon as nothing is due. Returns jobs handled."""
+        """Work until `stop` is set; with burst, return once nothing is due or in flight. Returns jobs handled.
+
+        Unlike repeated run_once calls, a slot freed by a fast post is refilled at once instead of waiting
+        for the slowest post of its batch.
+        """
         stop = stop or threading.Event()
+        pending: dict[Future[Any], _Task] = {}
         handled = 0
         while not stop.is_set():
-            outcomes = self.run_once()
-            handled += len(outcomes)
-            if outcomes:
+            free = self.concurrency - len(pending)
+            settled, claimed = self._fill(pending, free) if free else ([], 0)
+            handled += len(settled)
+            if not pending:
+                if burst and not claimed:
+                    break
+                if not claimed:
+                    stop.wait(self.poll_seconds)
                 continue
-            if burst:
-                break
-            stop.wait(self.poll_seconds)
+            handled += len(self._collect(pending, wait_all=False, timeout=self.poll_seconds))
+        handled += len(self._collect(pending, wait_all=True))  # stopped: record what is still in the air
         return handled
 
-    # --- one round -------------------------------------------------------------------------------
-    def _run(self, checks: list[Job], posts: list[Job], now: datetime) -> list[Outcome]:
+    # --- claiming, submitting, recording ---------------------------------------------------------
+    def _fill(self, pending: dict[Future[Any], _Task], room: int) -> tuple[list[Outcome], int]:
+        """Claim up to `room` jobs (unknown ones to check first) and submit them.
+
+        Returns the outcomes settled without a network call (no adapter, say) and how many were claimed.
+        """
+        now = self.clock()
+        for job in self.store.expire_leases(now):
+            self._log(job, S.RUNNING, S.UNKNOWN, job.last_error or "lease expired")
+        until = now + self.lease
+        checks = self.store.claim_unknown(self.owner, now=now, lease_until=until, limit=room)
+        room -= len(checks)
+        posts = self.store.claim(self.owner, now=now, lease_until=until, limit=room) if room else []
+        return self._submit(checks, posts, now, pending), len(checks) + len(posts)
+
+    def _collect(self, pending: dict[Future[Any], _Task], *, wait_all: bool,
+                 timeout: float | None = None) -> list[Outcome]:
+        if not pending:
+            return []
+        if wait_all:
+            done = list(as_completed(pending))
+        else:
+            done = list(wait(pending, timeout=timeout, return_when=FIRST_COMPLETED).done)
+        outcomes = []
+        for fut in done:
+            kind, job, adapter = pending.pop(fut)
+            record = self._after_find if kind == "find" else self._after_publish
+            outcomes.append(record(job, adapter, fut))
+        return outcomes
+
+    def _submit(self, checks: list[Job], posts: list[Job], now: datetime,
+                pending: dict[Future[Any], _Task]) -> list[Outcome]:
         for job in posts:
             self._log(job, S.QUEUED, S.RUNNING, f"claimed, attempt {job.attempts}")
         outcomes: list[Outcome] = []
-        pending: dict[Future[Any], tuple[str, Job, Adapter]] = {}
         for job in checks:
             adapter = self._adapter(job, outcomes)
             if adapter is not None:
@@ -135,10 +171,6 @@ class Worker:
                 continue
             fut = self._pool.submit(adapter.publish, job.post, Delivery(job.key, now, data))
             pending[fut] = ("publish", job, adapter)
-        for fut in as_completed(pending):
-            kind, job, adapter = pending[fut]
-            record = self._after_find if kind == "find" else self._after_publish
-            outcomes.append(record(job, adapter, fut))
         return outcomes
 
     def _adapter(self, job: Job, outcomes: list[Outcome]) -> Adapter | None:
@@ -162,8 +194,8 @@ class Worker:
             result = fut.result()
         except RateLimited as e:
             # Not counted against max_attempts: the network is pacing us, the post itself is fine.
-            wait = self.policy.delay(job.attempts, retry_after=e.retry_after, previous=self._previous(job))
-            return self._move(job, S.QUEUED, now, self._scrub(e, adapter), run_at=now + timedelta(seconds=wait))
+            seconds = self.policy.delay(job.attempts, retry_after=e.retry_after, previous=self._previous(job))
+            return self._move(job, S.QUEUED, now, self._scrub(e, adapter), run_at=now + timedelta(seconds=seconds))
         except NotSent as e:
             msg = self._scrub(e, adapter)
             if not self.policy.may_retry(job.attempts):
