@@ -25,6 +25,7 @@ from sharebot.queue import check_transition, job_key
 Exec = Callable[..., list[dict[str, Any]]]  # (sql, params=()) -> rows as dicts
 
 _CHANGEABLE = frozenset({"run_at", "remote_id", "remote_url", "last_error", "attempts"})
+_CHUNK = 100  # rows per multi-row INSERT, well inside both backends' parameter limits
 _NOT_FLAGGED = "account NOT IN (SELECT name FROM accounts WHERE flagged_at IS NOT NULL)"
 
 
@@ -38,11 +39,13 @@ class Store(ABC):
 
     dialect: ClassVar[str]
     skip_locked: ClassVar[str] = ""  # row-lock clause for the claim subquery
+    single_statement_cas: ClassVar[bool] = False  # UPDATE and event INSERT in one data-modifying CTE
 
     # --- backend hooks ---------------------------------------------------------------------------
     @abstractmethod
-    def _transaction(self, write: bool = True) -> Any:
-        """Context manager: one transaction (with write=True exclusive against other writers); yields an Exec."""
+    def _transaction(self, write: bool = True, single: bool = False) -> Any:
+        """Context manager yielding an Exec: one transaction, with write=True exclusive against other
+        writers; single=True promises exactly one statement, which a backend may run in autocommit."""
 
     @abstractmethod
     def _db_time(self, dt: datetime) -> Any: ...
@@ -96,8 +99,16 @@ class Store(ABC):
 
     def _event(self, ex: Exec, job_id: int, at: datetime, from_state: JobState | None,
                to_state: JobState, reason: str) -> None:
-        ex("INSERT INTO job_events (job_id, at, from_state, to_state, reason) VALUES (?, ?, ?, ?, ?)",
-           (job_id, self._db_time(at), str(from_state) if from_state else None, str(to_state), reason))
+        self._events(ex, [job_id], at, from_state, to_state, reason)
+
+    def _events(self, ex: Exec, job_ids: list[int], at: datetime, from_state: JobState | None,
+                to_state: JobState, reason: str) -> None:
+        """One multi-row INSERT per chunk: a claim or an enqueue logs many events in a single round trip."""
+        row = (self._db_time(at), str(from_state) if from_state else None, str(to_state), reason)
+        for i in range(0, len(job_ids), _CHUNK):
+            chunk = job_ids[i:i + _CHUNK]
+            ex("INSERT INTO job_events (job_id, at, from_state, to_state, reason) VALUES "
+               + ", ".join(["(?, ?, ?, ?, ?)"] * len(chunk)), tuple(v for j in chunk for v in (j, *row)))
 
     # --- jobs ------------------------------------------------------------------------------------
     def latest_round(self, slug: str) -> int:
@@ -108,19 +119,18 @@ class Store(ABC):
     def insert_jobs(self, slug: str, round: int, posts: Iterable[RenderedPost], *, now: datetime,
                     run_at: datetime) -> list[Job]:
         """Add one queued job per post; posts whose (slug, account, round) exists are skipped."""
-        added = []
+        values = [(slug, p.account, str(p.network), round, str(JobState.QUEUED),
+                   json.dumps(p.to_dict(), ensure_ascii=False), job_key(slug, p.account, round),
+                   self._db_time(run_at), self._db_time(now), self._db_time(now)) for p in posts]
+        rows: list[dict[str, Any]] = []
         with self._transaction() as ex:
-            for post in posts:
-                rows = ex(
-                    "INSERT INTO jobs (slug, account, network, round, state, post, idem_key, run_at, created_at,"
-                    " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING *",
-                    (slug, post.account, str(post.network), round, str(JobState.QUEUED),
-                     json.dumps(post.to_dict(), ensure_ascii=False), job_key(slug, post.account, round),
-                     self._db_time(run_at), self._db_time(now), self._db_time(now)))
-                for row in rows:
-                    self._event(ex, row["id"], now, None, JobState.QUEUED, "enqueued")
-                    added.append(self._job(row))
-        return added
+            for i in range(0, len(values), _CHUNK):
+                chunk = values[i:i + _CHUNK]
+                rows += ex("INSERT INTO jobs (slug, account, network, round, state, post, idem_key, run_at,"
+                           " created_at, updated_at) VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
+                           + " ON CONFLICT DO NOTHING RETURNING *", tuple(v for row in chunk for v in row))
+            self._events(ex, [r["id"] for r in rows], now, None, JobState.QUEUED, "enqueued")
+        return sorted((self._job(r) for r in rows), key=lambda j: j.id)
 
     def get(self, job_id: int) -> Job:
         with self._transaction(write=False) as ex:
@@ -177,11 +187,22 @@ class Store(ABC):
         if owner is not None:
             sql += " AND lease_owner = ?"
             params.append(owner)
-        with self._transaction() as ex:
-            rows = ex(sql + " RETURNING *", tuple(params))
-            if rows:
-                self._event(ex, job_id, now, from_state, to_state, reason)
-                return self._job(rows[0])
+        event = (self._db_time(now), str(from_state), str(to_state), reason)
+        if self.single_statement_cas:
+            # One statement is atomic on its own: no BEGIN/COMMIT round trips, the event row still commits
+            # with the update or not at all.
+            sql = (f"WITH moved AS ({sql} RETURNING *), logged AS (INSERT INTO job_events (job_id, at, from_state,"
+                   " to_state, reason) SELECT id, ?, ?, ?, ? FROM moved) SELECT * FROM moved")
+            with self._transaction(single=True) as ex:
+                rows = ex(sql, tuple(params) + event)
+        else:
+            with self._transaction() as ex:
+                rows = ex(sql + " RETURNING *", tuple(params))
+                if rows:
+                    self._event(ex, job_id, now, from_state, to_state, reason)
+        if rows:
+            return self._job(rows[0])
+        with self._transaction(write=False) as ex:
             found = ex("SELECT state, lease_owner FROM jobs WHERE id = ?", (job_id,))
         if not found:
             raise NotFound(f"no job with id {job_id}")
@@ -213,14 +234,15 @@ class Store(ABC):
         params.append(int(limit))
         # The pick is a CTE so PostgreSQL evaluates (and locks) it exactly once; as a plain IN-subquery the
         # planner may re-run it and hand out more than `limit` rows.
+        # The outer UPDATE matches on id alone: the pick ran under the write lock (SQLite) or locked its rows
+        # (PostgreSQL), so they are still queued; repeating `state = ?` here would let the planner drive the
+        # update from the state index and walk every queued row.
         sql = (f"WITH picked AS ({inner}) UPDATE jobs SET state = ?, lease_owner = ?, lease_until = ?,"
-               " attempts = attempts + 1, updated_at = ? WHERE state = ? AND id IN (SELECT id FROM picked)"
-               " RETURNING *")
-        tail = [str(JobState.RUNNING), owner, self._db_time(lease_until), self._db_time(now), str(JobState.QUEUED)]
+               " attempts = attempts + 1, updated_at = ? WHERE id IN (SELECT id FROM picked) RETURNING *")
+        tail = [str(JobState.RUNNING), owner, self._db_time(lease_until), self._db_time(now)]
         with self._transaction() as ex:
             rows = ex(sql, tuple(params + tail))
-            for row in rows:
-                self._event(ex, row["id"], now, JobState.QUEUED, JobState.RUNNING, f"claimed by {owner}")
+            self._events(ex, [r["id"] for r in rows], now, JobState.QUEUED, JobState.RUNNING, f"claimed by {owner}")
         return sorted((self._job(r) for r in rows), key=lambda j: (j.run_at, j.id))
 
     def claim_unknown(self, owner: str, *, now: datetime, lease_until: datetime, limit: int) -> list[Job]:
@@ -237,7 +259,11 @@ class Store(ABC):
     def expire_leases(self, now: datetime) -> list[Job]:
         """Running jobs whose lease ran out: their worker died or hung mid-post, so the outcome is unknown."""
         n = self._db_time(now)
-        expired = []
+        expired: list[Job] = []
+        probe = "SELECT id FROM jobs WHERE state = ? AND lease_until < ? LIMIT 1"
+        with self._transaction(write=False) as ex:  # the common case, nothing expired, needs no write lock
+            if not ex(probe, (str(JobState.RUNNING), n)):
+                return expired
         with self._transaction() as ex:
             rows = ex(f"SELECT id, lease_owner FROM jobs WHERE state = ? AND lease_until < ?{self.skip_locked}",
                       (str(JobState.RUNNING), n))
@@ -296,7 +322,7 @@ class SQLiteStore(Store):
         return self._conn.execute(sql, params).fetchall()
 
     @contextmanager
-    def _transaction(self, write: bool = True) -> Iterator[Exec]:
+    def _transaction(self, write: bool = True, single: bool = False) -> Iterator[Exec]:
         with self._lock:
             try:
                 # IMMEDIATE takes the write lock up front (waiting up to busy_timeout), so two writers never

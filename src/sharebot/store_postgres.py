@@ -35,6 +35,7 @@ def _redact(url: str) -> str:
 class PostgresStore(Store):
     dialect = "postgres"
     skip_locked = " FOR UPDATE SKIP LOCKED"
+    single_statement_cas = True
 
     def __init__(self, url: str, *, connect_timeout: int = 10) -> None:
         self.url = _redact(url)
@@ -52,9 +53,12 @@ class PostgresStore(Store):
         return cur.fetchall() if cur.description else []
 
     @contextmanager
-    def _transaction(self, write: bool = True) -> Iterator[Exec]:
+    def _transaction(self, write: bool = True, single: bool = False) -> Iterator[Exec]:
         with self._lock:
             try:
+                if single:  # autocommit: the statement is its own transaction, saving BEGIN and COMMIT
+                    yield self._exec
+                    return
                 with self._conn.transaction():
                     yield self._exec
             except psycopg.Error as e:
