@@ -25,7 +25,7 @@ from sharebot.store import open_store
 SUPPORT = Path(__file__).with_name("queue_support.py")
 SEED = 20261125
 SLUGS, ACCOUNTS = 40, 8  # 320 jobs
-WORKERS, CONCURRENCY, LEASE = 2, 4, 1.0
+WORKERS, CONCURRENCY, LEASE = 2, 3, 1.0
 KILL_ROUNDS, MAX_ROUNDS = 12, 60
 
 
@@ -42,7 +42,7 @@ def test_sigkilled_workers_never_post_twice_and_lose_nothing(tmp_path, record_pr
             enqueue(store, f"article-{s}", [post(f"acct{a}", text=f"article-{s} for acct{a}")
                                             for a in range(ACCOUNTS)], now=T0)
     server = KeyedPostServer(seed=SEED, drop_rate=0.05, fail_rate=0.05).start()
-    server.delay = 0.01  # long enough that kills land mid-request
+    server.delay = 0.04  # slow enough that the queue outlives the kill rounds and kills land mid-request
     kills = rounds = 0
     started = time.monotonic()
     try:
