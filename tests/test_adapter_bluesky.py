@@ -120,10 +120,10 @@ def test_prepare_gives_a_deterministic_tid_and_created_at(tmp_path: Path) -> Non
     for char in rkey:
         value = value * 32 + TID_ALPHABET.index(char)
     micros = int((NOW - datetime(1970, 1, 1, tzinfo=timezone.utc)) / timedelta(microseconds=1))
-    assert value >> 10 == micros
+    assert micros <= value >> 10 < micros + 1_000_000  # spread by the key's hash, at most a second later
     assert data["created_at"] == "2026-11-25T09:30:15.123Z"
     other = adapter.prepare(post, Delivery("job-2", NOW))["rkey"]
-    assert other != rkey and other[:-2] == rkey[:-2]  # same time, different clock id from the key
+    assert other != rkey  # the same `now` for two jobs (one worker batch) still gives two keys
     assert adapter.prepare(post, Delivery("job-1", NOW + timedelta(seconds=1)))["rkey"] > rkey  # sortable
     assert make_tid(0, 0) == "2" * 13
 

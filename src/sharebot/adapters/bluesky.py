@@ -124,15 +124,17 @@ class BlueskyAdapter(Adapter):
     # --- record key and time, chosen before the first attempt ------------------------------------
     def prepare(self, post: RenderedPost, delivery: Delivery) -> Mapping[str, Any]:
         now = _utc(delivery.now)
-        micros = (now - _EPOCH) // _MICROSECOND
-        clock_id = int.from_bytes(hashlib.sha256(delivery.key.encode()).digest()[:2], "big") & 0x3FF
-        return {"rkey": make_tid(micros, clock_id), "created_at": _iso(now)}
+        # A worker prepares a whole batch with one `now`: two posts to the same repo must still get distinct
+        # keys, so the key's hash picks both the clock id and an offset of up to a second.
+        spread = int.from_bytes(hashlib.sha256(delivery.key.encode()).digest()[:8], "big")
+        micros = (now - _EPOCH) // _MICROSECOND + (spread >> 10) % 1_000_000
+        return {"rkey": make_tid(micros, spread & 0x3FF), "created_at": _iso(now)}
 
     # --- the contract ---------------------------------------------------------------------------
     def publish(self, post: RenderedPost, delivery: Delivery) -> PublishResult:
         data = delivery.data if delivery.data.get("rkey") else self.prepare(post, delivery)
         rkey, created_at = str(data["rkey"]), str(data["created_at"])
-        found = self._lookup(rkey, delivery.now)
+        found = self._lookup(rkey, delivery.now, post)
         if found:  # an earlier attempt made it; creating again at this rkey would answer HTTP 500
             log.info("bluesky %s: %s already exists", self.account.name, found.remote_id)
             return found
@@ -146,7 +148,7 @@ class BlueskyAdapter(Adapter):
         except PublishError:
             # Whatever went wrong, the record may exist now (dropped answer, 500 on a duplicate key).
             try:
-                found = self._lookup(rkey, delivery.now)
+                found = self._lookup(rkey, delivery.now, post)
             except PublishError:
                 found = None
             if found:
@@ -158,7 +160,7 @@ class BlueskyAdapter(Adapter):
 
     def find(self, post: RenderedPost, delivery: Delivery) -> PublishResult | None:
         rkey = delivery.data.get("rkey")
-        return self._lookup(str(rkey), delivery.now) if rkey else None
+        return self._lookup(str(rkey), delivery.now, post) if rkey else None
 
     def delete(self, remote_id: str) -> None:
         match = _AT_URI.match(remote_id)
@@ -252,7 +254,7 @@ class BlueskyAdapter(Adapter):
         return models.AppBskyEmbedExternal.Main(external=external)
 
     # --- reading back -----------------------------------------------------------------------------
-    def _lookup(self, rkey: str, now: datetime | None) -> PublishResult | None:
+    def _lookup(self, rkey: str, now: datetime | None, post: RenderedPost | None = None) -> PublishResult | None:
         from atproto import exceptions as ax
 
         def get(client: Client) -> Any:
@@ -264,7 +266,11 @@ class BlueskyAdapter(Adapter):
                 raise
 
         response = self._call("getRecord", get, now=now)
-        return None if response is None else PublishResult(response.uri, self._web_url(rkey))
+        if response is None:
+            return None
+        if post is not None and getattr(response.value, "text", post.text) != post.text:
+            raise Rejected(NETWORK, f"record key {rkey} already holds a different post; not posting over it")
+        return PublishResult(response.uri, self._web_url(rkey))
 
     def _web_url(self, rkey: str) -> str:
         return f"https://bsky.app/profile/{self._session_handle or self.handle}/post/{rkey}"
