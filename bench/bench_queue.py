@@ -14,21 +14,22 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from queue_support import Adapters, KeyedPostServer, PgSchema, post  # noqa: E402
 
-from sharebot.models import JobState, RenderedPost  # noqa: E402
+from sharebot.models import JobState  # noqa: E402
 from sharebot.queue import RetryPolicy, enqueue, job_key  # noqa: E402
 from sharebot.store import Store, open_store  # noqa: E402
 from sharebot.worker import Worker  # noqa: E402
 
-T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 PG_URL = os.environ.get("SHAREBOT_TEST_DATABASE_URL")
 
 
@@ -43,8 +44,15 @@ def throughput(store: Store, jobs: int = 5000, batch: int = 50) -> float:
         if not claimed:
             break
         for job in claimed:
-            store.transition(job.id, JobState.RUNNING, JobState.PUBLISHED, now=T0, reason="posted",
-                             owner="bench", remote_id=str(job.id))
+            store.transition(
+                job.id,
+                JobState.RUNNING,
+                JobState.PUBLISHED,
+                now=T0,
+                reason="posted",
+                owner="bench",
+                remote_id=str(job.id),
+            )
             done += 1
     assert done == jobs
     return jobs / (time.perf_counter() - start)
@@ -55,15 +63,29 @@ def _rows(n: int, snapshot: str) -> Any:
     for i in range(n):
         slug = f"bulk{i // 8}"
         account = f"a{i % 8}"
-        yield (slug, account, "mastodon", 1, "queued", snapshot, job_key(slug, account, 1), run_at, run_at, run_at)
+        yield (
+            slug,
+            account,
+            "mastodon",
+            1,
+            "queued",
+            snapshot,
+            job_key(slug, account, 1),
+            run_at,
+            run_at,
+            run_at,
+        )
 
 
 def bulk_sqlite(store: Store, n: int) -> None:
     snapshot = _snapshot()
     conn = store._conn  # type: ignore[attr-defined]
     conn.execute("BEGIN IMMEDIATE")
-    conn.executemany("INSERT INTO jobs (slug, account, network, round, state, post, idem_key, run_at, created_at,"
-                     " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", _rows(n, snapshot))
+    conn.executemany(
+        "INSERT INTO jobs (slug, account, network, round, state, post, idem_key, run_at, created_at,"
+        " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        _rows(n, snapshot),
+    )
     conn.execute("COMMIT")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
@@ -71,9 +93,13 @@ def bulk_sqlite(store: Store, n: int) -> None:
 def bulk_postgres(store: Store, n: int) -> None:
     snapshot = _snapshot()
     with store._transaction() as ex:  # type: ignore[attr-defined]
-        ex("INSERT INTO jobs (slug, account, network, round, state, post, idem_key, run_at, created_at, updated_at)"
-           " SELECT 'bulk' || (g / 8), 'a' || mod(g, 8), 'mastodon', 1, 'queued', ?, md5(g::text), ?, ?, ?"
-           " FROM generate_series(0, ? - 1) AS g", (snapshot, T0, T0, T0, n))
+        ex(
+            "INSERT INTO jobs (slug, account, network, round, state, post, idem_key, run_at, created_at,"
+            " updated_at)"
+            " SELECT 'bulk' || (g / 8), 'a' || mod(g, 8), 'mastodon', 1, 'queued', ?, md5(g::text), ?, ?, ?"
+            " FROM generate_series(0, ? - 1) AS g",
+            (snapshot, T0, T0, T0, n),
+        )
     with store._transaction(single=True) as ex:  # type: ignore[attr-defined]
         ex("VACUUM ANALYZE jobs")
     with store._transaction(single=True) as ex:  # type: ignore[attr-defined]
@@ -91,14 +117,17 @@ def claim_ms(store: Store, samples: int = 100, limit: int = 4) -> float:
     times = []
     for _ in range(samples):
         t = time.perf_counter()
-        got = store.claim("bench", now=T0 + timedelta(hours=1), lease_until=T0 + timedelta(hours=2), limit=limit)
+        got = store.claim(
+            "bench", now=T0 + timedelta(hours=1), lease_until=T0 + timedelta(hours=2), limit=limit
+        )
         times.append((time.perf_counter() - t) * 1000)
         assert len(got) == limit
     return statistics.median(times)
 
 
-def claim_scaling(opener: Callable[[], Any], bulk: Callable[[Store, int], None], small: int,
-                  large: int) -> tuple[float, float, float]:
+def claim_scaling(
+    opener: Callable[[], Any], bulk: Callable[[Store, int], None], small: int, large: int
+) -> tuple[float, float, float]:
     """Claim time with `small` and with `large` queued jobs, and how long building the large queue took."""
     with opener() as (store, _):
         bulk(store, small)
@@ -143,8 +172,14 @@ def worker_rate(concurrency: int = 8, latency: float = 0.05, rounds: int = 25) -
         for s in range(rounds):
             enqueue(store, f"w{s}", [post(f"a{i}") for i in range(concurrency)], now=T0)
         clock = lambda: T0  # noqa: E731 - the queue's clock is frozen; the server's latency is real
-        with Worker(store, adapters, owner="bench", clock=clock, policy=RetryPolicy(rng=random.Random(1)),
-                    concurrency=concurrency) as worker:
+        with Worker(
+            store,
+            adapters,
+            owner="bench",
+            clock=clock,
+            policy=RetryPolicy(rng=random.Random(1)),
+            concurrency=concurrency,
+        ) as worker:
             t = time.perf_counter()
             handled = worker.run(burst=True)
             elapsed = time.perf_counter() - t
@@ -155,8 +190,14 @@ def worker_rate(concurrency: int = 8, latency: float = 0.05, rounds: int = 25) -
 
 
 def main() -> str:
-    lines = ["## Queue benchmarks", "", f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs.", "",
-             "| measure | SQLite | PostgreSQL |", "|---|---|---|"]
+    lines = [
+        "## Queue benchmarks",
+        "",
+        f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs.",
+        "",
+        "| measure | SQLite | PostgreSQL |",
+        "|---|---|---|",
+    ]
     pg = bool(PG_URL)
     with _SQLite() as (s, _):
         sq_rate = throughput(s)
@@ -164,21 +205,35 @@ def main() -> str:
     if pg:
         with _Postgres() as (p, _):
             pg_rate = throughput(p)
-    lines.append(f"| enqueue + claim + complete, 5,000 jobs (target ≥ 1,000/s) | {sq_rate:,.0f} jobs/s | "
-                 + (f"{pg_rate:,.0f} jobs/s |" if pg_rate else "not run (no SHAREBOT_TEST_DATABASE_URL) |"))
+    lines.append(
+        f"| enqueue + claim + complete, 5,000 jobs (target ≥ 1,000/s) | {sq_rate:,.0f} jobs/s | "
+        + (f"{pg_rate:,.0f} jobs/s |" if pg_rate else "not run (no SHAREBOT_TEST_DATABASE_URL) |")
+    )
     sq = claim_scaling(_SQLite, bulk_sqlite, 1_000, 1_000_000)
     pg_large = int(os.environ.get("SHAREBOT_BENCH_PG_ROWS", "1000000"))
     pgs = claim_scaling(_Postgres, bulk_postgres, 1_000, pg_large) if pg else None
-    lines.append(f"| claim 4 jobs, 1k queued (median of 100) | {sq[0]:.2f} ms | "
-                 + (f"{pgs[0]:.2f} ms |" if pgs else "– |"))
-    lines.append(f"| claim 4 jobs, {1_000_000:,} / {pg_large:,} queued | {sq[1]:.2f} ms | "
-                 + (f"{pgs[1]:.2f} ms |" if pgs else "– |"))
-    lines.append(f"| ratio large / 1k (target ≤ 2) | {sq[1] / sq[0]:.2f} | "
-                 + (f"{pgs[1] / pgs[0]:.2f} |" if pgs else "– |"))
-    lines.append(f"| time to bulk-insert the large queue | {sq[2]:.1f} s | " + (f"{pgs[2]:.1f} s |" if pgs else "– |"))
+    lines.append(
+        f"| claim 4 jobs, 1k queued (median of 100) | {sq[0]:.2f} ms | "
+        + (f"{pgs[0]:.2f} ms |" if pgs else "– |")
+    )
+    lines.append(
+        f"| claim 4 jobs, {1_000_000:,} / {pg_large:,} queued | {sq[1]:.2f} ms | "
+        + (f"{pgs[1]:.2f} ms |" if pgs else "– |")
+    )
+    lines.append(
+        f"| ratio large / 1k (target ≤ 2) | {sq[1] / sq[0]:.2f} | "
+        + (f"{pgs[1] / pgs[0]:.2f} |" if pgs else "– |")
+    )
+    lines.append(
+        f"| time to bulk-insert the large queue | {sq[2]:.1f} s | " + (f"{pgs[2]:.1f} s |" if pgs else "– |")
+    )
     rate, ideal = worker_rate()
-    lines += ["", f"Worker, concurrency 8, local server answering in 50 ms, 200 posts: {rate:.0f} posts/s "
-              f"= {rate / ideal:.0%} of the ideal {ideal:.0f}/s (target ≥ 80 %).", ""]
+    lines += [
+        "",
+        f"Worker, concurrency 8, local server answering in 50 ms, 200 posts: {rate:.0f} posts/s "
+        f"= {rate / ideal:.0%} of the ideal {ideal:.0f}/s (target ≥ 80 %).",
+        "",
+    ]
     return "\n".join(lines)
 
 

@@ -14,10 +14,11 @@ import socket
 import sys
 import threading
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -31,14 +32,25 @@ from sharebot.models import Account, JobState, Network, PublishResult, RenderedP
 from sharebot.queue import RetryPolicy  # noqa: E402
 from sharebot.store import Store, open_store  # noqa: E402
 
-T0 = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 TOKEN = "tok-9f8e7d6c5b4a39281706"
 PG_URL = os.environ.get("SHAREBOT_TEST_DATABASE_URL")
 
 
-def post(account: str = "acct", text: str = "Hallo Welt", network: Network = Network.MASTODON) -> RenderedPost:
-    return RenderedPost(account=account, network=network, text=text, length=len(text), limit=500, unit="chars",
-                        link="https://example.org/a", card=None, language="de")
+def post(
+    account: str = "acct", text: str = "Hallo Welt", network: Network = Network.MASTODON
+) -> RenderedPost:
+    return RenderedPost(
+        account=account,
+        network=network,
+        text=text,
+        length=len(text),
+        limit=500,
+        unit="chars",
+        link="https://example.org/a",
+        card=None,
+        language="de",
+    )
 
 
 @dataclass
@@ -81,7 +93,9 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield str(tmp_path / "queue.db")
         return
     if not PG_URL:
-        pytest.skip("PostgreSQL tests need SHAREBOT_TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/test)")
+        pytest.skip(
+            "PostgreSQL tests need SHAREBOT_TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/test)"
+        )
     schema = PgSchema(PG_URL)
     try:
         yield schema.url
@@ -125,8 +139,12 @@ class KeyedPostServer(FakeAPI):
             return Response(200, self.posts[key])
         post_id = str(len(self.created) + 1)
         body = req.json()
-        self.posts[key] = {"id": post_id, "url": f"{self.url}/@acct/{post_id}", "text": body["text"],
-                           "data": body.get("data") or {}}
+        self.posts[key] = {
+            "id": post_id,
+            "url": f"{self.url}/@acct/{post_id}",
+            "text": body["text"],
+            "data": body.get("data") or {},
+        }
         self.created.append((post_id, key))
         return Response(200, self.posts[key])
 
@@ -165,8 +183,11 @@ class KeyedAdapter(Adapter):
 
     def __init__(self, account: Account, credentials: Any, context: AdapterContext) -> None:
         super().__init__(account, credentials, context)
-        self.http = httpx.Client(base_url=account.options["base_url"], timeout=context.timeout,
-                                 headers={"Authorization": f"Bearer {credentials['token']}"})
+        self.http = httpx.Client(
+            base_url=account.options["base_url"],
+            timeout=context.timeout,
+            headers={"Authorization": f"Bearer {credentials['token']}"},
+        )
 
     def prepare(self, post: RenderedPost, delivery: Delivery) -> dict[str, Any]:
         return {"rkey": delivery.key[:13]} if self.account.options.get("prepare") else {}
@@ -182,7 +203,7 @@ class KeyedAdapter(Adapter):
     def _raise_for(self, r: httpx.Response) -> None:
         detail = r.json().get("error", "") if r.content else ""
         if r.status_code in (401, 403):
-            # Deliberately careless, like some SDK messages: the worker must mask it before storing or logging.
+            # Deliberately careless, like some SDK messages: the worker must mask it before storing/logging.
             raise AuthError("mastodon", f"{detail} (token {self.credentials['token']})", r.status_code)
         if r.status_code == 429:
             after = r.headers.get("retry-after")
@@ -194,8 +215,12 @@ class KeyedAdapter(Adapter):
         raise Rejected("mastodon", detail, r.status_code)
 
     def publish(self, post: RenderedPost, delivery: Delivery) -> PublishResult:
-        r = self._call("POST", "/posts", json={"text": post.text, "data": dict(delivery.data)},
-                       headers={"Idempotency-Key": delivery.key})
+        r = self._call(
+            "POST",
+            "/posts",
+            json={"text": post.text, "data": dict(delivery.data)},
+            headers={"Idempotency-Key": delivery.key},
+        )
         if r.status_code != 200:
             self._raise_for(r)
         return PublishResult(r.json()["id"], r.json()["url"])
@@ -232,10 +257,16 @@ class Adapters:
     def __call__(self, name: str) -> KeyedAdapter:
         with self._lock:
             if name not in self.cache:
-                account = Account(name, Network.MASTODON, options={"base_url": self.base_url, **self.options},
-                                  secrets={"token": "TEST_TOKEN"})
+                account = Account(
+                    name,
+                    Network.MASTODON,
+                    options={"base_url": self.base_url, **self.options},
+                    secrets={"token": "TEST_TOKEN"},
+                )
                 creds = {"token": Secret(self.tokens.get(name, TOKEN))}
-                self.cache[name] = KeyedAdapter(account, creds, AdapterContext(Path("."), timeout=self.timeout))
+                self.cache[name] = KeyedAdapter(
+                    account, creds, AdapterContext(Path("."), timeout=self.timeout)
+                )
             return self.cache[name]
 
     def close(self) -> None:
@@ -249,12 +280,14 @@ def _claim_main(url: str, owner: str, batch: int) -> None:
     print("ready", flush=True)
     sys.stdin.readline()  # the parent releases all claimers at once
     while True:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         jobs = store.claim(owner, now=now, lease_until=now + timedelta(seconds=60), limit=batch)
         if not jobs:
             break
         for job in jobs:
-            store.transition(job.id, JobState.RUNNING, JobState.PUBLISHED, now=now, reason="done", owner=owner)
+            store.transition(
+                job.id, JobState.RUNNING, JobState.PUBLISHED, now=now, reason="done", owner=owner
+            )
             print(job.id, flush=True)
     store.close()
 
@@ -265,8 +298,15 @@ def _work_main(url: str, server: str, owner: str, concurrency: int, lease: float
     store = open_store(url)
     adapters = Adapters(server, timeout=2.0)
     policy = RetryPolicy(base=0.05, cap=0.5, max_attempts=1000, rng=random.Random(owner))
-    with Worker(store, adapters, owner=owner, clock=lambda: datetime.now(timezone.utc), policy=policy,
-                concurrency=concurrency, lease_seconds=lease) as worker:
+    with Worker(
+        store,
+        adapters,
+        owner=owner,
+        clock=lambda: datetime.now(UTC),
+        policy=policy,
+        concurrency=concurrency,
+        lease_seconds=lease,
+    ) as worker:
         handled = worker.run(burst=True)
     print(json.dumps({"owner": owner, "handled": handled}), flush=True)
 

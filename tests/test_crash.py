@@ -30,8 +30,12 @@ KILL_ROUNDS, MAX_ROUNDS = 12, 60
 
 
 def _start(db: str, url: str, owner: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, str(SUPPORT), "work", db, url, owner, str(CONCURRENCY), str(LEASE)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, str(SUPPORT), "work", db, url, owner, str(CONCURRENCY), str(LEASE)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_sigkilled_workers_never_post_twice_and_lose_nothing(tmp_path, record_property):
@@ -39,8 +43,12 @@ def test_sigkilled_workers_never_post_twice_and_lose_nothing(tmp_path, record_pr
     db = str(tmp_path / "crash.db")
     with open_store(db) as store:
         for s in range(SLUGS):
-            enqueue(store, f"article-{s}", [post(f"acct{a}", text=f"article-{s} for acct{a}")
-                                            for a in range(ACCOUNTS)], now=T0)
+            enqueue(
+                store,
+                f"article-{s}",
+                [post(f"acct{a}", text=f"article-{s} for acct{a}") for a in range(ACCOUNTS)],
+                now=T0,
+            )
     server = KeyedPostServer(seed=SEED, drop_rate=0.05, fail_rate=0.05).start()
     server.delay = 0.04  # slow enough that the queue outlives the kill rounds and kills land mid-request
     kills = rounds = 0
@@ -75,7 +83,7 @@ def test_sigkilled_workers_never_post_twice_and_lose_nothing(tmp_path, record_pr
         jobs = store.list_jobs()
         expired = sum(1 for j in jobs for e in store.events(j.id) if "expired mid-post" in e.reason)
     by_text: dict[str, set[str]] = defaultdict(set)
-    for key, p in server.posts.items():
+    for p in server.posts.values():
         by_text[p["text"]].add(p["id"])
     duplicates = sum(len(ids) - 1 for ids in by_text.values())
     job_by_key = {j.key: j for j in jobs}
@@ -84,10 +92,18 @@ def test_sigkilled_workers_never_post_twice_and_lose_nothing(tmp_path, record_pr
     lost = [j.id for j in published if server.posts.get(j.key, {}).get("id") != j.remote_id]
     lost += [j.id for j in jobs if j.state not in (JobState.PUBLISHED, JobState.UNKNOWN)]
     lost += [k for k in server.posts if job_by_key[k].state not in (JobState.PUBLISHED, JobState.UNKNOWN)]
-    figures = {"jobs": len(jobs), "rounds": rounds, "kills": kills, "lease_expiries": expired,
-               "posts_made": len(server.created), "repeats_absorbed_by_key": server.repeats,
-               "duplicates": duplicates, "lost": len(lost), "unknown": [j.id for j in unknown],
-               "seconds": round(elapsed, 1)}
+    figures = {
+        "jobs": len(jobs),
+        "rounds": rounds,
+        "kills": kills,
+        "lease_expiries": expired,
+        "posts_made": len(server.created),
+        "repeats_absorbed_by_key": server.repeats,
+        "duplicates": duplicates,
+        "lost": len(lost),
+        "unknown": [j.id for j in unknown],
+        "seconds": round(elapsed, 1),
+    }
     print("crash figures:", json.dumps(figures))
     record_property("crash_figures", json.dumps(figures))
 

@@ -8,7 +8,8 @@ from collections import deque
 from datetime import timedelta
 
 import pytest
-from queue_support import T0, Adapters, KeyedPostServer, post, store, store_url  # noqa: F401 (fixtures)
+import queue_support
+from queue_support import T0, Adapters, KeyedPostServer, post
 
 from sharebot import queue
 from sharebot.errors import JobStateError, NotFound, Rejected, ValidationError
@@ -18,6 +19,9 @@ from sharebot.store import Store
 
 S = JobState
 PAIRS = [(a, b) for a in S for b in S]
+
+store = queue_support.store  # fixture
+store_url = queue_support.store_url  # fixture
 
 
 def _path_to(target: JobState) -> list[JobState]:
@@ -41,7 +45,7 @@ def test_every_state_is_reachable_and_deleted_is_final():
 def test_transition_table_is_enforced(store: Store, from_state, to_state):
     [job] = store.insert_jobs("a", 1, [post()], now=T0, run_at=T0)
     route = _path_to(from_state)
-    for a, b in zip(route, route[1:]):
+    for a, b in zip(route, route[1:], strict=False):
         store.transition(job.id, a, b, now=T0, reason="setup")
     before = store.events(job.id)
     later = T0 + timedelta(seconds=1)
@@ -49,7 +53,12 @@ def test_transition_table_is_enforced(store: Store, from_state, to_state):
         done = store.transition(job.id, from_state, to_state, now=later, reason="under test")
         assert done.state is to_state and done.updated_at == later
         last = store.events(job.id)[-1]
-        assert (last.from_state, last.to_state, last.reason, last.at) == (from_state, to_state, "under test", later)
+        assert (last.from_state, last.to_state, last.reason, last.at) == (
+            from_state,
+            to_state,
+            "under test",
+            later,
+        )
     else:
         with pytest.raises(JobStateError, match=f"cannot go from {from_state} to {to_state}"):
             store.transition(job.id, from_state, to_state, now=later, reason="under test")
@@ -107,7 +116,9 @@ def test_enqueue_is_idempotent_per_slug_and_account(store: Store):
 def test_enqueue_reports_where_it_already_went(store: Store):
     [job] = enqueue(store, "wahl", [post("x")], now=T0).added
     store.transition(job.id, S.QUEUED, S.RUNNING, now=T0, reason="t")
-    store.transition(job.id, S.RUNNING, S.PUBLISHED, now=T0, reason="t", remote_id="1", remote_url="https://m/1")
+    store.transition(
+        job.id, S.RUNNING, S.PUBLISHED, now=T0, reason="t", remote_id="1", remote_url="https://m/1"
+    )
     [existing] = enqueue(store, "wahl", [post("x")], now=T0).existing
     assert (existing.state, existing.remote_url) == (S.PUBLISHED, "https://m/1")
 
@@ -133,7 +144,7 @@ def test_enqueue_schedules_and_refuses_blocked_posts(store: Store):
 def _job_in(store: Store, state: JobState):
     [job] = store.insert_jobs(f"s{len(store.list_jobs())}", 1, [post()], now=T0, run_at=T0)
     route = _path_to(state)
-    for a, b in zip(route, route[1:]):
+    for a, b in zip(route, route[1:], strict=False):
         store.transition(job.id, a, b, now=T0, reason="setup", attempts=3)
     return job
 
@@ -165,7 +176,11 @@ def test_cancel_and_mark_deleted(store: Store):
 def test_resolve_settles_unknown_either_way(store: Store):
     posted = _job_in(store, S.UNKNOWN)
     done = queue.resolve(store, posted.id, T0, posted_url="https://m/@a/77")
-    assert (done.state, done.remote_url, done.remote_id) == (S.PUBLISHED, "https://m/@a/77", "https://m/@a/77")
+    assert (done.state, done.remote_url, done.remote_id) == (
+        S.PUBLISHED,
+        "https://m/@a/77",
+        "https://m/@a/77",
+    )
     not_posted = store.insert_jobs("t", 1, [post()], now=T0, run_at=T0)[0]
     store.transition(not_posted.id, S.QUEUED, S.RUNNING, now=T0, reason="t")
     store.transition(not_posted.id, S.RUNNING, S.UNKNOWN, now=T0, reason="t")
@@ -195,6 +210,8 @@ def test_queries_and_event_history(store: Store):
     [first] = queue.list_jobs(store, state="queued", limit=1)
     queue.cancel(store, first.id, T0, reason="editor changed their mind")
     assert [(e.to_state, e.reason) for e in queue.job_events(store, first.id)] == [
-        (S.QUEUED, "enqueued"), (S.CANCELED, "editor changed their mind")]
+        (S.QUEUED, "enqueued"),
+        (S.CANCELED, "editor changed their mind"),
+    ]
     with pytest.raises(NotFound):
         queue.job_events(store, 999)

@@ -11,7 +11,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from queue_support import PG_URL, T0, PgSchema, post, store, store_url  # noqa: F401 (fixtures)
+import queue_support
+from queue_support import PG_URL, T0, PgSchema, post
 
 from sharebot.errors import JobStateError, NotFound
 from sharebot.migrations import MIGRATIONS
@@ -21,6 +22,9 @@ from sharebot.store import Store, open_store
 
 SUPPORT = Path(__file__).with_name("queue_support.py")
 LEASE = timedelta(seconds=60)
+
+store = queue_support.store  # fixture
+store_url = queue_support.store_url  # fixture
 
 
 def test_migrations_are_recorded_once_and_reopening_applies_nothing(store_url):
@@ -50,11 +54,22 @@ def test_memory_store_works(tmp_path):
 def test_post_snapshot_round_trips_exactly(store: Store):
     text = "Größer 🇩🇪👩🏽‍💻 #Wahl https://example.org/a"
     snap = RenderedPost(
-        account="bsky", network=Network.BLUESKY, text=text, length=37, limit=300, unit="graphemes",
-        link="https://example.org/a", card=Card("https://example.org/a", "T", "D", "https://i/x.jpg", "alt"),
-        language="de", facets=(Facet(30, 35, "tag", "Wahl"), Facet(36, 57, "link", "https://example.org/a")),
-        share_url=None, issues=(Issue(Severity.WARNING, "long", "nearly full"),), image="https://i/x.jpg",
-        image_alt="Alt", options={"visibility": "unlisted", "langs": ["de"]})
+        account="bsky",
+        network=Network.BLUESKY,
+        text=text,
+        length=37,
+        limit=300,
+        unit="graphemes",
+        link="https://example.org/a",
+        card=Card("https://example.org/a", "T", "D", "https://i/x.jpg", "alt"),
+        language="de",
+        facets=(Facet(30, 35, "tag", "Wahl"), Facet(36, 57, "link", "https://example.org/a")),
+        share_url=None,
+        issues=(Issue(Severity.WARNING, "long", "nearly full"),),
+        image="https://i/x.jpg",
+        image_alt="Alt",
+        options={"visibility": "unlisted", "langs": ["de"]},
+    )
     job = store.insert_jobs("wahl", 1, [snap], now=T0, run_at=T0)[0]
     assert store.get(job.id).post == snap
     assert store.get(job.id).post.to_dict() == snap.to_dict()
@@ -92,7 +107,10 @@ def test_claim_takes_due_jobs_in_run_at_order_up_to_the_limit(store: Store):
     assert [j.slug for j in store.claim("w", now=now, lease_until=now + LEASE, limit=5)] == ["b"]
     assert store.claim("w", now=now, lease_until=now + LEASE, limit=5) == []
     ev = store.events(first[0].id)
-    assert [(e.from_state, e.to_state) for e in ev] == [(None, JobState.QUEUED), (JobState.QUEUED, JobState.RUNNING)]
+    assert [(e.from_state, e.to_state) for e in ev] == [
+        (None, JobState.QUEUED),
+        (JobState.QUEUED, JobState.RUNNING),
+    ]
 
 
 def test_flagged_account_is_not_claimed_until_cleared(store: Store):
@@ -106,7 +124,9 @@ def test_flagged_account_is_not_claimed_until_cleared(store: Store):
 
 
 def test_claim_by_ids_ignores_others(store: Store):
-    jobs = store.insert_jobs("a", 1, [post("x"), post("y"), post("z")], now=T0, run_at=T0 + timedelta(hours=1))
+    jobs = store.insert_jobs(
+        "a", 1, [post("x"), post("y"), post("z")], now=T0, run_at=T0 + timedelta(hours=1)
+    )
     got = store.claim("w", now=T0, lease_until=T0 + LEASE, limit=3, ids=[jobs[0].id, jobs[2].id])
     assert sorted(j.account for j in got) == ["x", "z"]
 
@@ -121,8 +141,16 @@ def test_expired_lease_becomes_unknown_and_unknown_jobs_are_leased_for_checks(st
     [checked] = store.claim_unknown("w2", now=later, lease_until=later + LEASE, limit=5)
     assert checked.id == job.id and checked.state is JobState.UNKNOWN and checked.lease_owner == "w2"
     assert store.claim_unknown("w3", now=later, lease_until=later + LEASE, limit=5) == []
-    done = store.transition(job.id, JobState.UNKNOWN, JobState.PUBLISHED, now=later, reason="found", owner="w2",
-                            remote_id="9", remote_url="https://x/9")
+    done = store.transition(
+        job.id,
+        JobState.UNKNOWN,
+        JobState.PUBLISHED,
+        now=later,
+        reason="found",
+        owner="w2",
+        remote_id="9",
+        remote_url="https://x/9",
+    )
     assert (done.remote_id, done.remote_url, done.lease_owner) == ("9", "https://x/9", None)
 
 
@@ -156,8 +184,9 @@ def test_set_data_needs_the_lease(store: Store):
 def test_sqlite_claim_uses_the_state_run_at_index(tmp_path):
     with open_store(tmp_path / "q.db") as s:
         plan = s._conn.execute(  # type: ignore[attr-defined]
-            "EXPLAIN QUERY PLAN SELECT id FROM jobs WHERE state = 'queued' AND run_at <= '9' ORDER BY run_at, id"
-            " LIMIT 4").fetchall()
+            "EXPLAIN QUERY PLAN SELECT id FROM jobs WHERE state = 'queued' AND run_at <= '9'"
+            " ORDER BY run_at, id LIMIT 4"
+        ).fetchall()
     detail = " ".join(row["detail"] for row in plan)
     assert "jobs_state_run_at" in detail and "TEMP B-TREE" not in detail
 
@@ -166,8 +195,15 @@ def _concurrent_claims(url: str, processes: int, jobs: int) -> list[list[int]]:
     with open_store(url) as s:
         for i in range(jobs // 50):
             s.insert_jobs(f"s{i}", 1, [post(f"a{k}") for k in range(50)], now=T0, run_at=T0)
-    procs = [subprocess.Popen([sys.executable, str(SUPPORT), "claim", url, f"p{n}", "3"], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True) for n in range(processes)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(SUPPORT), "claim", url, f"p{n}", "3"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(processes)
+    ]
     for p in procs:
         assert p.stdout.readline().strip() == "ready"
     for p in procs:

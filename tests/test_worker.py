@@ -6,12 +6,13 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Iterator
 from datetime import timedelta
-from typing import Iterator
 
 import pytest
-from queue_support import TOKEN, Adapters, Clock, KeyedPostServer, post, store, store_url  # noqa: F401
+import queue_support
 from fakes.base import Request
+from queue_support import TOKEN, Adapters, Clock, KeyedPostServer, post
 
 from sharebot.adapters.base import AccountStatus
 from sharebot.models import JobState
@@ -20,6 +21,9 @@ from sharebot.store import Store, open_store
 from sharebot.worker import Worker
 
 S = JobState
+
+store = queue_support.store  # fixture
+store_url = queue_support.store_url  # fixture
 
 
 @pytest.fixture
@@ -49,7 +53,9 @@ def test_due_jobs_are_posted_once_with_their_key(store, server, clock):
         assert worker.run_once() == []
     assert set(server.posts) == {j.key for j in jobs}
     for job in store.list_jobs():
-        assert job.remote_url == server.posts[job.key]["url"] and job.attempts == 1 and job.lease_owner is None
+        assert (
+            job.remote_url == server.posts[job.key]["url"] and job.attempts == 1 and job.lease_owner is None
+        )
         assert [e.to_state for e in store.events(job.id)] == [S.QUEUED, S.RUNNING, S.PUBLISHED]
 
 
@@ -108,8 +114,11 @@ def test_auth_error_fails_and_flags_the_account_without_leaking_the_token(store,
         assert set(store.flagged_accounts()) == {"bad"}
         assert worker.run(burst=True) == 2  # the good account's two jobs; "two"/"bad" is held back
         assert {(j.slug, j.account): j.state for j in store.list_jobs()} == {
-            ("one", "bad"): S.FAILED, ("one", "good"): S.PUBLISHED,
-            ("two", "bad"): S.QUEUED, ("two", "good"): S.PUBLISHED}
+            ("one", "bad"): S.FAILED,
+            ("one", "good"): S.PUBLISHED,
+            ("two", "bad"): S.QUEUED,
+            ("two", "good"): S.PUBLISHED,
+        }
         adapters.tokens["bad"] = TOKEN
         adapters.cache.clear()
         record_check(store, AccountStatus("bad", "ok"), clock())
@@ -213,7 +222,9 @@ def test_prepared_data_is_stored_before_the_first_post_and_reused(store_url, ser
     server.routes.insert(0, ("POST", re.compile("/posts$"), spy))
     [job] = enqueue(store, "a", [post()], now=clock()).added
     server.fail_next(503, {"error": "busy"}, method="POST", after=True)
-    with make_worker(store, server, clock, adapters=Adapters(server.url, options={"prepare": True})) as worker:
+    with make_worker(
+        store, server, clock, adapters=Adapters(server.url, options={"prepare": True})
+    ) as worker:
         worker.run_once()
         clock.advance(100)
         worker.run_once()
@@ -244,7 +255,10 @@ def test_one_log_line_per_transition(store, server, clock, caplog):
         worker.run_once()
     lines = [r.getMessage() for r in caplog.records if r.name == "sharebot.worker"]
     assert len(lines) == 4
-    assert sum("queued -> running" in m for m in lines) == 2 and sum("running -> published" in m for m in lines) == 2
+    assert (
+        sum("queued -> running" in m for m in lines) == 2
+        and sum("running -> published" in m for m in lines) == 2
+    )
 
 
 def test_run_stops_when_told_and_burst_drains(store, server, clock):

@@ -52,7 +52,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         "0001_jobs_and_events",
         sqlite=(
-            "CREATE TABLE jobs (id INTEGER PRIMARY KEY AUTOINCREMENT," + _JOBS_COLUMNS.format(ts="TEXT") + ")",
+            "CREATE TABLE jobs (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+            + _JOBS_COLUMNS.format(ts="TEXT") + ")",
             # The claim query filters on state and orders by run_at; this index keeps it a range scan.
             "CREATE INDEX jobs_state_run_at ON jobs (state, run_at)",
             "CREATE TABLE job_events (id INTEGER PRIMARY KEY AUTOINCREMENT,"
@@ -79,7 +80,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
 )
 
-MIGRATIONS_TABLE_SQL = "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+MIGRATIONS_TABLE_SQL = (
+    "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+)
 
 
 def pending(applied: set[str]) -> list[Migration]:

@@ -69,7 +69,8 @@ class RetryPolicy:
         if self.jitter not in ("full", "decorrelated", "none"):
             raise ValueError(f"jitter must be full, decorrelated or none, not {self.jitter!r}")
 
-    def delay(self, attempt: int, *, retry_after: float | None = None, previous: float | None = None) -> float:
+    def delay(self, attempt: int, *, retry_after: float | None = None,
+              previous: float | None = None) -> float:
         if retry_after is not None:
             return max(0.0, float(retry_after))
         ceiling = min(self.cap, self.base * 2 ** max(0, attempt - 1))
@@ -93,7 +94,7 @@ class EnqueueResult:
 
 def enqueue(store: Store, slug: str, posts: Iterable[RenderedPost], *, now: datetime,
             run_at: datetime | None = None, repost: bool = False) -> EnqueueResult:
-    """One job per post's account. Idempotent per (slug, account) in the latest round; repost opens a new one."""
+    """One job per post's account; idempotent per (slug, account) in the latest round; repost opens one."""
     posts = list(posts)
     blocked = [p for p in posts if p.blocked]
     if blocked:

@@ -53,7 +53,7 @@ class Store(ABC):
     @abstractmethod
     def _py_time(self, value: Any) -> datetime: ...
 
-    def _migration_lock(self, ex: Exec) -> None:
+    def _migration_lock(self, ex: Exec) -> None:  # noqa: B027 - optional hook, a no-op on SQLite
         """Serialise concurrent first opens where the transaction alone does not."""
 
     @abstractmethod
@@ -76,7 +76,8 @@ class Store(ABC):
             for migration in todo:
                 for statement in getattr(migration, self.dialect):
                     ex(statement)
-                ex("INSERT INTO schema_migrations (name, applied_at) VALUES (?, CURRENT_TIMESTAMP)", (migration.name,))
+                ex("INSERT INTO schema_migrations (name, applied_at) VALUES (?, CURRENT_TIMESTAMP)",
+                   (migration.name,))
         return [m.name for m in todo]
 
     def applied_migrations(self) -> list[str]:
@@ -126,9 +127,11 @@ class Store(ABC):
         with self._transaction() as ex:
             for i in range(0, len(values), _CHUNK):
                 chunk = values[i:i + _CHUNK]
+                placeholders = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
                 rows += ex("INSERT INTO jobs (slug, account, network, round, state, post, idem_key, run_at,"
-                           " created_at, updated_at) VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
-                           + " ON CONFLICT DO NOTHING RETURNING *", tuple(v for row in chunk for v in row))
+                           f" created_at, updated_at) VALUES {placeholders}"
+                           " ON CONFLICT DO NOTHING RETURNING *",
+                           tuple(v for row in chunk for v in row))
             self._events(ex, [r["id"] for r in rows], now, None, JobState.QUEUED, "enqueued")
         return sorted((self._job(r) for r in rows), key=lambda j: j.id)
 
@@ -191,8 +194,9 @@ class Store(ABC):
         if self.single_statement_cas:
             # One statement is atomic on its own: no BEGIN/COMMIT round trips, the event row still commits
             # with the update or not at all.
-            sql = (f"WITH moved AS ({sql} RETURNING *), logged AS (INSERT INTO job_events (job_id, at, from_state,"
-                   " to_state, reason) SELECT id, ?, ?, ?, ? FROM moved) SELECT * FROM moved")
+            sql = (f"WITH moved AS ({sql} RETURNING *), logged AS (INSERT INTO job_events"
+                   " (job_id, at, from_state, to_state, reason) SELECT id, ?, ?, ?, ? FROM moved)"
+                   " SELECT * FROM moved")
             with self._transaction(single=True) as ex:
                 rows = ex(sql, tuple(params) + event)
         else:
@@ -220,7 +224,7 @@ class Store(ABC):
 
     def claim(self, owner: str, *, now: datetime, lease_until: datetime, limit: int,
               ids: Iterable[int] | None = None) -> list[Job]:
-        """Move up to `limit` due queued jobs (or just `ids`) of unflagged accounts to running under a lease."""
+        """Move up to `limit` due queued jobs (or just `ids`) of unflagged accounts to running, leased."""
         params: list[Any] = [str(JobState.QUEUED)]
         if ids is None:
             pick = "run_at <= ?"
@@ -242,13 +246,15 @@ class Store(ABC):
         tail = [str(JobState.RUNNING), owner, self._db_time(lease_until), self._db_time(now)]
         with self._transaction() as ex:
             rows = ex(sql, tuple(params + tail))
-            self._events(ex, [r["id"] for r in rows], now, JobState.QUEUED, JobState.RUNNING, f"claimed by {owner}")
+            self._events(ex, [r["id"] for r in rows], now, JobState.QUEUED, JobState.RUNNING,
+                         f"claimed by {owner}")
         return sorted((self._job(r) for r in rows), key=lambda j: (j.run_at, j.id))
 
     def claim_unknown(self, owner: str, *, now: datetime, lease_until: datetime, limit: int) -> list[Job]:
         """Lease up to `limit` unknown jobs due for a check. The state stays unknown; no event is written."""
-        inner = (f"SELECT id FROM jobs WHERE state = ? AND run_at <= ? AND (lease_until IS NULL OR lease_until < ?)"
-                 f" AND {_NOT_FLAGGED} ORDER BY run_at, id LIMIT ?{self.skip_locked}")
+        inner = ("SELECT id FROM jobs WHERE state = ? AND run_at <= ?"
+                 f" AND (lease_until IS NULL OR lease_until < ?) AND {_NOT_FLAGGED}"
+                 f" ORDER BY run_at, id LIMIT ?{self.skip_locked}")
         n = self._db_time(now)
         with self._transaction() as ex:
             rows = ex(f"WITH picked AS ({inner}) UPDATE jobs SET lease_owner = ?, lease_until = ?"
@@ -265,8 +271,8 @@ class Store(ABC):
             if not ex(probe, (str(JobState.RUNNING), n)):
                 return expired
         with self._transaction() as ex:
-            rows = ex(f"SELECT id, lease_owner FROM jobs WHERE state = ? AND lease_until < ?{self.skip_locked}",
-                      (str(JobState.RUNNING), n))
+            sql = "SELECT id, lease_owner FROM jobs WHERE state = ? AND lease_until < ?" + self.skip_locked
+            rows = ex(sql, (str(JobState.RUNNING), n))
             for row in rows:
                 reason = f"lease of {row['lease_owner']} expired mid-post"
                 done = ex("UPDATE jobs SET state = ?, lease_owner = NULL, lease_until = NULL, updated_at = ?,"
@@ -309,7 +315,7 @@ class SQLiteStore(Store):
                                          timeout=busy_timeout)
         except sqlite3.Error as e:
             raise StoreError(f"{self.path}: cannot open: {e}") from None
-        self._conn.row_factory = lambda cur, row: {d[0]: v for d, v in zip(cur.description, row)}
+        self._conn.row_factory = lambda cur, row: {d[0]: v for d, v in zip(cur.description, row, strict=True)}
         self._lock = threading.RLock()
         self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
         if self.path != ":memory:":

@@ -90,7 +90,7 @@ class Worker:
         return outcomes + self._collect(pending, wait_all=True)
 
     def run(self, burst: bool = False, stop: threading.Event | None = None) -> int:
-        """Work until `stop` is set; with burst, return once nothing is due or in flight. Returns jobs handled.
+        """Work until `stop` is set; with burst, stop when nothing is due or in flight. Returns jobs handled.
 
         Unlike repeated run_once calls, a slot freed by a fast post is refilled at once instead of waiting
         for the slowest post of its batch.
@@ -195,7 +195,8 @@ class Worker:
         except RateLimited as e:
             # Not counted against max_attempts: the network is pacing us, the post itself is fine.
             seconds = self.policy.delay(job.attempts, retry_after=e.retry_after, previous=self._previous(job))
-            return self._move(job, S.QUEUED, now, self._scrub(e, adapter), run_at=now + timedelta(seconds=seconds))
+            return self._move(job, S.QUEUED, now, self._scrub(e, adapter),
+                              run_at=now + timedelta(seconds=seconds))
         except NotSent as e:
             msg = self._scrub(e, adapter)
             if not self.policy.may_retry(job.attempts):
@@ -250,7 +251,8 @@ class Worker:
         """The last backoff this job waited, which decorrelated jitter grows from."""
         if self.policy.jitter != "decorrelated":
             return None
-        requeues = [e for e in self.store.events(job.id) if e.to_state is S.QUEUED and e.from_state is S.RUNNING]
+        requeues = [e for e in self.store.events(job.id)
+                    if e.to_state is S.QUEUED and e.from_state is S.RUNNING]
         return (job.run_at - requeues[-1].at).total_seconds() if requeues else None
 
     @staticmethod
