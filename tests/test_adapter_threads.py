@@ -97,6 +97,18 @@ def test_a_finished_container_from_an_earlier_attempt_is_published_not_recreated
     assert list(api.containers) == [container] and api.live[0].id == result.remote_id
 
 
+def test_the_container_id_is_saved_before_publishing_so_a_retry_reuses_it(api: FakeThreads,
+                                                                          tmp_path: Path) -> None:
+    saved: dict[str, Any] = {}
+    th = adapter(api, tmp_path)
+    api.fail_next(500, graph_error(500, 2, "temporary").body, path="threads_publish$")
+    with pytest.raises(Unconfirmed):
+        th.publish(post(), Delivery("job-9", NOW, save=saved.update))
+    assert saved == {"container_id": next(iter(api.containers))}
+    th.publish(post(), Delivery("job-9", NOW, dict(saved), save=saved.update))
+    assert len(api.containers) == 1 and len(api.live) == 1
+
+
 def test_published_container_is_found_and_never_published_twice(api: FakeThreads, tmp_path: Path) -> None:
     th = adapter(api, tmp_path)
     api.drop_next(path="threads_publish$", after=True)

@@ -12,7 +12,7 @@ import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 from sharebot.adapters.base import Adapter, Delivery, mask
 from sharebot.errors import AuthError, JobStateError, NotSent, RateLimited, Rejected, Unconfirmed
@@ -169,7 +169,8 @@ class Worker:
                 outcomes.append(self._move(job, S.FAILED, self.clock(),
                                            f"prepare failed: {self._scrub(e, adapter)}"))
                 continue
-            fut = self._pool.submit(adapter.publish, job.post, Delivery(job.key, now, data))
+            fut = self._pool.submit(adapter.publish, job.post,
+                                    Delivery(job.key, now, data, save=self._saver(job.id, data)))
             pending[fut] = ("publish", job, adapter)
         return outcomes
 
@@ -232,6 +233,16 @@ class Worker:
                           remote_url=result.url, last_error=None)
 
     # --- helpers ---------------------------------------------------------------------------------
+    def _saver(self, job_id: int, data: Mapping[str, Any]) -> Callable[[Mapping[str, Any]], None]:
+        """Lets an adapter persist values mid-publish (from a pool thread; the store is thread-safe)."""
+        merged = dict(data)
+
+        def save(values: Mapping[str, Any]) -> None:
+            merged.update(values)
+            self.store.set_data(job_id, merged, owner=self.owner)
+
+        return save
+
     def _move(self, job: Job, to: JobState, now: datetime, reason: str, **changes: Any) -> Outcome:
         if to is not S.PUBLISHED and "last_error" not in changes:
             changes["last_error"] = reason

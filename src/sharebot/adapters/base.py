@@ -10,7 +10,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar, Mapping
+from typing import Any, Callable, ClassVar, Mapping
 
 from sharebot.errors import AuthError
 from sharebot.models import Account, Network, PublishResult, RenderedPost
@@ -40,6 +40,9 @@ class Delivery:
     key: str  # stable per (article, account, round): idempotency key
     now: datetime
     data: Mapping[str, Any] = field(default_factory=dict)  # what `prepare` returned, persisted before posting
+    # Persists more values on the job mid-publish (e.g. a Threads container id made before the publish call),
+    # durably before it returns, so a later attempt or check can see them. None outside the worker.
+    save: Callable[[Mapping[str, Any]], None] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

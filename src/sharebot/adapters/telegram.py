@@ -71,7 +71,9 @@ class TelegramAdapter(Adapter):
         return PublishResult(message_id, self._message_url(result.get("chat") or {}, message_id))
 
     def find(self, post: RenderedPost, delivery: Delivery) -> PublishResult | None:
-        return None  # see `dedupe` above
+        # See `dedupe`: answering None would let the worker send it again and risk a duplicate.
+        raise Unconfirmed(str(self.network), "a bot cannot read channel history: look at the channel, then "
+                          "`sharebot queue resolve JOB --posted URL` or `--not-posted`")
 
     def delete(self, remote_id: str) -> None:
         self._call("deleteMessage", json={"chat_id": self.chat_id, "message_id": int(remote_id)})

@@ -62,6 +62,8 @@ class ThreadsAdapter(Adapter):
             return self._published_elsewhere(post, container)
         if status not in ("FINISHED", "IN_PROGRESS"):
             container = self._create(post)
+            if delivery.save:  # a retry or check after a crash then asks this container, not a new one
+                delivery.save({"container_id": container})
             status = "IN_PROGRESS" if _wants_image(post) else "FINISHED"
         if status == "IN_PROGRESS":
             self._wait_until_ready(container)
