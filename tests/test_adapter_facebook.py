@@ -13,7 +13,7 @@ from sharebot.adapters.base import AdapterContext, Delivery, Secret
 from sharebot.adapters.facebook import FacebookAdapter, usage_retry_after
 from sharebot.errors import AuthError, ConfigError, NotSent, RateLimited, Rejected, Unconfirmed
 from sharebot.models import Account, Card, Network, RenderedPost
-from tests.fakes.facebook import FakeFacebook, graph_error, throttled
+from fakes.facebook import FakeFacebook, graph_error, throttled
 
 TOKEN = "EAAGsecretPAGEtoken0123456789"
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)

@@ -15,8 +15,8 @@ from sharebot.adapters.base import AdapterContext, Delivery, Secret
 from sharebot.adapters.linkedin import LinkedInAdapter
 from sharebot.errors import AuthError, ConfigError, NotSent, RateLimited, Rejected, Unconfirmed
 from sharebot.models import Account, Card, Network, RenderedPost
-from tests.fakes.base import FakeAPI, Response
-from tests.fakes.linkedin import FakeLinkedIn, restli_error
+from fakes.base import FakeAPI, Response
+from fakes.linkedin import FakeLinkedIn, restli_error
 
 TOKEN = "AQXsecretLINKEDINtoken0123456789"
 ORG = "urn:li:organization:5515715"

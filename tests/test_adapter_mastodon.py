@@ -19,8 +19,8 @@ from sharebot.adapters.base import AdapterContext, Delivery, Secret
 from sharebot.adapters.mastodon import MastodonAdapter, is_post_of, retry_after
 from sharebot.errors import AuthError, ConfigError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
 from sharebot.models import Account, Network, RenderedPost
-from tests.fakes.base import FakeAPI, Response
-from tests.fakes.mastodon import FakeMastodon, linkify
+from fakes.base import FakeAPI, Response
+from fakes.mastodon import FakeMastodon, linkify
 
 LINK = "https://news.example/politik/wahl-2026-ergebnisse-im-ueberblick?utm_source=mastodon&utm_medium=social"
 TEXT = f"Wahl 2026: Das Ergebnis im Überblick #Wahl2026\n\n{LINK}"

@@ -15,8 +15,8 @@ from sharebot.adapters.base import AdapterContext, Delivery, Secret
 from sharebot.adapters.telegram import TelegramAdapter
 from sharebot.errors import AuthError, ConfigError, NotSent, RateLimited, Rejected, Unconfirmed
 from sharebot.models import Account, Card, Network, RenderedPost
-from tests.fakes.base import FakeAPI, Response
-from tests.fakes.telegram import FakeTelegram, link_preview
+from fakes.base import FakeAPI, Response
+from fakes.telegram import FakeTelegram, link_preview
 
 TOKEN = "123456:SECRET-telegram-token-xyz"
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)

@@ -13,8 +13,8 @@ from sharebot.adapters.base import AdapterContext, Delivery, Secret
 from sharebot.adapters.threads import ThreadsAdapter
 from sharebot.errors import AuthError, ConfigError, NotSent, RateLimited, Rejected, Unconfirmed
 from sharebot.models import Account, Card, Network, RenderedPost
-from tests.fakes.facebook import graph_error, throttled
-from tests.fakes.threads import FakeThreads
+from fakes.facebook import graph_error, throttled
+from fakes.threads import FakeThreads
 
 TOKEN = "THQWsecretTHREADStoken0123456789"
 USER = "17841400000000001"

@@ -17,8 +17,8 @@ from sharebot.adapters.base import AdapterContext, Delivery, Secret
 from sharebot.adapters.x import XAdapter, retry_after
 from sharebot.errors import AuthError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
 from sharebot.models import Account, Network, RenderedPost
-from tests.fakes.base import FakeAPI, Response
-from tests.fakes.x import FakeX
+from fakes.base import FakeAPI, Response
+from fakes.x import FakeX
 
 LINK = "https://news.example/politik/wahl-2026?utm_source=x&utm_medium=social"
 TEXT = f"Wahl 2026: Das Ergebnis im Überblick #Wahl2026 {LINK}"

@@ -13,7 +13,7 @@ from sharebot.errors import ArticleError
 from sharebot.sources import open_source
 from sharebot.sources.feed import FeedSource, strip_html
 from sharebot.sources.fetch import http_fetcher, read_location
-from tests.fakes.base import FakeAPI, Request, Response
+from fakes.base import FakeAPI, Request, Response
 
 SITE = Path(__file__).resolve().parents[1] / "examples" / "site"
 BASE = "https://nachrichten.sharebot-demo.de/"

@@ -12,7 +12,7 @@ import pytest
 
 from sharebot.errors import ArticleError
 from sharebot.sources import read_page
-from tests.fakes.base import FakeAPI, Response
+from fakes.base import FakeAPI, Response
 
 SITE = Path(__file__).resolve().parents[1] / "examples" / "site"
 BASE = "https://nachrichten.sharebot-demo.de/"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from tests.fakes.base import FakeAPI, Request, Response
+from fakes.base import FakeAPI, Request, Response
 
 VERSION = r"/v(?P<version>\d+\.\d+)"
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from tests.fakes.base import FakeAPI, Request, Response
+from fakes.base import FakeAPI, Request, Response
 
 ACTIVE_VERSIONS = {"202507", "202601", "202607"}
 

@@ -18,8 +18,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 from urllib.parse import parse_qs
 
-from tests.fakes.base import FakeAPI, Request, Response
-from tests.fakes.telegram import parse_multipart
+from fakes.base import FakeAPI, Request, Response
+from fakes.telegram import parse_multipart
 
 URL = re.compile(r"https?://\S+")
 IDEMPOTENCY_WINDOW = 3600.0

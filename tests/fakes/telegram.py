@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.fakes.base import FakeAPI, Request, Response
+from fakes.base import FakeAPI, Request, Response
 
 
 @dataclass

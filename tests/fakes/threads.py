@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from tests.fakes.base import FakeAPI, Request, Response
-from tests.fakes.facebook import graph_error
+from fakes.base import FakeAPI, Request, Response
+from fakes.facebook import graph_error
 
 V = r"/v1\.0"
 

@@ -20,8 +20,8 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlencode
 
-from tests.fakes.base import FakeAPI, Request, Response
-from tests.fakes.telegram import parse_multipart
+from fakes.base import FakeAPI, Request, Response
+from fakes.telegram import parse_multipart
 
 URL = re.compile(r"https?://\S+")
 DUPLICATE = "You are not allowed to create a Tweet with duplicate content."
