@@ -234,3 +234,28 @@ def test_four_postgres_processes_never_claim_the_same_job():
     every = [i for ids in claimed for i in ids]
     assert len(every) == len(set(every)) == 800
     assert sum(1 for ids in claimed if ids) >= 2
+
+
+def test_each_account_can_get_its_own_run_at(store: Store):
+    later = T0 + timedelta(hours=3)
+    result = enqueue(store, "s", [post("a"), post("b")], now=T0, run_at_for={"b": later})
+    assert {j.account: j.run_at for j in result.added} == {"a": T0, "b": later}
+
+
+def test_post_times_and_upcoming(store: Store):
+    enqueue(store, "one", [post("a")], now=T0, run_at=T0 + timedelta(hours=1))
+    enqueue(store, "two", [post("a"), post("b")], now=T0, run_at=T0 + timedelta(hours=2))
+    [job] = store.claim("w", now=T0 + timedelta(hours=1), lease_until=T0 + timedelta(hours=2), limit=1)
+    store.transition(job.id, JobState.RUNNING, JobState.PUBLISHED, now=T0 + timedelta(hours=1, minutes=5),
+                     reason="posted", owner="w", remote_id="r")
+    assert store.post_times("a", since=T0) == [T0 + timedelta(hours=1, minutes=5), T0 + timedelta(hours=2)]
+    assert store.post_times("a", since=T0 + timedelta(hours=1, minutes=30)) == [T0 + timedelta(hours=2)]
+    assert [(j.slug, j.account) for j in store.upcoming(now=T0)] == [("two", "a"), ("two", "b")]
+    assert store.upcoming(now=T0, until=T0 + timedelta(hours=1)) == []
+
+
+def test_seen_articles_are_kept_per_source(store: Store):
+    assert store.seen("feed") == set()
+    store.mark_seen("feed", ["x", "y"], now=T0)
+    store.mark_seen("feed", ["y", "z"], now=T0)
+    assert store.seen("feed") == {"x", "y", "z"} and store.seen("content") == set()

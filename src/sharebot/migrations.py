@@ -78,6 +78,21 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE TABLE accounts (name TEXT PRIMARY KEY, flagged_at TIMESTAMPTZ, flag_reason TEXT)",
         ),
     ),
+    Migration(
+        # `watch` remembers every article it has met per source, so an edited or re-ordered feed item is
+        # never new again; the index serves the scheduler's look at an account's recent and planned posts.
+        "0003_seen_articles_and_account_times",
+        sqlite=(
+            "CREATE TABLE seen (source TEXT NOT NULL, slug TEXT NOT NULL, first_seen TEXT NOT NULL,"
+            " PRIMARY KEY (source, slug))",
+            "CREATE INDEX jobs_account_run_at ON jobs (account, run_at)",
+        ),
+        postgres=(
+            "CREATE TABLE seen (source TEXT NOT NULL, slug TEXT NOT NULL, first_seen TIMESTAMPTZ NOT NULL,"
+            " PRIMARY KEY (source, slug))",
+            "CREATE INDEX jobs_account_run_at ON jobs (account, run_at)",
+        ),
+    ),
 )
 
 MIGRATIONS_TABLE_SQL = (

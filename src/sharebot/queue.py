@@ -93,7 +93,8 @@ class EnqueueResult:
 
 
 def enqueue(store: Store, slug: str, posts: Iterable[RenderedPost], *, now: datetime,
-            run_at: datetime | None = None, repost: bool = False) -> EnqueueResult:
+            run_at: datetime | None = None, repost: bool = False,
+            run_at_for: Mapping[str, datetime] | None = None) -> EnqueueResult:
     """One job per post's account; idempotent per (slug, account) in the latest round; repost opens one."""
     posts = list(posts)
     blocked = [p for p in posts if p.blocked]
@@ -106,7 +107,7 @@ def enqueue(store: Store, slug: str, posts: Iterable[RenderedPost], *, now: date
         raise ValueError(f"{slug}: more than one post for the same account")
     latest = store.latest_round(slug)
     round_ = latest + 1 if repost or latest == 0 else latest
-    added = store.insert_jobs(slug, round_, posts, now=now, run_at=run_at or now)
+    added = store.insert_jobs(slug, round_, posts, now=now, run_at=run_at or now, run_at_for=run_at_for)
     new_ids = {j.id for j in added}
     existing = tuple(j for j in store.list_jobs(slug=slug, round=round_)
                      if j.id not in new_ids and j.account in accounts)

@@ -118,11 +118,16 @@ class Store(ABC):
         return int(rows[0]["r"] or 0)
 
     def insert_jobs(self, slug: str, round: int, posts: Iterable[RenderedPost], *, now: datetime,
-                    run_at: datetime) -> list[Job]:
-        """Add one queued job per post; posts whose (slug, account, round) exists are skipped."""
+                    run_at: datetime, run_at_for: Mapping[str, datetime] | None = None) -> list[Job]:
+        """Add one queued job per post; posts whose (slug, account, round) exists are skipped.
+
+        `run_at_for` gives an account its own time (its schedule's slot); others get `run_at`.
+        """
+        times = run_at_for or {}
         values = [(slug, p.account, str(p.network), round, str(JobState.QUEUED),
                    json.dumps(p.to_dict(), ensure_ascii=False), job_key(slug, p.account, round),
-                   self._db_time(run_at), self._db_time(now), self._db_time(now)) for p in posts]
+                   self._db_time(times.get(p.account, run_at)), self._db_time(now), self._db_time(now))
+                  for p in posts]
         rows: list[dict[str, Any]] = []
         with self._transaction() as ex:
             for i in range(0, len(values), _CHUNK):
@@ -282,6 +287,40 @@ class Store(ABC):
                     self._event(ex, row["id"], now, JobState.RUNNING, JobState.UNKNOWN, reason)
                     expired.append(self._job(done[0]))
         return expired
+
+    def post_times(self, account: str, *, since: datetime) -> list[datetime]:
+        """When the account's posts went out or are planned to (from `since` on): what a schedule must
+        keep its gaps and hourly cap against. Published jobs count at their last update, the rest at run_at."""
+        sql = ("SELECT run_at AS at FROM jobs WHERE account = ? AND state IN (?, ?, ?) AND run_at >= ?"
+               " UNION ALL SELECT updated_at AS at FROM jobs WHERE account = ? AND state = ? AND updated_at >= ?")
+        s = self._db_time(utc(since))
+        params = (account, str(JobState.QUEUED), str(JobState.RUNNING), str(JobState.UNKNOWN), s,
+                  account, str(JobState.PUBLISHED), s)
+        with self._transaction(write=False) as ex:
+            return sorted(self._py_time(r["at"]) for r in ex(sql, params))
+
+    def upcoming(self, *, now: datetime, until: datetime | None = None) -> list[Job]:
+        """Queued jobs due from now on (and until `until`), soonest first."""
+        sql = "SELECT * FROM jobs WHERE state = ? AND run_at >= ?"
+        params = [str(JobState.QUEUED), self._db_time(utc(now))]
+        if until is not None:
+            sql += " AND run_at < ?"
+            params.append(self._db_time(utc(until)))
+        with self._transaction(write=False) as ex:
+            return [self._job(r) for r in ex(sql + " ORDER BY run_at, id", tuple(params))]
+
+    # --- articles met by `watch` -----------------------------------------------------------------
+    def seen(self, source: str) -> set[str]:
+        with self._transaction(write=False) as ex:
+            return {r["slug"] for r in ex("SELECT slug FROM seen WHERE source = ?", (source,))}
+
+    def mark_seen(self, source: str, slugs: Iterable[str], *, now: datetime) -> None:
+        rows = [(source, slug, self._db_time(now)) for slug in slugs]
+        with self._transaction() as ex:
+            for i in range(0, len(rows), _CHUNK):
+                chunk = rows[i:i + _CHUNK]
+                ex("INSERT INTO seen (source, slug, first_seen) VALUES " + ", ".join(["(?, ?, ?)"] * len(chunk))
+                   + " ON CONFLICT DO NOTHING", tuple(v for row in chunk for v in row))
 
     # --- account flags ---------------------------------------------------------------------------
     def flag_account(self, name: str, reason: str, *, now: datetime) -> None:
