@@ -108,7 +108,7 @@ def test_failed_image_upload_is_not_sent(api: FakeLinkedIn, images: FakeAPI, tmp
 
 
 def test_visibility_comes_from_the_rendered_post(api: FakeLinkedIn, tmp_path: Path) -> None:
-    rendered = RenderedPost(**{**vars(post()), "options": {"visibility": "CONNECTIONS"}})
+    rendered = post()._replace(options={"visibility": "CONNECTIONS"})
     adapter(api, tmp_path).publish(rendered, DELIVERY)
     assert api.live[0].body["visibility"] == "CONNECTIONS"
 

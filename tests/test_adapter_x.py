@@ -222,7 +222,7 @@ def test_duplicate_of_an_older_post_is_rejected(api: FakeX, tmp_path: Path) -> N
 # --- find / delete / check -----------------------------------------------------------------------------
 def test_find_matches_the_expanded_link_not_the_tco_text(api: FakeX, tmp_path: Path) -> None:
     now = datetime.now(timezone.utc)
-    api.add_tweet(f"Anderes Thema https://news.example/sport/finale?utm_source=x", created_at=now)
+    api.add_tweet("Anderes Thema https://news.example/sport/finale?utm_source=x", created_at=now)
     mine = api.add_tweet(f"Neu formuliert, gleicher Artikel {LINK}", created_at=now)
     api.add_tweet(TEXT, created_at=now - timedelta(days=3))  # an earlier round: outside the window
     x = adapter(api, tmp_path)

@@ -9,9 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from sharebot.cli import cli
+from cli_support import sharebot
 
 from conftest import EXAMPLE_CONFIG, EXAMPLE_CONTENT, ROOT, SEED_SLUG
 
@@ -19,8 +18,7 @@ ALL_NETWORKS = {"x", "bluesky", "mastodon", "linkedin", "facebook", "threads", "
 
 
 def run(*args: str, env: dict[str, str] | None = None):
-    runner = CliRunner()
-    return runner.invoke(cli, ["--config", str(EXAMPLE_CONFIG), *args], env=env or {}, catch_exceptions=False)
+    return sharebot("--config", str(EXAMPLE_CONFIG), *args, env=env)
 
 
 def test_dry_run_json_has_a_post_for_every_network():
@@ -68,7 +66,7 @@ def test_dry_run_needs_no_credentials_and_writes_nothing(tmp_path):
 
 
 def test_unknown_slug_suggests_close_matches():
-    result = CliRunner().invoke(cli, ["--config", str(EXAMPLE_CONFIG), "publish", "putin-xi-videogesprach", "--dry-run"])
+    result = sharebot("--config", str(EXAMPLE_CONFIG), "publish", "putin-xi-videogesprach", "--dry-run")
     assert result.exit_code == 1
     assert "no article 'putin-xi-videogesprach'" in result.output
     assert SEED_SLUG in result.output
@@ -80,7 +78,7 @@ def test_unknown_slug_suggests_close_matches():
     (["--account", "nobody"], "no account 'nobody'"),
 ])
 def test_bad_options_are_one_line_errors(args, message):
-    result = CliRunner().invoke(cli, ["--config", str(EXAMPLE_CONFIG), "publish", SEED_SLUG, "--dry-run", *args])
+    result = sharebot("--config", str(EXAMPLE_CONFIG), "publish", SEED_SLUG, "--dry-run", *args)
     assert result.exit_code == 1 and message in result.output
     assert len(result.output.strip().splitlines()) == 1
 
@@ -88,14 +86,14 @@ def test_bad_options_are_one_line_errors(args, message):
 def test_broken_config_is_named(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text("[site\n")
-    result = CliRunner().invoke(cli, ["--config", str(bad), "publish", SEED_SLUG, "--dry-run"])
+    result = sharebot("--config", str(bad), "publish", SEED_SLUG, "--dry-run")
     assert result.exit_code == 1 and str(bad) in result.output and "Traceback" not in result.output
 
 
 def test_content_option_overrides_the_source(tmp_path):
     (tmp_path / "eigene.md").write_text("---\ntitle: Eigener Artikel\n---\nText\n", encoding="utf-8")
-    result = CliRunner().invoke(cli, ["--config", str(EXAMPLE_CONFIG), "--content", str(tmp_path), "publish",
-                                      "eigene", "--dry-run", "--json", "--network", "x"])
+    result = sharebot("--config", str(EXAMPLE_CONFIG), "--content", str(tmp_path), "publish",
+                                      "eigene", "--dry-run", "--json", "--network", "x")
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["posts"][0]["text"].startswith("Eigener Artikel")
 
@@ -118,8 +116,7 @@ def test_links_html_snippet():
 def test_dry_run_does_not_import_network_sdks():
     code = (
         "import sys\nfrom sharebot.cli import main\n"
-        "try:\n    main(['--config', sys.argv[1], 'publish', sys.argv[2], '--dry-run', '--json'])\n"
-        "except SystemExit as e:\n    assert not e.code, e.code\n"
+        "assert main(['--config', sys.argv[1], 'publish', sys.argv[2], '--dry-run', '--json']) == 0\n"
         "heavy = [m for m in ('atproto', 'tweepy', 'mastodon', 'httpx', 'feedparser', 'PIL') if m in sys.modules]\n"
         "assert not heavy, heavy\n"
     )

@@ -8,10 +8,9 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from pds import find_pds, get_record
-from sharebot.cli import cli
+from cli_support import sharebot as run_sharebot
 from standins import Newsroom
 
 SLUG = "putin-xi-videogespraech-partnerschaft"
@@ -35,7 +34,7 @@ def newsroom(pds, tmp_path: Path):
 
 
 def sharebot(room: Newsroom, *args: str):
-    return CliRunner().invoke(cli, ["--config", str(room.config), *args], env=room.env(), catch_exceptions=False)
+    return run_sharebot("--config", str(room.config), *args, env=room.env())
 
 
 def test_publish_posts_everywhere_once_and_a_second_run_posts_nothing(newsroom: Newsroom, pds, caplog):
@@ -148,7 +147,8 @@ def test_accounts_lists_masked_and_check_verifies(newsroom: Newsroom):
 
 def test_accounts_check_reports_a_missing_credential(newsroom: Newsroom):
     env = {k: v for k, v in newsroom.env().items() if k != "SHAREBOT_TELEGRAM_BOT_TOKEN"}
-    result = CliRunner().invoke(cli, ["--config", str(newsroom.config), "accounts", "check"], env=env)
+    result = run_sharebot("--config", str(newsroom.config), "accounts", "check",
+                          env={**env, "SHAREBOT_TELEGRAM_BOT_TOKEN": ""})
     assert result.exit_code == 1
     line = next(line for line in result.output.splitlines() if line.startswith("telegram"))
     assert "missing" in line and "SHAREBOT_TELEGRAM_BOT_TOKEN" in line

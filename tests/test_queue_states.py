@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import random
 from collections import deque
 from datetime import timedelta
@@ -135,7 +134,7 @@ def test_repost_starts_a_new_round_for_all_accounts_with_new_keys(store: Store):
 def test_enqueue_schedules_and_refuses_blocked_posts(store: Store):
     at = T0 + timedelta(hours=3)
     assert enqueue(store, "a", [post("x")], now=T0, run_at=at).added[0].run_at == at
-    bad = dataclasses.replace(post("y"), issues=(Issue(Severity.ERROR, "too_long", "over"),))
+    bad = post("y")._replace(issues=(Issue(Severity.ERROR, "too_long", "over"),))
     with pytest.raises(ValidationError, match="too_long"):
         enqueue(store, "b", [post("x"), bad], now=T0)
     assert store.list_jobs(slug="b") == []

@@ -1,3 +1,3 @@
-from sharebot.cli import main
+from sharebot.cli import entry
 
-main()
+entry()

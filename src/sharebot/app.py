@@ -100,7 +100,8 @@ def publish(settings: Settings, article: Article, accounts: Iterable[Account], *
     if preview.blocked:
         post = preview.blocked[0]
         reasons = "; ".join(i.message for i in post.issues if i.severity is Severity.ERROR)
-        raise ValidationError(f"{article.slug}: nothing queued: the post for {post.account!r} would be refused: {reasons}")
+        raise ValidationError(f"{article.slug}: nothing queued: the post for {post.account!r} would be refused: "
+                              f"{reasons}")
     postable = [p for p in preview.posts if p.network not in LINK_ONLY]
     now = clock()
     queued = enqueue(store, article.slug, postable, now=now, run_at=run_at, repost=repost)

@@ -2,32 +2,42 @@
 
 Library errors become one line on stderr and exit status 1 here and only here; usage errors exit 2.
 Heavy modules (the queue, adapters, their SDKs) are imported inside the commands that need them.
+argparse rather than click: click's import alone is ~7 ms, most of the 10x-`python -c pass` budget that
+a dry run has left after PyYAML, regex and the rendering itself.
 """
 
 from __future__ import annotations
 
-import json
+import argparse
 import os
 import sys
 from datetime import datetime, timezone
-from typing import Any, Callable
-
-import click
+from typing import Any, Callable, Mapping, TextIO
 
 from sharebot.errors import SharebotError
-from sharebot.models import JobState
 
-ENV_HELP = "Default: $SHAREBOT_CONFIG, else config/sharebot.toml."
+STATES = ("queued", "running", "published", "failed", "unknown", "canceled", "deleted")
 
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class Context:
-    def __init__(self, config: str | None, content: str | None) -> None:
-        self.config_path = config
-        self.content_dir = content
+class Failure(Exception):
+    """A command's own verdict: print `message` on stderr and exit with `code`."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class Run:
+    """What a command gets: its arguments, the environment, the settings (read on first use) and output."""
+
+    def __init__(self, args: argparse.Namespace, environ: Mapping[str, str], out: TextIO) -> None:
+        self.args = args
+        self.environ = environ
+        self.out = out
         self._settings: Any = None
 
     @property
@@ -35,100 +45,21 @@ class Context:
         if self._settings is None:
             from sharebot.config import load_settings
 
-            self._settings = load_settings(self.config_path, os.environ, content_dir=self.content_dir)
+            self._settings = load_settings(self.args.config, self.environ, content_dir=self.args.content)
         return self._settings
 
-
-def fail(message: str, code: int = 1) -> None:
-    click.echo(f"sharebot: {message}", err=True)
-    sys.exit(code)
+    def echo(self, text: str = "", end: str = "\n") -> None:
+        self.out.write(text + end)
 
 
-class SharebotGroup(click.Group):
-    """Turns sharebot's own errors into one line and a non-zero exit, never a traceback."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except SharebotError as exc:
-            fail(str(exc))
-        except KeyboardInterrupt:
-            fail("interrupted", 130)
+def names(values: list[str] | None) -> list[str]:
+    return [v.strip() for value in values or () for v in value.split(",") if v.strip()]
 
 
-@click.group(cls=SharebotGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "config", metavar="PATH", help=f"The config file. {ENV_HELP}")
-@click.option("--content", "content", metavar="DIR",
-              help="Read articles from this content directory instead of the configured source "
-                   "(default: $SHAREBOT_CONTENT_DIR).")
-@click.version_option(package_name="sharebot")
-@click.pass_context
-def cli(ctx: click.Context, config: str | None, content: str | None) -> None:
-    """sharebot: turn news articles into exact posts for every network, each posted exactly once."""
-    ctx.obj = Context(config, content)
+def to_json(data: Any) -> str:
+    import json
 
-
-def split_list(values: tuple[str, ...]) -> list[str]:
-    return [v.strip() for value in values for v in value.split(",") if v.strip()]
-
-
-@cli.command()
-@click.argument("article")
-@click.option("--dry-run", is_flag=True, help="Show exactly what each account would get; write and send nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of text.")
-@click.option("--network", "networks", multiple=True, metavar="NAMES", help="Only these networks (x,bluesky,…).")
-@click.option("--account", "accounts", multiple=True, metavar="NAMES", help="Only these accounts.")
-@click.option("--repost", is_flag=True, help="Post again even where the article already went (a new round).")
-@click.option("--at", "at", metavar="WHEN", help="Schedule instead of posting now: +2h, '2026-12-01 08:00' "
-              "(site time zone) or ISO 8601.")
-@click.pass_obj
-def publish(obj: Context, article: str, dry_run: bool, as_json: bool, networks: tuple[str, ...],
-            accounts: tuple[str, ...], repost: bool, at: str | None) -> None:
-    """Render ARTICLE (a slug, or an article page URL) for every account and post it.
-
-    Posts go out in parallel and each account's outcome is printed. Run again, nothing is posted twice:
-    sharebot says where the article already went.
-    """
-    from sharebot import preview
-
-    settings = obj.settings
-    chosen = preview.select_accounts(settings, networks=split_list(networks), accounts=split_list(accounts))
-    item = preview.load_article(settings, article)
-    if dry_run:
-        result = preview.render_article(settings, item, chosen)
-        if as_json:
-            click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
-        else:
-            click.echo(preview.format_text(result), nl=False)
-        if result.blocked:
-            names = ", ".join(p.account for p in result.blocked)
-            fail(f"{len(result.blocked)} post(s) would be refused: {names}")
-        return
-    from sharebot import app
-
-    run_at = when(at, settings) if at else None
-    with queue_and_adapters(settings) as (store, adapters):
-        report = app.publish(settings, item, chosen, store=store, adapters=adapters, clock=utcnow,
-                             owner=owner_name("publish"), run_at=run_at, repost=repost)
-    if as_json:
-        click.echo(json.dumps(report_json(report), ensure_ascii=False, indent=2))
-    else:
-        click.echo(f"{item.slug} (round {report.round})")
-        for line in report.lines:
-            note = " (earlier run)" if line.already else ""
-            click.echo(f"  {line.account:<12} {line.network.value:<9} {line.state:<10}{note} "
-                       f"{line.url or ''} {'' if line.url else line.detail}".rstrip())
-    if report.failed:
-        fail(f"{len(report.failed)} account(s) not posted: {', '.join(d.account for d in report.failed)}")
-
-
-def when(text: str, settings: Any) -> datetime:
-    from sharebot.when import parse_when
-
-    try:
-        return parse_when(text, now=utcnow(), zone=settings.site.timezone)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--at") from None
+    return json.dumps(data, ensure_ascii=False, indent=2)
 
 
 def owner_name(role: str) -> str:
@@ -137,7 +68,7 @@ def owner_name(role: str) -> str:
     return f"{role}@{socket.gethostname()}:{os.getpid()}"
 
 
-class queue_and_adapters:
+class QueueSession:
     """The store and the adapter cache for one command, closed on the way out."""
 
     def __init__(self, settings: Any, *, adapters: bool = True) -> None:
@@ -155,6 +86,47 @@ class queue_and_adapters:
         self.store.close()
 
 
+# --- publish and links ----------------------------------------------------------------------------
+def cmd_publish(run: Run) -> None:
+    from sharebot import preview
+
+    a, settings = run.args, run.settings
+    chosen = preview.select_accounts(settings, networks=names(a.network), accounts=names(a.account))
+    article = preview.load_article(settings, a.article)
+    if a.dry_run:
+        result = preview.render_article(settings, article, chosen)
+        run.echo(to_json(result.to_dict()) if a.json else preview.format_text(result), end="\n" if a.json else "")
+        if result.blocked:
+            raise Failure(f"{len(result.blocked)} post(s) would be refused: "
+                          + ", ".join(p.account for p in result.blocked))
+        return
+    from sharebot import app
+
+    run_at = parse_at(a.at, settings) if a.at else None
+    with QueueSession(settings) as (store, adapters):
+        report = app.publish(settings, article, chosen, store=store, adapters=adapters, clock=utcnow,
+                             owner=owner_name("publish"), run_at=run_at, repost=a.repost)
+    if a.json:
+        run.echo(to_json(report_json(report)))
+    else:
+        run.echo(f"{article.slug} (round {report.round})")
+        for line in report.lines:
+            note = " (earlier run)" if line.already else ""
+            run.echo(f"  {line.account:<12} {line.network.value:<9} {line.state:<10}{note} "
+                     f"{line.url or ''} {'' if line.url else line.detail}".rstrip())
+    if report.failed:
+        raise Failure(f"{len(report.failed)} account(s) not posted: {', '.join(d.account for d in report.failed)}")
+
+
+def parse_at(text: str, settings: Any) -> datetime:
+    from sharebot.when import parse_when
+
+    try:
+        return parse_when(text, now=utcnow(), zone=settings.site.timezone)
+    except ValueError as exc:
+        raise Failure(f"--at: {exc}", 2) from None
+
+
 def report_json(report: Any) -> dict[str, Any]:
     return {
         "article": report.article.slug,
@@ -164,121 +136,88 @@ def report_json(report: Any) -> dict[str, Any]:
     }
 
 
+def cmd_links(run: Run) -> None:
+    from sharebot import links as share, preview
+
+    settings = run.settings
+    found = preview.article_share_links(settings, preview.load_article(settings, run.args.article))
+    if run.args.html:
+        run.echo(share.share_html(found))
+        return
+    width = max(len(s.label) for s in found)
+    for s in found:
+        run.echo(f"{s.label:<{width}}  {s.url}")
+
+
+# --- the queue ------------------------------------------------------------------------------------
 def job_line(job: Any) -> str:
     where = job.remote_url or (job.last_error or "")
     return (f"{job.id:>6}  {job.slug[:38]:<38} {job.account:<12} {job.state.value:<9} r{job.round} "
             f"{job.updated_at:%Y-%m-%d %H:%M}Z  {where}").rstrip()
 
 
-@cli.command()
-@click.argument("slug")
-@click.pass_obj
-def status(obj: Context, slug: str) -> None:
-    """Where SLUG went: each account's state, post URL and times."""
+def cmd_status(run: Run) -> None:
     from sharebot import app
 
-    with queue_and_adapters(obj.settings, adapters=False) as (store, _):
-        jobs = app.status(store, slug)
+    with QueueSession(run.settings, adapters=False) as (store, _):
+        jobs = app.status(store, run.args.slug)
     for job in jobs:
-        click.echo(job_line(job))
+        run.echo(job_line(job))
 
 
-@cli.group(invoke_without_command=True)
-@click.option("--state", type=click.Choice([s.value for s in JobState]),
-              help="Only jobs in this state.")
-@click.option("--account", help="Only this account's jobs.")
-@click.option("--slug", help="Only this article's jobs.")
-@click.option("--limit", type=int, default=200, show_default=True)
-@click.pass_context
-def queue(ctx: click.Context, state: str | None, account: str | None, slug: str | None, limit: int) -> None:
-    """List jobs (with filters), or inspect and repair one with a subcommand."""
-    if ctx.invoked_subcommand:
-        return
+def cmd_queue(run: Run) -> None:
     from sharebot import queue as q
 
-    with queue_and_adapters(ctx.obj.settings, adapters=False) as (store, _):
-        jobs = q.list_jobs(store, state=state, account=account, slug=slug, limit=limit)
+    a = run.args
+    with QueueSession(run.settings, adapters=False) as (store, _):
+        jobs = q.list_jobs(store, state=a.state, account=a.account, slug=a.slug, limit=a.limit)
         counts = store.counts()
     for job in jobs:
-        click.echo(job_line(job))
-    click.echo("  ".join(f"{s.value}: {n}" for s, n in counts.items() if n) or "the queue is empty")
+        run.echo(job_line(job))
+    run.echo("  ".join(f"{s.value}: {n}" for s, n in counts.items() if n) or "the queue is empty")
 
 
-@queue.command("show")
-@click.argument("job_id", type=int)
-@click.pass_obj
-def queue_show(obj: Context, job_id: int) -> None:
-    """One job: its post exactly as queued, and its full history."""
+def cmd_queue_show(run: Run) -> None:
     from sharebot import queue as q
 
-    with queue_and_adapters(obj.settings, adapters=False) as (store, _):
-        job = store.get(job_id)
-        events = q.job_events(store, job_id)
-    click.echo(job_line(job))
-    click.echo(f"  key {job.key[:16]}…  attempts {job.attempts}  run at {job.run_at:%Y-%m-%d %H:%M:%S}Z")
-    click.echo("  " + job.post.text.replace("\n", "\n  "))
+    with QueueSession(run.settings, adapters=False) as (store, _):
+        job = store.get(run.args.job_id)
+        events = q.job_events(store, job.id)
+    run.echo(job_line(job))
+    run.echo(f"  key {job.key[:16]}…  attempts {job.attempts}  run at {job.run_at:%Y-%m-%d %H:%M:%S}Z")
+    run.echo("  " + job.post.text.replace("\n", "\n  "))
     for e in events:
-        click.echo(f"  {e.at:%Y-%m-%d %H:%M:%S}Z  {e.from_state or '-'} -> {e.to_state}  {e.reason}")
+        run.echo(f"  {e.at:%Y-%m-%d %H:%M:%S}Z  {e.from_state or '-'} -> {e.to_state}  {e.reason}")
 
 
-@queue.command("retry")
-@click.argument("job_id", type=int)
-@click.pass_obj
-def queue_retry(obj: Context, job_id: int) -> None:
-    """Queue a failed or canceled job again (the worker sends it)."""
+def cmd_queue_change(run: Run) -> None:
     from sharebot import queue as q
 
-    with queue_and_adapters(obj.settings, adapters=False) as (store, _):
-        click.echo(job_line(q.retry(store, job_id, utcnow())))
+    a = run.args
+    with QueueSession(run.settings, adapters=False) as (store, _):
+        if a.queue_command == "retry":
+            job = q.retry(store, a.job_id, utcnow())
+        elif a.queue_command == "cancel":
+            job = q.cancel(store, a.job_id, utcnow(), reason="canceled by hand")
+        else:
+            if bool(a.posted) == a.not_posted:
+                raise Failure("queue resolve: give exactly one of --posted URL or --not-posted", 2)
+            job = q.resolve(store, a.job_id, utcnow(), posted_url=a.posted, not_posted=a.not_posted)
+    run.echo(job_line(job))
 
 
-@queue.command("cancel")
-@click.argument("job_id", type=int)
-@click.pass_obj
-def queue_cancel(obj: Context, job_id: int) -> None:
-    """Cancel a queued, failed or unknown job."""
-    from sharebot import queue as q
-
-    with queue_and_adapters(obj.settings, adapters=False) as (store, _):
-        click.echo(job_line(q.cancel(store, job_id, utcnow(), reason="canceled by hand")))
-
-
-@queue.command("resolve")
-@click.argument("job_id", type=int)
-@click.option("--posted", "posted", metavar="URL", help="It did go out: here.")
-@click.option("--not-posted", is_flag=True, help="It did not go out: send it again.")
-@click.pass_obj
-def queue_resolve(obj: Context, job_id: int, posted: str | None, not_posted: bool) -> None:
-    """Settle an unknown job by hand."""
-    from sharebot import queue as q
-
-    if bool(posted) == not_posted:
-        raise click.UsageError("give exactly one of --posted URL or --not-posted")
-    with queue_and_adapters(obj.settings, adapters=False) as (store, _):
-        click.echo(job_line(q.resolve(store, job_id, utcnow(), posted_url=posted, not_posted=not_posted)))
-
-
-@cli.command()
-@click.argument("slug")
-@click.pass_obj
-def retract(obj: Context, slug: str) -> None:
-    """Delete SLUG's posts on every network (for corrections), and record it."""
+def cmd_retract(run: Run) -> None:
     from sharebot import app
 
-    with queue_and_adapters(obj.settings) as (store, adapters):
-        results = app.retract(store, slug, adapters=adapters, clock=utcnow)
+    with QueueSession(run.settings) as (store, adapters):
+        results = app.retract(store, run.args.slug, adapters=adapters, clock=utcnow)
     for r in results:
-        click.echo(f"  {r.job.account:<12} {'deleted' if r.deleted else 'NOT deleted: ' + r.detail}")
+        run.echo(f"  {r.job.account:<12} {'deleted' if r.deleted else 'NOT deleted: ' + r.detail}")
     if any(not r.deleted for r in results):
-        fail("some posts could not be deleted")
+        raise Failure("some posts could not be deleted")
 
 
-@cli.command()
-@click.option("--burst", is_flag=True, help="Post what is due, then exit (for cron).")
-@click.option("--concurrency", type=click.IntRange(1, 64), default=4, show_default=True)
-@click.pass_obj
-def worker(obj: Context, burst: bool, concurrency: int) -> None:
-    """Post due jobs until stopped. SIGTERM finishes the posts in hand, then exits."""
+def cmd_worker(run: Run) -> None:
     import logging
     import signal
     import threading
@@ -287,60 +226,162 @@ def worker(obj: Context, burst: bool, concurrency: int) -> None:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
     stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    with queue_and_adapters(obj.settings) as (store, adapters):
-        handled = app.run_worker(obj.settings, store=store, adapters=adapters, clock=utcnow,
-                                 owner=owner_name("worker"), concurrency=concurrency, burst=burst, stop=stop)
-    click.echo(f"worker handled {handled} job(s)")
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+    with QueueSession(run.settings) as (store, adapters):
+        handled = app.run_worker(run.settings, store=store, adapters=adapters, clock=utcnow,
+                                 owner=owner_name("worker"), concurrency=run.args.concurrency,
+                                 burst=run.args.burst, stop=stop)
+    run.echo(f"worker handled {handled} job(s)")
 
 
-@cli.group(invoke_without_command=True)
-@click.pass_context
-def accounts(ctx: click.Context) -> None:
-    """List configured accounts with their secrets masked."""
-    if ctx.invoked_subcommand:
-        return
+# --- accounts -------------------------------------------------------------------------------------
+def cmd_accounts(run: Run) -> None:
     from sharebot import app
 
-    for line in app.list_accounts(ctx.obj.settings):
+    for line in app.list_accounts(run.settings):
         a = line.account
         creds = ", ".join(f"{k}: {v}" for k, v in line.credentials.items()) or "no credentials"
-        click.echo(f"{a.name:<12} {a.network.value:<9} {'enabled' if a.enabled else 'disabled':<8} {creds}")
+        run.echo(f"{a.name:<12} {a.network.value:<9} {'enabled' if a.enabled else 'disabled':<8} {creds}")
 
 
-@accounts.command("check")
-@click.pass_obj
-def accounts_check(obj: Context) -> None:
-    """Verify every account's credentials with one authenticated read each."""
+def cmd_accounts_check(run: Run) -> None:
     from sharebot import app
 
-    with queue_and_adapters(obj.settings) as (store, adapters):
-        results = app.check_accounts(obj.settings, adapters=adapters, store=store, clock=utcnow)
+    with QueueSession(run.settings) as (store, adapters):
+        results = app.check_accounts(run.settings, adapters=adapters, store=store, clock=utcnow)
     for r in results:
-        click.echo(f"{r.account:<12} {r.state:<10} {r.detail}")
+        run.echo(f"{r.account:<12} {r.state:<10} {r.detail}")
     bad = [r.account for r in results if r.state not in ("ok", "expiring")]
     if bad:
-        fail(f"{len(bad)} account(s) not usable: {', '.join(bad)}")
+        raise Failure(f"{len(bad)} account(s) not usable: {', '.join(bad)}")
 
 
-@cli.command()
-@click.argument("article")
-@click.option("--html", "as_html", is_flag=True, help="Print a share-button snippet to paste into the site.")
-@click.pass_obj
-def links(obj: Context, article: str, as_html: bool) -> None:
-    """Share-intent links for ARTICLE: X, Bluesky, LinkedIn, Facebook, WhatsApp, Telegram, Threads, Mastodon."""
-    from sharebot import links as share, preview
-
-    settings = obj.settings
-    found = preview.article_share_links(settings, preview.load_article(settings, article))
-    if as_html:
-        click.echo(share.share_html(found))
-        return
-    width = max(len(s.label) for s in found)
-    for s in found:
-        click.echo(f"{s.label:<{width}}  {s.url}")
+# --- the parser -----------------------------------------------------------------------------------
+def _publish_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("article")
+    p.add_argument("--dry-run", action="store_true", help="show what each account would get; write and send nothing")
+    p.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    p.add_argument("--network", action="append", metavar="NAMES", help="only these networks (x,bluesky,…)")
+    p.add_argument("--account", action="append", metavar="NAMES", help="only these accounts")
+    p.add_argument("--repost", action="store_true", help="post again where the article already went (a new round)")
+    p.add_argument("--at", metavar="WHEN",
+                   help="schedule instead of posting now: +2h, '2026-12-01 08:00' (site time zone) or ISO 8601")
 
 
-def main(argv: list[str] | None = None, run: Callable[..., Any] | None = None) -> None:
-    cli.main(args=argv, prog_name="sharebot")
+def _links_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("article")
+    p.add_argument("--html", action="store_true", help="print a share-button snippet to paste into the site")
+
+
+def _slug_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("slug")
+
+
+def _queue_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--state", choices=STATES, help="only jobs in this state")
+    p.add_argument("--account", help="only this account's jobs")
+    p.add_argument("--slug", help="only this article's jobs")
+    p.add_argument("--limit", type=int, default=200, help="at most this many (default: 200)")
+    sub = p.add_subparsers(dest="queue_command", metavar="SUBCOMMAND")
+    for name, handler, text in (
+        ("show", cmd_queue_show, "One job: its post exactly as queued, and its full history."),
+        ("retry", cmd_queue_change, "Queue a failed or canceled job again."),
+        ("cancel", cmd_queue_change, "Cancel a queued, failed or unknown job."),
+        ("resolve", cmd_queue_change, "Settle an unknown job by hand."),
+    ):
+        q = sub.add_parser(name, help=text, description=text)
+        q.set_defaults(handler=handler)
+        q.add_argument("job_id", type=int)
+        if name == "resolve":
+            q.add_argument("--posted", metavar="URL", help="it did go out: here")
+            q.add_argument("--not-posted", action="store_true", help="it did not go out: send it again")
+
+
+def _worker_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--burst", action="store_true", help="post what is due, then exit (for cron)")
+    p.add_argument("--concurrency", type=int, default=4, choices=range(1, 65), metavar="N",
+                   help="posts in flight at once, 1-64 (default: 4)")
+
+
+def _accounts_args(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="accounts_command", metavar="SUBCOMMAND")
+    text = "Verify every account's credentials with one authenticated read each."
+    sub.add_parser("check", help=text, description=text).set_defaults(handler=cmd_accounts_check)
+
+
+COMMANDS: dict[str, tuple[Callable[[Run], None], Callable[[argparse.ArgumentParser], None], str]] = {
+    "publish": (cmd_publish, _publish_args, "Render ARTICLE (a slug, or an article page URL) for every account "
+                "and post it; run again, nothing is posted twice."),
+    "links": (cmd_links, _links_args, "Share-intent links for ARTICLE: X, Bluesky, LinkedIn, Facebook, "
+              "WhatsApp, Telegram, Threads, Mastodon."),
+    "status": (cmd_status, _slug_arg, "Where SLUG went: each account's state, post URL and time."),
+    "queue": (cmd_queue, _queue_args, "List jobs (with filters), or inspect and repair one with a subcommand."),
+    "retract": (cmd_retract, _slug_arg, "Delete SLUG's posts on every network (for corrections), and record it."),
+    "worker": (cmd_worker, _worker_args, "Post due jobs until stopped; SIGTERM finishes the posts in hand, "
+               "then exits."),
+    "accounts": (cmd_accounts, _accounts_args, "List configured accounts with their secrets masked."),
+}
+
+
+def _command_in(argv: list[str]) -> str | None:
+    """The command word, so that only its parser is built (argparse's set-up is a sizeable part of a dry run)."""
+    skip = False
+    for word in argv:
+        if skip:
+            skip = False
+        elif word in ("--config", "--content"):
+            skip = True
+        elif not word.startswith("-"):
+            return word if word in COMMANDS else None
+    return None
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    from sharebot import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="sharebot",
+        description="Turn news articles into exact posts for every network, each posted exactly once.")
+    parser.add_argument("--config", metavar="PATH",
+                        help="the config file (default: $SHAREBOT_CONFIG, else config/sharebot.toml)")
+    parser.add_argument("--content", metavar="DIR",
+                        help="read articles from this content directory instead of the configured source "
+                             "(default: $SHAREBOT_CONTENT_DIR)")
+    parser.add_argument("--version", action="version", version=f"sharebot {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    only = _command_in(argv) if argv is not None else None
+    for name, (handler, add_arguments, text) in COMMANDS.items():
+        if only in (None, name):
+            sub = commands.add_parser(name, help=text, description=text)
+            sub.set_defaults(handler=handler)
+            add_arguments(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None, *, environ: Mapping[str, str] | None = None,
+         stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    """Run one command; returns the exit status (the console script exits with it)."""
+    out, err = stdout or sys.stdout, stderr or sys.stderr
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        args = build_parser(argv).parse_args(argv)
+    except SystemExit as exc:  # argparse has printed usage or help
+        return int(exc.code or 0)
+    try:
+        args.handler(Run(args, os.environ if environ is None else environ, out))
+    except Failure as exc:
+        err.write(f"sharebot: {exc}\n")
+        return exc.code
+    except SharebotError as exc:
+        err.write(f"sharebot: {exc}\n")
+        return 1
+    except KeyboardInterrupt:
+        err.write("sharebot: interrupted\n")
+        return 130
+    return 0
+
+
+def entry() -> None:
+    sys.exit(main())

@@ -8,13 +8,13 @@ over `.env` next to the working directory. Relative paths in the file are relati
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from types import MappingProxyType
+from typing import Any, Mapping, NamedTuple
 
 from sharebot.errors import ConfigError
 from sharebot.models import Account, Network
-from sharebot.adapters.base import Secret
+from sharebot.secrets import Secret
 
 DEFAULT_CONFIG = Path("config/sharebot.toml")
 DEFAULT_UTM = {"utm_source": "{network}", "utm_medium": "social", "utm_campaign": "{slug}"}
@@ -38,32 +38,32 @@ _ACCOUNT_KEYS = {"network", "secrets", "template", "max_hashtags", "utm", "enabl
 _TOP_KEYS = {"site", "source", "queue", "templates", "utm", "accounts", "schedule"}
 
 
-@dataclass(frozen=True)
-class Site:
+class Site(NamedTuple):
     name: str
     base_url: str
     language: str = "de"
     timezone: str = "Europe/Berlin"
 
 
-@dataclass(frozen=True)
-class SourceConfig:
+class SourceConfig(NamedTuple):
     kind: str  # "content" | "feed"
     location: str  # a directory, a file path or a URL
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     path: Path
     site: Site
     source: SourceConfig
     accounts: tuple[Account, ...]
     database: str
     state_dir: Path
-    templates: Mapping[str, str] = field(default_factory=dict)
-    utm: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_UTM))
-    env: Mapping[str, str] = field(default_factory=dict, repr=False)
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    templates: Mapping[str, str] = MappingProxyType({})
+    utm: Mapping[str, str] = MappingProxyType(DEFAULT_UTM)
+    env: Mapping[str, str] = MappingProxyType({})  # the whole environment: never shown (see __repr__)
+    raw: Mapping[str, Any] = MappingProxyType({})
+
+    def __repr__(self) -> str:
+        return f"Settings(path={str(self.path)!r}, site={self.site!r}, accounts={[a.name for a in self.accounts]})"
 
     def account(self, name: str) -> Account:
         for account in self.accounts:
@@ -108,9 +108,12 @@ def load_settings(
 
 
 def _environment(env: Mapping[str, str], dotenv_path: Path | None) -> dict[str, str]:
-    from dotenv import dotenv_values
+    path = dotenv_path or Path(".env")
+    values: dict[str, str] = {}
+    if path.is_file():  # python-dotenv (with logging, tempfile, ...) costs ~8 ms to import: only when needed
+        from dotenv import dotenv_values
 
-    values = {k: v for k, v in dotenv_values(dotenv_path or Path(".env")).items() if v is not None}
+        values = {k: v for k, v in dotenv_values(path).items() if v is not None}
     values.update(env)
     return values
 

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sharebot import entities
 
 
-@dataclass(frozen=True)
-class XConfig:
+class XConfig(NamedTuple):
     """A twitter-text weighting config (facts from twitter-text's config/v2.json and v3.json)."""
 
     version: int
@@ -39,8 +37,7 @@ X_V3 = XConfig(version=3, emoji_parsing=True)  # what X uses now: an emoji seque
 _X_INVALID = frozenset("\ufffe\ufeff\uffff")  # X rejects a post that contains any of these
 
 
-@dataclass(frozen=True)
-class XParse:
+class XParse(NamedTuple):
     """twitter-text's parseTweet result. Range fields are UTF-16 indices into the text as given, inclusive."""
 
     weighted_length: int
@@ -102,7 +99,8 @@ def parse_x(text: str, config: XConfig = X_V3) -> XParse:
             cp = ord(piece)
             scaled += _unit_weight(0xDC00 + ((cp - 0x10000) & 0x3FF) if cp > 0xFFFF else cp, config)
         i += len(piece)
-        unit_index += utf16_length(piece)
+        unit_index += len(piece) + sum(1 for ch in piece if ch > "\uffff") if len(piece) > 1 else (
+            2 if piece > "\uffff" else 1)
         if valid:
             valid = piece[-1] not in _X_INVALID
         if valid and scaled <= limit:

@@ -7,8 +7,7 @@ wa.me, t.me/share/url, threads.com/intent/post, an instance's /share page for Ma
 
 from __future__ import annotations
 
-import html
-from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import quote
 
 from sharebot.models import Network
@@ -56,8 +55,7 @@ def share_url(network: Network, *, url: str, title: str, text: str | None = None
     raise ValueError(f"no share link for {network}")
 
 
-@dataclass(frozen=True)
-class ShareLink:
+class ShareLink(NamedTuple):
     network: Network
     label: str
     url: str
@@ -74,6 +72,8 @@ def share_links(*, url: str, title: str, hashtags: tuple[str, ...] = (), mastodo
 
 def share_html(share: list[ShareLink]) -> str:
     """A share-button snippet a site can paste: plain links, no script, no tracking."""
+    import html
+
     items = "\n".join(
         f'  <li><a class="share-{s.network.value}" href="{html.escape(s.url)}" target="_blank" '
         f'rel="noopener noreferrer">{html.escape(s.label)}</a></li>'

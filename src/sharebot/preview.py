@@ -5,9 +5,7 @@ Nothing here writes, sends or needs a credential.
 
 from __future__ import annotations
 
-import textwrap
-from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 
 from sharebot import links
 from sharebot.config import Settings
@@ -17,8 +15,7 @@ from sharebot.render import add_utm, render
 from sharebot.sources import Fetcher, open_source, read_page
 
 
-@dataclass(frozen=True)
-class Preview:
+class Preview(NamedTuple):
     article: Article
     posts: tuple[RenderedPost, ...]
 
@@ -93,6 +90,8 @@ def _post_json(post: RenderedPost) -> dict[str, Any]:
 
 def format_text(preview: Preview, *, width: int = 100) -> str:
     """The editor's view: each post exactly as it will go out, with its measure and everything around it."""
+    import textwrap
+
     a = preview.article
     lines = [a.title, f"  {a.url}", f"  {a.language} · {a.section or 'no section'} · {len(a.tags)} tags", ""]
     for post in preview.posts:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 import string
 import unicodedata
-from dataclasses import replace
 from typing import Callable, Iterable, Mapping
 from urllib.parse import urlencode, urlsplit, urlunsplit, parse_qsl
 
@@ -153,7 +152,7 @@ def _fit(rules: Rules, fill: Callable[[Mapping[str, str]], str], values: dict[st
                 tags.pop()
             values = {**values, "hashtags": " ".join(tags)}
         else:
-            values = {**values, field: fitting.shorten(before, lambda t: rules.fits(fill({**values, field: t})))}
+            values = {**values, field: _shorten(rules, fill, values, field)}
         after = values[field]
         what = "dropped" if not after else "shortened"
         issues.append(Issue(Severity.WARNING, f"{field}-{what}", f"{field} {what} to fit {rules.limit} {rules.unit}"))
@@ -161,8 +160,7 @@ def _fit(rules: Rules, fill: Callable[[Mapping[str, str]], str], values: dict[st
             break
     if not values["title"] and original["teaser"]:
         # The title could not be kept whole (one word longer than the limit): give the teaser its room back.
-        values = {**values, "teaser": fitting.shorten(original["teaser"],
-                                                      lambda t: rules.fits(fill({**values, "teaser": t})))}
+        values = {**values, "teaser": _shorten(rules, fill, {**values, "teaser": original["teaser"]}, "teaser")}
     text = fill(values)
     if not text.strip():
         issues.append(Issue(Severity.ERROR, "cannot-fit",
@@ -170,10 +168,16 @@ def _fit(rules: Rules, fill: Callable[[Mapping[str, str]], str], values: dict[st
     return text, issues
 
 
+def _shorten(rules: Rules, fill: Callable[[Mapping[str, str]], str], values: Mapping[str, str], field: str) -> str:
+    """The longest word-boundary cut of `values[field]` with which the whole post fits."""
+    return fitting.shorten(values[field], lambda t: rules.fits(fill({**values, field: t})))
+
+
 def _warnings(article: Article, rules: Rules, text: str, link: str) -> list[Issue]:
     issues = []
     if rules.link_placement == "text" and rules.network is not Network.WHATSAPP and link not in text:
-        issues.append(Issue(Severity.ERROR, "link-missing", "the template leaves out {link}; the post would carry no link"))
+        issues.append(Issue(Severity.ERROR, "link-missing",
+                            "the template leaves out {link}; the post would carry no link"))
     if rules.builds_card and not article.image:
         issues.append(Issue(Severity.WARNING, "no-image", "the article has no image: the link card has no thumbnail"))
     if article.image and not article.image_alt:
@@ -184,7 +188,3 @@ def _warnings(article: Article, rules: Rules, text: str, link: str) -> list[Issu
 def _post_options(account: Account) -> dict[str, object]:
     keep = ("visibility", "attach_image")
     return {k: account.options[k] for k in keep if k in account.options}
-
-
-def with_issue(post: RenderedPost, issue: Issue) -> RenderedPost:
-    return replace(post, issues=post.issues + (issue,))

@@ -14,23 +14,9 @@ from typing import Any, Callable, ClassVar, Mapping
 
 from sharebot.errors import AuthError
 from sharebot.models import Account, Network, PublishResult, RenderedPost
+from sharebot.secrets import Secret, mask
 
-
-class Secret(str):
-    """A credential value. Behaves as a str for the SDKs, but never shows itself in repr or logs."""
-
-    def __repr__(self) -> str:
-        return "Secret('****')"
-
-    def masked(self) -> str:
-        return mask(self)
-
-
-def mask(value: str) -> str:
-    """`abcd…wxyz` style masking: enough to tell two tokens apart, never enough to use one."""
-    if len(value) <= 12:
-        return "****"
-    return f"{value[:2]}…{value[-2:]}"
+__all__ = ["Adapter", "AdapterContext", "AccountStatus", "Delivery", "Secret", "mask"]
 
 
 @dataclass(frozen=True)
@@ -99,5 +85,5 @@ class Adapter(ABC):
     def check(self) -> AccountStatus:
         """One authenticated read that proves the credentials work."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional: most adapters hold nothing to release
         """Release connections."""

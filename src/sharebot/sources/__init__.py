@@ -8,7 +8,6 @@ cheap.
 
 from __future__ import annotations
 
-import difflib
 import re
 import unicodedata
 from datetime import date, datetime, tzinfo
@@ -123,6 +122,8 @@ def newest_first(articles: Iterable[Article]) -> list[Article]:
 
 
 def unknown_slug(slug: str, where: str, known: Iterable[str]) -> ArticleError:
+    import difflib
+
     close = difflib.get_close_matches(slug, sorted(set(known)), n=3, cutoff=0.5)
     hint = f"; did you mean: {', '.join(close)}?" if close else ""
     return ArticleError(f"no article '{slug}' in {where}{hint}")
