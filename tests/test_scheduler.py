@@ -171,7 +171,7 @@ def test_immediate_goes_at_once_and_slot_accounts_at_the_next_slot():
 
 def test_now_ignores_slots_quiet_hours_gap_cap_and_stagger_but_not_the_embargo():
     s = daily(time(7, 30), min_gap=HOUR, max_per_hour=1, stagger=timedelta(minutes=5))
-    s = Schedule(**{**s.__dict__, "quiet_hours": ((time(8), time(10)),)})
+    s = s._replace(quiet_hours=((time(8), time(10)),))
     busy = [NOW, NOW - timedelta(minutes=1)]
     assert plan(s, now=NOW, taken=busy, mode="now", order=3) == NOW
     embargo = NOW + timedelta(minutes=20)

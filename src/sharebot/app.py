@@ -8,20 +8,20 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Callable, Iterable
 
 from sharebot.adapters.base import AccountStatus, Adapter, AdapterContext, mask
 from sharebot.config import Settings
 from sharebot.errors import SharebotError, ValidationError
 from sharebot.models import Account, Article, Job, JobState, Network, Severity
-from sharebot.preview import render_article
+from sharebot.preview import LINK_ONLY, render_article
+from sharebot.scheduler import describe
 from sharebot.queue import RetryPolicy, enqueue, mark_deleted, record_check
 from sharebot.store import Store, open_store
 from sharebot.worker import Outcome, Worker
 
 Clock = Callable[[], datetime]
-LINK_ONLY = frozenset({Network.WHATSAPP})  # no posting API: the share link is the output
 
 
 def open_queue(settings: Settings) -> Store:
@@ -92,28 +92,34 @@ class PublishReport:
         return [d for d in self.lines if d.state in (JobState.FAILED, JobState.UNKNOWN)]
 
 
+def taken_times(store: Store, now: datetime) -> Callable[[str], list[datetime]]:
+    """An account's posts in the last day and from now on: what its schedule keeps gaps and caps against."""
+    return lambda account: store.post_times(account, since=now - timedelta(days=1))
+
+
 def publish(settings: Settings, article: Article, accounts: Iterable[Account], *, store: Store,
-            adapters: Callable[[str], Adapter], clock: Clock, owner: str, run_at: datetime | None = None,
-            repost: bool = False) -> PublishReport:
-    """Render and validate, enqueue one job per account, and (unless scheduled for later) post in parallel."""
-    preview = render_article(settings, article, accounts)
+            adapters: Callable[[str], Adapter], clock: Clock, owner: str, mode: str = "schedule",
+            at: datetime | None = None, repost: bool = False) -> PublishReport:
+    """Render and validate, plan each account's time, enqueue one job per account, and post the ones due now
+    in parallel. `mode`: "schedule" (each account's schedule), "now", "at" (with `at`) or "next_slot"."""
+    now = clock()
+    preview = render_article(settings, article, accounts, now=now, mode=mode, at=at, taken=taken_times(store, now))
     if preview.blocked:
         post = preview.blocked[0]
         reasons = "; ".join(i.message for i in post.issues if i.severity is Severity.ERROR)
         raise ValidationError(f"{article.slug}: nothing queued: the post for {post.account!r} would be refused: "
                               f"{reasons}")
     postable = [p for p in preview.posts if p.network not in LINK_ONLY]
-    now = clock()
-    queued = enqueue(store, article.slug, postable, now=now, run_at=run_at, repost=repost)
+    queued = enqueue(store, article.slug, postable, now=now, run_at=now, repost=repost, run_at_for=preview.times)
     lines = [_line(job, already=True) for job in queued.existing]
-    if queued.added and (run_at is None or run_at <= now):
+    due = [j for j in queued.added if j.run_at <= now]
+    if due:
         with Worker(store, adapters, owner=owner, clock=clock, policy=retry_policy(settings),
-                    concurrency=len(queued.added)) as worker:
-            outcomes = worker.publish_now(queued.added)
+                    concurrency=len(due)) as worker:
+            outcomes = worker.publish_now(due)
         lines += [_outcome_line(store, o) for o in outcomes]
-    else:
-        lines += [Delivered(j.account, j.network, "scheduled", None, f"at {j.run_at.isoformat()}", j.id)
-                  for j in queued.added]
+    lines += [Delivered(j.account, j.network, "scheduled", None, describe(j.run_at, settings.site.timezone), j.id)
+              for j in queued.added if j.run_at > now]
     lines += [Delivered(p.account, p.network, "share link", p.share_url, "no posting API: share this link")
               for p in preview.posts if p.network in LINK_ONLY]
     order = {p.account: i for i, p in enumerate(preview.posts)}

@@ -93,8 +93,10 @@ def cmd_publish(run: Run) -> None:
     a, settings = run.args, run.settings
     chosen = preview.select_accounts(settings, networks=names(a.network), accounts=names(a.account))
     article = preview.load_article(settings, a.article)
+    mode, at = publish_mode(a, settings)
     if a.dry_run:
-        result = preview.render_article(settings, article, chosen)
+        with existing_queue(settings) as taken:
+            result = preview.render_article(settings, article, chosen, now=utcnow(), mode=mode, at=at, taken=taken)
         run.echo(to_json(result.to_dict()) if a.json else preview.format_text(result), end="\n" if a.json else "")
         if result.blocked:
             raise Failure(f"{len(result.blocked)} post(s) would be refused: "
@@ -102,10 +104,9 @@ def cmd_publish(run: Run) -> None:
         return
     from sharebot import app
 
-    run_at = parse_at(a.at, settings) if a.at else None
     with QueueSession(settings) as (store, adapters):
         report = app.publish(settings, article, chosen, store=store, adapters=adapters, clock=utcnow,
-                             owner=owner_name("publish"), run_at=run_at, repost=a.repost)
+                             owner=owner_name("publish"), mode=mode, at=at, repost=a.repost)
     if a.json:
         run.echo(to_json(report_json(report)))
     else:
@@ -118,13 +119,35 @@ def cmd_publish(run: Run) -> None:
         raise Failure(f"{len(report.failed)} account(s) not posted: {', '.join(d.account for d in report.failed)}")
 
 
-def parse_at(text: str, settings: Any) -> datetime:
-    from sharebot.when import parse_when
+def publish_mode(a: argparse.Namespace, settings: Any) -> tuple[str, datetime | None]:
+    if a.at:
+        from sharebot.when import parse_when
 
-    try:
-        return parse_when(text, now=utcnow(), zone=settings.site.timezone)
-    except ValueError as exc:
-        raise Failure(f"--at: {exc}", 2) from None
+        try:
+            return "at", parse_when(a.at, now=utcnow(), zone=settings.site.timezone)
+        except ValueError as exc:
+            raise Failure(f"--at: {exc}", 2) from None
+    return ("now" if a.now else "next_slot" if a.next_slot else "schedule"), None
+
+
+class existing_queue:
+    """For a dry run: the queue's planned times if a queue exists, without creating one (nothing is written)."""
+
+    def __init__(self, settings: Any) -> None:
+        self.settings, self.store = settings, None
+
+    def __enter__(self) -> Callable[[str], list[datetime]] | None:
+        database = self.settings.database
+        if "://" in database or os.path.isfile(database):
+            from sharebot import app
+
+            self.store = app.open_queue(self.settings)
+            return app.taken_times(self.store, utcnow())
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        if self.store is not None:
+            self.store.close()
 
 
 def report_json(report: Any) -> dict[str, Any]:
@@ -169,12 +192,34 @@ def cmd_queue(run: Run) -> None:
     from sharebot import queue as q
 
     a = run.args
+    if a.upcoming:
+        return cmd_upcoming(run)
     with QueueSession(run.settings, adapters=False) as (store, _):
         jobs = q.list_jobs(store, state=a.state, account=a.account, slug=a.slug, limit=a.limit)
         counts = store.counts()
     for job in jobs:
         run.echo(job_line(job))
     run.echo("  ".join(f"{s.value}: {n}" for s, n in counts.items() if n) or "the queue is empty")
+
+
+def cmd_upcoming(run: Run) -> None:
+    """What will go out when, per account, in the site's local time."""
+    from datetime import timedelta
+
+    from sharebot.scheduler import describe
+
+    a, zone, now = run.args, run.settings.site.timezone, utcnow()
+    until = now + timedelta(hours=a.hours) if a.hours else None
+    with QueueSession(run.settings, adapters=False) as (store, _):
+        jobs = [j for j in store.upcoming(now=now, until=until)
+                if (not a.account or j.account == a.account) and (not a.slug or j.slug == a.slug)]
+    if not jobs:
+        run.echo("nothing is planned" + (f" in the next {a.hours} h" if a.hours else ""))
+        return
+    for account in sorted({j.account for j in jobs}, key=[j.account for j in jobs].index):
+        run.echo(account)
+        for job in (j for j in jobs if j.account == account):
+            run.echo(f"  {describe(job.run_at, zone)}  {job.slug}  (job {job.id})")
 
 
 def cmd_queue_show(run: Run) -> None:
@@ -236,6 +281,46 @@ def cmd_worker(run: Run) -> None:
     run.echo(f"worker handled {handled} job(s)")
 
 
+# --- watch ----------------------------------------------------------------------------------------
+def cmd_watch(run: Run) -> None:
+    import logging
+    import signal
+    import threading
+
+    from sharebot import app, watch
+    from sharebot.scheduler import describe
+
+    a, settings = run.args, run.settings
+    interval = a.interval if a.interval is not None else (settings.watch.interval if settings.watch else 300.0)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
+    stop = threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+    backfill = a.backfill
+    failed = False
+    with QueueSession(settings) as (store, adapters):
+        while not stop.is_set():
+            report = watch.watch_once(settings, store, now=utcnow(), backfill=backfill)
+            backfill = 0
+            for source, count in report.recorded.items():
+                run.echo(f"{source}: first look, {count} article(s) recorded as already there (not posted)")
+            for item in report.enqueued:
+                times = ", ".join(f"{acc} {describe(t, settings.site.timezone)}" for acc, t in item.times.items())
+                run.echo(f"new: {item.article.slug}: {times or 'no account takes it'}")
+            for source, message in report.errors.items():
+                run.echo(f"{source}: {message} (will try again)")
+            failed = bool(report.errors)
+            if not a.no_post:
+                app.run_worker(settings, store=store, adapters=adapters, clock=utcnow, owner=owner_name("watch"),
+                               concurrency=a.concurrency, burst=True, stop=stop)
+            if a.once:
+                break
+            stop.wait(interval)
+    if failed and a.once:
+        raise Failure("some sources could not be read")
+
+
 # --- accounts -------------------------------------------------------------------------------------
 def cmd_accounts(run: Run) -> None:
     from sharebot import app
@@ -266,8 +351,13 @@ def _publish_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--network", action="append", metavar="NAMES", help="only these networks (x,bluesky,…)")
     p.add_argument("--account", action="append", metavar="NAMES", help="only these accounts")
     p.add_argument("--repost", action="store_true", help="post again where the article already went (a new round)")
-    p.add_argument("--at", metavar="WHEN",
-                   help="schedule instead of posting now: +2h, '2026-12-01 08:00' (site time zone) or ISO 8601")
+    when = p.add_mutually_exclusive_group()
+    when.add_argument("--now", action="store_true",
+                      help="breaking news: post at once, ignoring slots, quiet hours, gaps and caps")
+    when.add_argument("--at", metavar="WHEN",
+                      help="post at this time: +2h, '2026-12-01 08:00' (site time zone) or ISO 8601")
+    when.add_argument("--next-slot", action="store_true",
+                      help="each account's next free slot (accounts without slots: their earliest allowed time)")
 
 
 def _links_args(p: argparse.ArgumentParser) -> None:
@@ -284,6 +374,8 @@ def _queue_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--account", help="only this account's jobs")
     p.add_argument("--slug", help="only this article's jobs")
     p.add_argument("--limit", type=int, default=200, help="at most this many (default: 200)")
+    p.add_argument("--upcoming", action="store_true", help="what will go out when, per account, in local time")
+    p.add_argument("--hours", type=float, metavar="H", help="with --upcoming: only the next H hours")
     sub = p.add_subparsers(dest="queue_command", metavar="SUBCOMMAND")
     for name, handler, text in (
         ("show", cmd_queue_show, "One job: its post exactly as queued, and its full history."),
@@ -311,6 +403,16 @@ def _accounts_args(p: argparse.ArgumentParser) -> None:
     sub.add_parser("check", help=text, description=text).set_defaults(handler=cmd_accounts_check)
 
 
+def _watch_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--once", action="store_true", help="poll once, post what is due, then exit (for cron)")
+    p.add_argument("--interval", type=float, metavar="SECONDS", help="between polls (default: [watch].interval)")
+    p.add_argument("--backfill", type=int, default=0, metavar="N",
+                   help="on a source's first poll, enqueue its newest N articles instead of none")
+    p.add_argument("--no-post", action="store_true", help="only enqueue; leave posting to `sharebot worker`")
+    p.add_argument("--concurrency", type=int, default=4, choices=range(1, 65), metavar="N",
+                   help="posts in flight at once, 1-64 (default: 4)")
+
+
 COMMANDS: dict[str, tuple[Callable[[Run], None], Callable[[argparse.ArgumentParser], None], str]] = {
     "publish": (cmd_publish, _publish_args, "Render ARTICLE (a slug, or an article page URL) for every account "
                 "and post it; run again, nothing is posted twice."),
@@ -321,6 +423,8 @@ COMMANDS: dict[str, tuple[Callable[[Run], None], Callable[[argparse.ArgumentPars
     "retract": (cmd_retract, _slug_arg, "Delete SLUG's posts on every network (for corrections), and record it."),
     "worker": (cmd_worker, _worker_args, "Post due jobs until stopped; SIGTERM finishes the posts in hand, "
                "then exits."),
+    "watch": (cmd_watch, _watch_args, "Poll the configured sources and post new articles by each account's "
+              "schedule and filter."),
     "accounts": (cmd_accounts, _accounts_args, "List configured accounts with their secrets masked."),
 }
 

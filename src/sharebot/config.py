@@ -13,6 +13,8 @@ from types import MappingProxyType
 from typing import Any, Mapping, NamedTuple
 
 from sharebot.errors import ConfigError
+from sharebot.filters import ArticleFilter, parse_filter
+from sharebot.scheduler import Schedule, duration_seconds, parse_schedule
 from sharebot.models import Account, Network
 from sharebot.secrets import Secret
 
@@ -34,8 +36,8 @@ NETWORK_SECRETS: dict[Network, tuple[str, ...]] = {
 # X also accepts an OAuth 2 user token instead of the four OAuth 1.0a values.
 OPTIONAL_SECRETS: dict[Network, tuple[str, ...]] = {Network.X: ("bearer_token",)}
 
-_ACCOUNT_KEYS = {"network", "secrets", "template", "max_hashtags", "utm", "enabled"}
-_TOP_KEYS = {"site", "source", "queue", "templates", "utm", "accounts", "schedule"}
+_ACCOUNT_KEYS = {"network", "secrets", "template", "max_hashtags", "utm", "enabled", "schedule", "filter"}
+_TOP_KEYS = {"site", "source", "queue", "templates", "utm", "accounts", "schedule", "watch"}
 
 
 class Site(NamedTuple):
@@ -50,6 +52,13 @@ class SourceConfig(NamedTuple):
     location: str  # a directory, a file path or a URL
 
 
+class WatchConfig(NamedTuple):
+    """`[watch]`: what `sharebot watch` polls besides the configured source, and how often."""
+
+    interval: float = 300.0  # seconds
+    feeds: tuple[str, ...] = ()
+
+
 class Settings(NamedTuple):
     path: Path
     site: Site
@@ -61,6 +70,9 @@ class Settings(NamedTuple):
     utm: Mapping[str, str] = MappingProxyType(DEFAULT_UTM)
     env: Mapping[str, str] = MappingProxyType({})  # the whole environment: never shown (see __repr__)
     raw: Mapping[str, Any] = MappingProxyType({})
+    schedules: Mapping[str, Schedule] = MappingProxyType({})  # account -> when its posts go out
+    filters: Mapping[str, ArticleFilter] = MappingProxyType({})  # account -> what `watch` gives it
+    watch: WatchConfig | None = None
 
     def __repr__(self) -> str:
         return f"Settings(path={str(self.path)!r}, site={self.site!r}, accounts={[a.name for a in self.accounts]})"
@@ -142,10 +154,39 @@ def _parse(raw: Mapping[str, Any], path: Path, env: Mapping[str, str], content_d
         if key not in {n.value for n in Network} or not isinstance(value, str):
             raise ConfigError(f"{where}: templates.{key}: expected a network name with a template string")
     utm = _utm(raw.get("utm", DEFAULT_UTM), f"{where}: utm")
-    accounts = tuple(_account(name, spec, where) for name, spec in _table(raw, "accounts", where).items())
+    account_specs = _table(raw, "accounts", where)
+    accounts = tuple(_account(name, spec, where) for name, spec in account_specs.items())
     if not accounts:
         raise ConfigError(f"{where}: accounts: no account configured")
-    return Settings(path, site, source, accounts, database, state_dir, templates, utm, env, raw)
+    default_schedule = raw.get("schedule")
+    schedules = {
+        name: parse_schedule(spec.get("schedule", default_schedule), zone=site.timezone,
+                             where=f"{where}: accounts.{name}.schedule" if "schedule" in spec else f"{where}: schedule")
+        for name, spec in account_specs.items()
+    }
+    filters = {name: parse_filter(spec.get("filter"), where=f"{where}: accounts.{name}.filter")
+               for name, spec in account_specs.items()}
+    watch = _watch(raw.get("watch"), base, where)
+    return Settings(path, site, source, accounts, database, state_dir, templates, utm, env, raw,
+                    MappingProxyType(schedules), MappingProxyType(filters), watch)
+
+
+def _watch(raw: Any, base: Path, where: str) -> WatchConfig:
+    if raw is None:
+        return WatchConfig()
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: watch: expected a table")
+    for key in raw:
+        if key not in ("interval", "feeds"):
+            raise ConfigError(f"{where}: watch.{key}: unknown setting (known: interval, feeds)")
+    interval = raw.get("interval", "5m")
+    seconds = duration_seconds(interval, where=f"{where}: watch.interval")
+    if seconds <= 0:
+        raise ConfigError(f"{where}: watch.interval: {interval!r} must be longer than 0")
+    feeds = raw.get("feeds", [])
+    if not isinstance(feeds, list) or not all(isinstance(f, str) and f for f in feeds):
+        raise ConfigError(f"{where}: watch.feeds: expected a list of feed files or URLs")
+    return WatchConfig(seconds, tuple(f if "://" in f else str(base / f) for f in feeds))
 
 
 def _table(raw: Mapping[str, Any], key: str, where: str, required: bool = True) -> Mapping[str, Any]:

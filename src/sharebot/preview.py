@@ -5,7 +5,9 @@ Nothing here writes, sends or needs a credential.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, NamedTuple
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any, Callable, Iterable, Mapping, NamedTuple
 
 from sharebot import links
 from sharebot.config import Settings
@@ -18,13 +20,22 @@ from sharebot.sources import Fetcher, open_source, read_page
 class Preview(NamedTuple):
     article: Article
     posts: tuple[RenderedPost, ...]
+    times: Mapping[str, datetime] = MappingProxyType({})  # account -> when its post would go out (UTC)
+    now: datetime | None = None
+    zone: str = "UTC"
 
     @property
     def blocked(self) -> list[RenderedPost]:
         return [p for p in self.posts if p.blocked]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"article": self.article.to_dict(), "posts": [_post_json(p) for p in self.posts]}
+        posts = []
+        for post in self.posts:
+            data = _post_json(post)
+            when = self.times.get(post.account)
+            data["scheduled_at"] = when.isoformat() if when else None
+            posts.append(data)
+        return {"article": self.article.to_dict(), "posts": posts}
 
 
 def load_article(settings: Settings, ref: str, *, fetch: Fetcher | None = None) -> Article:
@@ -61,14 +72,48 @@ def mastodon_instance(settings: Settings) -> str | None:
     return None
 
 
-def render_article(settings: Settings, article: Article, accounts: Iterable[Account]) -> Preview:
+LINK_ONLY = frozenset({Network.WHATSAPP})  # no posting API: the share link is the output
+
+
+def render_article(settings: Settings, article: Article, accounts: Iterable[Account], *,
+                   now: datetime | None = None, mode: str = "schedule", at: datetime | None = None,
+                   taken: Callable[[str], list[datetime]] | None = None) -> Preview:
+    """Render for each account and, given `now`, plan when each post goes out (see `plan_times`)."""
+    accounts = list(accounts)
     instance = mastodon_instance(settings)
     posts = tuple(
         render(article, account, templates=settings.templates, utm=settings.utm, site_name=settings.site.name,
                share_base=instance)
         for account in accounts
     )
-    return Preview(article, posts)
+    times = plan_times(settings, article, accounts, now=now, mode=mode, at=at, taken=taken) if now else {}
+    return Preview(article, posts, MappingProxyType(times), now, settings.site.timezone)
+
+
+def plan_times(settings: Settings, article: Article, accounts: Iterable[Account], *, now: datetime,
+               mode: str = "schedule", at: datetime | None = None,
+               taken: Callable[[str], list[datetime]] | None = None) -> dict[str, datetime]:
+    """When each account's post goes out, by its schedule (or `mode` "now"/"at"/"next_slot").
+
+    The article's future `published_at` is an embargo; accounts are staggered in config order; `taken`
+    gives an account's other planned or sent posts, which its gap and hourly cap are kept against.
+    """
+    from sharebot.scheduler import plan
+
+    embargo = article.published_at if article.published_at and article.published_at > now else None
+    times = {}
+    postable = [a for a in accounts if a.network not in LINK_ONLY]
+    for order, account in enumerate(postable):
+        schedule = settings.schedules[account.name]
+        # --next-slot for an account that has no slots: its own earliest allowed time.
+        account_mode = "schedule" if mode == "next_slot" and not schedule.has_slots else mode
+        try:
+            times[account.name] = plan(schedule, now=now, mode=account_mode, at=at,
+                                       embargo=embargo, order=order,
+                                       taken=taken(account.name) if taken else [])
+        except ValueError as exc:
+            raise ConfigError(f"accounts.{account.name}: {exc}") from None
+    return times
 
 
 def article_share_links(settings: Settings, article: Article) -> list[links.ShareLink]:
@@ -108,6 +153,9 @@ def format_text(preview: Preview, *, width: int = 100) -> str:
                 lines.append("            " + textwrap.shorten(c.description, width=width - 12, placeholder=" …"))
             lines.append(f"            image: {c.image or 'none'}")
         lines.append(f"  language  {post.language}")
+        when = preview.times.get(post.account)
+        if when is not None:
+            lines.append(f"  when      {_when(when, preview)}")
         for f in post.facets:
             lines.append(f"  facet     {f.kind} bytes {f.byte_start}–{f.byte_end} → {f.value}")
         if post.share_url:
@@ -117,3 +165,11 @@ def format_text(preview: Preview, *, width: int = 100) -> str:
             lines.append(f"  {mark} {issue.code}: {issue.message}")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _when(when: datetime, preview: Preview) -> str:
+    from sharebot.scheduler import describe
+
+    if preview.now is not None and when <= preview.now:
+        return "now"
+    return describe(when, preview.zone)

@@ -13,9 +13,9 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sharebot.errors import ConfigError
@@ -32,24 +32,18 @@ _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 
 
-@dataclass(frozen=True)
-class Schedule:
+class Schedule(NamedTuple):
     """One account's posting rules. `slots` maps weekday (0 = Monday) to wall-clock times in `zone`;
-    a quiet range whose start is after its end wraps midnight (23:00-06:30)."""
+    a quiet range whose start is after its end wraps midnight (23:00-06:30). Build it with
+    `parse_schedule`, which checks every value (a NamedTuple, not a dataclass: a dry run plans with it)."""
 
     immediate: bool
     zone: ZoneInfo
-    slots: dict[int, tuple[time, ...]] = field(default_factory=dict)
+    slots: Mapping[int, tuple[time, ...]] = MappingProxyType({})
     min_gap: timedelta = timedelta(0)
     quiet_hours: tuple[tuple[time, time], ...] = ()
     stagger: timedelta = timedelta(0)
     max_per_hour: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.min_gap < timedelta(0) or self.stagger < timedelta(0):
-            raise ValueError("min_gap and stagger cannot be negative")
-        if self.max_per_hour is not None and self.max_per_hour < 1:
-            raise ValueError(f"max_per_hour must be at least 1, not {self.max_per_hour}")
 
     @property
     def has_slots(self) -> bool:
@@ -340,3 +334,8 @@ def _utc(value: datetime | None, name: str) -> datetime:
     if value is None or value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{name} must be an aware datetime, got {value!r}")
     return value.astimezone(UTC)
+
+
+def duration_seconds(value: Any, *, where: str) -> float:
+    """`90s`, `30m`, `2h`, `1h30m` (as in schedules) as seconds; ConfigError naming `where` otherwise."""
+    return _duration(value, where).total_seconds()

@@ -1,0 +1,134 @@
+"""`sharebot publish` follows each account's schedule; --now, --at and --next-slot override it."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from cli_support import sharebot
+from sharebot import app, preview
+from sharebot.config import load_settings
+from sharebot.queue import RetryPolicy
+from sharebot.worker import Worker
+from standins import Newsroom
+
+NOW = datetime(2026, 11, 25, 9, 17, tzinfo=timezone.utc)  # Wed 10:17 in Berlin
+SCHEDULES = """
+[schedule]
+slots = { weekdays = ["07:30", "12:30", "18:30"], weekend = ["10:00"] }
+min_gap = "45m"
+quiet_hours = ["22:30-06:30"]
+[accounts.x.schedule]
+min_gap = "30m"
+max_per_hour = 2
+"""
+
+
+@pytest.fixture
+def room(tmp_path: Path):
+    room = Newsroom(None).start()
+    room.write_site(tmp_path, ["eins", "zwei", "drei", "sperre"])
+    embargoed = tmp_path / "content" / "sperre.md"
+    embargoed.write_text(embargoed.read_text().replace("published_at: 2026-02-04T14:30:00+01:00",
+                                                       "published_at: 2026-11-26T06:00:00+01:00"))
+    room.config = room.write_config(tmp_path, extra=SCHEDULES)
+    yield room
+    room.stop()
+
+
+def publish(room: Newsroom, slug: str, *, now: datetime, networks=("x", "mastodon"), **kw):
+    settings = load_settings(room.config, room.env(), dotenv_path=room.config.parent / "none")
+    store, adapters = app.open_queue(settings), app.Adapters(settings)
+    try:
+        chosen = preview.select_accounts(settings, networks=networks)
+        return app.publish(settings, preview.load_article(settings, slug), chosen, store=store, adapters=adapters,
+                           clock=lambda: now, owner="t", **kw), store.list_jobs(slug=slug)
+    finally:
+        adapters.close()
+        store.close()
+
+
+def local(job) -> str:
+    return job.run_at.astimezone(timezone(timedelta(hours=1))).strftime("%a %H:%M")
+
+
+def test_slot_accounts_wait_for_their_slot_and_immediate_ones_post_now(room: Newsroom):
+    report, jobs = publish(room, "eins", now=NOW)
+    states = {line.account: line.state for line in report.lines}
+    assert states == {"x": "published", "mastodon": "scheduled"}
+    assert len(room.x.tweets) == 1 and room.mastodon.statuses == {}
+    assert local(next(j for j in jobs if j.account == "mastodon")) == "Wed 12:30"
+
+    # the worker, at 12:31 on a fake clock, posts it
+    settings = load_settings(room.config, room.env(), dotenv_path=room.config.parent / "none")
+    store, adapters = app.open_queue(settings), app.Adapters(settings)
+    later = NOW + timedelta(hours=3, minutes=14)
+    with Worker(store, adapters, owner="w", clock=lambda: later, policy=RetryPolicy()) as worker:
+        assert worker.run(burst=True) == 1
+    adapters.close()
+    store.close()
+    assert len(room.mastodon.statuses) == 1
+
+
+def test_the_gap_and_cap_hold_across_articles(room: Newsroom):
+    _, first = publish(room, "eins", now=NOW, networks=("x",))
+    _, second = publish(room, "zwei", now=NOW, networks=("x",))
+    _, third = publish(room, "drei", now=NOW, networks=("x",))
+    times = [first[0].run_at, second[0].run_at, third[0].run_at]
+    assert times[0] == NOW and times[1] == NOW + timedelta(minutes=30) and times[2] == NOW + timedelta(minutes=60)
+    assert len(room.x.tweets) == 1  # the other two are queued for later, not dropped
+
+
+def test_slot_accounts_keep_their_gap_and_skip_quiet_hours(room: Newsroom):
+    slots = [publish(room, slug, now=NOW, networks=("mastodon",))[1][0] for slug in ("eins", "zwei", "drei")]
+    assert [local(j) for j in slots] == ["Wed 12:30", "Wed 18:30", "Thu 07:30"]
+
+
+def test_an_embargoed_article_waits_for_its_publication_time(room: Newsroom):
+    _, jobs = publish(room, "sperre", now=NOW, networks=("x",))
+    assert jobs[0].run_at == datetime(2026, 11, 26, 5, 0, tzinfo=timezone.utc)
+    _, jobs = publish(room, "sperre", now=NOW, networks=("mastodon",), mode="now")
+    assert jobs[-1].run_at == datetime(2026, 11, 26, 5, 0, tzinfo=timezone.utc)  # even breaking news waits
+    assert room.x.tweets == {} and room.mastodon.statuses == {}
+
+
+def test_now_ignores_slots_at_and_next_slot_choose_the_time(room: Newsroom):
+    report, _ = publish(room, "eins", now=NOW, networks=("mastodon",), mode="now")
+    assert report.lines[0].state == "published"
+    _, jobs = publish(room, "zwei", now=NOW, networks=("mastodon",), mode="at", at=NOW + timedelta(hours=2))
+    assert jobs[0].run_at == NOW + timedelta(hours=2)
+    report, jobs = publish(room, "drei", now=NOW, networks=("x", "linkedin"), mode="next_slot")
+    times = {j.account: j for j in jobs}
+    assert local(times["linkedin"]) == "Wed 12:30"
+    assert times["x"].run_at == NOW  # x has no slots: its earliest allowed time
+
+
+def test_dry_run_shows_when_each_post_would_go_out(room: Newsroom):
+    result = sharebot("--config", str(room.config), "publish", "eins", "--dry-run", "--json", env=room.env())
+    assert result.exit_code == 0, result.output
+    times = {p["account"]: p["scheduled_at"] for p in json.loads(result.stdout)["posts"]}
+    assert times["whatsapp"] is None and times["telegram"] and times["mastodon"]
+    text = sharebot("--config", str(room.config), "publish", "eins", "--dry-run", "--network", "mastodon",
+                    env=room.env()).stdout
+    assert "  when      " in text and ("CET" in text or "CEST" in text)
+    assert not (room.config.parent / "var").exists()  # the dry run created no queue
+
+
+def test_bad_at_is_a_usage_error(room: Newsroom):
+    result = sharebot("--config", str(room.config), "publish", "eins", "--at", "tomorrowish", env=room.env())
+    assert result.exit_code == 2 and "--at: 'tomorrowish' is not a time" in result.stderr
+    skipped = sharebot("--config", str(room.config), "publish", "eins", "--at", "2026-03-29 02:30", env=room.env())
+    assert skipped.exit_code == 2 and "does not exist in Europe/Berlin" in skipped.stderr
+
+
+def test_upcoming_lists_planned_posts_per_account_in_local_time(room: Newsroom):
+    for slug in ("eins", "zwei"):
+        publish(room, slug, now=NOW, networks=("mastodon", "linkedin"))
+    result = sharebot("--config", str(room.config), "queue", "--upcoming", env=room.env())
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "mastodon" and "12:30 CET  eins" in lines[1] and "18:30 CET  zwei" in lines[2]
+    assert "linkedin" in lines

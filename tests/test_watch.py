@@ -1,0 +1,204 @@
+"""`sharebot watch`: new articles from the configured sources are enqueued exactly once, by schedule."""
+
+from __future__ import annotations
+
+import textwrap
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import pytest
+
+from cli_support import sharebot
+from fakes.base import FakeAPI, Response
+from sharebot.config import load_settings
+from sharebot.store import open_store
+from sharebot.watch import WatchSource, watch_once
+from standins import Newsroom
+
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)  # Wed 10:00 in Berlin
+
+
+class FeedServer(FakeAPI):
+    """An RSS feed whose items a test changes between polls."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[str, dict[str, str]] = {}
+        self.route("GET", r"/feed\.xml", lambda req, m: Response(200, self.xml(), {"Content-Type": "application/rss+xml"}))
+
+    def add(self, slug: str, title: str, section: str = "Politik", hours_ago: int = 1) -> None:
+        self.items[slug] = {"title": title, "section": section,
+                            "date": format_datetime(NOW - timedelta(hours=hours_ago))}
+
+    def xml(self) -> str:
+        items = "".join(
+            f"<item><title>{escape(i['title'])}</title><link>https://nachrichten.sharebot-demo.de/{slug}</link>"
+            f"<description>Worum es geht: {escape(i['title'])}.</description><category>{i['section']}</category>"
+            f"<pubDate>{i['date']}</pubDate></item>"
+            for slug, i in self.items.items())
+        return (f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>T</title>'
+                f"<link>https://nachrichten.sharebot-demo.de/</link><language>de</language>{items}</channel></rss>")
+
+
+@pytest.fixture
+def feed():
+    server = FeedServer().start()
+    yield server
+    server.stop()
+
+
+def config(tmp_path: Path, feed_url: str, extra: str = "") -> Path:
+    path = tmp_path / "sharebot.toml"
+    path.write_text(textwrap.dedent(f"""
+        [site]
+        name = "Demo"
+        base_url = "https://nachrichten.sharebot-demo.de/"
+        [source]
+        feed = "{feed_url}"
+        [queue]
+        database = "queue.db"
+        [schedule]
+        slots = {{ daily = ["08:00", "12:00", "18:00"] }}
+        min_gap = "1h"
+        [accounts.masto]
+        network = "mastodon"
+        instance = "https://social.example"
+        [accounts.tg]
+        network = "telegram"
+        chat_id = "@news"
+        schedule = "immediate"
+        filter = {{ tags = ["Politik"] }}
+        """) + textwrap.dedent(extra), encoding="utf-8")
+    return path
+
+
+def setup(tmp_path: Path, feed: FeedServer, extra: str = ""):
+    settings = load_settings(config(tmp_path, f"{feed.url}/feed.xml", extra), {}, dotenv_path=tmp_path / "none")
+    store = open_store(settings.database)
+    return settings, store
+
+
+def jobs_by_slug(store) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for job in store.list_jobs():
+        out.setdefault(job.slug, []).append(job.account)
+    return out
+
+
+def test_first_poll_records_what_is_there_and_later_polls_enqueue_only_new_articles(tmp_path, feed):
+    settings, store = setup(tmp_path, feed)
+    for n in range(3):
+        feed.add(f"alt-{n}", f"Alte Meldung {n}", hours_ago=10 + n)
+    first = watch_once(settings, store, now=NOW)
+    assert first.enqueued == [] and list(first.recorded.values()) == [3]
+    assert store.list_jobs() == []
+
+    feed.add("neu-1", "Neue Meldung")
+    second = watch_once(settings, store, now=NOW + timedelta(minutes=2))
+    assert [e.article.slug for e in second.enqueued] == ["neu-1"]
+    assert jobs_by_slug(store) == {"neu-1": ["masto", "tg"]}
+
+    # edited, re-dated, dropped and returning items are never new again
+    feed.items["neu-1"]["title"] = "Neue Meldung (aktualisiert)"
+    feed.items["alt-0"]["date"] = format_datetime(NOW)
+    del feed.items["alt-1"]
+    for minutes in (4, 6):
+        assert watch_once(settings, store, now=NOW + timedelta(minutes=minutes)).enqueued == []
+    feed.add("alt-1", "Alte Meldung 1 ist zurück")
+    assert watch_once(settings, store, now=NOW + timedelta(minutes=8)).enqueued == []
+    assert jobs_by_slug(store) == {"neu-1": ["masto", "tg"]}
+
+
+def test_new_articles_follow_each_accounts_schedule(tmp_path, feed):
+    settings, store = setup(tmp_path, feed)
+    watch_once(settings, store, now=NOW)
+    for n in range(3):
+        feed.add(f"neu-{n}", f"Neue Meldung {n}", hours_ago=0)
+    watch_once(settings, store, now=NOW)
+    times = {(j.slug, j.account): j.run_at for j in store.list_jobs()}
+    berlin = settings.schedules["masto"].zone
+    masto = sorted(t for (s, a), t in times.items() if a == "masto")
+    assert [t.astimezone(berlin).strftime("%a %H:%M") for t in masto] == ["Wed 12:00", "Wed 18:00", "Thu 08:00"]
+    assert all(t == NOW for (s, a), t in times.items() if a == "tg")  # immediate
+
+
+def test_filters_decide_which_accounts_take_an_article(tmp_path, feed):
+    settings, store = setup(tmp_path, feed)
+    watch_once(settings, store, now=NOW)
+    feed.add("sport-1", "Pokalfinale", section="Sport")
+    report = watch_once(settings, store, now=NOW)
+    assert jobs_by_slug(store) == {"sport-1": ["masto"]}
+    assert "filtered out" in report.enqueued[0].skipped["tg"]
+
+
+def test_backfill_enqueues_the_newest_n_on_the_first_poll(tmp_path, feed):
+    settings, store = setup(tmp_path, feed)
+    for n in range(5):
+        feed.add(f"a-{n}", f"Meldung {n}", hours_ago=n + 1)
+    report = watch_once(settings, store, now=NOW, backfill=2)
+    assert sorted(e.article.slug for e in report.enqueued) == ["a-0", "a-1"]
+    assert list(report.recorded.values()) == [3]
+
+
+def test_a_failing_source_is_reported_and_the_others_go_on(tmp_path, feed):
+    settings, store = setup(tmp_path, feed)
+    broken = WatchSource("feed:broken", "feed", f"{feed.url}/missing.xml")
+    good = WatchSource("feed:good", "feed", f"{feed.url}/feed.xml")
+    watch_once(settings, store, now=NOW, sources=[broken, good])
+    feed.add("neu", "Neue Meldung")
+    report = watch_once(settings, store, now=NOW, sources=[broken, good])
+    assert "missing.xml" in report.errors["feed:broken"] and "404" in report.errors["feed:broken"]
+    assert [e.article.slug for e in report.enqueued] == ["neu"]
+
+
+def test_an_article_in_two_sources_is_enqueued_once(tmp_path, feed):
+    settings, store = setup(tmp_path, feed)
+    a = WatchSource("feed:a", "feed", f"{feed.url}/feed.xml")
+    b = WatchSource("feed:b", "feed", f"{feed.url}/feed.xml")
+    watch_once(settings, store, now=NOW, sources=[a, b])
+    feed.add("neu", "Neue Meldung")
+    watch_once(settings, store, now=NOW, sources=[a, b])
+    assert jobs_by_slug(store) == {"neu": ["masto", "tg"]}
+
+
+def test_watch_over_the_site_and_a_feed_posts_into_the_stand_ins(tmp_path: Path):
+    room = Newsroom(None).start()
+    try:
+        content = room.write_site(tmp_path, ["alt"])
+        feed = FeedServer().start()
+        feed.add("aus-dem-feed-alt", "Altes aus dem Feed", hours_ago=5)
+        cfg = room.write_config(tmp_path, extra=f"""
+            [watch]
+            feeds = ["{feed.url}/feed.xml"]
+            [schedule]
+            slots = {{ daily = ["07:30", "12:30", "18:30"] }}
+            [accounts.telegram.schedule]
+            immediate = true
+            """.replace("\n            ", "\n"))
+        # telegram posts at once; every other account waits for the default slots
+        first = sharebot("--config", str(cfg), "watch", "--once", env=room.env())
+        assert first.exit_code == 0, first.output
+        assert "first look" in first.output and room.posted()["telegram"] == 0
+
+        (content / "neu-im-ordner.md").write_text(
+            "---\ntitle: Neu im Ordner\nteaser: Frisch geschrieben.\nsection: Politik\n---\nText\n", encoding="utf-8")
+        feed.add("neu-im-feed", "Neu im Feed", hours_ago=0)
+        second = sharebot("--config", str(cfg), "watch", "--once", env=room.env())
+        assert second.exit_code == 0, second.output
+        assert "new: neu-im-ordner" in second.output and "new: neu-im-feed" in second.output
+        texts = [m.params["text"] for m in room.telegram.messages]
+        assert any(t.startswith("Neu im Ordner") for t in texts) and any(t.startswith("Neu im Feed") for t in texts)
+        assert len(texts) == 2
+
+        third = sharebot("--config", str(cfg), "watch", "--once", env=room.env())
+        assert "new:" not in third.output and len(room.telegram.messages) == 2
+
+        upcoming = sharebot("--config", str(cfg), "queue", "--upcoming")
+        assert upcoming.exit_code == 0
+        assert "mastodon" in upcoming.output and "neu-im-feed" in upcoming.output
+        assert any(slot in upcoming.output for slot in ("07:30 CET", "12:30 CET", "18:30 CET"))
+        feed.stop()
+    finally:
+        room.stop()
