@@ -7,7 +7,9 @@ recognisable fake secrets, so a test can run the real `sharebot` CLI against all
 from __future__ import annotations
 
 import io
+import json
 import textwrap
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +23,8 @@ from fakes.telegram import FakeTelegram
 from fakes.threads import FakeThreads
 from fakes.x import FakeX
 from pds import PDS, PDSAccount, create_account
+
+EXAMPLE_CONFIG = Path(__file__).resolve().parents[1] / "config" / "sharebot.toml"
 
 SEED_FRONT_MATTER = """\
 ---
@@ -160,3 +164,33 @@ class Newsroom:
             "facebook": len(self.facebook.live), "threads": len(self.threads.live),
             "telegram": len(self.telegram.messages),
         }
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value)  # a JSON string is a valid TOML basic string
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"no TOML for {value!r}")
+
+
+def example_schedules(accounts: list[str]) -> str:
+    """The bundled example config's schedules and filters, as TOML to append to a stand-in config."""
+    raw = tomllib.loads(EXAMPLE_CONFIG.read_text(encoding="utf-8"))
+    out = ["", "[schedule]"] + [f"{k} = {_toml_value(v)}" for k, v in raw["schedule"].items()]
+    for name in accounts:
+        spec = raw["accounts"].get(name, {})
+        schedule = spec.get("schedule")
+        if schedule == "immediate":
+            out += [f"[accounts.{name}.schedule]", "immediate = true"]
+        elif isinstance(schedule, dict):
+            out += [f"[accounts.{name}.schedule]"] + [f"{k} = {_toml_value(v)}" for k, v in schedule.items()]
+        if "filter" in spec:
+            out += [f"[accounts.{name}.filter]"] + [f"{k} = {_toml_value(v)}" for k, v in spec["filter"].items()]
+    return "\n".join(out) + "\n"

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
 from pds import find_pds, get_record
 from cli_support import sharebot as run_sharebot
+from sharebot import app, preview
+from sharebot.config import load_settings
+from sharebot.queue import enqueue
 from standins import Newsroom
 
 SLUG = "putin-xi-videogespraech-partnerschaft"
@@ -152,3 +161,34 @@ def test_accounts_check_reports_a_missing_credential(newsroom: Newsroom):
     assert result.exit_code == 1
     line = next(line for line in result.output.splitlines() if line.startswith("telegram"))
     assert "missing" in line and "SHAREBOT_TELEGRAM_BOT_TOKEN" in line
+
+
+def test_sigterm_lets_the_worker_finish_the_post_in_hand(tmp_path: Path):
+    room = Newsroom(None).start()
+    try:
+        room.write_site(tmp_path, [SLUG])
+        config = room.write_config(tmp_path)
+        room.mastodon.delay = 1.0
+        settings = load_settings(config, room.env(), dotenv_path=tmp_path / "none")
+        store = app.open_queue(settings)
+        article = preview.load_article(settings, SLUG)
+        post = preview.render_article(settings, article, [settings.account("mastodon")]).posts[0]
+        enqueue(store, SLUG, [post], now=datetime.now(timezone.utc))
+        store.close()
+        env = {**os.environ, **room.env()}
+        worker = subprocess.Popen([sys.executable, "-m", "sharebot", "--config", str(config), "worker"],
+                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 20
+        while not any(r.path == "/api/v1/statuses" for r in room.mastodon.requests):
+            assert time.monotonic() < deadline and worker.poll() is None, "the worker never posted"
+            time.sleep(0.05)
+        worker.send_signal(signal.SIGTERM)  # mid-post: the answer is still 1 s away
+        out, err = worker.communicate(timeout=20)
+        assert worker.returncode == 0, err
+        assert "worker handled 1 job(s)" in out
+        store = app.open_queue(settings)
+        [job] = store.list_jobs(slug=SLUG)
+        store.close()
+        assert job.state == "published" and len(room.mastodon.statuses) == 1
+    finally:
+        room.stop()

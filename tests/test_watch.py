@@ -15,7 +15,7 @@ from fakes.base import FakeAPI, Response
 from sharebot.config import load_settings
 from sharebot.store import open_store
 from sharebot.watch import WatchSource, watch_once
-from standins import Newsroom
+from standins import Newsroom, example_schedules
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)  # Wed 10:00 in Berlin
 
@@ -163,24 +163,18 @@ def test_an_article_in_two_sources_is_enqueued_once(tmp_path, feed):
     assert jobs_by_slug(store) == {"neu": ["masto", "tg"]}
 
 
-def test_watch_over_the_site_and_a_feed_posts_into_the_stand_ins(tmp_path: Path):
+def test_watch_over_the_site_and_a_feed_posts_by_the_example_schedule_into_the_stand_ins(tmp_path: Path):
     room = Newsroom(None).start()
+    feed = FeedServer().start()
     try:
         content = room.write_site(tmp_path, ["alt"])
-        feed = FeedServer().start()
         feed.add("aus-dem-feed-alt", "Altes aus dem Feed", hours_ago=5)
-        cfg = room.write_config(tmp_path, extra=f"""
-            [watch]
-            feeds = ["{feed.url}/feed.xml"]
-            [schedule]
-            slots = {{ daily = ["07:30", "12:30", "18:30"] }}
-            [accounts.telegram.schedule]
-            immediate = true
-            """.replace("\n            ", "\n"))
-        # telegram posts at once; every other account waits for the default slots
+        accounts = ["x", "mastodon", "linkedin", "facebook", "threads", "telegram"]
+        cfg = room.write_config(tmp_path, extra=f'[watch]\nfeeds = ["{feed.url}/feed.xml"]\n'
+                                + example_schedules(accounts))
         first = sharebot("--config", str(cfg), "watch", "--once", env=room.env())
         assert first.exit_code == 0, first.output
-        assert "first look" in first.output and room.posted()["telegram"] == 0
+        assert first.output.count("first look") == 2 and sum(room.posted().values()) == 0
 
         (content / "neu-im-ordner.md").write_text(
             "---\ntitle: Neu im Ordner\nteaser: Frisch geschrieben.\nsection: Politik\n---\nText\n", encoding="utf-8")
@@ -188,17 +182,32 @@ def test_watch_over_the_site_and_a_feed_posts_into_the_stand_ins(tmp_path: Path)
         second = sharebot("--config", str(cfg), "watch", "--once", env=room.env())
         assert second.exit_code == 0, second.output
         assert "new: neu-im-ordner" in second.output and "new: neu-im-feed" in second.output
+        # telegram is "immediate" in the example config: both went out at once
         texts = [m.params["text"] for m in room.telegram.messages]
-        assert any(t.startswith("Neu im Ordner") for t in texts) and any(t.startswith("Neu im Feed") for t in texts)
-        assert len(texts) == 2
+        assert sorted(t.split("\n")[0] for t in texts) == ["Neu im Feed", "Neu im Ordner"]
+
+        # every other account: posted if its plan said now, otherwise waiting in the queue at a planned time
+        settings = load_settings(cfg, room.env(), dotenv_path=tmp_path / "none")
+        store = open_store(settings.database)
+        jobs = store.list_jobs()
+        store.close()
+        assert {(j.slug, j.account) for j in jobs} == {(s, a) for s in ("neu-im-ordner", "neu-im-feed") for a in accounts}
+        for job in jobs:
+            assert job.state in ("published", "queued"), (job.account, job.state, job.last_error)
+            if job.state == "queued":
+                assert job.run_at > job.created_at
+        posted = room.posted()
+        assert posted["telegram"] == 2
+        for network in ("x", "mastodon", "linkedin", "facebook", "threads"):
+            assert posted[network] == sum(1 for j in jobs if j.account == network and j.state == "published")
 
         third = sharebot("--config", str(cfg), "watch", "--once", env=room.env())
         assert "new:" not in third.output and len(room.telegram.messages) == 2
 
         upcoming = sharebot("--config", str(cfg), "queue", "--upcoming")
         assert upcoming.exit_code == 0
-        assert "mastodon" in upcoming.output and "neu-im-feed" in upcoming.output
-        assert any(slot in upcoming.output for slot in ("07:30 CET", "12:30 CET", "18:30 CET"))
-        feed.stop()
+        for job in (j for j in jobs if j.state == "queued"):
+            assert job.account in upcoming.stdout.splitlines() and f"(job {job.id})" in upcoming.stdout
     finally:
+        feed.stop()
         room.stop()
