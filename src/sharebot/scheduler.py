@@ -316,10 +316,23 @@ def _quiet(raw: Any, where: str) -> tuple[tuple[time, time], ...]:
         if begin == end:
             raise ConfigError(f"{where}: {item!r} is empty (start and end are the same)")
         spans.append((begin, end))
-    minutes = {m for m in range(1440) if any(_within(time(m // 60, m % 60), s) for s in spans)}
-    if len(minutes) == 1440:
+    if _covers_the_day(spans):
         raise ConfigError(f"{where}: {raw!r} covers the whole day, so nothing could ever be posted")
     return tuple(spans)
+
+
+def _covers_the_day(spans: list[tuple[time, time]]) -> bool:
+    """Do these quiet ranges (a range may wrap midnight) leave no minute of the day free?"""
+    pieces = []
+    for begin, end in spans:
+        b, e = begin.hour * 60 + begin.minute, end.hour * 60 + end.minute
+        pieces += [(b, e)] if b < e else [(b, 1440), (0, e)]
+    reached = 0
+    for b, e in sorted(pieces):
+        if b > reached:
+            return False
+        reached = max(reached, e)
+    return reached >= 1440
 
 
 def _duration(value: Any, where: str) -> timedelta:

@@ -80,6 +80,19 @@ def status_from_error(account: str, exc: PublishError) -> AccountStatus:
     return AccountStatus(account, state, str(exc))
 
 
+def requests_never_sent(exc: BaseException) -> bool:
+    """For the SDKs built on requests (tweepy, Mastodon.py): did the call fail while connecting, before any
+    byte of the request went out? Then nothing can have been posted."""
+    import requests
+    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
+    if isinstance(exc, (requests.ConnectTimeout, requests.exceptions.SSLError)):
+        return True
+    reason = exc.args[0] if exc.args else None
+    reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
+    return isinstance(reason, (NewConnectionError, ConnectTimeoutError))
+
+
 def _reveal_transport(inner: httpx.BaseTransport, secrets: Mapping[str, str]) -> httpx.BaseTransport:
     import httpx
 

@@ -17,7 +17,7 @@ from typing import Any, Callable, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
 from sharebot.adapters.base import AccountStatus, Adapter, Delivery
-from sharebot.adapters.http import one_line, status_from_error
+from sharebot.adapters.http import one_line, requests_never_sent, status_from_error
 from sharebot.errors import AuthError, ConfigError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
 from sharebot.images import download, jpeg_under
 from sharebot.models import Network, PublishResult, RenderedPost
@@ -219,7 +219,7 @@ def map_error(exc: BaseException, last: Any, *, now: datetime | None, write: boo
         why = type(cause).__name__ if cause else type(exc).__name__
         if not write:
             return NotSent(net, f"request failed: {why}")
-        if cause is not None and never_sent(cause):
+        if cause is not None and requests_never_sent(cause):
             return NotSent(net, f"not sent: {why}")
         return Unconfirmed(net, f"no answer after sending ({why}); the status may exist")
     if isinstance(exc, MastodonAPIError) and len(exc.args) >= 4 and isinstance(exc.args[1], int):
@@ -233,18 +233,6 @@ def map_error(exc: BaseException, last: Any, *, now: datetime | None, write: boo
     if isinstance(exc, MastodonAPIError):  # an answer that was not JSON: the request did arrive
         return (Unconfirmed if write else NotSent)(net, one_line(f"unreadable answer: {exc}", secrets))
     return Rejected(net, one_line(f"{type(exc).__name__}: {exc}", secrets))
-
-
-def never_sent(exc: BaseException) -> bool:
-    """Did requests fail while connecting, before any byte of the request went out?"""
-    import requests
-    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
-
-    if isinstance(exc, (requests.ConnectTimeout, requests.exceptions.SSLError)):
-        return True
-    reason = exc.args[0] if exc.args else None
-    reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
-    return isinstance(reason, (NewConnectionError, ConnectTimeoutError))
 
 
 def retry_after(reset: str | None, date: str | None, now: datetime | None) -> float | None:

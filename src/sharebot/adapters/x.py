@@ -15,7 +15,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Callable, ClassVar, TypeVar
 
 from sharebot.adapters.base import AccountStatus, Adapter, Delivery
-from sharebot.adapters.http import one_line, status_from_error
+from sharebot.adapters.http import one_line, requests_never_sent, status_from_error
 from sharebot.errors import AuthError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
 from sharebot.images import download, jpeg_under
 from sharebot.models import Network, PublishResult, RenderedPost
@@ -238,24 +238,12 @@ def map_error(exc: BaseException, *, now: datetime | None, write: bool,
         why = type(exc).__name__
         if not write:
             return NotSent(net, f"request failed: {why}")
-        if never_sent(exc):
+        if requests_never_sent(exc):
             return NotSent(net, f"not sent: {why}")
         if isinstance(exc, requests.Timeout):
             return Unconfirmed(net, f"no answer within the timeout ({why}); the post may exist")
         return Unconfirmed(net, f"connection lost after sending ({why}); the post may exist")
     return Rejected(net, one_line(exc, secrets))  # tweepy's own argument checks
-
-
-def never_sent(exc: BaseException) -> bool:
-    """Did requests fail while connecting, before any byte of the request went out?"""
-    import requests
-    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
-
-    if isinstance(exc, (requests.ConnectTimeout, requests.exceptions.SSLError)):
-        return True
-    reason = exc.args[0] if exc.args else None
-    reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
-    return isinstance(reason, (NewConnectionError, ConnectTimeoutError))
 
 
 def retry_after(reset: int | None, date: str | None, now: datetime | None) -> float | None:
