@@ -130,5 +130,7 @@ def test_upcoming_lists_planned_posts_per_account_in_local_time(room: Newsroom):
     result = sharebot("--config", str(room.config), "queue", "--upcoming", env=room.env())
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0] == "mastodon" and "12:30 CET  eins" in lines[1] and "18:30 CET  zwei" in lines[2]
+    assert lines[0] == "mastodon"
+    assert "Wed 2026-11-25 12:30 CET" in lines[1] and lines[1].split()[-3] == "eins"
+    assert "Wed 2026-11-25 18:30 CET" in lines[2] and lines[2].split()[-3] == "zwei"
     assert "linkedin" in lines

@@ -250,8 +250,8 @@ def test_post_times_and_upcoming(store: Store):
                      reason="posted", owner="w", remote_id="r")
     assert store.post_times("a", since=T0) == [T0 + timedelta(hours=1, minutes=5), T0 + timedelta(hours=2)]
     assert store.post_times("a", since=T0 + timedelta(hours=1, minutes=30)) == [T0 + timedelta(hours=2)]
-    assert [(j.slug, j.account) for j in store.upcoming(now=T0)] == [("two", "a"), ("two", "b")]
-    assert store.upcoming(now=T0, until=T0 + timedelta(hours=1)) == []
+    assert [(j.slug, j.account) for j in store.upcoming()] == [("two", "a"), ("two", "b")]
+    assert store.upcoming(until=T0 + timedelta(hours=2)) == []
 
 
 def test_seen_articles_are_kept_per_source(store: Store):

@@ -211,7 +211,7 @@ def cmd_upcoming(run: Run) -> None:
     a, zone, now = run.args, run.settings.site.timezone, utcnow()
     until = now + timedelta(hours=a.hours) if a.hours else None
     with QueueSession(run.settings, adapters=False) as (store, _):
-        jobs = [j for j in store.upcoming(now=now, until=until)
+        jobs = [j for j in store.upcoming(until=until)
                 if (not a.account or j.account == a.account) and (not a.slug or j.slug == a.slug)]
     if not jobs:
         run.echo("nothing is planned" + (f" in the next {a.hours} h" if a.hours else ""))
@@ -219,7 +219,8 @@ def cmd_upcoming(run: Run) -> None:
     for account in sorted({j.account for j in jobs}, key=[j.account for j in jobs].index):
         run.echo(account)
         for job in (j for j in jobs if j.account == account):
-            run.echo(f"  {describe(job.run_at, zone)}  {job.slug}  (job {job.id})")
+            due = "due now" if job.run_at <= now else describe(job.run_at, zone)
+            run.echo(f"  {due:<26}  {job.slug}  (job {job.id})")
 
 
 def cmd_queue_show(run: Run) -> None:

@@ -299,10 +299,10 @@ class Store(ABC):
         with self._transaction(write=False) as ex:
             return sorted(self._py_time(r["at"]) for r in ex(sql, params))
 
-    def upcoming(self, *, now: datetime, until: datetime | None = None) -> list[Job]:
-        """Queued jobs due from now on (and until `until`), soonest first."""
-        sql = "SELECT * FROM jobs WHERE state = ? AND run_at >= ?"
-        params = [str(JobState.QUEUED), self._db_time(utc(now))]
+    def upcoming(self, *, until: datetime | None = None) -> list[Job]:
+        """Queued jobs, soonest first (overdue ones too: they go out next), up to `until`."""
+        sql = "SELECT * FROM jobs WHERE state = ?"
+        params = [str(JobState.QUEUED)]
         if until is not None:
             sql += " AND run_at < ?"
             params.append(self._db_time(utc(until)))
