@@ -8,14 +8,14 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Callable, Iterable
 
 from sharebot.adapters.base import AccountStatus, Adapter, AdapterContext, mask
 from sharebot.config import Settings
 from sharebot.errors import SharebotError, ValidationError
 from sharebot.models import Account, Article, Job, JobState, Network, Severity
-from sharebot.preview import LINK_ONLY, render_article
+from sharebot.preview import LINK_ONLY, render_article, taken_from
 from sharebot.scheduler import describe
 from sharebot.queue import RetryPolicy, enqueue, mark_deleted, record_check
 from sharebot.store import Store, open_store
@@ -92,18 +92,13 @@ class PublishReport:
         return [d for d in self.lines if d.state in (JobState.FAILED, JobState.UNKNOWN)]
 
 
-def taken_times(store: Store, now: datetime) -> Callable[[str], list[datetime]]:
-    """An account's posts in the last day and from now on: what its schedule keeps gaps and caps against."""
-    return lambda account: store.post_times(account, since=now - timedelta(days=1))
-
-
 def publish(settings: Settings, article: Article, accounts: Iterable[Account], *, store: Store,
             adapters: Callable[[str], Adapter], clock: Clock, owner: str, mode: str = "schedule",
             at: datetime | None = None, repost: bool = False) -> PublishReport:
     """Render and validate, plan each account's time, enqueue one job per account, and post the ones due now
     in parallel. `mode`: "schedule" (each account's schedule), "now", "at" (with `at`) or "next_slot"."""
     now = clock()
-    preview = render_article(settings, article, accounts, now=now, mode=mode, at=at, taken=taken_times(store, now))
+    preview = render_article(settings, article, accounts, now=now, mode=mode, at=at, taken=taken_from(store, now))
     if preview.blocked:
         post = preview.blocked[0]
         reasons = "; ".join(i.message for i in post.issues if i.severity is Severity.ERROR)

@@ -139,10 +139,11 @@ class existing_queue:
     def __enter__(self) -> Callable[[str], list[datetime]] | None:
         database = self.settings.database
         if "://" in database or os.path.isfile(database):
-            from sharebot import app
+            from sharebot.preview import taken_from
+            from sharebot.store import open_store
 
-            self.store = app.open_queue(self.settings)
-            return app.taken_times(self.store, utcnow())
+            self.store = open_store(database)
+            return taken_from(self.store, utcnow())
         return None
 
     def __exit__(self, *exc: object) -> None:

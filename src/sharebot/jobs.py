@@ -1,17 +1,20 @@
-"""The queue's value types: a delivery job, its states and history, and what a network answered."""
+"""The queue's value types: a delivery job, its states and history, and what a network answered.
+
+NamedTuples like the rest of the value types: a dry run reads the queue to plan post times, and should not
+pay for importing dataclasses (and inspect) to do it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Mapping
+from types import MappingProxyType
+from typing import Any, Mapping, NamedTuple
 
 from sharebot.models import Network, RenderedPost
 
 
-@dataclass(frozen=True)
-class PublishResult:
+class PublishResult(NamedTuple):
     """What a network said after accepting a post."""
 
     remote_id: str
@@ -28,8 +31,7 @@ class JobState(StrEnum):
     DELETED = "deleted"
 
 
-@dataclass(frozen=True)
-class Job:
+class Job(NamedTuple):
     """One (article, account) delivery and where it stands."""
 
     id: int
@@ -49,11 +51,10 @@ class Job:
     remote_id: str | None = None
     remote_url: str | None = None
     last_error: str | None = None
-    data: Mapping[str, Any] = field(default_factory=dict)  # adapter state kept across attempts (rkey, blob ref)
+    data: Mapping[str, Any] = MappingProxyType({})  # adapter state kept across attempts (rkey, blob ref)
 
 
-@dataclass(frozen=True)
-class JobEvent:
+class JobEvent(NamedTuple):
     job_id: int
     at: datetime
     from_state: JobState | None

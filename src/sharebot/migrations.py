@@ -7,11 +7,10 @@ Names are never renamed or reordered once released; a schema change is a new ent
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Migration:
+class Migration(NamedTuple):
     name: str
     sqlite: tuple[str, ...]
     postgres: tuple[str, ...]

@@ -5,7 +5,7 @@ Nothing here writes, sends or needs a credential.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Callable, Iterable, Mapping, NamedTuple
 
@@ -73,6 +73,13 @@ def mastodon_instance(settings: Settings) -> str | None:
 
 
 LINK_ONLY = frozenset({Network.WHATSAPP})  # no posting API: the share link is the output
+
+
+def taken_from(store: Any, now: datetime) -> Callable[[str], list[datetime]]:
+    """An account's posts in the last day and from now on (from a queue `Store`): what its schedule keeps
+    its gap and hourly cap against."""
+    since = now - timedelta(days=1)
+    return lambda account: store.post_times(account, since=since)
 
 
 def render_article(settings: Settings, article: Article, accounts: Iterable[Account], *,

@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import random
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Iterable, Mapping
+from typing import TYPE_CHECKING, Iterable, Mapping, NamedTuple
 
 from sharebot.errors import JobStateError, ValidationError
 from sharebot.models import Job, JobEvent, JobState, RenderedPost
@@ -50,7 +49,6 @@ def job_key(slug: str, account: str, round: int) -> str:
     return hashlib.sha256(f"{slug}:{account}:{round}".encode()).hexdigest()
 
 
-@dataclass
 class RetryPolicy:
     """Exponential backoff with jitter (see https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/).
 
@@ -59,15 +57,16 @@ class RetryPolicy:
     A server's `retry_after` wins over all of these: waiting less would only earn another 429.
     """
 
-    base: float = 30.0
-    cap: float = 3600.0
-    max_attempts: int = 5
-    jitter: str = "full"
-    rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
+    def __init__(self, base: float = 30.0, cap: float = 3600.0, max_attempts: int = 5, jitter: str = "full",
+                 rng: random.Random | None = None) -> None:
+        if jitter not in ("full", "decorrelated", "none"):
+            raise ValueError(f"jitter must be full, decorrelated or none, not {jitter!r}")
+        self.base, self.cap, self.max_attempts, self.jitter = base, cap, max_attempts, jitter
+        self.rng = rng or random.Random()
 
-    def __post_init__(self) -> None:
-        if self.jitter not in ("full", "decorrelated", "none"):
-            raise ValueError(f"jitter must be full, decorrelated or none, not {self.jitter!r}")
+    def __repr__(self) -> str:
+        return (f"RetryPolicy(base={self.base}, cap={self.cap}, max_attempts={self.max_attempts}, "
+                f"jitter={self.jitter!r})")
 
     def delay(self, attempt: int, *, retry_after: float | None = None,
               previous: float | None = None) -> float:
@@ -85,8 +84,7 @@ class RetryPolicy:
         return attempts < self.max_attempts
 
 
-@dataclass(frozen=True)
-class EnqueueResult:
+class EnqueueResult(NamedTuple):
     round: int
     added: tuple[Job, ...]
     existing: tuple[Job, ...]  # already queued or sent in this round: where the article already went

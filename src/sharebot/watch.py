@@ -16,7 +16,7 @@ from typing import Callable, NamedTuple
 from sharebot.config import Settings
 from sharebot.errors import ArticleError, SharebotError
 from sharebot.models import Article
-from sharebot.preview import LINK_ONLY, render_article
+from sharebot.preview import LINK_ONLY, render_article, taken_from
 from sharebot.queue import enqueue
 from sharebot.sources import Fetcher, Source, open_source
 from sharebot.store import Store
@@ -85,8 +85,6 @@ def watch_once(settings: Settings, store: Store, *, now: datetime, backfill: int
 
 
 def _enqueue(settings: Settings, store: Store, source: str, article: Article, now: datetime) -> Enqueued:
-    from sharebot.app import taken_times
-
     accounts, skipped = [], {}
     for account in settings.accounts:
         if not account.enabled or account.network in LINK_ONLY:
@@ -98,7 +96,7 @@ def _enqueue(settings: Settings, store: Store, source: str, article: Article, no
             accounts.append(account)
     if not accounts:
         return Enqueued(source, article, {}, skipped)
-    preview = render_article(settings, article, accounts, now=now, taken=taken_times(store, now))
+    preview = render_article(settings, article, accounts, now=now, taken=taken_from(store, now))
     for post in preview.blocked:
         skipped[post.account] = "blocked: " + "; ".join(i.message for i in post.issues if i.severity == "error")
     postable = [p for p in preview.posts if not p.blocked]
