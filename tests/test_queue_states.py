@@ -13,7 +13,7 @@ from queue_support import T0, Adapters, KeyedPostServer, post
 from sharebot import queue
 from sharebot.errors import JobStateError, NotFound, Rejected, ValidationError
 from sharebot.models import Issue, JobState, Severity
-from sharebot.queue import TRANSITIONS, RetryPolicy, enqueue, job_key
+from sharebot.queue import TRANSITIONS, RetryPolicy, cancel, enqueue, job_key, reschedule, retry
 from sharebot.store import Store
 
 S = JobState
@@ -129,6 +129,32 @@ def test_repost_starts_a_new_round_for_all_accounts_with_new_keys(store: Store):
     assert {j.key for j in second.added} == {job_key("wahl", "x", 2), job_key("wahl", "y", 2)}
     assert job_key("wahl", "x", 1) != job_key("wahl", "x", 2)
     assert enqueue(store, "wahl", [post("x")], now=T0).round == 2
+
+
+def test_a_repost_of_one_account_opens_no_round_for_the_others(store: Store):
+    enqueue(store, "wahl", [post("x"), post("y")], now=T0)
+    enqueue(store, "wahl", [post("x")], now=T0, repost=True)  # round 2, for x only
+    plain = enqueue(store, "wahl", [post("x"), post("y")], now=T0)
+    assert plain.added == ()
+    assert {(j.account, j.round) for j in plain.existing} == {("x", 2), ("y", 1)}
+    assert len(store.list_jobs(slug="wahl")) == 3
+
+
+def test_an_unknown_job_cannot_be_canceled_and_then_retried_blind(store: Store):
+    [job] = enqueue(store, "wahl", [post("x")], now=T0).added
+    store.transition(job.id, S.QUEUED, S.RUNNING, now=T0, reason="t")
+    store.transition(job.id, S.RUNNING, S.UNKNOWN, now=T0, reason="read timeout")
+    with pytest.raises(JobStateError):
+        cancel(store, job.id, T0)
+    with pytest.raises(JobStateError, match="resolve"):
+        retry(store, job.id, T0)
+
+
+def test_a_waiting_job_can_be_rescheduled(store: Store):
+    [job] = enqueue(store, "wahl", [post("x")], now=T0, run_at=T0 + timedelta(hours=3)).added
+    moved = reschedule(store, job, T0, T0, reason="publish --now")
+    assert moved.run_at == T0 and moved.state is S.QUEUED
+    assert store.events(job.id)[-1].reason == "publish --now"
 
 
 def test_enqueue_schedules_and_refuses_blocked_posts(store: Store):

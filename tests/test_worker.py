@@ -201,12 +201,33 @@ def test_expired_lease_is_settled_by_find(store, server, clock, posted_before_dy
     with make_worker(store, server, clock, adapters=adapters, lease_seconds=120) as worker:
         assert worker.run_once() == []  # the lease still holds
         clock.advance(121)
+        assert worker.run_once() == []  # now unknown; a request the dead worker had in the air may still land
+        assert store.get(job.id).state is S.UNKNOWN
+        clock.advance(10)  # policy.base later, it is looked for
         first = worker.run_once()
         assert [o.state for o in first] == [S.PUBLISHED if posted_before_dying else S.QUEUED]
         worker.run(burst=True)
     assert len(server.created) == 1 and store.get(job.id).state is S.PUBLISHED
     reasons = [e.reason for e in store.events(job.id)]
     assert "lease of dead-worker expired mid-post" in reasons
+
+
+def test_a_slow_post_keeps_its_lease_so_no_other_worker_takes_it_for_dead(store, server, clock):
+    [job] = enqueue(store, "a", [post()], now=clock()).added
+    server.delay = 1.0
+    first = make_worker(store, server, clock, lease_seconds=0.3)  # renews every 0.1 s
+    posting = threading.Thread(target=first.run_once)
+    posting.start()
+    time.sleep(0.4)
+    clock.advance(0.25)
+    time.sleep(0.25)  # a renewal runs on the advanced clock
+    clock.advance(0.2)  # past the first lease (T0 + 0.3), not past the renewed one
+    with make_worker(store, server, clock, owner="w2", lease_seconds=0.3) as second:
+        assert second.run_once() == []
+    posting.join()
+    first.close()
+    assert store.get(job.id).state is S.PUBLISHED and len(server.created) == 1
+    assert S.UNKNOWN not in [e.to_state for e in store.events(job.id)]
 
 
 def test_prepared_data_is_stored_before_the_first_post_and_reused(store_url, server, clock):

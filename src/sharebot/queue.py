@@ -5,7 +5,7 @@
       │ │             ├─ Rejected / AuthError / attempts used up ─► failed ─retry─► queued
       │ │             └─ Unconfirmed / lease expired ─► unknown ─find: posted─► published
       │ └─────────────────────────────────────────────────── find: not posted / resolve ─┘
-      └─ retry ◄─ canceled ◄─ cancel (from queued, failed, unknown)
+      └─ retry ◄─ canceled ◄─ cancel (from queued or failed; an unknown job is settled first)
 
 Every state write goes through `Store.transition`, which checks this table, compares-and-sets the old
 state and appends a `job_events` row in the same transaction.
@@ -27,12 +27,14 @@ if TYPE_CHECKING:
 
 S = JobState
 TRANSITIONS: Mapping[JobState, frozenset[JobState]] = {
-    S.QUEUED: frozenset({S.RUNNING, S.CANCELED}),
+    # queued -> queued: rescheduled (publish --now/--at on a job already waiting for its slot).
+    S.QUEUED: frozenset({S.RUNNING, S.CANCELED, S.QUEUED}),
     S.RUNNING: frozenset({S.PUBLISHED, S.QUEUED, S.FAILED, S.UNKNOWN}),
     S.PUBLISHED: frozenset({S.DELETED}),
     S.FAILED: frozenset({S.QUEUED, S.CANCELED}),
     # unknown -> unknown: a check ran but could not tell; recorded so the reason and next check show up.
-    S.UNKNOWN: frozenset({S.PUBLISHED, S.QUEUED, S.UNKNOWN, S.CANCELED}),
+    # No unknown -> canceled: cancel-then-retry would send blind. Settle it first (resolve).
+    S.UNKNOWN: frozenset({S.PUBLISHED, S.QUEUED, S.UNKNOWN}),
     S.CANCELED: frozenset({S.QUEUED}),
     S.DELETED: frozenset(),
 }
@@ -104,12 +106,24 @@ def enqueue(store: Store, slug: str, posts: Iterable[RenderedPost], *, now: date
     if len(set(accounts)) != len(accounts):
         raise ValueError(f"{slug}: more than one post for the same account")
     latest = store.latest_round(slug)
-    round_ = latest + 1 if repost or latest == 0 else latest
-    added = store.insert_jobs(slug, round_, posts, now=now, run_at=run_at or now, run_at_for=run_at_for)
-    new_ids = {j.id for j in added}
-    existing = tuple(j for j in store.list_jobs(slug=slug, round=round_)
-                     if j.id not in new_ids and j.account in accounts)
-    return EnqueueResult(round_, tuple(added), existing)
+    if repost or latest == 0:
+        round_ = latest + 1
+        added = store.insert_jobs(slug, round_, posts, now=now, run_at=run_at or now, run_at_for=run_at_for)
+        return EnqueueResult(round_, tuple(added), ())
+    # Without --repost an account gets the article once, whatever round its job is in: a repost of one
+    # network must not open a second round for the others.
+    newest: dict[str, Job] = {}
+    for job in store.list_jobs(slug=slug):
+        if job.account in accounts and (job.account not in newest or job.round > newest[job.account].round):
+            newest[job.account] = job
+    fresh = [p for p in posts if p.account not in newest]
+    added = store.insert_jobs(slug, latest, fresh, now=now, run_at=run_at or now, run_at_for=run_at_for)
+    return EnqueueResult(latest, tuple(added), tuple(newest[a] for a in accounts if a in newest))
+
+
+def reschedule(store: Store, job: Job, run_at: datetime, now: datetime, *, reason: str) -> Job:
+    """Move a job that is still waiting to `run_at` (e.g. `publish --now` for breaking news)."""
+    return store.transition(job.id, JobState.QUEUED, JobState.QUEUED, now=now, reason=reason, run_at=run_at)
 
 
 def retry(store: Store, job_id: int, now: datetime, *, run_at: datetime | None = None) -> Job:
@@ -117,6 +131,8 @@ def retry(store: Store, job_id: int, now: datetime, *, run_at: datetime | None =
     job = store.get(job_id)
     if job.state is JobState.UNKNOWN:
         raise JobStateError(f"job {job_id} may already be posted: settle it with resolve first")
+    if job.state not in (JobState.FAILED, JobState.CANCELED):
+        raise JobStateError(f"job {job_id} is {job.state}: only failed or canceled jobs are retried")
     return store.transition(job_id, job.state, JobState.QUEUED, now=now, reason="retry requested",
                             attempts=0, run_at=run_at or now)
 

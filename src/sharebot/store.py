@@ -267,9 +267,20 @@ class Store(ABC):
                       (str(JobState.UNKNOWN), n, n, int(limit), owner, self._db_time(lease_until)))
         return sorted((self._job(r) for r in rows), key=lambda j: (j.run_at, j.id))
 
-    def expire_leases(self, now: datetime) -> list[Job]:
-        """Running jobs whose lease ran out: their worker died or hung mid-post, so the outcome is unknown."""
+    def renew_leases(self, job_ids: list[int], *, owner: str, until: datetime) -> None:
+        """Extend the leases this owner holds on jobs it is still posting or checking."""
+        if not job_ids:
+            return
+        marks = ", ".join("?" * len(job_ids))
+        with self._transaction() as ex:
+            ex(f"UPDATE jobs SET lease_until = ? WHERE id IN ({marks}) AND lease_owner = ? AND state IN (?, ?)",
+               (self._db_time(until), *job_ids, owner, str(JobState.RUNNING), str(JobState.UNKNOWN)))
+
+    def expire_leases(self, now: datetime, *, recheck_at: datetime | None = None) -> list[Job]:
+        """Running jobs whose lease ran out: their worker died or hung mid-post, so the outcome is unknown.
+        They are checked (`claim_unknown`) from `recheck_at` on (default: now)."""
         n = self._db_time(now)
+        recheck = self._db_time(recheck_at or now)
         expired: list[Job] = []
         probe = "SELECT id FROM jobs WHERE state = ? AND lease_until < ? LIMIT 1"
         with self._transaction(write=False) as ex:  # the common case, nothing expired, needs no write lock
@@ -282,7 +293,7 @@ class Store(ABC):
                 reason = f"lease of {row['lease_owner']} expired mid-post"
                 done = ex("UPDATE jobs SET state = ?, lease_owner = NULL, lease_until = NULL, updated_at = ?,"
                           " run_at = ?, last_error = ? WHERE id = ? AND state = ? RETURNING *",
-                          (str(JobState.UNKNOWN), n, n, reason, row["id"], str(JobState.RUNNING)))
+                          (str(JobState.UNKNOWN), n, recheck, reason, row["id"], str(JobState.RUNNING)))
                 if done:
                     self._event(ex, row["id"], now, JobState.RUNNING, JobState.UNKNOWN, reason)
                     expired.append(self._job(done[0]))

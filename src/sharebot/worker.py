@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, as_completed, wait
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable, Iterable, Mapping
@@ -53,6 +54,7 @@ class Worker:
         self.policy = policy
         self.concurrency = concurrency
         self.lease = timedelta(seconds=lease_seconds)
+        self.renew_every = max(0.05, lease_seconds / 3)
         self.poll_seconds = poll_seconds
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"sharebot-{owner}")
 
@@ -119,7 +121,9 @@ class Worker:
         Returns the outcomes settled without a network call (no adapter, say) and how many were claimed.
         """
         now = self.clock()
-        for job in self.store.expire_leases(now):
+        # A lease runs out only when its worker died or hung (live posts are renewed); give a request it may
+        # still have had in the air time to land before looking for the post.
+        for job in self.store.expire_leases(now, recheck_at=now + timedelta(seconds=self.policy.base)):
             self._log(job, S.RUNNING, S.UNKNOWN, job.last_error or "lease expired")
         until = now + self.lease
         checks = self.store.claim_unknown(self.owner, now=now, lease_until=until, limit=room)
@@ -129,17 +133,24 @@ class Worker:
 
     def _collect(self, pending: dict[Future[Any], _Task], *, wait_all: bool,
                  timeout: float | None = None) -> list[Outcome]:
-        if not pending:
-            return []
-        if wait_all:
-            done = list(as_completed(pending))
-        else:
-            done = list(wait(pending, timeout=timeout, return_when=FIRST_COMPLETED).done)
-        outcomes = []
-        for fut in done:
-            kind, job, adapter = pending.pop(fut)
-            record = self._after_find if kind == "find" else self._after_publish
-            outcomes.append(record(job, adapter, fut))
+        """Record finished tasks: all of them (wait_all), or those done within `timeout`. While posts are in
+        flight their leases are renewed, so a slow network never makes a live post look abandoned."""
+        outcomes: list[Outcome] = []
+        deadline = None if wait_all else time.monotonic() + (timeout or 0.0)
+        while pending:
+            left = self.renew_every if deadline is None else max(0.0, min(self.renew_every,
+                                                                          deadline - time.monotonic()))
+            done = wait(pending, timeout=left, return_when=FIRST_COMPLETED).done
+            for fut in done:
+                kind, job, adapter = pending.pop(fut)
+                record = self._after_find if kind == "find" else self._after_publish
+                outcomes.append(record(job, adapter, fut))
+            if pending and not done:
+                now = self.clock()
+                self.store.renew_leases([job.id for _, job, _ in pending.values()], owner=self.owner,
+                                        until=now + self.lease)
+            if deadline is not None and (done or time.monotonic() >= deadline):
+                break
         return outcomes
 
     def _submit(self, checks: list[Job], posts: list[Job], now: datetime,
