@@ -201,11 +201,12 @@ def test_cancel_and_mark_deleted(store: Store):
 def test_resolve_settles_unknown_either_way(store: Store):
     posted = _job_in(store, S.UNKNOWN)
     done = queue.resolve(store, posted.id, T0, posted_url="https://m/@a/77")
-    assert (done.state, done.remote_url, done.remote_id) == (
-        S.PUBLISHED,
-        "https://m/@a/77",
-        "https://m/@a/77",
-    )
+    # no network id was given: none is invented from the URL (retract would send a URL as an id)
+    assert (done.state, done.remote_url, done.remote_id) == (S.PUBLISHED, "https://m/@a/77", None)
+    with_id = _job_in(store, S.UNKNOWN)
+    assert queue.resolve(store, with_id.id, T0, posted_url="https://m/@a/78", remote_id="78").remote_id == "78"
+    with pytest.raises(ValidationError, match="not an http"):
+        queue.resolve(store, _job_in(store, S.UNKNOWN).id, T0, posted_url="not a url")
     not_posted = store.insert_jobs("t", 1, [post()], now=T0, run_at=T0)[0]
     store.transition(not_posted.id, S.QUEUED, S.RUNNING, now=T0, reason="t")
     store.transition(not_posted.id, S.RUNNING, S.UNKNOWN, now=T0, reason="t")

@@ -134,3 +134,26 @@ def test_upcoming_lists_planned_posts_per_account_in_local_time(room: Newsroom):
     assert "Wed 2026-11-25 12:30 CET" in lines[1] and lines[1].split()[-3] == "eins"
     assert "Wed 2026-11-25 18:30 CET" in lines[2] and lines[2].split()[-3] == "zwei"
     assert "linkedin" in lines
+
+
+def test_now_moves_a_post_already_waiting_for_its_slot(room: Newsroom):
+    report, _ = publish(room, "eins", now=NOW, networks=("mastodon",))
+    assert report.lines[0].state == "scheduled" and room.mastodon.statuses == {}
+    again, jobs = publish(room, "eins", now=NOW, networks=("mastodon",), mode="now")
+    assert again.lines[0].state == "published" and len(room.mastodon.statuses) == 1 and len(jobs) == 1
+    assert "publish --now" in [e.reason for e in _events(room, jobs[0].id)]
+
+
+def test_a_later_plain_publish_says_when_in_local_time(room: Newsroom):
+    publish(room, "eins", now=NOW, networks=("mastodon",))
+    again, _ = publish(room, "eins", now=NOW, networks=("mastodon",))
+    assert again.lines[0].already and again.lines[0].detail == "due Wed 2026-11-25 12:30 CET"
+
+
+def _events(room: Newsroom, job_id: int):
+    settings = load_settings(room.config, room.env(), dotenv_path=room.config.parent / "none")
+    store = app.open_queue(settings)
+    try:
+        return store.events(job_id)
+    finally:
+        store.close()

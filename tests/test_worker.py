@@ -80,6 +80,17 @@ def test_rate_limit_requeues_after_retry_after(store, server, clock):
         assert [o.state for o in worker.run_once()] == [S.PUBLISHED]
 
 
+def test_rate_limits_do_not_use_up_the_attempts(store, server, clock):
+    [job] = enqueue(store, "a", [post()], now=clock()).added  # max_attempts is 3 in make_worker
+    with make_worker(store, server, clock) as worker:
+        for _ in range(5):
+            server.fail_next(429, {"error": "slow down"}, {"Retry-After": "60"}, method="POST")
+            assert [o.state for o in worker.run_once()] == [S.QUEUED]
+            assert store.get(job.id).attempts == 0
+            clock.advance(60)
+        assert [o.state for o in worker.run_once()] == [S.PUBLISHED]
+
+
 def test_not_sent_backs_off_then_fails_when_attempts_are_used_up(store, server, clock):
     [job] = enqueue(store, "a", [post()], now=clock()).added
     for _ in range(2):

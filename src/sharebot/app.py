@@ -17,7 +17,7 @@ from sharebot.errors import SharebotError, ValidationError
 from sharebot.models import Account, Article, Job, JobState, Network, Severity
 from sharebot.preview import LINK_ONLY, render_article, taken_from
 from sharebot.scheduler import describe
-from sharebot.queue import RetryPolicy, enqueue, mark_deleted, record_check
+from sharebot.queue import RetryPolicy, enqueue, mark_deleted, record_check, reschedule
 from sharebot.store import Store, open_store
 from sharebot.worker import Outcome, Worker
 
@@ -106,8 +106,13 @@ def publish(settings: Settings, article: Article, accounts: Iterable[Account], *
                               f"{reasons}")
     postable = [p for p in preview.posts if p.network not in LINK_ONLY]
     queued = enqueue(store, article.slug, postable, now=now, run_at=now, repost=repost, run_at_for=preview.times)
-    lines = [_line(job, already=True) for job in queued.existing]
-    due = [j for j in queued.added if j.run_at <= now]
+    existing = list(queued.existing)
+    if mode != "schedule":  # --now/--at/--next-slot also move a job still waiting for its planned time
+        existing = [reschedule(store, j, preview.times[j.account], now, reason=f"publish --{mode.replace('_', '-')}")
+                    if j.state is JobState.QUEUED and j.run_at != preview.times[j.account] else j for j in existing]
+    moved = [j for j in existing if j.state is JobState.QUEUED and j.run_at <= now]
+    lines = [_line(job, settings, already=True) for job in existing if job not in moved]
+    due = [j for j in queued.added if j.run_at <= now] + moved
     if due:
         with Worker(store, adapters, owner=owner, clock=clock, policy=retry_policy(settings),
                     concurrency=len(due)) as worker:
@@ -121,10 +126,11 @@ def publish(settings: Settings, article: Article, accounts: Iterable[Account], *
     return PublishReport(article, queued.round, tuple(sorted(lines, key=lambda d: order.get(d.account, 0))))
 
 
-def _line(job: Job, *, already: bool = False) -> Delivered:
+def _line(job: Job, settings: Settings, *, already: bool = False) -> Delivered:
     detail = job.last_error or ""
     if job.state is JobState.QUEUED:
-        detail = f"due {job.run_at.isoformat()}" + (f"; last error: {job.last_error}" if job.last_error else "")
+        detail = f"due {describe(job.run_at, settings.site.timezone)}" + (
+            f"; last error: {job.last_error}" if job.last_error else "")
     return Delivered(job.account, job.network, str(job.state), job.remote_url, detail, job.id, already)
 
 
@@ -151,6 +157,10 @@ def retract(store: Store, slug: str, *, adapters: Callable[[str], Adapter], cloc
     """Delete every published post of the article (for corrections) and record each deletion."""
     done = []
     for job in store.list_jobs(slug=slug, state=JobState.PUBLISHED):
+        if not job.remote_id:  # settled by hand with only a URL
+            done.append(Retracted(job, False, f"no network id was recorded; delete {job.remote_url} by hand, "
+                                              f"then `sharebot queue resolve` is not needed"))
+            continue
         try:
             adapters(job.account).delete(job.remote_id or "")
             done.append(Retracted(mark_deleted(store, job.id, clock(), reason="retracted"), True))

@@ -249,7 +249,8 @@ def cmd_queue_change(run: Run) -> None:
         else:
             if bool(a.posted) == a.not_posted:
                 raise Failure("queue resolve: give exactly one of --posted URL or --not-posted", 2)
-            job = q.resolve(store, a.job_id, utcnow(), posted_url=a.posted, not_posted=a.not_posted)
+            job = q.resolve(store, a.job_id, utcnow(), posted_url=a.posted, remote_id=a.remote_id,
+                            not_posted=a.not_posted)
     run.echo(job_line(job))
 
 
@@ -390,6 +391,8 @@ def _queue_args(p: argparse.ArgumentParser) -> None:
         q.add_argument("job_id", type=int)
         if name == "resolve":
             q.add_argument("--posted", metavar="URL", help="it did go out: here")
+            q.add_argument("--remote-id", metavar="ID",
+                           help="with --posted: the network's id of the post, so `retract` can delete it")
             q.add_argument("--not-posted", action="store_true", help="it did not go out: send it again")
 
 

@@ -144,9 +144,15 @@ def cancel(store: Store, job_id: int, now: datetime, *, reason: str = "canceled"
 
 def resolve(store: Store, job_id: int, now: datetime, *, posted_url: str | None = None,
             remote_id: str | None = None, not_posted: bool = False) -> Job:
-    """A person settles an unknown job: it went out (at posted_url), or it did not (send it again)."""
+    """A person settles an unknown job: it went out (at posted_url), or it did not (send it again).
+
+    Without the network's own `remote_id` the job is published with no id: `retract` then says it cannot
+    delete that post itself, rather than sending a URL where the network expects an id.
+    """
     if (posted_url is None) == (not not_posted):
         raise ValueError("resolve needs exactly one of posted_url or not_posted=True")
+    if posted_url is not None and not posted_url.startswith(("https://", "http://")):
+        raise ValidationError(f"--posted: {posted_url!r} is not an http(s) URL")
     job = store.get(job_id)
     if job.state is not JobState.UNKNOWN:
         raise JobStateError(f"job {job_id} is {job.state}, only unknown jobs are resolved")
@@ -154,7 +160,7 @@ def resolve(store: Store, job_id: int, now: datetime, *, posted_url: str | None 
         return store.transition(job_id, JobState.UNKNOWN, JobState.QUEUED, now=now,
                                 reason="resolved: not posted", run_at=now)
     return store.transition(job_id, JobState.UNKNOWN, JobState.PUBLISHED, now=now, reason="resolved: posted",
-                            remote_id=remote_id or posted_url, remote_url=posted_url, last_error=None)
+                            remote_id=remote_id, remote_url=posted_url, last_error=None)
 
 
 def mark_deleted(store: Store, job_id: int, now: datetime, *, reason: str = "deleted") -> Job:

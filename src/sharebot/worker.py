@@ -208,7 +208,7 @@ class Worker:
             # Not counted against max_attempts: the network is pacing us, the post itself is fine.
             seconds = self.policy.delay(job.attempts, retry_after=e.retry_after, previous=self._previous(job))
             return self._move(job, S.QUEUED, now, self._scrub(e, adapter),
-                              run_at=now + timedelta(seconds=seconds))
+                              run_at=now + timedelta(seconds=seconds), attempts=max(0, job.attempts - 1))
         except NotSent as e:
             msg = self._scrub(e, adapter)
             if not self.policy.may_retry(job.attempts):
@@ -239,6 +239,10 @@ class Worker:
                 self.store.flag_account(job.account, msg, now=now)
             return self._move(job, S.UNKNOWN, now, f"check failed: {msg}", run_at=now + self._wait(job))
         if result is None:
+            if not self.policy.may_retry(job.attempts):
+                # Each round here sent a post whose answer never came and that no check finds: stop sending.
+                return self._move(job, S.FAILED, now, f"gave up after {job.attempts} attempts: no answer, and the "
+                                  "post is not found; check the account, then `sharebot queue retry`")
             return self._move(job, S.QUEUED, now, "check found no post; sending again", run_at=now)
         return self._move(job, S.PUBLISHED, now, "check found the post", remote_id=result.remote_id,
                           remote_url=result.url, last_error=None)
