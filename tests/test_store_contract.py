@@ -259,3 +259,23 @@ def test_seen_articles_are_kept_per_source(store: Store):
     store.mark_seen("feed", ["x", "y"], now=T0)
     store.mark_seen("feed", ["y", "z"], now=T0)
     assert store.seen("feed") == {"x", "y", "z"} and store.seen("content") == set()
+
+
+def test_opening_without_migrating_writes_no_schema(tmp_path):
+    path = tmp_path / "empty.db"
+    sqlite3.connect(path).close()
+    store = open_store(path, migrate=False)
+    assert not store.is_current()
+    store.close()
+    tables = sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    assert tables == []
+    with open_store(path) as migrated:
+        assert migrated.is_current()
+
+
+def test_postgres_urls_are_shown_without_their_password():
+    from sharebot.store_postgres import _redact
+
+    assert _redact("postgresql://u@h/db?password=hunter2secret") == "postgresql://u@h/db?password=****"
+    assert _redact("postgresql://u:p@ss:w0rd@h:5432/db") == "postgresql://u:****@h:5432/db"
+    assert _redact("postgresql://postgres@127.0.0.1:5432/test") == "postgresql://postgres@127.0.0.1:5432/test"

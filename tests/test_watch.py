@@ -210,3 +210,19 @@ def test_watch_over_the_site_and_a_feed_posts_by_the_example_schedule_into_the_s
     finally:
         feed.stop()
         room.stop()
+
+
+def test_an_account_whose_post_is_blocked_is_reported_and_gets_the_article_once_fixed(tmp_path, feed):
+    settings, store = setup(tmp_path, feed)
+    watch_once(settings, store, now=NOW)
+    feed.add("neu", "Neue Meldung")
+    # the last account table is tg's: a template without {link} makes its post refused
+    bad = load_settings(config(tmp_path, f"{feed.url}/feed.xml", 'template = "{title}"\n'), {},
+                        dotenv_path=tmp_path / "none")
+    report = watch_once(bad, store, now=NOW)
+    error = report.errors[f"feed:{feed.url}/feed.xml: neu"]
+    assert error.startswith("tg: ") and "no link" in error
+    assert jobs_by_slug(store) == {"neu": ["masto"]}
+    again = watch_once(settings, store, now=NOW + timedelta(minutes=2))  # the config is fixed
+    assert again.errors == {} and jobs_by_slug(store) == {"neu": ["masto", "tg"]}
+    assert watch_once(settings, store, now=NOW + timedelta(minutes=4)).enqueued == []

@@ -142,9 +142,10 @@ class existing_queue:
             from sharebot.preview import taken_from
             from sharebot.store import open_store
 
-            self.store = open_store(database)
-            return taken_from(self.store, utcnow())
-        return None
+            self.store = open_store(database, migrate=False)
+            if self.store.is_current():
+                return taken_from(self.store, utcnow())
+        return None  # no queue yet (or one an upgrade has not migrated): plan against an empty one
 
     def __exit__(self, *exc: object) -> None:
         if self.store is not None:
@@ -311,6 +312,8 @@ def cmd_watch(run: Run) -> None:
             for item in report.enqueued:
                 times = ", ".join(f"{acc} {describe(t, settings.site.timezone)}" for acc, t in item.times.items())
                 run.echo(f"new: {item.article.slug}: {times or 'no account takes it'}")
+                for account, why in item.skipped.items():
+                    run.echo(f"  {account}: {why}")
             for source, message in report.errors.items():
                 run.echo(f"{source}: {message} (will try again)")
             failed = bool(report.errors)
@@ -378,7 +381,7 @@ def _queue_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--slug", help="only this article's jobs")
     p.add_argument("--limit", type=int, default=200, help="at most this many (default: 200)")
     p.add_argument("--upcoming", action="store_true", help="what will go out when, per account, in local time")
-    p.add_argument("--hours", type=float, metavar="H", help="with --upcoming: only the next H hours")
+    p.add_argument("--hours", type=_hours, metavar="H", help="with --upcoming: only the next H hours")
     sub = p.add_subparsers(dest="queue_command", metavar="SUBCOMMAND")
     for name, handler, text in (
         ("show", cmd_queue_show, "One job: its post exactly as queued, and its full history."),
@@ -394,6 +397,16 @@ def _queue_args(p: argparse.ArgumentParser) -> None:
             q.add_argument("--remote-id", metavar="ID",
                            help="with --posted: the network's id of the post, so `retract` can delete it")
             q.add_argument("--not-posted", action="store_true", help="it did not go out: send it again")
+
+
+def _hours(text: str) -> float:
+    try:
+        hours = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of hours") from None
+    if not 0 < hours <= 24 * 366:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number of hours between 0 and {24 * 366}")
+    return hours
 
 
 def _worker_args(p: argparse.ArgumentParser) -> None:

@@ -36,6 +36,23 @@ NETWORK_SECRETS: dict[Network, tuple[str, ...]] = {
 # X also accepts an OAuth 2 user token instead of the four OAuth 1.0a values.
 OPTIONAL_SECRETS: dict[Network, tuple[str, ...]] = {Network.X: ("bearer_token",)}
 
+# Settings each network's adapter reads from its account table (a typo there must not pass silently).
+NETWORK_OPTIONS: dict[Network, frozenset[str]] = {
+    Network.X: frozenset({"api_base", "attach_image"}),
+    Network.BLUESKY: frozenset({"handle", "pds", "api_base"}),
+    Network.MASTODON: frozenset({"instance", "api_base", "visibility", "max_characters", "characters_reserved_per_url",
+                                 "attach_image"}),
+    Network.LINKEDIN: frozenset({"author", "version", "visibility", "api_base"}),
+    Network.FACEBOOK: frozenset({"page_id", "api_version", "api_base"}),
+    Network.THREADS: frozenset({"user_id", "api_version", "api_base", "poll_interval", "poll_attempts",
+                                "attach_image"}),
+    Network.TELEGRAM: frozenset({"chat_id", "api_base", "attach_image"}),
+    Network.WHATSAPP: frozenset(),
+}
+_SITE_KEYS = {"name", "base_url", "language", "timezone"}
+_QUEUE_NUMBERS = {"timeout_seconds": float, "retry_base_seconds": float, "retry_cap_seconds": float,
+                  "max_attempts": int}
+_QUEUE_KEYS = {"database", "state_dir", *_QUEUE_NUMBERS}
 _ACCOUNT_KEYS = {"network", "secrets", "template", "max_hashtags", "utm", "enabled", "schedule", "filter"}
 _TOP_KEYS = {"site", "source", "queue", "templates", "utm", "accounts", "schedule", "watch"}
 
@@ -137,6 +154,7 @@ def _parse(raw: Mapping[str, Any], path: Path, env: Mapping[str, str], content_d
         raise ConfigError(f"{where}: unknown section {sorted(unknown)[0]!r}")
     base = path.parent
     site_raw = _table(raw, "site", where)
+    _known(site_raw, _SITE_KEYS, f"{where}: site")
     site = Site(
         name=_str(site_raw, "name", f"{where}: site", required=True),
         base_url=_url(site_raw, "base_url", where),
@@ -145,6 +163,13 @@ def _parse(raw: Mapping[str, Any], path: Path, env: Mapping[str, str], content_d
     )
     source = _source(_table(raw, "source", where, required=False), base, where, content_dir)
     queue_raw = _table(raw, "queue", where, required=False)
+    _known(queue_raw, _QUEUE_KEYS, f"{where}: queue")
+    for key, kind in _QUEUE_NUMBERS.items():
+        value = queue_raw.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or value <= 0 or (kind is int and not isinstance(value, int))):
+            raise ConfigError(f"{where}: queue.{key}: expected a positive {'whole ' if kind is int else ''}number, "
+                              f"got {value!r}")
     database = env.get("SHAREBOT_DATABASE_URL") or _str(queue_raw, "database", f"{where}: queue") or "var/sharebot.db"
     if "://" not in database and database != ":memory:":
         database = str(base / database)
@@ -154,6 +179,7 @@ def _parse(raw: Mapping[str, Any], path: Path, env: Mapping[str, str], content_d
         if key not in {n.value for n in Network} or not isinstance(value, str):
             raise ConfigError(f"{where}: templates.{key}: expected a network name with a template string")
     utm = _utm(raw.get("utm", DEFAULT_UTM), f"{where}: utm")
+    _check_templates(templates, f"{where}: templates")
     account_specs = _table(raw, "accounts", where)
     accounts = tuple(_account(name, spec, where) for name, spec in account_specs.items())
     if not accounts:
@@ -187,6 +213,19 @@ def _watch(raw: Any, base: Path, where: str) -> WatchConfig:
     if not isinstance(feeds, list) or not all(isinstance(f, str) and f for f in feeds):
         raise ConfigError(f"{where}: watch.feeds: expected a list of feed files or URLs")
     return WatchConfig(seconds, tuple(f if "://" in f else str(base / f) for f in feeds))
+
+
+def _known(table: Mapping[str, Any], keys: set[str] | frozenset[str], where: str) -> None:
+    for key in table:
+        if key not in keys:
+            raise ConfigError(f"{where}.{key}: unknown setting (known: {', '.join(sorted(keys)) or 'none'})")
+
+
+def _check_templates(templates: Mapping[str, str], where: str) -> None:
+    from sharebot.render import Template
+
+    for key, source in templates.items():
+        Template(source, where=f"{where}.{key}")
 
 
 def _table(raw: Mapping[str, Any], key: str, where: str, required: bool = True) -> Mapping[str, Any]:
@@ -246,6 +285,12 @@ def _utm(value: Any, where: str) -> dict[str, str]:
         return {}
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
         raise ConfigError(f"{where}: expected a table of strings, or false")
+    for key, text in value.items():
+        try:
+            text.format(network="x", slug="s")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ConfigError(f"{where}.{key}: {text!r}: only {{network}} and {{slug}} can be filled in "
+                              f"({type(exc).__name__}: {exc})") from None
     return dict(value)
 
 
@@ -268,15 +313,22 @@ def _account(name: str, spec: Any, where: str) -> Account:
             raise ConfigError(f"{at}.secrets.{key}: {network} takes {', '.join(sorted(allowed)) or 'no secrets'}")
     prefix = "SHAREBOT_" + name.upper().replace("-", "_")
     secrets = {f: secrets.get(f, f"{prefix}_{f.upper()}") for f in sorted(allowed, key=_secret_order(network))}
+    _known({k: v for k, v in spec.items() if k not in _ACCOUNT_KEYS}, NETWORK_OPTIONS[network], at)
     max_hashtags = spec.get("max_hashtags")
-    if max_hashtags is not None and (not isinstance(max_hashtags, int) or max_hashtags < 0):
+    if max_hashtags is not None and (isinstance(max_hashtags, bool) or not isinstance(max_hashtags, int)
+                                     or max_hashtags < 0):
         raise ConfigError(f"{at}.max_hashtags: expected a whole number >= 0, got {max_hashtags!r}")
     template = spec.get("template")
     if template is not None and not isinstance(template, str):
         raise ConfigError(f"{at}.template: expected a string")
+    if template is not None:
+        _check_templates({"template": template}, at)
+    enabled = spec.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise ConfigError(f"{at}.enabled: expected true or false, got {enabled!r}")
     utm = _utm(spec["utm"], f"{at}.utm") if "utm" in spec else None
     options = {k: v for k, v in spec.items() if k not in _ACCOUNT_KEYS}
-    return Account(name, network, options, secrets, template, max_hashtags, utm, bool(spec.get("enabled", True)))
+    return Account(name, network, options, secrets, template, max_hashtags, utm, enabled)
 
 
 def _secret_order(network: Network) -> Any:

@@ -75,9 +75,14 @@ class Template:
                 names = [name for _, name, spec, conv in string.Formatter().parse(line) if name is not None]
             except ValueError as exc:
                 raise ConfigError(f"{where}: template line {line!r}: {exc}") from None
-            for name in names:
+            for _, name, spec, conversion in string.Formatter().parse(line):
+                if name is None:
+                    continue
                 if name not in FIELDS:
                     raise ConfigError(f"{where}: template field {{{name}}} is not one of {', '.join(FIELDS)}")
+                if spec or conversion:
+                    raise ConfigError(f"{where}: template field {{{name}}}: write it plain, without "
+                                      f"'!{conversion or ''}' or ':{spec or ''}'")
             self.lines.append((line, names))
         if not any(names for _, names in self.lines):
             raise ConfigError(f"{where}: template has no fields")

@@ -80,6 +80,13 @@ class Store(ABC):
                    (migration.name,))
         return [m.name for m in todo]
 
+    def is_current(self) -> bool:
+        """Has every migration been applied (without applying any)?"""
+        try:
+            return not pending(set(self.applied_migrations()))
+        except Exception:  # no schema_migrations table yet: an empty or foreign database
+            return False
+
     def applied_migrations(self) -> list[str]:
         with self._transaction(write=False) as ex:
             return [r["name"] for r in ex("SELECT name FROM schema_migrations ORDER BY name")]
@@ -355,7 +362,7 @@ class Store(ABC):
 class SQLiteStore(Store):
     dialect = "sqlite"
 
-    def __init__(self, path: str | Path = ":memory:", *, busy_timeout: float = 30.0) -> None:
+    def __init__(self, path: str | Path = ":memory:", *, busy_timeout: float = 30.0, migrate: bool = True) -> None:
         self.path = str(path)
         if self.path != ":memory:" and not os.path.exists(self.path):
             # Create it ourselves so it is private from the first byte; SQLite gives -wal/-shm the same mode.
@@ -372,7 +379,8 @@ class SQLiteStore(Store):
             self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute("PRAGMA synchronous = NORMAL")  # durable at checkpoints; safe under WAL
         self._conn.execute("PRAGMA foreign_keys = ON")
-        self.migrate()
+        if migrate:
+            self.migrate()
 
     def _exec(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         return self._conn.execute(sql, params).fetchall()
@@ -411,14 +419,15 @@ class SQLiteStore(Store):
             self._conn.close()
 
 
-def open_store(url_or_path: str | Path) -> Store:
-    """`postgresql://…` opens PostgreSQL; anything else is a SQLite path (`sqlite:///x.db`, `:memory:`)."""
+def open_store(url_or_path: str | Path, *, migrate: bool = True) -> Store:
+    """`postgresql://…` opens PostgreSQL; anything else is a SQLite path (`sqlite:///x.db`, `:memory:`).
+    migrate=False opens without touching the schema (a dry run writes nothing; see `is_current`)."""
     target = str(url_or_path)
     if target.startswith(("postgresql://", "postgres://")):
         from sharebot.store_postgres import PostgresStore
 
-        return PostgresStore(target)
+        return PostgresStore(target, migrate=migrate)
     if target.startswith("sqlite:///"):
         target = target[len("sqlite:///"):] or ":memory:"
-    return SQLiteStore(target)
+    return SQLiteStore(target, migrate=migrate)
 

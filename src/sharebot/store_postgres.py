@@ -9,11 +9,11 @@ transaction re-checks `state = ?` on the new version and so matches nothing — 
 
 from __future__ import annotations
 
-import re
 import threading
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Iterator
+from urllib.parse import urlsplit, urlunsplit
 
 from sharebot.errors import StoreError
 from sharebot.store import Exec, Store, utc
@@ -29,7 +29,16 @@ _MIGRATION_LOCK_ID = 0x5BB0_7E01
 
 
 def _redact(url: str) -> str:
-    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:****@", url)
+    """The URL without its password, wherever it is: user:password@ (the last @ ends the user part, so an
+    unencoded @ in the password is covered) or a password= parameter."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        user, host = netloc.rsplit("@", 1)
+        netloc = (user.split(":", 1)[0] + ":****" if ":" in user else user) + "@" + host
+    query = "&".join("password=****" if q.lower().startswith("password=") else q
+                     for q in parts.query.split("&")) if parts.query else ""
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
 class PostgresStore(Store):
@@ -37,7 +46,7 @@ class PostgresStore(Store):
     skip_locked = " FOR UPDATE SKIP LOCKED"
     single_statement_cas = True
 
-    def __init__(self, url: str, *, connect_timeout: int = 10) -> None:
+    def __init__(self, url: str, *, connect_timeout: int = 10, migrate: bool = True) -> None:
         self.url = _redact(url)
         try:
             self._conn = psycopg.connect(url, autocommit=True, row_factory=dict_row,
@@ -46,7 +55,8 @@ class PostgresStore(Store):
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise StoreError(f"{self.url}: cannot connect: {first}") from None
         self._lock = threading.RLock()
-        self.migrate()
+        if migrate:
+            self.migrate()
 
     def _exec(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         cur = self._conn.execute(sql.replace("?", "%s"), params, prepare=True)

@@ -34,7 +34,8 @@ class Enqueued(NamedTuple):
     source: str
     article: Article
     times: dict[str, datetime]  # account -> planned run time; empty when every account filtered it out
-    skipped: dict[str, str]  # account -> why not
+    skipped: dict[str, str]  # account -> why its filter left the article out
+    blocked: dict[str, str]  # account -> why its post would be refused (reported, and tried again next poll)
 
 
 class WatchReport(NamedTuple):
@@ -76,9 +77,14 @@ def watch_once(settings: Settings, store: Store, *, now: datetime, backfill: int
             store.mark_seen(source.name, [INITIALISED] + [a.slug for a in articles if a not in new], now=now)
         for article in reversed(new):  # oldest first, so schedules fill in publication order
             try:
-                report.enqueued.append(_enqueue(settings, store, source.name, article, now))
+                item = _enqueue(settings, store, source.name, article, now)
             except SharebotError as exc:
                 report.errors[f"{source.name}: {article.slug}"] = str(exc)
+                continue
+            report.enqueued.append(item)
+            if item.blocked:  # not marked seen: once the config is fixed, the next poll gives it to them
+                report.errors[f"{source.name}: {article.slug}"] = "; ".join(
+                    f"{account}: {why}" for account, why in item.blocked.items())
                 continue
             store.mark_seen(source.name, [article.slug], now=now)
     return report
@@ -95,10 +101,10 @@ def _enqueue(settings: Settings, store: Store, source: str, article: Article, no
         else:
             accounts.append(account)
     if not accounts:
-        return Enqueued(source, article, {}, skipped)
+        return Enqueued(source, article, {}, skipped, {})
     preview = render_article(settings, article, accounts, now=now, taken=taken_from(store, now))
-    for post in preview.blocked:
-        skipped[post.account] = "blocked: " + "; ".join(i.message for i in post.issues if i.severity == "error")
+    blocked = {p.account: "; ".join(i.message for i in p.issues if i.severity == "error") for p in preview.blocked}
     postable = [p for p in preview.posts if not p.blocked]
-    enqueue(store, article.slug, postable, now=now, run_at=now, run_at_for=preview.times)
-    return Enqueued(source, article, {p.account: preview.times[p.account] for p in postable}, skipped)
+    if postable:
+        enqueue(store, article.slug, postable, now=now, run_at=now, run_at_for=preview.times)
+    return Enqueued(source, article, {p.account: preview.times[p.account] for p in postable}, skipped, blocked)

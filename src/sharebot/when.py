@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 _RELATIVE = re.compile(r"^\+\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)$")
 _UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
+MAX_AHEAD = timedelta(days=5 * 365)  # a typo'd year is more likely than a post planned further out
 
 
 def local_time(naive: datetime, zone: ZoneInfo) -> datetime:
@@ -23,12 +24,19 @@ def parse_when(text: str, *, now: datetime, zone: str) -> datetime:
     """`+2h`/`+30m`/`+1d`, `YYYY-MM-DD HH:MM` (site time), or ISO 8601 with an offset. Returns UTC."""
     value = text.strip()
     match = _RELATIVE.match(value)
-    if match:
-        return now + timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
     try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a time: use +2h, +30m, '2026-12-01 08:00' or ISO 8601") from None
-    if parsed.tzinfo is None:
-        parsed = local_time(parsed, ZoneInfo(zone))
-    return parsed.astimezone(timezone.utc)
+        if match:
+            when = now + timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+        else:
+            try:
+                parsed = datetime.fromisoformat(value)
+            except ValueError:
+                raise ValueError(f"{text!r} is not a time: use +2h, +30m, '2026-12-01 08:00' or ISO 8601") from None
+            if parsed.tzinfo is None:
+                parsed = local_time(parsed, ZoneInfo(zone))
+            when = parsed.astimezone(timezone.utc)
+        if when - now > MAX_AHEAD:
+            raise OverflowError
+    except OverflowError:
+        raise ValueError(f"{text!r} is more than {MAX_AHEAD.days // 365} years ahead") from None
+    return when
