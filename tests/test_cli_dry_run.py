@@ -28,7 +28,7 @@ def test_dry_run_json_has_a_post_for_every_network():
     assert doc["article"]["slug"] == SEED_SLUG and doc["article"]["section"] == "Geopolitik"
     assert {p["network"] for p in doc["posts"]} == ALL_NETWORKS
     keys = {"account", "network", "text", "length", "limit", "unit", "link", "card", "language", "facets",
-            "share_url", "issues", "scheduled_at"}
+            "share_url", "issues", "scheduled_at", "image", "options"}
     for post in doc["posts"]:
         assert set(post) == keys
         assert 0 < post["length"] <= post["limit"]

@@ -133,3 +133,9 @@ def test_nothing_that_fits_without_cutting_a_word_is_a_single_blocking_issue():
     post = render(article(title="Wort" * 80, teaser="Lang" * 80), account(Network.BLUESKY), templates={}, utm=UTM)
     assert post.text == ""
     assert [i.code for i in post.issues if i.severity is Severity.ERROR] == ["cannot-fit"]
+
+
+def test_an_attached_photo_on_x_is_shown_and_warned_about():
+    post = render(article(), account(Network.X, options={"attach_image": True}), templates={}, utm=UTM)
+    assert post.options["attach_image"] is True and post.image == "https://news.example.de/s.jpg"
+    assert any(i.code == "photo-replaces-card" for i in post.issues)

@@ -136,7 +136,7 @@ def article_share_links(settings: Settings, article: Article) -> list[links.Shar
 def _post_json(post: RenderedPost) -> dict[str, Any]:
     data = post.to_dict()
     keys = ("account", "network", "text", "length", "limit", "unit", "link", "card", "language", "facets",
-            "share_url", "issues")
+            "share_url", "issues", "image", "options")
     return {k: data[k] for k in keys}
 
 
@@ -160,6 +160,11 @@ def format_text(preview: Preview, *, width: int = 100) -> str:
                 lines.append("            " + textwrap.shorten(c.description, width=width - 12, placeholder=" …"))
             lines.append(f"            image: {c.image or 'none'}")
         lines.append(f"  language  {post.language}")
+        if post.image and post.options.get("attach_image"):
+            lines.append(f"  attached  {post.image} (alt: {post.image_alt or 'none'})")
+        for key in ("visibility",):
+            if post.options.get(key):
+                lines.append(f"  {key:<9} {post.options[key]}")
         when = preview.times.get(post.account)
         if when is not None:
             lines.append(f"  when      {_when(when, preview)}")

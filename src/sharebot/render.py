@@ -121,6 +121,9 @@ def render(article: Article, account: Account, *, templates: Mapping[str, str], 
     cannot_fit = any(i.code == "cannot-fit" for i in issues)
     issues += [i for i in rules.check(text) if not (cannot_fit and i.code == "empty")]
     issues += _warnings(article, rules, text, link)
+    if network is Network.X and article.image and account.options.get("attach_image"):
+        issues.append(Issue(Severity.WARNING, "photo-replaces-card",
+                            "the attached photo replaces X's link card for this post"))
     card = Card(uri=link, title=title, description=teaser, image=article.image, image_alt=nfc(article.image_alt))
     post_facets = tuple(facets.detect_facets(text)) if network is Network.BLUESKY else ()
     return RenderedPost(
