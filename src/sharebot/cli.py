@@ -115,6 +115,9 @@ def cmd_publish(run: Run) -> None:
             note = " (earlier run)" if line.already else ""
             run.echo(f"  {line.account:<12} {line.network.value:<9} {line.state:<10}{note} "
                      f"{line.url or ''} {'' if line.url else line.detail}".rstrip())
+    waiting = [d.account for d in report.lines if d.state in ("queued", "scheduled")]
+    if waiting and not a.json:
+        run.echo(f"{len(waiting)} post(s) wait in the queue: `sharebot worker` (or `watch`) sends them when due")
     if report.failed:
         raise Failure(f"{len(report.failed)} account(s) not posted: {', '.join(d.account for d in report.failed)}")
 
