@@ -211,9 +211,24 @@ def test_http_errors_map_to_sharebot_kinds(api: FakeMastodon, tmp_path: Path, st
 
 def test_422_carries_the_instances_message(api: FakeMastodon, tmp_path: Path) -> None:
     m = adapter(api, tmp_path)
+    api.fail_next(422, {"error": "Validation failed: Text character limit of 500 exceeded"}, method="POST",
+                  path="/api/v1/statuses")
     with pytest.raises(Rejected, match="Text character limit of 500 exceeded") as caught:
-        m.publish(post("x" * 501, link=None), delivery(m, post()))
+        m.publish(post("kurz", link=None), delivery(m, post()))
     assert caught.value.status == 422
+
+
+def test_a_post_longer_than_the_instance_allows_is_refused_before_sending(api: FakeMastodon, tmp_path: Path) -> None:
+    m = adapter(api, tmp_path)
+    with pytest.raises(Rejected, match="allows 500: set max_characters = 500"):
+        m.publish(post("x" * 501, link=None), delivery(m, post()))
+    assert not any(r.path == "/api/v1/statuses" for r in api.requests)
+
+
+def test_check_says_when_the_config_limit_differs_from_the_instance(tmp_path: Path) -> None:
+    with FakeMastodon(max_characters=1000) as wide:
+        status = adapter(wide, tmp_path).check()
+    assert status.state == "ok" and "the instance allows 1000 characters, the config says 500" in status.detail
 
 
 def test_connection_refused_is_not_sent(tmp_path: Path) -> None:

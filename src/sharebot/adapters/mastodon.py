@@ -16,6 +16,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Callable, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
+from sharebot import counting
 from sharebot.adapters.base import AccountStatus, Adapter, Delivery
 from sharebot.adapters.http import one_line, requests_never_sent, status_from_error
 from sharebot.errors import AuthError, ConfigError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
@@ -72,6 +73,12 @@ class MastodonAdapter(Adapter):
         visibility = str(post.options.get("visibility") or self.visibility)
         if visibility not in VISIBILITIES:  # Mastodon.py would raise a bare ValueError
             raise Rejected(str(self.network), f"visibility {visibility!r} is not one of {', '.join(VISIBILITIES)}")
+        max_characters, per_url = self.instance_limits(delivery.now)
+        length = counting.mastodon_length(post.text, url_length=per_url)
+        if length > max_characters:  # the config's max_characters is higher than this instance allows
+            raise Rejected(str(self.network), f"{length} characters, but {urlsplit(self.api_base).netloc} allows "
+                                              f"{max_characters}: set max_characters = {max_characters} for "
+                                              f"account {self.account.name!r}")
         # The same key within an hour returns the status made by the first attempt instead of a second one.
         status = self._call(lambda api: api.status_post(
             post.text, media_ids=media_ids, visibility=visibility, language=post.language,
@@ -105,7 +112,16 @@ class MastodonAdapter(Adapter):
         except PublishError as exc:
             return status_from_error(self.account.name, exc)
         self._account_id = str(me["id"])
-        return AccountStatus(self.account.name, "ok", f"@{me['acct']}")
+        detail = f"@{me['acct']}"
+        try:
+            info = self._call(lambda api: api.instance_v2())
+            limit = int(((info.get("configuration") or {}).get("statuses") or {}).get("max_characters") or 500)
+        except (PublishError, TypeError, ValueError):
+            return AccountStatus(self.account.name, "ok", detail + "; the instance's limits could not be read")
+        configured = self.account.options.get("max_characters", DEFAULT_LIMITS[0])
+        if configured != limit:  # the renderer fits posts to the configured value
+            detail += f"; the instance allows {limit} characters, the config says {configured}"
+        return AccountStatus(self.account.name, "ok", detail)
 
     def close(self) -> None:
         if self._api is not None:
