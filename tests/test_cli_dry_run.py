@@ -124,3 +124,22 @@ def test_dry_run_does_not_import_network_sdks():
     proc = subprocess.run([sys.executable, "-c", code, str(EXAMPLE_CONFIG), SEED_SLUG], capture_output=True,
                           text=True, env=env, cwd=str(Path(EXAMPLE_CONTENT).parent))
     assert proc.returncode == 0, proc.stderr
+
+
+def test_dry_run_of_an_article_page_url(tmp_path):
+    from fakes.base import FakeAPI, Response
+
+    page = (ROOT / "examples" / "site" / "pages" / f"{SEED_SLUG}.html").read_bytes()
+    server = FakeAPI()
+    server.route("GET", rf"/{SEED_SLUG}", lambda req, m: Response(200, page, {"Content-Type": "text/html"}))
+    server.start()
+    try:
+        result = run("publish", f"{server.url}/{SEED_SLUG}", "--dry-run", "--json", "--network", "bluesky")
+        missing = run("publish", f"{server.url}/gibt-es-nicht", "--dry-run")
+    finally:
+        server.stop()
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["article"]["title"].startswith("Putin und Xi") and doc["article"]["language"].startswith("de")
+    assert doc["posts"][0]["card"]["image"]
+    assert missing.exit_code == 1 and "gibt-es-nicht" in missing.stderr and "404" in missing.stderr
