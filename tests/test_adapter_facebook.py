@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import logging
 import socket
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
 
@@ -191,3 +191,58 @@ def test_token_never_in_errors_or_logs(api: FakeFacebook, tmp_path: Path,
     assert "published_posts" in logged and "****" in messages[0]
     for text in (*messages, logged, repr(fb.credentials)):
         assert TOKEN not in text
+
+
+# --- rounds: `sharebot publish --repost` posts the same link again under a new job key ----------------
+ROUND_2 = Delivery("job-8", NOW, {"not_before": NOW.isoformat()})
+
+
+def round_1(api: FakeFacebook, fb: FacebookAdapter, *, days: float = 3) -> str:
+    """The first round's post of the same article, made `days` before round 2 began."""
+    api.now = NOW - timedelta(days=days)
+    made = fb.publish(post(), Delivery("job-7", api.now, fb.prepare(post(), Delivery("job-7", api.now))))
+    api.now = NOW + timedelta(minutes=1)
+    return made.remote_id
+
+
+def test_prepare_keeps_when_the_round_began(api: FakeFacebook, tmp_path: Path) -> None:
+    assert adapter(api, tmp_path).prepare(post(), DELIVERY) == {"not_before": "2026-11-25T09:00:00+00:00"}
+
+
+def test_find_ignores_an_earlier_rounds_post_of_the_same_link(api: FakeFacebook, tmp_path: Path) -> None:
+    fb = adapter(api, tmp_path)
+    old = round_1(api, fb)
+    assert api.live[0].created_time == "2026-11-22T09:00:00+0000"
+    assert fb.find(post(), ROUND_2) is None
+    found = fb.find(post(), DELIVERY)  # a job from before rounds were kept: any post counts, as before
+    assert found is not None and found.remote_id == old
+
+
+def test_find_counts_posts_from_clock_skew_before_the_round_began(api: FakeFacebook, tmp_path: Path) -> None:
+    fb = adapter(api, tmp_path)
+    api.now = NOW - timedelta(minutes=9)  # the network's clock runs behind ours
+    made = fb.publish(post(), DELIVERY)
+    found = fb.find(post(), ROUND_2)
+    assert found is not None and found.remote_id == made.remote_id
+    assert fb.find(post(), Delivery("job-8", NOW, {"not_before": (NOW + timedelta(minutes=11)).isoformat()})) \
+        is None
+
+
+def test_round_2_post_after_a_lost_answer_is_found_not_round_1s(api: FakeFacebook, tmp_path: Path) -> None:
+    fb = adapter(api, tmp_path)
+    old = round_1(api, fb)
+    api.drop_next(path="/feed", after=True)
+    with pytest.raises(Unconfirmed):
+        fb.publish(post("Neu gefasst: das Ergebnis"), ROUND_2)
+    found = fb.find(post("Neu gefasst: das Ergebnis"), ROUND_2)
+    assert found is not None and found.remote_id != old and found.remote_id == api.live[-1].id
+    # The retry after that is refused as a duplicate, which settles on this round's post.
+    assert fb.publish(post("Neu gefasst: das Ergebnis"), ROUND_2) == found and len(api.live) == 2
+
+
+def test_duplicate_of_an_earlier_round_is_rejected_not_taken_as_ours(api: FakeFacebook, tmp_path: Path) -> None:
+    fb = adapter(api, tmp_path)
+    round_1(api, fb)
+    with pytest.raises(Rejected, match="refuses identical content.*repost needs different text") as caught:
+        fb.publish(post(), ROUND_2)
+    assert type(caught.value) is Rejected and "#506" in str(caught.value) and len(api.live) == 1

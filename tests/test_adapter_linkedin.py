@@ -3,7 +3,7 @@ from __future__ import annotations
 import io
 import logging
 import socket
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -14,7 +14,7 @@ from sharebot.adapters import make_adapter
 from sharebot.adapters.base import AdapterContext, Delivery, Secret
 from sharebot.adapters.linkedin import LinkedInAdapter
 from sharebot.errors import AuthError, ConfigError, NotSent, RateLimited, Rejected, Unconfirmed
-from sharebot.models import Account, Card, Network, RenderedPost
+from sharebot.models import Account, Card, Network, PublishResult, RenderedPost
 from fakes.base import FakeAPI, Response
 from fakes.linkedin import FakeLinkedIn, restli_error
 
@@ -237,3 +237,84 @@ def test_token_never_in_errors_or_logs(api: FakeLinkedIn, tmp_path: Path,
     assert "****" in messages[0]
     for text in (*messages, caplog.text, repr(li.credentials), repr(li.http.client.headers)):
         assert TOKEN not in text
+
+
+# --- rounds: `sharebot publish --repost` posts the same link again under a new job key ----------------
+ROUND_2 = Delivery("job-4", NOW, {"not_before": NOW.isoformat()})
+MEMBER = "urn:li:person:abc123XYZ"
+
+
+def round_1(api: FakeLinkedIn, li: LinkedInAdapter, *, days: float = 3) -> str:
+    """The first round's post of the same article, made `days` before round 2 began."""
+    api.now = NOW - timedelta(days=days)
+    made = li.publish(post(), Delivery("job-3", api.now, li.prepare(post(), Delivery("job-3", api.now))))
+    api.now = NOW + timedelta(minutes=1)
+    return made.remote_id
+
+
+def post_reads(api: FakeLinkedIn) -> list[str]:
+    return [r.path for r in api.requests if r.method == "GET" and r.path.startswith("/rest/posts/")]
+
+
+def test_prepare_keeps_when_the_round_began(api: FakeLinkedIn, tmp_path: Path) -> None:
+    assert adapter(api, tmp_path).prepare(post(), DELIVERY) == {"not_before": "2026-11-25T21:30:00+00:00"}
+
+
+def test_find_ignores_an_earlier_rounds_post_of_the_same_link(api: FakeLinkedIn, tmp_path: Path) -> None:
+    li = adapter(api, tmp_path)
+    old = round_1(api, li)
+    assert api.live[0].element()["createdAt"] == int((NOW - timedelta(days=3)).timestamp() * 1000)
+    assert li.find(post(), ROUND_2) is None
+    assert li.find(post(), DELIVERY) == PublishResult(old, f"https://www.linkedin.com/feed/update/{old}")
+
+
+def test_find_sees_this_rounds_post_after_a_lost_answer(api: FakeLinkedIn, tmp_path: Path) -> None:
+    li = adapter(api, tmp_path)
+    old = round_1(api, li)
+    api.now = NOW - timedelta(minutes=9)  # within the clock skew allowed before the round began
+    api.drop_next(path="/rest/posts", method="POST", after=True)
+    with pytest.raises(Unconfirmed):
+        li.publish(post("Neu gefasst"), ROUND_2)
+    found = li.find(post("Neu gefasst"), ROUND_2)
+    assert found is not None and found.remote_id != old and found.remote_id == api.live[-1].urn
+
+
+def test_duplicate_of_this_rounds_post_is_ours(api: FakeLinkedIn, tmp_path: Path) -> None:
+    li = adapter(api, tmp_path)
+    round_1(api, li)
+    api.drop_next(path="/rest/posts", method="POST", after=True)
+    with pytest.raises(Unconfirmed):
+        li.publish(post("Neu gefasst"), ROUND_2)
+    mine = api.live[-1].urn
+    assert li.publish(post("Neu gefasst"), ROUND_2).remote_id == mine and len(api.live) == 2
+    assert post_reads(api) == [f"/rest/posts/{mine.replace(':', '%3A')}"]  # its date, read by URN
+
+
+def test_duplicate_of_an_earlier_round_is_rejected(api: FakeLinkedIn, tmp_path: Path) -> None:
+    li = adapter(api, tmp_path)
+    old = round_1(api, li)
+    with pytest.raises(Rejected, match=f"refuses identical content: this duplicates {old}, made 2026-11-22 "
+                                       f"21:30 UTC, before this round; a repost needs different text") as caught:
+        li.publish(post(), ROUND_2)
+    assert type(caught.value) is Rejected and caught.value.status == 422 and len(api.live) == 1
+
+
+def test_duplicate_whose_date_cannot_be_read_is_rejected(api: FakeLinkedIn, tmp_path: Path) -> None:
+    member = adapter(api, tmp_path, author=MEMBER)  # without r_member_social: 403 on reading the post
+    round_1(api, member)
+    with pytest.raises(Rejected, match="could not be read .*permissions.*a repost needs different text"):
+        member.publish(post(), ROUND_2)
+    li = adapter(api, tmp_path)
+    round_1(api, li)
+    api.fail_next(404, restli_error(404, "Post not found", "NOT_FOUND").body, method="GET", path="/rest/posts/")
+    with pytest.raises(Rejected, match="could not be read .*not found"):  # a "ghost" URN of a deleted post
+        li.publish(post(), ROUND_2)
+    api.fail_next(503, b"", method="GET", path="/rest/posts/")
+    with pytest.raises(NotSent):  # nothing was posted; the next attempt asks again
+        li.publish(post(), ROUND_2)
+
+
+def test_duplicate_for_a_job_without_a_round_start_is_taken_as_before(api: FakeLinkedIn, tmp_path: Path) -> None:
+    li = adapter(api, tmp_path, author=MEMBER)
+    old = round_1(api, li)
+    assert li.publish(post(), DELIVERY).remote_id == old and post_reads(api) == []

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import logging
 import socket
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -214,3 +214,65 @@ def test_token_never_in_errors_or_logs(api: FakeThreads, tmp_path: Path,
     assert "****" in messages[1] and "threads_publishing_limit" in caplog.text
     for text in (*messages, caplog.text, repr(th.credentials)):
         assert TOKEN not in text
+
+
+# --- rounds: `sharebot publish --repost` posts the same link again under a new job key ----------------
+ROUND_2 = Delivery("job-10", NOW, {"not_before": NOW.isoformat()})
+
+
+def round_1(api: FakeThreads, th: ThreadsAdapter, *, days: float = 3) -> str:
+    """The first round's post of the same article, made `days` before round 2 began."""
+    api.now = NOW - timedelta(days=days)
+    made = th.publish(post(), Delivery("job-9", api.now, th.prepare(post(), Delivery("job-9", api.now))))
+    api.now = NOW + timedelta(minutes=1)
+    return made.remote_id
+
+
+def test_prepare_keeps_when_the_round_began_and_the_container_is_saved_beside_it(api: FakeThreads,
+                                                                                tmp_path: Path) -> None:
+    th = adapter(api, tmp_path)
+    data = th.prepare(post(), DELIVERY)
+    assert data == {"not_before": "2026-11-25T09:00:00+00:00"}
+    saved = dict(data)  # as the worker does: values saved mid-publish are merged into what prepare returned
+    api.fail_next(500, graph_error(500, 2, "temporary").body, path="threads_publish$")
+    with pytest.raises(Unconfirmed):
+        th.publish(post(), Delivery("job-9", NOW, dict(saved), save=saved.update))
+    assert saved == {"not_before": data["not_before"], "container_id": next(iter(api.containers))}
+    assert th.find(post(), Delivery("job-9", NOW, dict(saved))) is None  # the container is unpublished
+    assert th.publish(post(), Delivery("job-9", NOW, dict(saved))).remote_id == api.live[0].id
+
+
+def test_find_ignores_an_earlier_rounds_post_of_the_same_link(api: FakeThreads, tmp_path: Path) -> None:
+    th = adapter(api, tmp_path)
+    old = round_1(api, th)
+    assert api.live[0].timestamp == "2026-11-22T09:00:00+0000"
+    assert th.find(post(), ROUND_2) is None
+    found = th.find(post(), DELIVERY)  # a job from before rounds were kept: any post counts, as before
+    assert found is not None and found.remote_id == old
+
+
+def test_find_sees_this_rounds_post_after_a_lost_answer(api: FakeThreads, tmp_path: Path) -> None:
+    th = adapter(api, tmp_path, timeout=0.2)
+    old = round_1(api, th)
+    api.now = NOW - timedelta(minutes=9)  # within the clock skew allowed before the round began
+    api.fail_next(200, {"id": "1"}, path="threads_publish$", after=True, delay=0.6)
+    with pytest.raises(Unconfirmed):
+        th.publish(post(), ROUND_2)
+    found = th.find(post(), ROUND_2)
+    assert found is not None and found.remote_id != old and found.remote_id == max(api.media)
+
+
+def test_published_container_settles_on_this_rounds_post_only(api: FakeThreads, tmp_path: Path) -> None:
+    th = adapter(api, tmp_path)
+    round_1(api, th)
+    api.drop_next(path="threads_publish$", after=True)
+    with pytest.raises(Unconfirmed):
+        th.publish(post(), ROUND_2)
+    container = max(api.containers)
+    retry = Delivery("job-10", NOW, {**ROUND_2.data, "container_id": container})
+    found = th.find(post(), retry)
+    assert found is not None and found.remote_id == api.containers[container].media_id
+    # Should the new post be gone from the list, round 1's post of the link does not stand in for it.
+    api.media[found.remote_id].deleted = True
+    with pytest.raises(Unconfirmed, match="PUBLISHED but the post is not listed"):
+        th.find(post(), retry)

@@ -2,6 +2,7 @@
 
 Errors carry the documented body {"error": {"message", "type", "code", "error_subcode", "fbtrace_id"}};
 the token is read from the `access_token` form field or query parameter, as Graph accepts both.
+A post's `created_time` comes from `now` (a test sets it; None reads the real clock), in Graph's format.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote
 
@@ -48,6 +50,7 @@ class FakeFacebook(FakeAPI):
         self.page_id, self.token, self.name = page_id, token, name
         self.posts: list[PagePost] = []
         self.can_post = True
+        self.now: datetime | None = None  # the server's clock for created_time; None: the real one
         self._next = 9000
         self.route("POST", VERSION + r"/(?P<page>\d+)/feed", self._feed)
         self.route("GET", VERSION + r"/(?P<page>\d+)/published_posts", self._published)
@@ -84,8 +87,8 @@ class FakeFacebook(FakeAPI):
         if any(p.message == message and p.link == link for p in self.live):
             return graph_error(400, 506, "(#506) Duplicate status message")
         self._next += 1
-        created = f"2026-11-25T09:{self._next % 60:02d}:00+0000"
-        post = PagePost(f"{self.page_id}_{self._next}", message, link, created)
+        created = (self.now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+        post = PagePost(f"{self.page_id}_{self._next}", message, link, created.strftime("%Y-%m-%dT%H:%M:%S+0000"))
         self.posts.append(post)
         return Response(200, {"id": post.id})
 

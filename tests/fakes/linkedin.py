@@ -4,12 +4,16 @@ Behaves as documented: every /rest call needs LinkedIn-Version and X-Restli-Prot
 answered 201 with an empty body and the URN in `x-restli-id`; repeated content is refused with 422 and
 errorDetails.inputErrors[].code DUPLICATE_POST, the message naming the existing URN; a retired version
 answers 426. Errors use the Rest.li body {"status", "serviceErrorCode", "code", "message"}.
+Posts carry `createdAt`/`publishedAt`/`lastModifiedAt` in epoch milliseconds, taken from `now` (a test sets
+it; None reads the real clock). Reading a member's posts, listed or by URN, needs r_member_social, which
+the stand-in's token lacks (403), as most tokens do.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import unquote
 
@@ -22,7 +26,13 @@ ACTIVE_VERSIONS = {"202507", "202601", "202607"}
 class LinkedInPost:
     urn: str
     body: dict[str, Any]
+    created_at: int  # epoch milliseconds
     deleted: bool = False
+
+    def element(self) -> dict[str, Any]:
+        """The post as the Posts API returns it."""
+        times = {"createdAt": self.created_at, "publishedAt": self.created_at, "lastModifiedAt": self.created_at}
+        return {"id": self.urn, **self.body, **times}
 
 
 def restli_error(status: int, message: str, code: str = "", service_code: int = 100,
@@ -42,10 +52,12 @@ class FakeLinkedIn(FakeAPI):
         self.posts: list[LinkedInPost] = []
         self.images: dict[str, bytes | None] = {}  # urn -> uploaded bytes
         self.upload_auth: list[str | None] = []
+        self.now: datetime | None = None  # the server's clock for createdAt; None: the real one
         self._pending: dict[str, str] = {}  # upload key -> image urn
         self._next = 7_100_000_000_000_000_000
         self.route("POST", r"/rest/posts", self._create)
         self.route("GET", r"/rest/posts", self._list)
+        self.route("GET", r"/rest/posts/(?P<urn>[^/]+)", self._get)
         self.route("DELETE", r"/rest/posts/(?P<urn>[^/]+)", self._delete)
         self.route("POST", r"/rest/images", self._initialize)
         self.route("PUT", r"/dms-uploads/(?P<key>\w+)", self._upload)
@@ -93,7 +105,8 @@ class FakeLinkedIn(FakeAPI):
                                     errorDetailType="com.linkedin.common.error.BadRequest",
                                     errorDetails={"inputErrors": [duplicate]})
         self._next += 1
-        post = LinkedInPost(f"urn:li:share:{self._next}", body)
+        now = self.now or datetime.now(timezone.utc)
+        post = LinkedInPost(f"urn:li:share:{self._next}", body, int(now.timestamp() * 1000))
         self.posts.append(post)
         return Response(201, b"", {"x-restli-id": post.urn, "x-linkedin-id": post.urn})
 
@@ -110,7 +123,19 @@ class FakeLinkedIn(FakeAPI):
         count = int(req.query.get("count", ["10"])[0])
         mine = [p for p in reversed(self.live) if p.body["author"] == author][:count]
         return Response(200, {"paging": {"start": 0, "count": count, "links": []},
-                              "elements": [{"id": p.urn, **p.body} for p in mine]})
+                              "elements": [p.element() for p in mine]})
+
+    def _get(self, req: Request, m: re.Match[str]) -> Response:
+        if failed := self._guard(req):
+            return failed
+        urn = unquote(m["urn"])
+        for post in self.live:
+            if post.urn == urn:
+                if post.body["author"].startswith("urn:li:person:"):
+                    return restli_error(403, "Not enough permissions to access: partnerApiPostsExternal.GET",
+                                        "ACCESS_DENIED")
+                return Response(200, post.element())
+        return restli_error(404, f"Post {urn} not found", "NOT_FOUND")
 
     def _delete(self, req: Request, m: re.Match[str]) -> Response:
         if failed := self._guard(req):

@@ -3,12 +3,14 @@
 TEXT containers are FINISHED at once; IMAGE containers stay IN_PROGRESS for `image_ready_after` status
 reads (Meta fetches the picture in the background). Publishing an unfinished container fails with the
 documented "not ready" error; publishing an already published one fails too. Errors use the Graph body.
+A post's `timestamp` comes from `now` at publish time (a test sets it; None reads the real clock).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from fakes.base import FakeAPI, Request, Response
 from fakes.facebook import graph_error
@@ -31,6 +33,7 @@ class Media:
     text: str
     link: str | None
     container: str
+    timestamp: str  # ISO 8601 as Threads writes it: 2026-11-25T09:00:00+0000
     deleted: bool = False
 
     @property
@@ -47,6 +50,7 @@ class FakeThreads(FakeAPI):
         self.media: dict[str, Media] = {}
         self.image_ready_after = 1
         self.quota_total = 250
+        self.now: datetime | None = None  # the server's clock for timestamps; None: the real one
         self._next = 18_000_000_000_000_000
         self.route("POST", V + r"/(?P<user>\d+)/threads", self._create)
         self.route("POST", V + r"/(?P<user>\d+)/threads_publish", self._publish)
@@ -96,8 +100,9 @@ class FakeThreads(FakeAPI):
         if container.status != "FINISHED":
             return graph_error(400, 9007, "The media is not ready for publishing, please wait for a moment",
                                2207027)
+        made = (self.now or datetime.now(timezone.utc)).astimezone(timezone.utc)
         media = Media(self._id(), container.params.get("text", ""), container.params.get("link_attachment"),
-                      container.id)
+                      container.id, made.strftime("%Y-%m-%dT%H:%M:%S+0000"))
         self.media[media.id] = media
         container.status, container.media_id = "PUBLISHED", media.id
         return Response(200, {"id": media.id})
@@ -110,7 +115,7 @@ class FakeThreads(FakeAPI):
         data = []
         for media in reversed(self.live):
             item = {"id": media.id, "text": media.text, "permalink": media.permalink,
-                    "timestamp": "2026-11-25T09:00:00+0000"}
+                    "timestamp": media.timestamp}
             if media.link:
                 item["link_attachment_url"] = media.link
             data.append(item)

@@ -3,6 +3,11 @@
 A post is `message` plus `link`; Facebook's crawler builds the card from the article's og: tags, so
 nothing of the card is sent. The Page token travels in the form body on writes and as a URL placeholder
 on reads (see `sharebot.adapters.http`), never in a URL httpx could log.
+
+Graph has no idempotency key, so an unknown outcome is settled by looking for the link among the Page's
+recent posts, counting only posts made since this round began (`not_before`, kept on the job by
+`prepare`): `sharebot publish --repost` posts the same link again, and the earlier round's post must not
+pass for the new one.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Mapping
 from urllib.parse import parse_qs, urlsplit
 
 from sharebot.adapters.base import AccountStatus, Adapter, Delivery
-from sharebot.adapters.http import Http, hidden, json_body, status_from_error
+from sharebot.adapters.http import Http, hidden, in_round, json_body, round_start, status_from_error
 from sharebot.errors import AuthError, ConfigError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
 from sharebot.models import Network, PublishResult, RenderedPost
 
@@ -75,18 +80,25 @@ class FacebookAdapter(Adapter):
                          timeout=self.context.timeout, user_agent=self.context.user_agent,
                          secrets={"page_access_token": self.token})
 
+    def prepare(self, post: RenderedPost, delivery: Delivery) -> dict[str, Any]:
+        # Kept on the job so `find` ignores an earlier round's post of the same article.
+        return {"not_before": delivery.now.isoformat()}
+
     def publish(self, post: RenderedPost, delivery: Delivery) -> PublishResult:
         form = {"message": post.text, "access_token": self.token}
         if post.link:
             form["link"] = post.link
         try:
             body = self._call("POST", f"{self.page_id}/feed", data=form)
-        except _Duplicate:
-            # Facebook refuses to post the same content twice: most likely our own earlier attempt.
+        except _Duplicate as exc:
+            # Facebook refuses to post the same content twice: our own earlier attempt in this round,
+            # or an earlier round's post (a repost), which `find` does not count.
             found = self.find(post, delivery)
             if found:
                 return found
-            raise
+            raise Rejected(str(self.network), f"Facebook refuses identical content and no post of this round "
+                                              f"carries it, so the one it duplicates is not ours: a repost "
+                                              f"needs different text ({exc.detail})", exc.status) from None
         post_id = str(body.get("id") or "")
         if not post_id:
             raise Unconfirmed(str(self.network), "the feed answer carried no post id")
@@ -96,8 +108,9 @@ class FacebookAdapter(Adapter):
         fields = "id,message,permalink_url,created_time,attachments{unshimmed_url,url}"
         body = self._call("GET", f"{self.page_id}/published_posts",
                           params={"fields": fields, "limit": FIND_LIMIT})
+        since = round_start(delivery.data)
         for item in body.get("data") or []:
-            if _matches(item, post):
+            if in_round(item.get("created_time"), since) and _matches(item, post):
                 post_id = str(item["id"])
                 return PublishResult(post_id, item.get("permalink_url") or self._permalink(post_id))
         return None
@@ -138,7 +151,7 @@ class FacebookAdapter(Adapter):
         if code in THROTTLE_CODES or status == 429:
             return RateLimited(net, detail, status, retry_after=usage_retry_after(response.headers))
         if code in DUPLICATE_CODES:
-            return _Duplicate(net, f"{detail}: duplicate of a post that is not ours", status)
+            return _Duplicate(net, f"{detail}: duplicate content", status)
         if code in PERMISSION_CODES:
             return Rejected(net, f"{detail}: the token lacks pages_manage_posts or Page access", status)
         # Codes 1/2 ("unknown"/"temporary") and 5xx have left duplicates behind after the post was made.

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import email.utils
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Mapping
 from urllib.parse import quote
 
@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     import httpx
 
 MAX_DETAIL = 300
+# A post found by lookup counts as this round's when made at most this long before the round's
+# `not_before`: our clock and the network's may disagree.
+CLOCK_SKEW = timedelta(minutes=10)
 
 
 def hidden(name: str) -> str:
@@ -72,6 +75,50 @@ def seconds_to_utc_midnight(now: datetime) -> float:
     current = now.astimezone(timezone.utc) if now.tzinfo else now.replace(tzinfo=timezone.utc)
     seconds_today = current.hour * 3600 + current.minute * 60 + current.second + current.microsecond / 1e6
     return 86400.0 - seconds_today
+
+
+def round_start(data: Mapping[str, Any]) -> datetime | None:
+    """The earliest creation time a post of this delivery round can carry: the `not_before` an adapter's
+    `prepare` persisted, less CLOCK_SKEW. None for jobs made before rounds were tracked (every post counts)."""
+    value = data.get("not_before")
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return _utc(moment) - CLOCK_SKEW
+
+
+def posted_at(value: Any) -> datetime | None:
+    """A post's creation time as a network reports it: ISO 8601 (Graph's `2026-11-25T09:00:00+0000`) or
+    epoch milliseconds (LinkedIn). None when absent or unreadable."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    try:
+        if isinstance(value, (int, float)):
+            return datetime.fromtimestamp(value / 1000, timezone.utc)
+        return _utc(datetime.fromisoformat(str(value)))
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def in_round(created: Any, since: datetime | None) -> bool:
+    """Can a post created at `created` (as the network reports it) belong to the round starting `since`?
+
+    Without a round start every post counts. A post whose time cannot be read does not: a second post
+    can be seen and deleted, a round marked published that never went out goes unnoticed.
+    """
+    if since is None:
+        return True
+    moment = posted_at(created)
+    return moment is not None and moment >= since
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def status_from_error(account: str, exc: PublishError) -> AccountStatus:

@@ -5,6 +5,11 @@ https://learn.microsoft.com/linkedin/marketing/community-management/shares/posts
 The Posts API does not fetch the article: the link card (`content.article`) is built from the post's
 card data, with the thumbnail uploaded first through the Images API. `commentary` is "little text" that
 the renderer has already escaped; it is sent exactly as rendered.
+
+No idempotency key. An unknown outcome is settled by the organization's post list or by the 422
+DUPLICATE_POST a repeat gets, which names the existing post. Either way only a post made since this
+round began (`not_before`, kept on the job by `prepare`) is ours: `sharebot publish --repost` sends the
+same article again, and LinkedIn's duplicate then names the earlier round's post.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote, urlsplit
 
 from sharebot.adapters.base import AccountStatus, Adapter, Delivery
-from sharebot.adapters.http import Http, json_body, retry_after, seconds_to_utc_midnight, status_from_error
+from sharebot.adapters.http import (Http, in_round, json_body, posted_at, retry_after, round_start,
+                                   seconds_to_utc_midnight, status_from_error)
 from sharebot.errors import AuthError, ConfigError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
 from sharebot.images import download, jpeg_under
 from sharebot.models import Network, PublishResult, RenderedPost
@@ -57,6 +63,10 @@ class LinkedInAdapter(Adapter):
                          headers={"LinkedIn-Version": self.version, "X-Restli-Protocol-Version": "2.0.0"})
 
     # --- the Adapter contract --------------------------------------------------------------------
+    def prepare(self, post: RenderedPost, delivery: Delivery) -> dict[str, Any]:
+        # Kept on the job so `find` and the duplicate check ignore an earlier round's post.
+        return {"not_before": delivery.now.isoformat()}
+
     def publish(self, post: RenderedPost, delivery: Delivery) -> PublishResult:
         body: dict[str, Any] = {
             "author": self.author,
@@ -85,13 +95,7 @@ class LinkedInAdapter(Adapter):
             return PublishResult(urn, _permalink(urn))
         error = self._error(response, delivery.now)
         if isinstance(error, _Duplicate):
-            # LinkedIn names the post this one duplicates: recent identical content by this author.
-            urn = _POST_URN.search(error.detail)
-            if urn:
-                return PublishResult(urn.group(0), _permalink(urn.group(0)))
-            found = self.find(post, delivery)
-            if found:
-                return found
+            return self._settle_duplicate(post, delivery, error)
         raise error
 
     def find(self, post: RenderedPost, delivery: Delivery) -> PublishResult | None:
@@ -101,9 +105,10 @@ class LinkedInAdapter(Adapter):
             "q": "author", "author": self.author, "count": FIND_COUNT, "sortBy": "LAST_MODIFIED"})
         if response.status_code != 200:
             raise self._error(response, delivery.now, read=True)
+        since = round_start(delivery.data)
         for element in (json_body(response) or {}).get("elements") or []:
             source = ((element.get("content") or {}).get("article") or {}).get("source")
-            if post.link and source == post.link and element.get("id"):
+            if post.link and source == post.link and element.get("id") and in_round(_created(element), since):
                 return PublishResult(element["id"], _permalink(element["id"]))
         return None
 
@@ -129,6 +134,38 @@ class LinkedInAdapter(Adapter):
         self.http.close()
 
     # --- helpers -----------------------------------------------------------------------------------
+    def _settle_duplicate(self, post: RenderedPost, delivery: Delivery, error: _Duplicate) -> PublishResult:
+        """422 DUPLICATE_POST: ours if the post it names was made in this round, else a refusal.
+
+        The 422 names only the URN, so its time is read with a GET of that post (the Posts API's
+        `createdAt`). A member account without r_member_social cannot read it (403), and a "ghost" URN of a
+        deleted post answers 404; then the duplicate is refused rather than taken as ours, since a repost
+        marked published that never went out would go unnoticed, while a failed job is seen.
+        """
+        net = str(self.network)
+        match = _POST_URN.search(error.detail)
+        since = round_start(delivery.data)
+        if match is None:
+            found = self.find(post, delivery)
+            if found:
+                return found
+            raise error
+        urn = match.group(0)
+        if since is None:  # a job from before rounds were kept: LinkedIn's word is all there is
+            return PublishResult(urn, _permalink(urn))
+        response = self._send("GET", f"/rest/posts/{quote(urn, safe='')}")
+        if response.status_code == 200:
+            created = posted_at(_created(json_body(response) or {}))
+            if created is not None and created >= since:
+                return PublishResult(urn, _permalink(urn))
+            when = f"made {created:%Y-%m-%d %H:%M} UTC, before this round" if created else "of unknown date"
+        elif response.status_code in (403, 404):
+            when = f"whose date could not be read ({self._error(response, None, read=True).detail})"
+        else:
+            raise self._error(response, delivery.now, read=True)
+        raise Rejected(net, f"LinkedIn refuses identical content: this duplicates {urn}, {when}; "
+                            f"a repost needs different text", error.status)
+
     def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.credentials['access_token']}", **kwargs.pop("headers", {})}
         return self.http.request(method, url, headers=headers, **kwargs)
@@ -194,6 +231,11 @@ class LinkedInAdapter(Adapter):
 
 class _Duplicate(Rejected):
     """422 DUPLICATE_POST: the same content was posted recently by this author."""
+
+
+def _created(element: dict[str, Any]) -> Any:
+    """When a Posts API element was made (epoch ms); `publishedAt` for the rare element without `createdAt`."""
+    return element.get("createdAt") or element.get("publishedAt")
 
 
 def _permalink(urn: str) -> str:

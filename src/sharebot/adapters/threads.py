@@ -3,18 +3,21 @@
 Posting is two steps: create a media container, then publish it. A container's status tells whether it
 was published (IN_PROGRESS | FINISHED | PUBLISHED | ERROR | EXPIRED), so a job that carries its container
 id in `Delivery.data["container_id"]` is settled by asking for that status, and a FINISHED container is
-published rather than created again. Without one, the account's recent posts are searched for the link.
+published rather than created again. Without one, the account's recent posts are searched for the link,
+counting only posts made since this round began (`not_before`, kept on the job by `prepare`), so that
+`sharebot publish --repost` is not settled by the earlier round's post of the same link.
 The token travels in the form body on writes and as a URL placeholder on reads (see adapters/http.py).
 """
 
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Mapping
 
 from sharebot.adapters.base import AccountStatus, Adapter, Delivery
 from sharebot.adapters.facebook import graph_error, usage_retry_after
-from sharebot.adapters.http import Http, hidden, json_body, status_from_error
+from sharebot.adapters.http import Http, hidden, in_round, json_body, round_start, status_from_error
 from sharebot.errors import AuthError, ConfigError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
 from sharebot.models import Network, PublishResult, RenderedPost
 
@@ -54,12 +57,17 @@ class ThreadsAdapter(Adapter):
                          secrets={"access_token": self.token})
 
     # --- the Adapter contract --------------------------------------------------------------------
+    def prepare(self, post: RenderedPost, delivery: Delivery) -> dict[str, Any]:
+        # Kept on the job so a lookup ignores an earlier round's post; `publish` adds `container_id`
+        # through `delivery.save`, which keeps this value alongside.
+        return {"not_before": delivery.now.isoformat()}
+
     def publish(self, post: RenderedPost, delivery: Delivery) -> PublishResult:
         self._check_quota()
         container = str(delivery.data.get("container_id") or "")
         status = self._status(container) if container else None
         if status == "PUBLISHED":
-            return self._published_elsewhere(post, container)
+            return self._published_elsewhere(post, container, delivery)
         if status not in ("FINISHED", "IN_PROGRESS"):
             container = self._create(post)
             if delivery.save:  # a retry or check after a crash then asks this container, not a new one
@@ -81,10 +89,10 @@ class ThreadsAdapter(Adapter):
         if container:
             status = self._status(container)
             if status == "PUBLISHED":
-                return self._published_elsewhere(post, container)
+                return self._published_elsewhere(post, container, delivery)
             if status in ("FINISHED", "IN_PROGRESS"):
                 return None  # this job's only container is unpublished: certainly not posted
-        return self._lookup(post)
+        return self._lookup(post, round_start(delivery.data))
 
     def delete(self, remote_id: str) -> None:
         self._call("DELETE", remote_id)
@@ -149,18 +157,19 @@ class ThreadsAdapter(Adapter):
                 time.sleep(self.poll_interval)
         raise NotSent(str(self.network), f"container {container} still processing its media; try again later")
 
-    def _published_elsewhere(self, post: RenderedPost, container: str) -> PublishResult:
-        found = self._lookup(post)
+    def _published_elsewhere(self, post: RenderedPost, container: str, delivery: Delivery) -> PublishResult:
+        found = self._lookup(post, round_start(delivery.data))
         if found is None:
             raise Unconfirmed(str(self.network),
                               f"container {container} is PUBLISHED but the post is not listed yet")
         return found
 
-    def _lookup(self, post: RenderedPost) -> PublishResult | None:
+    def _lookup(self, post: RenderedPost, since: datetime | None) -> PublishResult | None:
+        """The account's recent post of this link or text, made at or after `since` (when given)."""
         body = self._call("GET", f"{self.user_id}/threads", params={
             "fields": "id,text,permalink,timestamp,link_attachment_url", "limit": FIND_LIMIT})
         for item in body.get("data") or []:
-            if _matches(item, post):
+            if in_round(item.get("timestamp"), since) and _matches(item, post):
                 return PublishResult(str(item["id"]), item.get("permalink"))
         return None
 
