@@ -19,8 +19,31 @@ import bench_fanout  # noqa: E402
 import bench_queue  # noqa: E402
 
 
+def crash_section() -> str:
+    """The crash test's own figures (tests/test_crash.py prints them): workers SIGKILLed while posting."""
+    import json
+    import subprocess
+
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-s", "tests/test_crash.py"], cwd=HERE.parent,
+                          capture_output=True, text=True)
+    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("crash figures: ")), None)
+    if proc.returncode or line is None:
+        return "## Crash test\n\nThe crash test did not pass in this run:\n\n```\n" + proc.stdout[-2000:] + "\n```\n"
+    f = json.loads(line.removeprefix("crash figures: "))
+    return (
+        "## Crash test (exactly once under SIGKILL)\n\n"
+        "`tests/test_crash.py`: worker processes posting to a local server that honours idempotency keys are "
+        "killed with SIGKILL at seeded random moments and restarted until the queue drains.\n\n"
+        "| jobs | worker rounds | kills | leases that expired mid-post | posts made | duplicates | lost | "
+        "left unknown | seconds |\n|---|---|---|---|---|---|---|---|---|\n"
+        f"| {f['jobs']} | {f['rounds']} | {f['kills']} | {f['lease_expiries']} | {f['posts_made']} | "
+        f"{f['duplicates']} | {f['lost']} | {len(f['unknown'])} | {f['seconds']} |\n\n"
+        "Reproduce: `python -m pytest -q -s tests/test_crash.py`.\n"
+    )
+
+
 def main() -> None:
-    sections = [bench_dry_run.main(), bench_fanout.main(), bench_queue.main()]
+    sections = [bench_dry_run.main(), bench_fanout.main(), bench_queue.main(), crash_section()]
     head = (
         "# Benchmarks\n\n"
         f"Measured {datetime.date.today().isoformat()} on {platform.machine()}, {os.cpu_count()} CPUs, "
