@@ -16,7 +16,7 @@ from sharebot.errors import ConfigError
 from sharebot.filters import ArticleFilter, parse_filter
 from sharebot.scheduler import Schedule, duration_seconds, parse_schedule
 from sharebot.models import Account, Network
-from sharebot.secrets import Secret
+from sharebot.credentials import Secret
 
 DEFAULT_CONFIG = Path("config/sharebot.toml")
 DEFAULT_UTM = {"utm_source": "{network}", "utm_medium": "social", "utm_campaign": "{slug}"}

@@ -14,7 +14,7 @@ from typing import Any, Callable, ClassVar, Mapping
 
 from sharebot.errors import AuthError
 from sharebot.models import Account, Network, PublishResult, RenderedPost
-from sharebot.secrets import Secret, mask
+from sharebot.credentials import Secret, mask
 
 __all__ = ["Adapter", "AdapterContext", "AccountStatus", "Delivery", "Secret", "mask"]
 
