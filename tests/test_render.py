@@ -139,3 +139,47 @@ def test_an_attached_photo_on_x_is_shown_and_warned_about():
     post = render(article(), account(Network.X, options={"attach_image": True}), templates={}, utm=UTM)
     assert post.options["attach_image"] is True and post.image == "https://news.example.de/s.jpg"
     assert any(i.code == "photo-replaces-card" for i in post.issues)
+
+
+def test_hashtags_keep_combining_marks_and_skip_tags_that_would_lose_symbols():
+    assert hashtag("हिन्दी समाचार") == "हिन्दीसमाचार"
+    assert hashtag("สวัสดี") == "สวัสดี"
+    assert hashtag("C++") is None and hashtag("AT&T") is None
+    assert hashtag("#Xi") == "Xi"
+
+
+def test_hashtags_skip_tags_whose_words_the_text_already_has():
+    text = "Putin und Xi: Russland und China rücken zusammen"
+    assert hashtags(["Russland", "China", "Wladimir Putin", "Xi Jinping"], limit=5, text=text) == [
+        "#WladimirPutin", "#XiJinping"]
+
+
+def test_language_codes_become_bcp47():
+    from sharebot.render import language_tag
+
+    assert [language_tag(c) for c in ("pt_BR", "DE", "de-de", "", "zh-Hant")] == ["pt-BR", "de", "de-DE", "de",
+                                                                                  "zh-Hant"]
+
+
+def test_threads_image_posts_need_the_link_in_the_text():
+    post = render(article(), account(Network.THREADS, options={"attach_image": True}), templates={}, utm=UTM)
+    assert post.blocked
+    assert any(i.code == "link-missing" and "Threads image post" in i.message for i in post.issues)
+    ok = render(article(), account(Network.THREADS, options={"attach_image": True}, template="{title} {link}"),
+                templates={}, utm=UTM)
+    assert not ok.blocked
+
+
+def test_mastodon_warns_when_another_link_would_make_the_card_and_about_mentions():
+    post = render(article(teaser="Fragen an https://example.org/forum oder @redaktion@social.example"),
+                  account(Network.MASTODON), templates={}, utm=UTM)
+    codes = {i.code for i in post.issues}
+    assert {"card-from-other-link", "mention"} <= codes
+    photo = render(article(), account(Network.MASTODON, options={"attach_image": True}), templates={}, utm=UTM)
+    assert any(i.code == "photo-replaces-card" for i in photo.issues)
+
+
+def test_linkedin_keeps_a_teaser_hashtag_live():
+    post = render(article(teaser="Fragen Sie uns: #FragDieRedaktion (heute)"), account(Network.LINKEDIN),
+                  templates={}, utm=UTM)
+    assert "#FragDieRedaktion \\(heute\\)" in post.text

@@ -11,13 +11,12 @@ import unicodedata
 from typing import Callable, Iterable, Mapping
 from urllib.parse import urlencode, urlsplit, urlunsplit, parse_qsl
 
-from sharebot import counting, facets, fitting, links
+from sharebot import counting, entities, facets, fitting, links
 from sharebot.errors import ConfigError
 from sharebot.models import Account, Article, Card, Issue, Network, RenderedPost, Severity
 from sharebot.networks import Rules, rules_for
 
 FIELDS = ("title", "teaser", "link", "hashtags", "section", "author", "site")
-_HASHTAG_JUNK = re.compile(r"[^\w]|_", re.UNICODE)
 _BLANK_RUNS = re.compile(r"\n{3,}")
 MAX_TAG_GRAPHEMES = 64  # Bluesky's #tag facet limit; longer tags are skipped everywhere
 
@@ -40,23 +39,32 @@ def add_utm(url: str, params: Mapping[str, str], *, network: str, slug: str) -> 
 
 
 def hashtag(tag: str) -> str | None:
-    """`Wladimir Putin` -> `WladimirPutin`, `Außenpolitik` stays; None when nothing usable is left."""
-    words = [w for w in re.split(r"[\s\-–/.]+", nfc(tag).strip()) if w]
+    """`Wladimir Putin` -> `WladimirPutin`, `Außenpolitik` and `हिन्दी` stay whole; None when the tag would
+    lose more than spacing and hyphens (`C++`, `AT&T`) or nothing usable is left."""
+    import regex
+
+    words = [w for w in regex.split(r"[\s\-–/.]+", nfc(tag).strip().lstrip("#＃")) if w]
     if len(words) > 1:
         words = [w[:1].upper() + w[1:] for w in words]
-    body = _HASHTAG_JUNK.sub("", "".join(words))
-    if not body or body.isdigit() or counting.bluesky_graphemes(body) > MAX_TAG_GRAPHEMES:
+    joined = "".join(words)
+    body = regex.sub(r"[^\p{L}\p{M}\p{N}]", "", joined)  # combining marks belong to Indic and Thai letters
+    if body != joined or not body or body.isdigit() or counting.bluesky_graphemes(body) > MAX_TAG_GRAPHEMES:
         return None
     return body
 
 
 def hashtags(tags: Iterable[str], *, limit: int, text: str = "") -> list[str]:
-    """Hashtags from tags: no duplicates (case-insensitive), none the text already has, at most `limit`."""
-    seen = {m.casefold() for m in re.findall(r"[#＃](\w+)", text)}
+    """Hashtags from tags: no duplicates (case-insensitive), none whose words the text already has (as a
+    hashtag or in plain words: the post says it already), at most `limit`."""
+    import regex
+
+    folded = nfc(text).casefold()
+    seen = {m.casefold() for m in regex.findall(r"[#＃]([\p{L}\p{M}\p{N}_]+)", text)}
     out: list[str] = []
     for tag in tags:
         body = hashtag(tag)
-        if body is None or body.casefold() in seen:
+        phrase = nfc(tag).strip().lstrip("#＃").casefold()
+        if body is None or body.casefold() in seen or regex.search(rf"(?<!\w){regex.escape(phrase)}(?!\w)", folded):
             continue
         seen.add(body.casefold())
         out.append("#" + body)
@@ -120,15 +128,12 @@ def render(article: Article, account: Account, *, templates: Mapping[str, str], 
     text, issues = _fit(rules, fill, values)
     cannot_fit = any(i.code == "cannot-fit" for i in issues)
     issues += [i for i in rules.check(text) if not (cannot_fit and i.code == "empty")]
-    issues += _warnings(article, rules, text, link)
-    if network is Network.X and article.image and account.options.get("attach_image"):
-        issues.append(Issue(Severity.WARNING, "photo-replaces-card",
-                            "the attached photo replaces X's link card for this post"))
+    issues += _warnings(article, account, rules, text, link)
     card = Card(uri=link, title=title, description=teaser, image=article.image, image_alt=nfc(article.image_alt))
     post_facets = tuple(facets.detect_facets(text)) if network is Network.BLUESKY else ()
     return RenderedPost(
         account=account.name, network=network, text=text, length=rules.length(text), limit=rules.limit,
-        unit=rules.unit, link=link, card=card, language=(article.language or "de").lower(), facets=post_facets,
+        unit=rules.unit, link=link, card=card, language=language_tag(article.language), facets=post_facets,
         share_url=links.share_url(network, text=text, url=link, title=title, instance=share_base),
         issues=tuple(issues), image=article.image, image_alt=nfc(article.image_alt),
         options=_post_options(account),
@@ -140,7 +145,9 @@ _ESCAPED = ("title", "teaser", "section", "author", "site")
 
 def _escaper(network: Network) -> Callable[[str], str]:
     if network is Network.LINKEDIN:
-        return counting.linkedin_escape  # commentary is "little text": reserved characters truncate silently
+        # Commentary is "little text": reserved characters truncate silently, so they are escaped; a #hashtag
+        # the newsroom wrote stays a live hashtag, as on the other networks.
+        return lambda s: counting.linkedin_escape(s, keep_hashtags=True)
     return lambda s: s
 
 
@@ -181,11 +188,42 @@ def _shorten(rules: Rules, fill: Callable[[Mapping[str, str]], str], values: Map
     return fitting.shorten(values[field], lambda t: rules.fits(fill({**values, field: t})))
 
 
-def _warnings(article: Article, rules: Rules, text: str, link: str) -> list[Issue]:
+def language_tag(code: str) -> str:
+    """`pt_BR`/`PT-br` -> `pt-BR` (BCP 47, as Bluesky's langs want); empty -> `de`, the site's default."""
+    parts = [p for p in (code or "de").replace("_", "-").split("-") if p]
+    if not parts:
+        return "de"
+    return "-".join([parts[0].lower()] + [p.upper() if len(p) == 2 else p for p in parts[1:]])
+
+
+# Where an attached photo takes the place of the link card (X, Mastodon, Telegram's sendPhoto); on Threads an
+# IMAGE post takes no link_attachment at all.
+_PHOTO_REPLACES_CARD = frozenset({Network.X, Network.MASTODON, Network.TELEGRAM})
+
+
+def _warnings(article: Article, account: Account, rules: Rules, text: str, link: str) -> list[Issue]:
     issues = []
-    if rules.link_placement == "text" and rules.network is not Network.WHATSAPP and link not in text:
+    attached = bool(article.image and account.options.get("attach_image"))
+    link_in_text = rules.link_placement == "text" or (rules.network is Network.THREADS and attached)
+    if link_in_text and rules.network is not Network.WHATSAPP and link not in text:
+        why = " (a Threads image post takes no link attachment)" if rules.network is Network.THREADS else ""
         issues.append(Issue(Severity.ERROR, "link-missing",
-                            "the template leaves out {link}; the post would carry no link"))
+                            f"the template leaves out {{link}}; the post would carry no link{why}"))
+    if attached and rules.network in _PHOTO_REPLACES_CARD:
+        issues.append(Issue(Severity.WARNING, "photo-replaces-card",
+                            "the attached photo takes the place of the link card in this post"))
+    if rules.network is Network.MASTODON and not attached:
+        first = next((u.value for u in entities.find_urls(text, require_protocol=True, style="mastodon")), None)
+        if first and first != link:
+            # Each instance builds the card from the first http(s) link in the text (platforms.md §3.3).
+            issues.append(Issue(Severity.WARNING, "card-from-other-link",
+                                f"Mastodon builds the card from the first link, {first}, not the article"))
+    mentions = [m.text for m in entities.find_mentions(text, style="mastodon" if rules.network is Network.MASTODON
+                                                       else "bluesky" if rules.network is Network.BLUESKY
+                                                       else "twitter")]
+    if mentions and rules.network in (Network.X, Network.MASTODON, Network.BLUESKY, Network.THREADS):
+        issues.append(Issue(Severity.WARNING, "mention",
+                            f"{', '.join(mentions)} will be notified (the text mentions them)"))
     if rules.builds_card and not article.image:
         issues.append(Issue(Severity.WARNING, "no-image", "the article has no image: the link card has no thumbnail"))
     if article.image and not article.image_alt:
