@@ -191,16 +191,16 @@ def test_webp_article_image_becomes_a_jpeg_thumb(pds: PDS, user: PDSAccount, ima
     assert Image.open(io.BytesIO(get_blob(pds, user.did, thumb["ref"]["$link"]))).size == (640, 360)
 
 
-def test_image_that_404s_is_rejected_before_any_record(pds: PDS, user: PDSAccount, images: FakeAPI,
-                                                        proxy: PDSProxy, tmp_path: Path) -> None:
+def test_an_image_that_404s_costs_the_thumbnail_not_the_post(pds: PDS, user: PDSAccount, images: FakeAPI,
+                                                               proxy: PDSProxy, tmp_path: Path, caplog) -> None:
     adapter = adapter_for(user, proxy.url, tmp_path)
     post = simple_post(f"{images.url}/gone.jpg")
     d = delivery(adapter, post)
-    with pytest.raises(Rejected, match="404"):
-        adapter.publish(post, d)
-    assert proxy.calls("com.atproto.repo.createRecord") == 0
+    adapter.publish(post, d)
     assert proxy.calls("com.atproto.repo.uploadBlob") == 0
-    assert get_record(pds, user.did, rkey_of(d)) is None
+    card = get_record(pds, user.did, rkey_of(d))["value"]["embed"]["external"]
+    assert card["uri"] == post.card.uri and "thumb" not in card
+    assert any("card without thumbnail" in r.getMessage() and "404" in r.getMessage() for r in caplog.records)
 
 
 def test_over_long_text_is_rejected_by_the_pds(pds: PDS, user: PDSAccount, tmp_path: Path) -> None:

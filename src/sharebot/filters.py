@@ -29,16 +29,18 @@ class ArticleFilter(NamedTuple):
     exclude_languages: frozenset[str] = frozenset()
 
     def accepts(self, article: Article) -> bool:
-        section, language = _fold(article.section), _fold(article.language)
+        section = _fold(article.section)
+        language = _fold(article.language).replace("_", "-")
+        languages = {language, language.split("-")[0]}  # "de" takes de-DE and de-AT
         tags = {_fold(t) for t in article.tags}
         if self.sections and section not in self.sections:
             return False
         if self.tags and not tags & self.tags:
             return False
-        if self.languages and language not in self.languages:
+        if self.languages and not languages & self.languages:
             return False
         return not (section in self.exclude_sections or tags & self.exclude_tags
-                    or language in self.exclude_languages)
+                    or bool(languages & self.exclude_languages))
 
     def why_not(self, article: Article) -> str:
         return "" if self.accepts(article) else f"filtered out (section {article.section!r}, " \

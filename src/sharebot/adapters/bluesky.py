@@ -246,9 +246,15 @@ class BlueskyAdapter(Adapter):
         thumb = None
         image_url = card.image or post.image
         if image_url:
-            image = download(image_url, network=NETWORK, timeout=self.context.timeout)
-            jpeg = jpeg_under(image.data, BLUESKY_THUMB_MAX_BYTES, network=NETWORK)
-            thumb = self._call("uploadBlob", lambda client: client.upload_blob(jpeg.data), now=now).blob
+            try:
+                image = download(image_url, network=NETWORK, timeout=self.context.timeout)
+                jpeg = jpeg_under(image.data, BLUESKY_THUMB_MAX_BYTES, network=NETWORK)
+            except Rejected as exc:
+                # A broken picture (404, not an image, far too big) should not cost the post: the card goes
+                # out without a thumbnail. A transient failure (NotSent) still retries the whole post.
+                log.warning("bluesky %s: card without thumbnail: %s", self.account.name, exc.detail)
+            else:
+                thumb = self._call("uploadBlob", lambda client: client.upload_blob(jpeg.data), now=now).blob
         external = models.AppBskyEmbedExternal.External(
             uri=card.uri, title=card.title, description=card.description, thumb=thumb)
         return models.AppBskyEmbedExternal.Main(external=external)

@@ -81,7 +81,8 @@ class MastodonAdapter(Adapter):
                                               f"account {self.account.name!r}")
         # The same key within an hour returns the status made by the first attempt instead of a second one.
         status = self._call(lambda api: api.status_post(
-            post.text, media_ids=media_ids, visibility=visibility, language=post.language,
+            # Mastodon takes an ISO 639 code, not a BCP 47 tag: pt-BR goes as pt.
+            post.text, media_ids=media_ids, visibility=visibility, language=post.language.split("-")[0],
             idempotency_key=delivery.key), now=delivery.now, write=True)
         return PublishResult(str(status["id"]), status.get("url"))
 
