@@ -7,9 +7,10 @@ wa.me, t.me/share/url, threads.com/intent/post, an instance's /share page for Ma
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 from urllib.parse import quote
 
+from sharebot import counting, fitting
 from sharebot.models import Network
 
 # Without a configured instance, Mastodon sharing goes through Share₂Fedi, which asks the reader for theirs.
@@ -25,6 +26,11 @@ def _q(value: str) -> str:
     return quote(value, safe="")
 
 
+def _fit_title(title: str, fits: Callable[[str], bool]) -> str:
+    """A composer opened over the network's limit cannot be sent as it is: shorten the title to fit."""
+    return title if fits(title) else fitting.shorten(title, fits)
+
+
 def share_url(network: Network, *, url: str, title: str, text: str | None = None,
               hashtags: tuple[str, ...] = (), instance: str | None = None) -> str:
     """A link that opens the network's composer prefilled with the article.
@@ -34,9 +40,12 @@ def share_url(network: Network, *, url: str, title: str, text: str | None = None
     """
     if network is Network.X:
         extra = f"&hashtags={_q(','.join(hashtags))}" if hashtags else ""
-        return f"https://x.com/intent/tweet?text={_q(title)}&url={_q(url)}{extra}"
+        tags = "".join(f" #{t}" for t in hashtags)
+        short = _fit_title(title, lambda t: counting.x_weighted_length(f"{t} {url}{tags}") <= 280)
+        return f"https://x.com/intent/tweet?text={_q(short)}&url={_q(url)}{extra}"
     if network is Network.BLUESKY:  # only `text` exists; the URL goes inside it
-        return f"https://bsky.app/intent/compose?text={_q(f'{title} {url}')}"
+        short = _fit_title(title, lambda t: counting.bluesky_graphemes(f"{t} {url}") <= 300)
+        return f"https://bsky.app/intent/compose?text={_q(f'{short} {url}')}"
     if network is Network.LINKEDIN:  # only `url` is honoured; LinkedIn reads the page's og: tags
         return f"https://www.linkedin.com/sharing/share-offsite/?url={_q(url)}"
     if network is Network.FACEBOOK:

@@ -128,8 +128,9 @@ def article_share_links(settings: Settings, article: Article) -> list[links.Shar
     out = []
     for network in links.SHARE_NETWORKS:
         url = add_utm(article.url, settings.utm, network=network.value, slug=article.slug)
-        out.append(links.ShareLink(network, links.LABELS[network], links.share_url(
-            network, url=url, title=article.title, instance=mastodon_instance(settings))))
+        # Readers are on many instances: the site's Mastodon button goes to a chooser, not the newsroom's own.
+        out.append(links.ShareLink(network, links.LABELS[network], links.share_url(network, url=url,
+                                                                                    title=article.title)))
     return out
 
 
@@ -156,8 +157,9 @@ def format_text(preview: Preview, *, width: int = 100) -> str:
         if post.card:
             c = post.card
             lines.append(f"  card      {c.title}")
-            if c.description:
-                lines.append("            " + textwrap.shorten(c.description, width=width - 12, placeholder=" …"))
+            if c.description:  # wrapped, never shortened: the preview shows all that is sent
+                lines += textwrap.wrap(c.description, width=width, initial_indent=" " * 12,
+                                       subsequent_indent=" " * 12, break_long_words=False, break_on_hyphens=False)
             lines.append(f"            image: {c.image or 'none'}")
         lines.append(f"  language  {post.language}")
         if post.image and post.options.get("attach_image"):
