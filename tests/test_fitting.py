@@ -107,7 +107,8 @@ def test_cjk_text_is_cut_after_its_sentence_punctuation() -> None:
     # "，" and "。" weigh 2 on X; the trailing "，" is dropped, so this is exactly 40.
     assert shorten(text, at_most(40, counting.x_weighted_length)) == "我们今天去公园，然后去商店。明天再说吧…"
     assert shorten(text, at_most(39, counting.x_weighted_length)) == "我们今天去公园，然后去商店…"
-    assert shorten(text, at_most(10, counting.x_weighted_length)) == ""  # 7 ideographs = 14
+    # nothing up to the first "，" fits: rather than dropping it all, cut between ideographs
+    assert shorten(text, at_most(10, counting.x_weighted_length)) == "我们今天…"
 
 
 def test_no_break_space_is_not_a_cut() -> None:
@@ -200,3 +201,11 @@ def ends_a_word(nfc: str, cut: int) -> bool:
             return True
         after += 1
     return after == len(nfc)
+
+
+def test_cjk_without_punctuation_is_cut_between_ideographs_rather_than_dropped() -> None:
+    text = "東京の桜が記録的な早さで満開になり多くの人が公園に集まった" * 3
+    result = shorten(text, at_most(20))
+    assert result and result.endswith("…") and len(result) <= 20 and text.startswith(result[:-1])
+    # where there is a sentence mark, the cut goes there as before
+    assert shorten("東京の桜が満開。多くの人が公園に集まった" * 3, at_most(12)) == "東京の桜が満開…"

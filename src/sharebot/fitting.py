@@ -53,14 +53,17 @@ class _Cutter:
                 self.inside[i] = i > span.start or self.inside[i]
         self.url_ends = {s.end for s in spans if s.kind == "url"}
 
-    def cut_points(self) -> list[int]:
-        """Grapheme boundaries that end a word: before whitespace, or after CJK sentence punctuation."""
+    def cut_points(self, *, between_ideographs: bool = False) -> list[int]:
+        """Grapheme boundaries that end a word: before whitespace, or after CJK sentence punctuation; with
+        `between_ideographs`, also between two Han or kana characters (where Chinese and Japanese lines may
+        break, UAX #14), for text that has no other place to cut."""
         text, points = self.text, []
         for k in range(1, len(self.starts) - 1):
             i = self.starts[k]
             prev = text[self.starts[k - 1]:i]
             word_end = _breaks(text[i]) and not prev.isspace()
-            if (word_end or (prev in _CJK_BREAKS and not _breaks(text[i]))) and not self.inside[i]:
+            ideographs = between_ideographs and _ideographic(prev[-1]) and _ideographic(text[i])
+            if (word_end or ideographs or (prev in _CJK_BREAKS and not _breaks(text[i]))) and not self.inside[i]:
                 points.append(i)
         return points
 
@@ -94,7 +97,13 @@ def shorten(text: str, fits: Callable[[str], bool], *, ellipsis: str = "…") ->
     if fits(text):
         return text
     cutter = _Cutter(text, ellipsis)
-    points = cutter.cut_points()
+    best = _bisect(cutter, cutter.cut_points(), fits)
+    if not best and any(_ideographic(c) for c in text):
+        best = _bisect(cutter, cutter.cut_points(between_ideographs=True), fits)
+    return best
+
+
+def _bisect(cutter: _Cutter, points: list[int], fits: Callable[[str], bool]) -> str:
     best = ""
     lo, hi = 0, len(points) - 1
     while lo <= hi:
@@ -105,3 +114,9 @@ def shorten(text: str, fits: Callable[[str], bool], *, ellipsis: str = "…") ->
         else:
             hi = mid - 1
     return best
+
+
+def _ideographic(ch: str) -> bool:
+    """Han ideographs (with extension A and compatibility forms) and Japanese kana."""
+    return ("\u3040" <= ch <= "\u30ff" or "\u3400" <= ch <= "\u4dbf" or "\u4e00" <= ch <= "\u9fff"
+            or "\uf900" <= ch <= "\ufaff")

@@ -183,9 +183,34 @@ def _fit(rules: Rules, fill: Callable[[Mapping[str, str]], str], values: dict[st
     return text, issues
 
 
+# Words a cut should not end on ("…die Führer…" reads fine, "…Verbänden und die…" does not).
+_DANGLING = frozenset("""der die das den dem des ein eine einer eines einem einen und oder aber mit von vom zu zum zur
+im in am an auf aus für bei nach über unter vor seit durch gegen ohne um als wie dass sich nicht noch auch the a an
+and or but of to in on at for with by from as that""".split())
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？])[\s\u3000]+|(?<=[。！？])")
+
+
 def _shorten(rules: Rules, fill: Callable[[Mapping[str, str]], str], values: Mapping[str, str], field: str) -> str:
-    """The longest word-boundary cut of `values[field]` with which the whole post fits."""
-    return fitting.shorten(values[field], lambda t: rules.fits(fill({**values, field: t})))
+    """Fit `values[field]` into the post: whole sentences if they keep most of what a word cut would,
+    else the longest word-boundary cut with an ellipsis that does not end on an article or preposition."""
+    def fits(t: str) -> bool:
+        return rules.fits(fill({**values, field: t}))
+
+    text = nfc(values[field])
+    cut = fitting.shorten(text, fits)
+    kept = len(cut.rstrip("…"))
+    ends = [m.start() for m in _SENTENCE_END.finditer(text)]
+    for end in reversed(ends):  # the longest run of whole sentences that fits needs no ellipsis at all
+        whole = text[:end].rstrip()
+        if len(whole) < 0.6 * kept:
+            break
+        if fits(whole):
+            return whole
+    words = cut.rstrip("…").split()
+    if words and words[-1].casefold() in _DANGLING:
+        better = fitting.shorten(text, lambda t: fits(t) and t.rstrip("…").split()[-1].casefold() not in _DANGLING)
+        return better or cut
+    return cut
 
 
 def language_tag(code: str) -> str:
