@@ -190,10 +190,17 @@ CJK_BREAKS = "。、，；：！？．｡､"
 DROPPABLE = regex.compile(r"[.,;:!?…‥\-‐‑‒–—―·•/\\|(\[{„‚«‹¿¡。、，；：！？．｡､]|[^\S\xa0\u2007\u202f]")
 
 
+def ideographic(ch: str) -> bool:
+    return bool(regex.match(r"[\p{Han}\p{Hiragana}\p{Katakana}]", ch))
+
+
 def ends_a_word(nfc: str, cut: int) -> bool:
-    """True if `cut` ends a word: after CJK sentence punctuation, or only droppable punctuation and
-    then breaking whitespace (not a no-break space) or the end follow it."""
+    """True if `cut` ends a word: after CJK sentence punctuation, between two ideographs (the last resort
+    for Chinese and Japanese without punctuation), or only droppable punctuation and then breaking
+    whitespace (not a no-break space) or the end follow it."""
     if nfc[cut - 1] in CJK_BREAKS:
+        return True
+    if cut < len(nfc) and ideographic(nfc[cut - 1]) and ideographic(nfc[cut]):
         return True
     after = cut
     while after < len(nfc) and DROPPABLE.match(nfc[after]):
