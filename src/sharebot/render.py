@@ -38,33 +38,36 @@ def add_utm(url: str, params: Mapping[str, str], *, network: str, slug: str) -> 
     return urlunsplit(parts._replace(query=query))
 
 
+_TAG_SPLIT = re.compile(r"[\s\-–/.]+")
+_NON_WORD = re.compile(r"[\W_]+")
+
+
 def hashtag(tag: str) -> str | None:
     """`Wladimir Putin` -> `WladimirPutin`, `Außenpolitik` and `हिन्दी` stay whole; None when the tag would
     lose more than spacing and hyphens (`C++`, `AT&T`) or nothing usable is left."""
-    import regex
-
-    words = [w for w in regex.split(r"[\s\-–/.]+", nfc(tag).strip().lstrip("#＃")) if w]
+    words = [w for w in _TAG_SPLIT.split(nfc(tag).strip().lstrip("#＃")) if w]
     if len(words) > 1:
         words = [w[:1].upper() + w[1:] for w in words]
-    joined = "".join(words)
-    body = regex.sub(r"[^\p{L}\p{M}\p{N}]", "", joined)  # combining marks belong to Indic and Thai letters
-    if body != joined or not body or body.isdigit() or counting.bluesky_graphemes(body) > MAX_TAG_GRAPHEMES:
+    body = "".join(words)
+    # Letters, marks (Indic and Thai vowel signs are marks) and digits only; anything else would be lost.
+    if not body or body.isdigit() or any(unicodedata.category(c)[0] not in "LMN" for c in body):
         return None
-    return body
+    return body if counting.bluesky_graphemes(body) <= MAX_TAG_GRAPHEMES else None
+
+
+def _words(text: str) -> str:
+    return " " + _NON_WORD.sub(" ", nfc(text).casefold()).strip() + " "
 
 
 def hashtags(tags: Iterable[str], *, limit: int, text: str = "") -> list[str]:
     """Hashtags from tags: no duplicates (case-insensitive), none whose words the text already has (as a
     hashtag or in plain words: the post says it already), at most `limit`."""
-    import regex
-
-    folded = nfc(text).casefold()
-    seen = {m.casefold() for m in regex.findall(r"[#＃]([\p{L}\p{M}\p{N}_]+)", text)}
+    in_text = _words(text)
     out: list[str] = []
+    seen: set[str] = set()
     for tag in tags:
         body = hashtag(tag)
-        phrase = nfc(tag).strip().lstrip("#＃").casefold()
-        if body is None or body.casefold() in seen or regex.search(rf"(?<!\w){regex.escape(phrase)}(?!\w)", folded):
+        if body is None or body.casefold() in seen or _words(tag.lstrip("#＃")) in in_text:
             continue
         seen.add(body.casefold())
         out.append("#" + body)
