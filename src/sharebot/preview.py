@@ -79,7 +79,14 @@ def taken_from(store: Any, now: datetime) -> Callable[[str], list[datetime]]:
     """An account's posts in the last day and from now on (from a queue `Store`): what its schedule keeps
     its gap and hourly cap against."""
     since = now - timedelta(days=1)
-    return lambda account: store.post_times(account, since=since)
+    every: dict[str, list[datetime]] = {}
+
+    def taken(account: str) -> list[datetime]:
+        if not every:  # one query for all accounts, on first use
+            every.update(store.all_post_times(since=since) or {"": []})
+        return every.get(account, [])
+
+    return taken
 
 
 def render_article(settings: Settings, article: Article, accounts: Iterable[Account], *,

@@ -13,8 +13,6 @@ state and appends a `job_events` row in the same transaction.
 
 from __future__ import annotations
 
-import hashlib
-import random
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Iterable, Mapping, NamedTuple
 
@@ -22,6 +20,8 @@ from sharebot.errors import JobStateError, ValidationError
 from sharebot.models import Job, JobEvent, JobState, RenderedPost
 
 if TYPE_CHECKING:
+    from random import Random
+
     from sharebot.adapters.base import AccountStatus, Adapter
     from sharebot.store import Store
 
@@ -48,6 +48,8 @@ def check_transition(job_id: int, from_state: JobState, to_state: JobState) -> N
 
 def job_key(slug: str, account: str, round: int) -> str:
     """The idempotency key of one delivery: stable across attempts and processes, new per round."""
+    import hashlib  # loads OpenSSL (~2 ms): only where keys are made, not on every import of the store
+
     return hashlib.sha256(f"{slug}:{account}:{round}".encode()).hexdigest()
 
 
@@ -60,11 +62,15 @@ class RetryPolicy:
     """
 
     def __init__(self, base: float = 30.0, cap: float = 3600.0, max_attempts: int = 5, jitter: str = "full",
-                 rng: random.Random | None = None) -> None:
+                 rng: Random | None = None) -> None:
         if jitter not in ("full", "decorrelated", "none"):
             raise ValueError(f"jitter must be full, decorrelated or none, not {jitter!r}")
         self.base, self.cap, self.max_attempts, self.jitter = base, cap, max_attempts, jitter
-        self.rng = rng or random.Random()
+        if rng is None:
+            from random import Random
+
+            rng = Random()
+        self.rng = rng
 
     def __repr__(self) -> str:
         return (f"RetryPolicy(base={self.base}, cap={self.cap}, max_attempts={self.max_attempts}, "

@@ -309,13 +309,19 @@ class Store(ABC):
     def post_times(self, account: str, *, since: datetime) -> list[datetime]:
         """When the account's posts went out or are planned to (from `since` on): what a schedule must
         keep its gaps and hourly cap against. Published jobs count at their last update, the rest at run_at."""
-        sql = ("SELECT run_at AS at FROM jobs WHERE account = ? AND state IN (?, ?, ?) AND run_at >= ?"
-               " UNION ALL SELECT updated_at AS at FROM jobs WHERE account = ? AND state = ? AND updated_at >= ?")
+        return self.all_post_times(since=since).get(account, [])
+
+    def all_post_times(self, *, since: datetime) -> dict[str, list[datetime]]:
+        """`post_times` for every account in one query (a dry run plans all accounts at once)."""
+        sql = ("SELECT account, run_at AS at FROM jobs WHERE state IN (?, ?, ?) AND run_at >= ?"
+               " UNION ALL SELECT account, updated_at AS at FROM jobs WHERE state = ? AND updated_at >= ?")
         s = self._db_time(utc(since))
-        params = (account, str(JobState.QUEUED), str(JobState.RUNNING), str(JobState.UNKNOWN), s,
-                  account, str(JobState.PUBLISHED), s)
+        params = (str(JobState.QUEUED), str(JobState.RUNNING), str(JobState.UNKNOWN), s, str(JobState.PUBLISHED), s)
+        found: dict[str, list[datetime]] = {}
         with self._transaction(write=False) as ex:
-            return sorted(self._py_time(r["at"]) for r in ex(sql, params))
+            for row in ex(sql, params):
+                found.setdefault(row["account"], []).append(self._py_time(row["at"]))
+        return {account: sorted(times) for account, times in found.items()}
 
     def upcoming(self, *, until: datetime | None = None) -> list[Job]:
         """Queued jobs, soonest first (overdue ones too: they go out next), up to `until`."""
