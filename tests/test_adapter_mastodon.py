@@ -129,6 +129,20 @@ def test_a_failed_upload_is_not_sent_and_posts_nothing(api: FakeMastodon, pictur
     assert caught.value.status == 502 and not api.statuses
 
 
+def test_an_image_still_processing_is_waited_for_a_bounded_time(api: FakeMastodon, pictures: FakeAPI,
+                                                                  tmp_path: Path) -> None:
+    p = post(image=f"{pictures.url}/lead.webp", attach_image=True)
+    api.processing_polls = 2
+    m = adapter(api, tmp_path, media_poll_interval=0.01, media_poll_attempts=5)
+    made = m.publish(p, delivery(m, p))
+    assert api.statuses[made.remote_id]["media_attachments"]
+    api.processing_polls = 100  # never finishes
+    stuck = adapter(api, tmp_path, media_poll_interval=0.01, media_poll_attempts=3)
+    with pytest.raises(NotSent, match="still processing after 3 checks"):
+        stuck.publish(p, delivery(stuck, p))
+    assert len(api.statuses) == 1  # no status without its image
+
+
 # --- idempotency and unknown outcomes ------------------------------------------------------------------
 def test_retry_with_the_same_key_returns_the_original_status(api: FakeMastodon, tmp_path: Path) -> None:
     api.drop_next(path="/api/v1/statuses", after=True)  # made, but the answer never arrives

@@ -41,7 +41,7 @@ NETWORK_OPTIONS: dict[Network, frozenset[str]] = {
     Network.X: frozenset({"api_base", "attach_image"}),
     Network.BLUESKY: frozenset({"handle", "pds", "api_base"}),
     Network.MASTODON: frozenset({"instance", "api_base", "visibility", "max_characters", "characters_reserved_per_url",
-                                 "attach_image"}),
+                                 "attach_image", "media_poll_attempts", "media_poll_interval"}),
     Network.LINKEDIN: frozenset({"author", "version", "visibility", "api_base"}),
     Network.FACEBOOK: frozenset({"page_id", "api_version", "api_base"}),
     Network.THREADS: frozenset({"user_id", "api_version", "api_base", "poll_interval", "poll_attempts",

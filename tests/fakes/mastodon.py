@@ -71,6 +71,9 @@ class FakeMastodon(FakeAPI):
         self._route("POST", r"/api/v1/statuses", self._create)
         self._route("DELETE", r"/api/v1/statuses/(?P<id>\d+)", self._delete)
         self._route("POST", r"/api/v2/media", self._upload)
+        self._route("GET", r"/api/v1/media/(?P<id>\d+)", self._media)
+        self.processing_polls = 0  # > 0: uploads answer 202 and stay unprocessed for that many looks
+        self.pending: dict[str, int] = {}
 
     # --- test helpers ----------------------------------------------------------------------------
     def account(self) -> dict[str, Any]:
@@ -190,5 +193,17 @@ class FakeMastodon(FakeAPI):
                                 "preview_url": f"https://{self.domain}/media/{media_id}_small.jpg", "remote_url": None,
                                 "description": fields.get("description"), "blurhash": None, "meta": {}}
         self.uploads[media_id] = files["file"]
-        # Images are processed before the answer (200); only video/audio get 202 and a null url.
+        if self.processing_polls:  # still processing: 202 and a null url until looked at that many times
+            self.pending[media_id] = self.processing_polls
+            return Response(202, {**self.media[media_id], "url": None})
+        # Images are usually processed before the answer (200); video/audio get 202 and a null url.
+        return Response(200, self.media[media_id])
+
+    def _media(self, req: Request, match: re.Match[str]) -> Response:
+        media_id = match["id"]
+        if media_id not in self.media:
+            return Response(404, {"error": "Record not found"})
+        if self.pending.get(media_id, 0) > 0:
+            self.pending[media_id] -= 1
+            return Response(206, {**self.media[media_id], "url": None})
         return Response(200, self.media[media_id])

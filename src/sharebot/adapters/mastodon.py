@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import time
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, Callable, ClassVar, TypeVar
@@ -53,6 +54,8 @@ class MastodonAdapter(Adapter):
         base = str(options.get("api_base") or instance).rstrip("/")
         self.api_base = base if "://" in base else f"https://{base}"
         self.visibility = str(options.get("visibility") or "public")
+        self.media_poll_attempts = int(options.get("media_poll_attempts", 10))
+        self.media_poll_interval = float(options.get("media_poll_interval", 1.0))
         if self.visibility not in VISIBILITIES:
             raise ConfigError(f"account {self.account.name!r}: visibility {self.visibility!r} is not one of "
                               f"{', '.join(VISIBILITIES)}")
@@ -160,13 +163,23 @@ class MastodonAdapter(Adapter):
         if image.mime_type not in IMAGE_TYPES or len(image.data) > IMAGE_MAX_BYTES:
             image = jpeg_under(image.data, IMAGE_MAX_BYTES, network=str(self.network))
         try:
-            # synchronous: the attachment must be processed before a status may use it.
-            return self._call(lambda api: api.media_post(image.data, mime_type=image.mime_type,
-                                                         description=description or None, synchronous=True),
-                              write=True)
+            media = self._call(lambda api: api.media_post(image.data, mime_type=image.mime_type,
+                                                          description=description or None), write=True)
+            # The attachment must be processed before a status may use it. Mastodon.py's synchronous mode
+            # polls every 5 s with no end; this gives up after a bounded wait instead.
+            for _ in range(self.media_poll_attempts):
+                if media.get("url"):
+                    return media
+                time.sleep(self.media_poll_interval)
+                media_id = media["id"]
+                media = self._call(lambda api: api.media(media_id))
         except Unconfirmed as exc:
             # Only the upload is in doubt; no status exists yet, so trying again is safe.
             raise NotSent(str(self.network), f"image upload: {exc.detail}", exc.status) from exc
+        if media.get("url"):
+            return media
+        raise NotSent(str(self.network), f"image still processing after {self.media_poll_attempts} checks; "
+                                         "nothing was posted")
 
     def _call(self, fn: Callable[[Any], T], *, now: datetime | None = None, write: bool = False) -> T:
         from mastodon import MastodonError
