@@ -8,6 +8,7 @@ https://docs.joinmastodon.org/methods/statuses/#create
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import re
@@ -171,8 +172,7 @@ class MastodonAdapter(Adapter):
                 if media.get("url"):
                     return media
                 time.sleep(self.media_poll_interval)
-                media_id = media["id"]
-                media = self._call(lambda api: api.media(media_id))
+                media = self._call(functools.partial(_fetch_media, media_id=media["id"]))
         except Unconfirmed as exc:
             # Only the upload is in doubt; no status exists yet, so trying again is safe.
             raise NotSent(str(self.network), f"image upload: {exc.detail}", exc.status) from exc
@@ -280,3 +280,7 @@ def retry_after(reset: str | None, date: str | None, now: datetime | None) -> fl
     if base is None:
         return None
     return max(0.0, (until - aware(base)).total_seconds())
+
+
+def _fetch_media(api: Any, *, media_id: str) -> Any:
+    return api.media(media_id)
