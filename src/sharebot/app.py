@@ -17,7 +17,8 @@ from sharebot.errors import SharebotError, ValidationError
 from sharebot.models import Account, Article, Job, JobState, Network, Severity
 from sharebot.preview import LINK_ONLY, render_article, taken_from
 from sharebot.scheduler import describe
-from sharebot.queue import RetryPolicy, enqueue, mark_deleted, record_check, reschedule
+from sharebot import queue
+from sharebot.queue import RetryPolicy, enqueue, record_check, reschedule
 from sharebot.store import Store, open_store
 from sharebot.worker import Outcome, Worker
 
@@ -158,12 +159,10 @@ def retract(store: Store, slug: str, *, adapters: Callable[[str], Adapter], cloc
     done = []
     for job in store.list_jobs(slug=slug, state=JobState.PUBLISHED):
         if not job.remote_id:  # settled by hand with only a URL
-            done.append(Retracted(job, False, f"no network id was recorded; delete {job.remote_url} by hand, "
-                                              f"then `sharebot queue resolve` is not needed"))
+            done.append(Retracted(job, False, f"no network id was recorded; delete {job.remote_url} by hand"))
             continue
         try:
-            adapters(job.account).delete(job.remote_id or "")
-            done.append(Retracted(mark_deleted(store, job.id, clock(), reason="retracted"), True))
+            done.append(Retracted(queue.retract(store, adapters(job.account), job.id, clock()), True))
         except SharebotError as exc:
             done.append(Retracted(job, False, str(exc)))
     if not done:

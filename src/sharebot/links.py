@@ -70,15 +70,6 @@ class ShareLink(NamedTuple):
     url: str
 
 
-def share_links(*, url: str, title: str, hashtags: tuple[str, ...] = (), mastodon_instance: str | None = None,
-                whatsapp_text: str | None = None) -> list[ShareLink]:
-    return [
-        ShareLink(n, LABELS[n], share_url(n, url=url, title=title, hashtags=hashtags, instance=mastodon_instance,
-                                          text=whatsapp_text if n is Network.WHATSAPP else None))
-        for n in SHARE_NETWORKS
-    ]
-
-
 def share_html(share: list[ShareLink]) -> str:
     """A share-button snippet a site can paste: plain links, no script, no tracking."""
     import html

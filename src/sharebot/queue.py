@@ -13,7 +13,7 @@ state and appends a `job_events` row in the same transaction.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Iterable, Mapping, NamedTuple
 
 from sharebot.errors import JobStateError, ValidationError
@@ -202,7 +202,3 @@ def list_jobs(store: Store, *, state: JobState | str | None = None, account: str
 def job_events(store: Store, job_id: int) -> list[JobEvent]:
     store.get(job_id)  # NotFound for a wrong id rather than an empty history
     return store.events(job_id)
-
-
-def due_in(job: Job, now: datetime) -> timedelta:
-    return max(timedelta(0), job.run_at - now)
