@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Mapping
 
 from sharebot.cli import main
@@ -21,8 +22,10 @@ class Result:
         return self.stdout + self.stderr
 
 
-def sharebot(*args: str, env: Mapping[str, str] | None = None) -> Result:
-    """`env` is laid over the process environment, as a shell's `VAR=value sharebot …` would."""
+def sharebot(*args: str, env: Mapping[str, str] | None = None, now: datetime | None = None) -> Result:
+    """`env` is laid over the process environment, as a shell's `VAR=value sharebot …` would; `now` fixes the
+    command's clock (without it the command reads the real one)."""
     out, err = io.StringIO(), io.StringIO()
-    code = main(list(args), environ={**os.environ, **(env or {})}, stdout=out, stderr=err)
+    clock = {"clock": lambda: now} if now is not None else {}
+    code = main(list(args), environ={**os.environ, **(env or {})}, stdout=out, stderr=err, **clock)
     return Result(code, out.getvalue(), err.getvalue())

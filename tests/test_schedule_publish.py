@@ -127,7 +127,7 @@ def test_bad_at_is_a_usage_error(room: Newsroom):
 def test_upcoming_lists_planned_posts_per_account_in_local_time(room: Newsroom):
     for slug in ("eins", "zwei"):
         publish(room, slug, now=NOW, networks=("mastodon", "linkedin"))
-    result = sharebot("--config", str(room.config), "queue", "--upcoming", env=room.env())
+    result = sharebot("--config", str(room.config), "queue", "--upcoming", env=room.env(), now=NOW)
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0] == "mastodon"

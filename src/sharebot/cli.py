@@ -34,10 +34,12 @@ class Failure(Exception):
 class Run:
     """What a command gets: its arguments, the environment, the settings (read on first use) and output."""
 
-    def __init__(self, args: argparse.Namespace, environ: Mapping[str, str], out: TextIO) -> None:
+    def __init__(self, args: argparse.Namespace, environ: Mapping[str, str], out: TextIO,
+                 clock: Callable[[], datetime] = utcnow) -> None:
         self.args = args
         self.environ = environ
         self.out = out
+        self.clock = clock
         self._settings: Any = None
 
     @property
@@ -93,10 +95,11 @@ def cmd_publish(run: Run) -> None:
     a, settings = run.args, run.settings
     chosen = preview.select_accounts(settings, networks=names(a.network), accounts=names(a.account))
     article = preview.load_article(settings, a.article)
-    mode, at = publish_mode(a, settings)
+    now = run.clock()
+    mode, at = publish_mode(a, settings, now)
     if a.dry_run:
-        with existing_queue(settings) as taken:
-            result = preview.render_article(settings, article, chosen, now=utcnow(), mode=mode, at=at, taken=taken)
+        with existing_queue(settings, now) as taken:
+            result = preview.render_article(settings, article, chosen, now=now, mode=mode, at=at, taken=taken)
         run.echo(to_json(result.to_dict()) if a.json else preview.format_text(result), end="\n" if a.json else "")
         if result.blocked:
             raise Failure(f"{len(result.blocked)} post(s) would be refused: "
@@ -105,7 +108,7 @@ def cmd_publish(run: Run) -> None:
     from sharebot import app
 
     with QueueSession(settings) as (store, adapters):
-        report = app.publish(settings, article, chosen, store=store, adapters=adapters, clock=utcnow,
+        report = app.publish(settings, article, chosen, store=store, adapters=adapters, clock=run.clock,
                              owner=owner_name("publish"), mode=mode, at=at, repost=a.repost)
     if a.json:
         run.echo(to_json(report_json(report)))
@@ -122,12 +125,12 @@ def cmd_publish(run: Run) -> None:
         raise Failure(f"{len(report.failed)} account(s) not posted: {', '.join(d.account for d in report.failed)}")
 
 
-def publish_mode(a: argparse.Namespace, settings: Any) -> tuple[str, datetime | None]:
+def publish_mode(a: argparse.Namespace, settings: Any, now: datetime) -> tuple[str, datetime | None]:
     if a.at:
         from sharebot.when import parse_when
 
         try:
-            return "at", parse_when(a.at, now=utcnow(), zone=settings.site.timezone)
+            return "at", parse_when(a.at, now=now, zone=settings.site.timezone)
         except ValueError as exc:
             raise Failure(f"--at: {exc}", 2) from None
     return ("now" if a.now else "next_slot" if a.next_slot else "schedule"), None
@@ -136,8 +139,8 @@ def publish_mode(a: argparse.Namespace, settings: Any) -> tuple[str, datetime | 
 class existing_queue:
     """For a dry run: the queue's planned times if a queue exists, without creating one (nothing is written)."""
 
-    def __init__(self, settings: Any) -> None:
-        self.settings, self.store = settings, None
+    def __init__(self, settings: Any, now: datetime) -> None:
+        self.settings, self.now, self.store = settings, now, None
 
     def __enter__(self) -> Callable[[str], list[datetime]] | None:
         database = self.settings.database
@@ -147,7 +150,7 @@ class existing_queue:
 
             self.store = open_store(database, migrate=False)
             if self.store.is_current():
-                return taken_from(self.store, utcnow())
+                return taken_from(self.store, self.now)
         return None  # no queue yet (or one an upgrade has not migrated): plan against an empty one
 
     def __exit__(self, *exc: object) -> None:
@@ -213,7 +216,7 @@ def cmd_upcoming(run: Run) -> None:
 
     from sharebot.scheduler import describe
 
-    a, zone, now = run.args, run.settings.site.timezone, utcnow()
+    a, zone, now = run.args, run.settings.site.timezone, run.clock()
     until = now + timedelta(hours=a.hours) if a.hours else None
     with QueueSession(run.settings, adapters=False) as (store, _):
         jobs = [j for j in store.upcoming(until=until)
@@ -247,13 +250,13 @@ def cmd_queue_change(run: Run) -> None:
     a = run.args
     with QueueSession(run.settings, adapters=False) as (store, _):
         if a.queue_command == "retry":
-            job = q.retry(store, a.job_id, utcnow())
+            job = q.retry(store, a.job_id, run.clock())
         elif a.queue_command == "cancel":
-            job = q.cancel(store, a.job_id, utcnow(), reason="canceled by hand")
+            job = q.cancel(store, a.job_id, run.clock(), reason="canceled by hand")
         else:
             if bool(a.posted) == a.not_posted:
                 raise Failure("queue resolve: give exactly one of --posted URL or --not-posted", 2)
-            job = q.resolve(store, a.job_id, utcnow(), posted_url=a.posted, remote_id=a.remote_id,
+            job = q.resolve(store, a.job_id, run.clock(), posted_url=a.posted, remote_id=a.remote_id,
                             not_posted=a.not_posted)
     run.echo(job_line(job))
 
@@ -262,7 +265,7 @@ def cmd_retract(run: Run) -> None:
     from sharebot import app
 
     with QueueSession(run.settings) as (store, adapters):
-        results = app.retract(store, run.args.slug, adapters=adapters, clock=utcnow)
+        results = app.retract(store, run.args.slug, adapters=adapters, clock=run.clock)
     for r in results:
         run.echo(f"  {r.job.account:<12} {'deleted' if r.deleted else 'NOT deleted: ' + r.detail}")
     if any(not r.deleted for r in results):
@@ -282,7 +285,7 @@ def cmd_worker(run: Run) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
     with QueueSession(run.settings) as (store, adapters):
-        handled = app.run_worker(run.settings, store=store, adapters=adapters, clock=utcnow,
+        handled = app.run_worker(run.settings, store=store, adapters=adapters, clock=run.clock,
                                  owner=owner_name("worker"), concurrency=run.args.concurrency,
                                  burst=run.args.burst, stop=stop)
     run.echo(f"worker handled {handled} job(s)")
@@ -308,7 +311,7 @@ def cmd_watch(run: Run) -> None:
     failed = False
     with QueueSession(settings) as (store, adapters):
         while not stop.is_set():
-            report = watch.watch_once(settings, store, now=utcnow(), backfill=backfill)
+            report = watch.watch_once(settings, store, now=run.clock(), backfill=backfill)
             backfill = 0
             for source, count in report.recorded.items():
                 run.echo(f"{source}: first look, {count} article(s) recorded as already there (not posted)")
@@ -321,7 +324,7 @@ def cmd_watch(run: Run) -> None:
                 run.echo(f"{source}: {message} (will try again)")
             failed = bool(report.errors)
             if not a.no_post:
-                app.run_worker(settings, store=store, adapters=adapters, clock=utcnow, owner=owner_name("watch"),
+                app.run_worker(settings, store=store, adapters=adapters, clock=run.clock, owner=owner_name("watch"),
                                concurrency=a.concurrency, burst=True, stop=stop)
             if a.once:
                 break
@@ -344,7 +347,7 @@ def cmd_accounts_check(run: Run) -> None:
     from sharebot import app
 
     with QueueSession(run.settings) as (store, adapters):
-        results = app.check_accounts(run.settings, adapters=adapters, store=store, clock=utcnow)
+        results = app.check_accounts(run.settings, adapters=adapters, store=store, clock=run.clock)
     for r in results:
         run.echo(f"{r.account:<12} {r.state:<10} {r.detail}")
     bad = [r.account for r in results if r.state not in ("ok", "expiring")]
@@ -486,8 +489,10 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None, *, environ: Mapping[str, str] | None = None,
-         stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
-    """Run one command; returns the exit status (the console script exits with it)."""
+         stdout: TextIO | None = None, stderr: TextIO | None = None,
+         clock: Callable[[], datetime] = utcnow) -> int:
+    """Run one command; returns the exit status (the console script exits with it). `clock` gives the time
+    (aware UTC) for everything the command plans or records; tests pass a fixed one."""
     out, err = stdout or sys.stdout, stderr or sys.stderr
     argv = sys.argv[1:] if argv is None else argv
     try:
@@ -495,7 +500,7 @@ def main(argv: list[str] | None = None, *, environ: Mapping[str, str] | None = N
     except SystemExit as exc:  # argparse has printed usage or help
         return int(exc.code or 0)
     try:
-        args.handler(Run(args, os.environ if environ is None else environ, out))
+        args.handler(Run(args, os.environ if environ is None else environ, out, clock))
     except Failure as exc:
         err.write(f"sharebot: {exc}\n")
         return exc.code
