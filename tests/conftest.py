@@ -1,16 +1,25 @@
-"""Fixtures shared across test files: the repo layout and the bundled example configuration."""
+"""Fixtures shared across test files: the repo layout, the example configuration, the test's clock, the
+stand-in servers and the local Bluesky PDS."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+
+from fakes.base import Clock
+from fakes.pictures import PictureHost
+from pds import PDS, find_pds
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_CONFIG = ROOT / "config" / "sharebot.toml"
 EXAMPLE_CONTENT = ROOT / "examples" / "site" / "content"
 SEED_SLUG = "putin-xi-videogespraech-partnerschaft"
+# When a test module sets no NOW of its own: a Wednesday morning, in Berlin as in UTC.
+DEFAULT_NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
 
 
 def shared_dir() -> Path | None:
@@ -27,3 +36,37 @@ def example_settings(tmp_path: Path):
 
     # an empty .env path: tests never pick up a developer's real .env
     return load_settings(EXAMPLE_CONFIG, {}, dotenv_path=tmp_path / "none.env")
+
+
+@pytest.fixture
+def clock(request: pytest.FixtureRequest) -> Clock:
+    """The test's time, fixed: the module's NOW if it sets one. Stand-ins and the code under test share it."""
+    return Clock(getattr(request.module, "NOW", DEFAULT_NOW))
+
+
+@pytest.fixture
+def pictures() -> Iterator[PictureHost]:
+    """An image host; see fakes/pictures.py for the picture names it serves."""
+    with PictureHost() as host:
+        yield host  # type: ignore[misc]
+
+
+@pytest.fixture
+def newsroom(clock: Clock) -> Iterator:
+    """Every network's stand-in (Bluesky aside: `add_bluesky`) on the test's clock, and an image host.
+    The test writes the site and the config it needs (`write_site`, `write_config`)."""
+    from standins import Newsroom
+
+    room = Newsroom(clock).start()
+    yield room
+    room.stop()
+
+
+# --- the local Bluesky PDS (tests/pds.py) ---------------------------------------------------------
+@pytest.fixture(scope="session")
+def pds() -> PDS:
+    found, reason = find_pds()
+    if not found:
+        pytest.skip(f"no local Bluesky PDS: {reason}")
+    return found
+

@@ -2,7 +2,7 @@
 
 Errors carry the documented body {"error": {"message", "type", "code", "error_subcode", "fbtrace_id"}};
 the token is read from the `access_token` form field or query parameter, as Graph accepts both.
-A post's `created_time` comes from `now` (a test sets it; None reads the real clock), in Graph's format.
+A post's `created_time` is read from the test's clock, in Graph's format.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import quote
 
 from fakes.base import FakeAPI, Request, Response
@@ -45,12 +45,11 @@ def throttled(minutes: int) -> Response:
 
 class FakeFacebook(FakeAPI):
     def __init__(self, page_id: str = "1122334455", token: str = "EAAG-page-token",
-                 name: str = "Sharebot News") -> None:
-        super().__init__()
+                 name: str = "Sharebot News", *, clock: Callable[[], datetime]) -> None:
+        super().__init__(clock=clock)
         self.page_id, self.token, self.name = page_id, token, name
         self.posts: list[PagePost] = []
         self.can_post = True
-        self.now: datetime | None = None  # the server's clock for created_time; None: the real one
         self._next = 9000
         self.route("POST", VERSION + r"/(?P<page>\d+)/feed", self._feed)
         self.route("GET", VERSION + r"/(?P<page>\d+)/published_posts", self._published)
@@ -87,7 +86,7 @@ class FakeFacebook(FakeAPI):
         if any(p.message == message and p.link == link for p in self.live):
             return graph_error(400, 506, "(#506) Duplicate status message")
         self._next += 1
-        created = (self.now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+        created = self.clock().astimezone(timezone.utc)
         post = PagePost(f"{self.page_id}_{self._next}", message, link, created.strftime("%Y-%m-%dT%H:%M:%S+0000"))
         self.posts.append(post)
         return Response(200, {"id": post.id})

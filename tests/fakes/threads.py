@@ -3,7 +3,7 @@
 TEXT containers are FINISHED at once; IMAGE containers stay IN_PROGRESS for `image_ready_after` status
 reads (Meta fetches the picture in the background). Publishing an unfinished container fails with the
 documented "not ready" error; publishing an already published one fails too. Errors use the Graph body.
-A post's `timestamp` comes from `now` at publish time (a test sets it; None reads the real clock).
+A post's `timestamp` is read from the test's clock at publish time.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Callable
 
 from fakes.base import FakeAPI, Request, Response
 from fakes.facebook import graph_error
@@ -43,14 +44,13 @@ class Media:
 
 class FakeThreads(FakeAPI):
     def __init__(self, user_id: str = "17841400000000001", token: str = "THQW-threads-token",
-                 username: str = "sharebot.news") -> None:
-        super().__init__()
+                 username: str = "sharebot.news", *, clock: Callable[[], datetime]) -> None:
+        super().__init__(clock=clock)
         self.user_id, self.token, self.username = user_id, token, username
         self.containers: dict[str, Container] = {}
         self.media: dict[str, Media] = {}
         self.image_ready_after = 1
         self.quota_total = 250
-        self.now: datetime | None = None  # the server's clock for timestamps; None: the real one
         self._next = 18_000_000_000_000_000
         self.route("POST", V + r"/(?P<user>\d+)/threads", self._create)
         self.route("POST", V + r"/(?P<user>\d+)/threads_publish", self._publish)
@@ -100,7 +100,7 @@ class FakeThreads(FakeAPI):
         if container.status != "FINISHED":
             return graph_error(400, 9007, "The media is not ready for publishing, please wait for a moment",
                                2207027)
-        made = (self.now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+        made = self.clock().astimezone(timezone.utc)
         media = Media(self._id(), container.params.get("text", ""), container.params.get("link_attachment"),
                       container.id, made.strftime("%Y-%m-%dT%H:%M:%S+0000"))
         self.media[media.id] = media
