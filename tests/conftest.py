@@ -1,5 +1,11 @@
 """Fixtures shared across test files: the repo layout, the example configuration, the test's clock, the
-stand-in servers and the local Bluesky PDS."""
+stand-in servers and the local Bluesky PDS.
+
+Markers (registered in pyproject.toml) are applied at collection from what a test uses: a test that asks
+for the `pds` fixture is marked `pds`, one that runs on PostgreSQL (`pg_url`, or the `store_url` fixture's
+"postgres" case) is marked `postgres`, a hypothesis property search is marked `slow`. Other tests set
+`slow` by hand. `pytest -m "not postgres and not pds and not slow"` is the quick run.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +34,18 @@ def shared_dir() -> Path | None:
         if candidate and Path(candidate).is_dir():
             return Path(candidate)
     return None
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "pds" in names:
+            item.add_marker(pytest.mark.pds)
+        if "pg_url" in names or params.get("store_url") == "postgres":
+            item.add_marker(pytest.mark.postgres)
+        if getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture
