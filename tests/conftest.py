@@ -1,5 +1,5 @@
 """Fixtures shared across test files: the repo layout, the example configuration, the test's clock, the
-stand-in servers and the local Bluesky PDS.
+stand-in servers, the local Bluesky PDS and the PostgreSQL schema.
 
 Markers (registered in pyproject.toml) are applied at collection from what a test uses: a test that asks
 for the `pds` fixture is marked `pds`, one that runs on PostgreSQL (`pg_url`, or the `store_url` fixture's
@@ -26,6 +26,7 @@ EXAMPLE_CONTENT = ROOT / "examples" / "site" / "content"
 SEED_SLUG = "putin-xi-videogespraech-partnerschaft"
 # When a test module sets no NOW of its own: a Wednesday morning, in Berlin as in UTC.
 DEFAULT_NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+PG_URL = os.environ.get("SHAREBOT_TEST_DATABASE_URL")
 
 
 def shared_dir() -> Path | None:
@@ -88,3 +89,35 @@ def pds() -> PDS:
         pytest.skip(f"no local Bluesky PDS: {reason}")
     return found
 
+
+# --- PostgreSQL: one schema per session, emptied before each test ---------------------------------
+@pytest.fixture(scope="session")
+def pg_schema() -> Iterator[str]:
+    """The URL of a schema made for this session on the test database and migrated once; its
+    `options=-csearch_path=…` puts every connection the store opens in that schema. Dropped at the end."""
+    if not PG_URL:
+        pytest.skip("PostgreSQL tests need SHAREBOT_TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/test)")
+    from queue_support import PgSchema
+
+    from sharebot.store import open_store
+
+    schema = PgSchema(PG_URL)
+    try:
+        open_store(schema.url).close()
+        yield schema.url
+    finally:
+        schema.drop()
+
+
+@pytest.fixture
+def pg_url(pg_schema: str) -> str:
+    """The session's schema with every table but the migration record emptied, identities restarted."""
+    import psycopg
+
+    with psycopg.connect(pg_schema, autocommit=True) as conn:
+        # A connection a test left inside a transaction would make TRUNCATE wait for ever: fail instead.
+        conn.execute("SET lock_timeout = '10s'")
+        tables = [row[0] for row in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'schema_migrations'")]
+        conn.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+    return pg_schema

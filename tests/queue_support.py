@@ -92,15 +92,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield str(tmp_path / "queue.db")
         return
-    if not PG_URL:
-        pytest.skip(
-            "PostgreSQL tests need SHAREBOT_TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/test)"
-        )
-    schema = PgSchema(PG_URL)
-    try:
-        yield schema.url
-    finally:
-        schema.drop()
+    yield request.getfixturevalue("pg_url")  # conftest.py: the session's schema, emptied for this test
 
 
 @pytest.fixture
