@@ -36,6 +36,14 @@ def graph_error(status: int, code: int, message: str, subcode: int | None = None
     return Response(status, {"error": error}, headers or {})
 
 
+def graph_params(req: Request) -> dict[str, str]:
+    """A call's parameters, from the query string and a form body alike: Graph reads both."""
+    params = {k: v[0] for k, v in req.query.items()}
+    if req.body:
+        params.update(req.form())
+    return params
+
+
 def throttled(minutes: int) -> Response:
     usage = {"1122334455": [{"type": "pages", "call_count": 100, "total_cputime": 40, "total_time": 35,
                              "estimated_time_to_regain_access": minutes}]}
@@ -60,19 +68,13 @@ class FakeFacebook(FakeAPI):
     def live(self) -> list[PagePost]:
         return [p for p in self.posts if not p.deleted]
 
-    def _params(self, req: Request) -> dict[str, str]:
-        params = {k: v[0] for k, v in req.query.items()}
-        if req.body:
-            params.update(req.form())
-        return params
-
     def _auth(self, params: dict[str, str]) -> Response | None:
         if params.get("access_token") != self.token:
             return graph_error(400, 190, "Invalid OAuth access token - Cannot parse access token")
         return None
 
     def _feed(self, req: Request, m: re.Match[str]) -> Response:
-        params = self._params(req)
+        params = graph_params(req)
         if failed := self._auth(params):
             return failed
         if m["page"] != self.page_id:
@@ -92,7 +94,7 @@ class FakeFacebook(FakeAPI):
         return Response(200, {"id": post.id})
 
     def _published(self, req: Request, m: re.Match[str]) -> Response:
-        params = self._params(req)
+        params = graph_params(req)
         if failed := self._auth(params):
             return failed
         fields = params.get("fields", "id")
@@ -111,14 +113,14 @@ class FakeFacebook(FakeAPI):
         return Response(200, {"data": data[:limit], "paging": {"cursors": {"before": "a", "after": "b"}}})
 
     def _page(self, req: Request, m: re.Match[str]) -> Response:
-        if failed := self._auth(self._params(req)):
+        if failed := self._auth(graph_params(req)):
             return failed
         if m["page"] != self.page_id:
             return graph_error(400, 803, "(#803) Some of the aliases you requested do not exist")
         return Response(200, {"id": self.page_id, "name": self.name})
 
     def _delete(self, req: Request, m: re.Match[str]) -> Response:
-        if failed := self._auth(self._params(req)):
+        if failed := self._auth(graph_params(req)):
             return failed
         for post in self.live:
             if post.id == m["id"]:

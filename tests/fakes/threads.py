@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import Callable
 
 from fakes.base import FakeAPI, Request, Response
-from fakes.facebook import graph_error
+from fakes.facebook import graph_error, graph_params
 
 V = r"/v1\.0"
 
@@ -68,9 +68,7 @@ class FakeThreads(FakeAPI):
         return str(self._next)
 
     def _params(self, req: Request) -> dict[str, str] | Response:
-        params = {k: v[0] for k, v in req.query.items()}
-        if req.body:
-            params.update(req.form())
+        params = graph_params(req)
         if params.pop("access_token", None) != self.token:
             return graph_error(400, 190, "Invalid OAuth access token - Cannot parse access token")
         return params
