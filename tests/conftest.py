@@ -29,14 +29,6 @@ DEFAULT_NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
 PG_URL = os.environ.get("SHAREBOT_TEST_DATABASE_URL")
 
 
-def shared_dir() -> Path | None:
-    """`../shared` beside the repo (as CI lays it out), or $SHAREBOT_SHARED_DIR."""
-    for candidate in (os.environ.get("SHAREBOT_SHARED_DIR"), ROOT.parent / "shared"):
-        if candidate and Path(candidate).is_dir():
-            return Path(candidate)
-    return None
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         names = getattr(item, "fixturenames", ())
