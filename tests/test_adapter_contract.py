@@ -54,15 +54,15 @@ class Subject:
     lost: str  # what the Unconfirmed message says when that happened
     finds: bool = True  # False: `find` cannot tell, and raises Unconfirmed for a person to settle
     closing: ExitStack = field(default_factory=ExitStack)
-    made: int = 0
+    adapters_made: int = 0
 
     def connect(self, state_dir: Path, url: str | None = None, *, wrong: bool = False) -> Adapter:
-        self.made += 1
+        self.adapters_made += 1
         options = {**self.options, self.url_option: url or self.url}
         account = Account(f"contract-{self.network}", self.network, options=options)
         secrets = {name: Secret(value) for name, value in (self.wrong if wrong else self.credentials).items()}
         # Each adapter its own state folder: a wrong password must not borrow a good session file.
-        context = AdapterContext(state_dir / f"adapter-{self.made}", timeout=2.0)
+        context = AdapterContext(state_dir / f"adapter-{self.adapters_made}", timeout=2.0)
         adapter = make_adapter(account, secrets, context)
         self.closing.callback(adapter.close)
         return adapter

@@ -10,7 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -166,8 +166,9 @@ def test_sigterm_lets_the_worker_finish_the_post_in_hand(newsroom: Newsroom, tmp
     store = app.open_queue(settings)
     article = preview.load_article(settings, SLUG)
     post = preview.render_article(settings, article, [settings.account("mastodon")]).posts[0]
-    # The worker runs in a process of its own, on the wall clock: the job must be due by that clock.
-    enqueue(store, SLUG, [post], now=datetime.now(timezone.utc))
+    # The worker runs in a process of its own, on the wall clock: the job must be due by that clock, even
+    # should the two processes' clocks differ a little (faketime starts each process's clock afresh).
+    enqueue(store, SLUG, [post], now=datetime.now(timezone.utc) - timedelta(hours=1))
     store.close()
     env = {**os.environ, **newsroom.env()}
     worker = subprocess.Popen([sys.executable, "-m", "sharebot", "--config", str(config), "worker"],
