@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cli_support import sharebot
-from sharebot import app, preview
+from sharebot import app, pipeline
 from sharebot.config import load_settings
 from sharebot.queue import RetryPolicy
 from sharebot.worker import Worker
@@ -43,8 +43,8 @@ def publish(room: Newsroom, slug: str, *, now: datetime, networks=("x", "mastodo
     settings = load_settings(room.config, room.env(), dotenv_path=room.config.parent / "none")
     store, adapters = app.open_queue(settings), app.Adapters(settings)
     try:
-        chosen = preview.select_accounts(settings, networks=networks)
-        return app.publish(settings, preview.load_article(settings, slug), chosen, store=store, adapters=adapters,
+        chosen = pipeline.select_accounts(settings, networks=networks)
+        return app.publish(settings, pipeline.load_article(settings, slug), chosen, store=store, adapters=adapters,
                            clock=lambda: now, owner="t", **kw), store.list_jobs(slug=slug)
     finally:
         adapters.close()

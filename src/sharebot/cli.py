@@ -90,17 +90,17 @@ class QueueSession:
 
 # --- publish and links ----------------------------------------------------------------------------
 def cmd_publish(run: Run) -> None:
-    from sharebot import preview
+    from sharebot import pipeline
 
     a, settings = run.args, run.settings
-    chosen = preview.select_accounts(settings, networks=names(a.network), accounts=names(a.account))
-    article = preview.load_article(settings, a.article)
+    chosen = pipeline.select_accounts(settings, networks=names(a.network), accounts=names(a.account))
+    article = pipeline.load_article(settings, a.article)
     now = run.clock()
     mode, at = publish_mode(a, settings, now)
     if a.dry_run:
         with existing_queue(settings, now) as taken:
-            result = preview.render_article(settings, article, chosen, now=now, mode=mode, at=at, taken=taken)
-        run.echo(to_json(result.to_dict()) if a.json else preview.format_text(result), end="\n" if a.json else "")
+            result = pipeline.render_article(settings, article, chosen, now=now, mode=mode, at=at, taken=taken)
+        run.echo(to_json(result.to_dict()) if a.json else pipeline.format_text(result), end="\n" if a.json else "")
         if result.blocked:
             raise Failure(f"{len(result.blocked)} post(s) would be refused: "
                           + ", ".join(p.account for p in result.blocked))
@@ -145,7 +145,7 @@ class existing_queue:
     def __enter__(self) -> Callable[[str], list[datetime]] | None:
         database = self.settings.database
         if "://" in database or os.path.isfile(database):
-            from sharebot.preview import taken_from
+            from sharebot.pipeline import taken_from
             from sharebot.store import open_store
 
             self.store = open_store(database, migrate=False)
@@ -168,10 +168,10 @@ def report_json(report: Any) -> dict[str, Any]:
 
 
 def cmd_links(run: Run) -> None:
-    from sharebot import links as share, preview
+    from sharebot import links as share, pipeline
 
     settings = run.settings
-    found = preview.article_share_links(settings, preview.load_article(settings, run.args.article))
+    found = pipeline.article_share_links(settings, pipeline.load_article(settings, run.args.article))
     if run.args.html:
         run.echo(share.share_html(found))
         return

@@ -1,4 +1,5 @@
-"""The dry run: find the article, render it for the chosen accounts, and lay the result out as text or JSON.
+"""The pipeline from an article to planned posts: find the article, choose the accounts, render a post
+for each, and plan when each goes out. What a dry run shows and what `publish` enqueues both come from here.
 
 Nothing here writes, sends or needs a credential.
 """
