@@ -40,8 +40,8 @@ def timed_publish(config: Path, env: dict[str, str], accounts: list[str], slug: 
     store, adapters = app.open_queue(settings), app.Adapters(settings)
     try:
         start = time.perf_counter()
-        report = app.publish(settings, article, chosen, store=store, adapters=adapters, clock=utcnow,
-                             owner="bench")
+        report = app.publish_article(settings, article, chosen, store=store, adapters=adapters, clock=utcnow,
+                                     owner="bench")
         elapsed = time.perf_counter() - start
     finally:
         adapters.close()

@@ -44,8 +44,9 @@ def publish(room: Newsroom, slug: str, *, now: datetime, networks=("x", "mastodo
     store, adapters = app.open_queue(settings), app.Adapters(settings)
     try:
         chosen = pipeline.select_accounts(settings, networks=networks)
-        return app.publish(settings, pipeline.load_article(settings, slug), chosen, store=store, adapters=adapters,
-                           clock=lambda: now, owner="t", **kw), store.list_jobs(slug=slug)
+        article = pipeline.load_article(settings, slug)
+        return app.publish_article(settings, article, chosen, store=store, adapters=adapters, clock=lambda: now,
+                                   owner="t", **kw), store.list_jobs(slug=slug)
     finally:
         adapters.close()
         store.close()
