@@ -178,8 +178,8 @@ class QueueListing(NamedTuple):
     counts: Mapping[JobState, int]  # the whole queue, by state
 
 
-def list_queue(store: Store, *, state: JobState | None = None, account: str | None = None, slug: str | None = None,
-               limit: int | None = None) -> QueueListing:
+def list_queue(store: Store, *, state: JobState | str | None = None, account: str | None = None,
+               slug: str | None = None, limit: int | None = None) -> QueueListing:
     return QueueListing(queue.list_jobs(store, state=state, account=account, slug=slug, limit=limit), store.counts())
 
 

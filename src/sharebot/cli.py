@@ -299,7 +299,7 @@ def _slug_arg(p: argparse.ArgumentParser) -> None:
 def _queue_args(p: argparse.ArgumentParser) -> None:
     from sharebot.models import JobState
 
-    p.add_argument("--state", type=JobState, choices=list(JobState), help="only jobs in this state")
+    p.add_argument("--state", choices=[state.value for state in JobState], help="only jobs in this state")
     p.add_argument("--account", help="only this account's jobs")
     p.add_argument("--slug", help="only this article's jobs")
     p.add_argument("--limit", type=int, default=200, help="at most this many (default: 200)")
@@ -329,7 +329,8 @@ def _duration(text: str, unit: str) -> timedelta:
     try:
         return parse_duration(text, unit=unit)
     except (UnreadableTime, OverflowError):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a duration like 90s, 30m, 2h or 1h30m") from None
+        raise argparse.ArgumentTypeError(f"{text!r} is neither a number of {'hours' if unit == 'h' else 'seconds'} "
+                                         "nor a duration like 90s, 30m, 2h or 1h30m") from None
 
 
 def _hours(text: str) -> timedelta:
