@@ -15,7 +15,8 @@ from sharebot.adapters.base import AccountStatus, Adapter, AdapterContext, mask
 from sharebot.config import Settings
 from sharebot.errors import SharebotError, ValidationError
 from sharebot.models import Account, Article, Job, JobState, Network, Severity
-from sharebot.preview import LINK_ONLY, render_article, taken_from
+from sharebot.networks import LINK_ONLY
+from sharebot.preview import render_article, taken_from
 from sharebot.scheduler import describe
 from sharebot import queue
 from sharebot.queue import RetryPolicy, enqueue, record_check, reschedule
