@@ -51,6 +51,7 @@ def test_credentials_and_options_are_declared_completely(network: Network):
         assert re.fullmatch(r"[a-z][a-z0-9_]*", key)
         kinds = option.kind if isinstance(option.kind, tuple) else (option.kind,)
         assert set(kinds) <= {str, int, float, bool}, key
+        assert not option.positive or set(kinds) <= {int, float}, key
         if option.required:
             assert option.default is None, f"{key}: a required option has no default"
         elif option.default is not None:

@@ -239,7 +239,6 @@ def _is_kind(value: Any, kind: type) -> bool:
 
 
 TEXT = Option(str)
-FLAG = Option(bool, False)
 API_BASE = Option(str)  # the API's address, for a self-hosted server or a test stand-in; default: the public API
 ATTACH_IMAGE = Option(bool, False, on_post=True)  # send the article image as a photo (it replaces the card)
 
