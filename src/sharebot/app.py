@@ -14,11 +14,12 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Callable, Iterable, Mapping, NamedTuple
 
-from sharebot.adapters.base import AccountStatus, Adapter, AdapterContext, mask
+from sharebot.adapters.base import AccountState, AccountStatus, Adapter, AdapterContext, mask
 from sharebot.config import Settings, WatchConfig
-from sharebot.errors import SharebotError, ValidationError
+from sharebot.errors import MissingCredential, SharebotError, ValidationError
 from sharebot.models import Account, Article, Job, JobEvent, JobState, Network, Severity
-from sharebot.pipeline import LINK_ONLY, PublishRequest, render_article, resolve, taken_from
+from sharebot.networks import LINK_ONLY
+from sharebot.pipeline import PublishRequest, render_article, resolve, taken_from
 from sharebot.scheduler import PublishMode, describe
 from sharebot import queue
 from sharebot.queue import RetryPolicy, enqueue, record_check, reschedule
@@ -254,13 +255,14 @@ def check_accounts(settings: Settings, *, adapters: Callable[[str], Adapter], st
     results = []
     for account in settings.accounts:
         if account.network in LINK_ONLY:
-            results.append(AccountStatus(account.name, "ok", "share links only, nothing to check"))
+            results.append(AccountStatus(account.name, AccountState.OK, "share links only, nothing to check"))
             continue
         try:
             result = adapters(account.name).check()
+        except MissingCredential as exc:
+            result = AccountStatus(account.name, AccountState.MISSING, str(exc))
         except SharebotError as exc:
-            state = "missing" if "missing credential" in str(exc) else "rejected"
-            result = AccountStatus(account.name, state, str(exc))
+            result = AccountStatus(account.name, AccountState.REJECTED, str(exc))
         if store is not None:
             record_check(store, result, clock())
         results.append(result)
