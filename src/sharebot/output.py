@@ -7,7 +7,7 @@ so the library types are named for type checkers only.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from sharebot.models import Severity
 from sharebot.scheduler import describe
@@ -134,5 +134,5 @@ def watch_text(report: WatchReport, *, zone: str) -> str:
     return _text(lines)
 
 
-def _text(lines: Any) -> str:
+def _text(lines: Iterable[str]) -> str:
     return "".join(line + "\n" for line in lines)
