@@ -46,21 +46,15 @@ class TelegramAdapter(Adapter):
 
     # --- the Adapter contract --------------------------------------------------------------------
     def publish(self, post: RenderedPost, delivery: Delivery) -> PublishResult:
-        # The renderer decides whether the text is HTML (and escapes it); plain text otherwise, so a
-        # headline with "<" or "&" is never misparsed.
-        parse_mode = post.options.get("parse_mode")
+        # Always plain text (no parse_mode), so a headline with "<" or "&" is never misparsed as HTML.
         if post.image and post.options.get("attach_image"):
             image = download(post.image, network=str(self.network), timeout=self.context.timeout)
             photo = jpeg_under(image.data, PHOTO_MAX_BYTES, network=str(self.network))
             fields = {"chat_id": self.chat_id, "caption": post.text}
-            if parse_mode:
-                fields["parse_mode"] = str(parse_mode)
             upload = {"photo": ("image.jpg", photo.data, photo.mime_type)}
             result = self._call("sendPhoto", data=fields, files=upload)
         else:
             body: dict[str, Any] = {"chat_id": self.chat_id, "text": post.text}
-            if parse_mode:
-                body["parse_mode"] = str(parse_mode)
             if post.link:
                 body["link_preview_options"] = {"url": post.link, "prefer_large_media": True}
             result = self._call("sendMessage", json=body)
