@@ -16,7 +16,8 @@ from PIL import Image
 
 from sharebot.adapters import make_adapter
 from sharebot.adapters.base import AdapterContext, Delivery, Secret
-from sharebot.adapters.mastodon import MastodonAdapter, is_post_of, retry_after
+from sharebot.adapters.http import retry_after
+from sharebot.adapters.mastodon import MastodonAdapter, is_post_of
 from sharebot.errors import AuthError, ConfigError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
 from sharebot.models import Account, Network, RenderedPost
 from fakes.base import FakeAPI, Response
@@ -204,8 +205,9 @@ def test_429_is_rate_limited_until_the_iso_reset_on_the_instances_clock(api: Fak
 
 def test_retry_after_falls_back_to_our_clock_without_a_date_header() -> None:
     now = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
-    assert retry_after("2026-11-25T09:05:00.000000Z", None, now) == 300
-    assert retry_after("not a time", None, now) is None
+    reset = "X-RateLimit-Reset"  # ISO 8601
+    assert retry_after({reset: "2026-11-25T09:05:00.000000Z"}, now, reset=reset) == 300
+    assert retry_after({reset: "not a time"}, now, reset=reset) is None
 
 
 @pytest.mark.parametrize("status, body, kind, words", [

@@ -14,7 +14,8 @@ from PIL import Image
 
 from sharebot.adapters import make_adapter
 from sharebot.adapters.base import AdapterContext, Delivery, Secret
-from sharebot.adapters.x import XAdapter, retry_after
+from sharebot.adapters.http import retry_after
+from sharebot.adapters.x import XAdapter
 from sharebot.errors import AuthError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
 from sharebot.models import Account, Network, RenderedPost
 from fakes.base import FakeAPI, Response
@@ -149,9 +150,10 @@ def test_429_is_rate_limited_until_the_reset_on_xs_clock(api: FakeX, tmp_path: P
 
 def test_retry_after_falls_back_to_our_clock_without_a_date_header() -> None:
     now = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
-    assert retry_after(int(now.timestamp()) + 300, None, now) == 300
-    assert retry_after(int(now.timestamp()) - 5, "garbage", now) == 0
-    assert retry_after(None, None, now) is None
+    reset = "x-rate-limit-reset"  # epoch seconds
+    assert retry_after({reset: str(int(now.timestamp()) + 300)}, now, reset=reset) == 300
+    assert retry_after({reset: str(int(now.timestamp()) - 5), "date": "garbage"}, now, reset=reset) == 0
+    assert retry_after({}, now, reset=reset) is None
 
 
 @pytest.mark.parametrize("status, body, kind, words", [

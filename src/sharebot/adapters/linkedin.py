@@ -216,7 +216,7 @@ class LinkedInAdapter(Adapter):
             return Rejected(net, f"LinkedIn-Version {self.version} is no longer supported; set a newer "
                                  f"'version' option ({message})", status)
         if status == 429:
-            wait = retry_after(response, now)
+            wait = retry_after(response.headers, now)
             if wait is None and now is not None:
                 wait = seconds_to_utc_midnight(now)  # daily quotas reset at 00:00 UTC
             return RateLimited(net, message, status, retry_after=wait)
