@@ -13,11 +13,13 @@ from PIL import Image
 from sharebot.adapters import make_adapter
 from sharebot.adapters.base import AdapterContext, Delivery, Secret
 from sharebot.adapters.telegram import TelegramAdapter
+from sharebot.fetch import FetchPolicy
 from sharebot.errors import AuthError, ConfigError, NotSent, RateLimited, Rejected, Unconfirmed
 from sharebot.models import Account, Card, Network, RenderedPost
 from fakes.base import FakeAPI, Response
 from fakes.telegram import FakeTelegram, link_preview
 
+LOOPBACK = FetchPolicy(allow_private=("127.0.0.1",))  # the image hosts in these tests listen on loopback
 TOKEN = "123456:SECRET-telegram-token-xyz"
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
 LINK = "https://news.example/politik/wahl-2026?utm_source=telegram"
@@ -44,7 +46,8 @@ def adapter(api: FakeAPI, tmp_path: Path, *, chat: str = "@sharebot_news", token
             timeout: float = 1.0) -> TelegramAdapter:
     account = Account("tg", Network.TELEGRAM, options={"chat_id": chat, "api_base": api.url},
                       secrets={"bot_token": "SHAREBOT_TG_TOKEN"})
-    made = make_adapter(account, {"bot_token": Secret(token)}, AdapterContext(tmp_path, timeout=timeout))
+    context = AdapterContext(tmp_path, timeout=timeout, fetch_policy=LOOPBACK)
+    made = make_adapter(account, {"bot_token": Secret(token)}, context)
     assert isinstance(made, TelegramAdapter)
     return made
 

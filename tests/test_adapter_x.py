@@ -16,11 +16,13 @@ from sharebot.adapters import make_adapter
 from sharebot.adapters.base import AdapterContext, Delivery, Secret
 from sharebot.adapters.http import retry_after
 from sharebot.adapters.x import XAdapter
+from sharebot.fetch import FetchPolicy
 from sharebot.errors import AuthError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
 from sharebot.models import Account, Network, RenderedPost
 from fakes.base import FakeAPI, Response
 from fakes.x import FakeX
 
+LOOPBACK = FetchPolicy(allow_private=("127.0.0.1",))  # the image hosts in these tests listen on loopback
 LINK = "https://news.example/politik/wahl-2026?utm_source=x&utm_medium=social"
 TEXT = f"Wahl 2026: Das Ergebnis im Überblick #Wahl2026 {LINK}"
 
@@ -55,7 +57,7 @@ def adapter(api: FakeX | str, tmp_path: Path, credentials: dict[str, Secret] | N
                       secrets={"consumer_key": "X_CK", "consumer_secret": "X_CS", "access_token": "X_AT",
                                "access_token_secret": "X_ATS", "bearer_token": "X_BEARER"})
     creds = credentials if credentials is not None else oauth1(api)  # type: ignore[arg-type]
-    made = make_adapter(account, creds, AdapterContext(tmp_path, timeout=timeout))
+    made = make_adapter(account, creds, AdapterContext(tmp_path, timeout=timeout, fetch_policy=LOOPBACK))
     assert isinstance(made, XAdapter)
     return made
 

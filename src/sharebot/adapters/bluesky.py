@@ -242,7 +242,8 @@ class BlueskyAdapter(Adapter):
         image_url = card.image or post.image
         if image_url:
             try:
-                image = download(image_url, network=NETWORK, timeout=self.context.timeout)
+                image = download(image_url, network=NETWORK, timeout=self.context.timeout,
+                                 policy=self.context.fetch_policy)
                 jpeg = jpeg_under(image.data, BLUESKY_THUMB_MAX_BYTES, network=NETWORK)
             except Rejected as exc:
                 # A broken picture (404, not an image, far too big) should not cost the post: the card goes

@@ -173,7 +173,8 @@ class LinkedInAdapter(Adapter):
     def _thumbnail(self, url: str, delivery: Delivery) -> str | None:
         """Upload the card image; returns its urn:li:image, or None when the article image is unusable."""
         try:
-            image = download(url, network=str(self.network), timeout=self.context.timeout)
+            image = download(url, network=str(self.network), timeout=self.context.timeout,
+                             policy=self.context.fetch_policy)
             jpeg = jpeg_under(image.data, THUMBNAIL_MAX_BYTES, network=str(self.network))
         except (NotSent, Rejected) as exc:
             # A broken article image should not hold the news back: the card goes out without it.

@@ -161,7 +161,8 @@ class MastodonAdapter(Adapter):
         return self._account_id
 
     def _upload(self, url: str, description: str) -> Any:
-        image = download(url, network=str(self.network), timeout=self.context.timeout)
+        image = download(url, network=str(self.network), timeout=self.context.timeout,
+                         policy=self.context.fetch_policy)
         if image.mime_type not in IMAGE_TYPES or len(image.data) > IMAGE_MAX_BYTES:
             image = jpeg_under(image.data, IMAGE_MAX_BYTES, network=str(self.network))
         try:

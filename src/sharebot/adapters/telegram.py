@@ -48,7 +48,8 @@ class TelegramAdapter(Adapter):
     def publish(self, post: RenderedPost, delivery: Delivery) -> PublishResult:
         # Always plain text (no parse_mode), so a headline with "<" or "&" is never misparsed as HTML.
         if post.image and post.options.get("attach_image"):
-            image = download(post.image, network=str(self.network), timeout=self.context.timeout)
+            image = download(post.image, network=str(self.network), timeout=self.context.timeout,
+                             policy=self.context.fetch_policy)
             photo = jpeg_under(image.data, PHOTO_MAX_BYTES, network=str(self.network))
             fields = {"chat_id": self.chat_id, "caption": post.text}
             upload = {"photo": ("image.jpg", photo.data, photo.mime_type)}

@@ -120,7 +120,8 @@ class XAdapter(Adapter):
 
     def _upload(self, url: str, now: datetime) -> str:
         """X's v2 one-shot image upload; tweepy 4.17 only has the retiring v1.1 endpoint."""
-        image = download(url, network=str(self.network), timeout=self.context.timeout)
+        image = download(url, network=str(self.network), timeout=self.context.timeout,
+                         policy=self.context.fetch_policy)
         if image.mime_type not in IMAGE_TYPES or len(image.data) > IMAGE_MAX_BYTES:
             image = jpeg_under(image.data, IMAGE_MAX_BYTES, network=str(self.network))
         name = "image." + image.mime_type.split("/")[1]
