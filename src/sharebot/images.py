@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Collection
 
 from sharebot.errors import NotSent, Rejected
 from sharebot.fetch import FetchError, FetchPolicy, fetch
 from sharebot.scrub import one_line
+
+if TYPE_CHECKING:
+    from sharebot.adapters.base import AdapterContext
 
 BLUESKY_THUMB_MAX_BYTES = 1_000_000
 DOWNLOAD_MAX_BYTES = 15_000_000
@@ -38,6 +42,16 @@ def download(url: str, *, network: str, timeout: float, policy: FetchPolicy | No
     except FetchError as exc:
         raise (Rejected if exc.lasting else NotSent)(network, f"image: {exc}") from None
     return Image(fetched.data, fetched.content_type or "application/octet-stream")
+
+
+def article_image(url: str, max_bytes: int, *, network: str, context: AdapterContext,
+                  keep: Collection[str] = ()) -> Image:
+    """The article image ready to upload: as served when its type is in `keep` and it fits `max_bytes`,
+    else re-encoded as a JPEG that fits. Fetched within the context's timeout and fetch policy."""
+    image = download(url, network=network, timeout=context.timeout, policy=context.fetch_policy)
+    if image.mime_type in keep and len(image.data) <= max_bytes:
+        return image
+    return jpeg_under(image.data, max_bytes, network=network)
 
 
 def jpeg_under(data: bytes, max_bytes: int, *, network: str = "image") -> Image:

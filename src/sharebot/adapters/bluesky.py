@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, TypeVar
 
 from sharebot.adapters.base import AccountStatus, Adapter, AdapterContext, Delivery, Secret
 from sharebot.errors import AuthError, ConfigError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
-from sharebot.images import BLUESKY_THUMB_MAX_BYTES, download, jpeg_under
+from sharebot.images import BLUESKY_THUMB_MAX_BYTES, article_image
 from sharebot.models import Account, Facet, Network, PublishResult, RenderedPost
 from sharebot.scrub import one_line
 from sharebot.times import utc
@@ -242,9 +242,7 @@ class BlueskyAdapter(Adapter):
         image_url = card.image or post.image
         if image_url:
             try:
-                image = download(image_url, network=NETWORK, timeout=self.context.timeout,
-                                 policy=self.context.fetch_policy)
-                jpeg = jpeg_under(image.data, BLUESKY_THUMB_MAX_BYTES, network=NETWORK)
+                jpeg = article_image(image_url, BLUESKY_THUMB_MAX_BYTES, network=NETWORK, context=self.context)
             except Rejected as exc:
                 # A broken picture (404, not an image, far too big) should not cost the post: the card goes
                 # out without a thumbnail. A transient failure (NotSent) still retries the whole post.

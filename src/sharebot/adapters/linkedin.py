@@ -23,7 +23,7 @@ from sharebot.adapters.base import AccountStatus, Adapter, Delivery
 from sharebot.adapters.http import (Http, in_round, json_body, posted_at, retry_after, round_start,
                                    seconds_to_utc_midnight, status_from_error)
 from sharebot.errors import AuthError, ConfigError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
-from sharebot.images import download, jpeg_under
+from sharebot.images import article_image
 from sharebot.models import Network, PublishResult, RenderedPost
 
 if TYPE_CHECKING:
@@ -173,9 +173,7 @@ class LinkedInAdapter(Adapter):
     def _thumbnail(self, url: str, delivery: Delivery) -> str | None:
         """Upload the card image; returns its urn:li:image, or None when the article image is unusable."""
         try:
-            image = download(url, network=str(self.network), timeout=self.context.timeout,
-                             policy=self.context.fetch_policy)
-            jpeg = jpeg_under(image.data, THUMBNAIL_MAX_BYTES, network=str(self.network))
+            jpeg = article_image(url, THUMBNAIL_MAX_BYTES, network=str(self.network), context=self.context)
         except (NotSent, Rejected) as exc:
             # A broken article image should not hold the news back: the card goes out without it.
             log.warning("linkedin %s: card without thumbnail: %s", self.account.name, exc)

@@ -21,7 +21,7 @@ from sharebot import counting
 from sharebot.adapters.base import AccountStatus, Adapter, Delivery
 from sharebot.adapters.http import requests_never_sent, retry_after, status_from_error
 from sharebot.errors import AuthError, ConfigError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
-from sharebot.images import download, jpeg_under
+from sharebot.images import article_image
 from sharebot.models import Network, PublishResult, RenderedPost
 from sharebot.scrub import one_line
 from sharebot.times import utc
@@ -161,10 +161,8 @@ class MastodonAdapter(Adapter):
         return self._account_id
 
     def _upload(self, url: str, description: str) -> Any:
-        image = download(url, network=str(self.network), timeout=self.context.timeout,
-                         policy=self.context.fetch_policy)
-        if image.mime_type not in IMAGE_TYPES or len(image.data) > IMAGE_MAX_BYTES:
-            image = jpeg_under(image.data, IMAGE_MAX_BYTES, network=str(self.network))
+        image = article_image(url, IMAGE_MAX_BYTES, network=str(self.network), context=self.context,
+                              keep=IMAGE_TYPES)
         try:
             media = self._call(lambda api: api.media_post(image.data, mime_type=image.mime_type,
                                                           description=description or None), write=True)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from sharebot.adapters.base import AccountStatus, Adapter, Delivery
 from sharebot.adapters.http import Http, hidden, json_body, status_from_error
 from sharebot.errors import AuthError, ConfigError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
-from sharebot.images import download, jpeg_under
+from sharebot.images import article_image
 from sharebot.models import Network, PublishResult, RenderedPost
 
 if TYPE_CHECKING:
@@ -48,9 +48,7 @@ class TelegramAdapter(Adapter):
     def publish(self, post: RenderedPost, delivery: Delivery) -> PublishResult:
         # Always plain text (no parse_mode), so a headline with "<" or "&" is never misparsed as HTML.
         if post.image and post.options.get("attach_image"):
-            image = download(post.image, network=str(self.network), timeout=self.context.timeout,
-                             policy=self.context.fetch_policy)
-            photo = jpeg_under(image.data, PHOTO_MAX_BYTES, network=str(self.network))
+            photo = article_image(post.image, PHOTO_MAX_BYTES, network=str(self.network), context=self.context)
             fields = {"chat_id": self.chat_id, "caption": post.text}
             upload = {"photo": ("image.jpg", photo.data, photo.mime_type)}
             result = self._call("sendPhoto", data=fields, files=upload)

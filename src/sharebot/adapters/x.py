@@ -16,7 +16,7 @@ from typing import Any, Callable, ClassVar, Iterable, TypeVar
 from sharebot.adapters.base import AccountStatus, Adapter, Delivery
 from sharebot.adapters.http import requests_never_sent, retry_after, status_from_error
 from sharebot.errors import AuthError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
-from sharebot.images import download, jpeg_under
+from sharebot.images import article_image
 from sharebot.models import Network, PublishResult, RenderedPost
 from sharebot.scrub import one_line
 
@@ -120,10 +120,8 @@ class XAdapter(Adapter):
 
     def _upload(self, url: str, now: datetime) -> str:
         """X's v2 one-shot image upload; tweepy 4.17 only has the retiring v1.1 endpoint."""
-        image = download(url, network=str(self.network), timeout=self.context.timeout,
-                         policy=self.context.fetch_policy)
-        if image.mime_type not in IMAGE_TYPES or len(image.data) > IMAGE_MAX_BYTES:
-            image = jpeg_under(image.data, IMAGE_MAX_BYTES, network=str(self.network))
+        image = article_image(url, IMAGE_MAX_BYTES, network=str(self.network), context=self.context,
+                              keep=IMAGE_TYPES)
         name = "image." + image.mime_type.split("/")[1]
         try:
             response = self._call(lambda c: c.request(
@@ -196,9 +194,8 @@ def client_class() -> type:
             response = self.session.request(method, self.api_base + route, params=params, json=json, data=data,
                                             files=files, headers=headers, auth=auth, timeout=self.timeout)
             status = response.status_code
-            if status == 429:
-                reset = response.headers.get("x-rate-limit-reset", "")
-                raise errors.TooManyRequests(response, reset_time=int(reset) if reset.isdigit() else None)
+            if status == 429:  # map_error reads the wait from the headers (x-rate-limit-reset)
+                raise errors.TooManyRequests(response)
             if status >= 500:
                 raise errors.TwitterServerError(response)
             if not 200 <= status < 300:
