@@ -71,7 +71,7 @@ def jpeg_under(data: bytes, max_bytes: int, *, network: str = "image") -> Image:
                                 f"{MAX_PIXELS // 1_000_000} megapixels; it is not decoded")
     try:
         picture.load()
-    except (PILImage.DecompressionBombError, OSError, ValueError) as exc:
+    except (PILImage.DecompressionBombError, OSError, ValueError, SyntaxError, EOFError) as exc:
         raise Rejected(network, f"the article image cannot be decoded ({one_line(exc)})") from None
     if picture.mode not in ("RGB", "L"):
         background = PILImage.new("RGB", picture.size, (255, 255, 255))
