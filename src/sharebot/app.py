@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable, Iterable
 
-from sharebot.adapters.base import AccountStatus, Adapter, AdapterContext, mask
+from sharebot.adapters.base import AccountState, AccountStatus, Adapter, AdapterContext, mask
 from sharebot.config import Settings
-from sharebot.errors import SharebotError, ValidationError
+from sharebot.errors import MissingCredential, SharebotError, ValidationError
 from sharebot.models import Account, Article, Job, JobState, Network, Severity
-from sharebot.preview import LINK_ONLY, render_article, taken_from
+from sharebot.networks import LINK_ONLY
+from sharebot.preview import render_article, taken_from
 from sharebot.scheduler import describe
 from sharebot import queue
 from sharebot.queue import RetryPolicy, enqueue, record_check, reschedule
@@ -193,13 +194,14 @@ def check_accounts(settings: Settings, *, adapters: Callable[[str], Adapter], st
     results = []
     for account in settings.accounts:
         if account.network in LINK_ONLY:
-            results.append(AccountStatus(account.name, "ok", "share links only, nothing to check"))
+            results.append(AccountStatus(account.name, AccountState.OK, "share links only, nothing to check"))
             continue
         try:
             result = adapters(account.name).check()
+        except MissingCredential as exc:
+            result = AccountStatus(account.name, AccountState.MISSING, str(exc))
         except SharebotError as exc:
-            state = "missing" if "missing credential" in str(exc) else "rejected"
-            result = AccountStatus(account.name, state, str(exc))
+            result = AccountStatus(account.name, AccountState.REJECTED, str(exc))
         if store is not None:
             record_check(store, result, clock())
         results.append(result)

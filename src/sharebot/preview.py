@@ -13,6 +13,7 @@ from sharebot import links
 from sharebot.config import Settings
 from sharebot.errors import ConfigError
 from sharebot.models import Account, Article, Network, RenderedPost, Severity
+from sharebot.networks import LINK_ONLY, NETWORKS, share_servers
 from sharebot.render import add_utm, render
 from sharebot.sources import Fetcher, open_source, read_page
 
@@ -65,16 +66,6 @@ def select_accounts(settings: Settings, *, networks: Iterable[str] = (), account
     return chosen
 
 
-def mastodon_instance(settings: Settings) -> str | None:
-    for account in settings.accounts:
-        if account.network is Network.MASTODON and isinstance(account.options.get("instance"), str):
-            return account.options["instance"]
-    return None
-
-
-LINK_ONLY = frozenset({Network.WHATSAPP})  # no posting API: the share link is the output
-
-
 def taken_from(store: Any, now: datetime) -> Callable[[str], list[datetime]]:
     """An account's posts in the last day and from now on (from a queue `Store`): what its schedule keeps
     its gap and hourly cap against."""
@@ -94,10 +85,10 @@ def render_article(settings: Settings, article: Article, accounts: Iterable[Acco
                    taken: Callable[[str], list[datetime]] | None = None) -> Preview:
     """Render for each account and, given `now`, plan when each post goes out (see `plan_times`)."""
     accounts = list(accounts)
-    instance = mastodon_instance(settings)
+    servers = share_servers(settings.accounts)
     posts = tuple(
         render(article, account, templates=settings.templates, utm=settings.utm, site_name=settings.site.name,
-               share_base=instance)
+               share_base=servers.get(account.network))
         for account in accounts
     )
     times = plan_times(settings, article, accounts, now=now, mode=mode, at=at, taken=taken) if now else {}
@@ -133,11 +124,10 @@ def plan_times(settings: Settings, article: Article, accounts: Iterable[Account]
 def article_share_links(settings: Settings, article: Article) -> list[links.ShareLink]:
     """Share-intent links for every network, each URL tagged for its network as posts are."""
     out = []
-    for network in links.SHARE_NETWORKS:
+    for network, spec in NETWORKS.items():
         url = add_utm(article.url, settings.utm, network=network.value, slug=article.slug)
         # Readers are on many instances: the site's Mastodon button goes to a chooser, not the newsroom's own.
-        out.append(links.ShareLink(network, links.LABELS[network], links.share_url(network, url=url,
-                                                                                    title=article.title)))
+        out.append(links.ShareLink(network, spec.label, links.share_url(network, url=url, title=article.title)))
     return out
 
 
