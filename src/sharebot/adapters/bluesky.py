@@ -99,7 +99,6 @@ def _map_error(exc: BaseException, what: str, *, sent: bool, now: datetime | Non
 
 class BlueskyAdapter(Adapter):
     network = Network.BLUESKY
-    required_secrets = ("app_password",)
     dedupe = "rkey"
 
     def __init__(self, account: Account, credentials: Mapping[str, Secret], context: AdapterContext) -> None:

@@ -31,7 +31,6 @@ class _Duplicate(Rejected):
 
 class FacebookAdapter(GraphAdapter):
     network: ClassVar[Network] = Network.FACEBOOK
-    required_secrets: ClassVar[tuple[str, ...]] = ("page_access_token",)
     dedupe: ClassVar[str] = "lookup"  # no idempotency key: look for the link among the Page's recent posts
     api_base: ClassVar[str] = "https://graph.facebook.com"
     default_version: ClassVar[str] = "v25.0"  # available until 29 Jul 2028

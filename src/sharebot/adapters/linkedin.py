@@ -42,7 +42,6 @@ _POST_URN = re.compile(r"urn:li:(?:share|ugcPost):\d+")
 
 class LinkedInAdapter(Adapter):
     network: ClassVar[Network] = Network.LINKEDIN
-    required_secrets: ClassVar[tuple[str, ...]] = ("access_token",)
     # No idempotency key. A repeat is refused with 422 DUPLICATE_POST naming the existing URN, and
     # organization posts can be listed by author; both settle a doubtful attempt.
     dedupe: ClassVar[str] = "lookup"

@@ -43,7 +43,6 @@ T = TypeVar("T")
 
 class MastodonAdapter(Adapter):
     network: ClassVar[Network] = Network.MASTODON
-    required_secrets: ClassVar[tuple[str, ...]] = ("access_token",)
     dedupe: ClassVar[str] = "key"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

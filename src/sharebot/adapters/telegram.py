@@ -26,7 +26,6 @@ PHOTO_MAX_BYTES = 5_000_000
 
 class TelegramAdapter(Adapter):
     network: ClassVar[Network] = Network.TELEGRAM
-    required_secrets: ClassVar[tuple[str, ...]] = ("bot_token",)
     # A bot cannot read a channel's history (no getChatHistory in the Bot API, and channel posts reach
     # a bot only as live updates), so after a timeout nothing can tell whether the message went out.
     # The queue therefore leaves an unconfirmed Telegram job for a person to settle.

@@ -28,7 +28,6 @@ NOT_READY_SUBCODE = 2207027  # "media not ready for publishing"
 
 class ThreadsAdapter(GraphAdapter):
     network: ClassVar[Network] = Network.THREADS
-    required_secrets: ClassVar[tuple[str, ...]] = ("access_token",)
     dedupe: ClassVar[str] = "lookup"
     api_base: ClassVar[str] = "https://graph.threads.net"
     default_version: ClassVar[str] = "v1.0"
