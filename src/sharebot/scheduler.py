@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sharebot.errors import ConfigError
+from sharebot.times import aware_utc
 from sharebot.when import local_time
 
 HOUR = timedelta(hours=1)
@@ -116,14 +117,14 @@ def plan(
 
     Raises ValueError for naive times, an unknown mode, or when nothing fits within 366 days.
     """
-    now = _utc(now, "now")
-    start = max(now, _utc(embargo, "embargo")) if embargo is not None else now
+    now = aware_utc(now, "now")
+    start = max(now, aware_utc(embargo, "embargo")) if embargo is not None else now
     if mode == "now":
         return start
     if mode == "at":
         if at is None:
             raise ValueError('mode "at" needs a time')
-        when = _utc(at, "at")
+        when = aware_utc(at, "at")
         if when < now:
             raise ValueError(f"{describe(when, schedule.zone)} is in the past")
         return max(when, start)
@@ -132,7 +133,7 @@ def plan(
     if order < 0:
         raise ValueError(f"order cannot be negative, got {order}")
     earliest = start + schedule.stagger * order
-    busy = sorted(_utc(t, "taken") for t in taken)
+    busy = sorted(aware_utc(t, "taken") for t in taken)
     on_slots = mode == "next_slot" or not schedule.immediate
     if on_slots and not schedule.has_slots:
         raise ValueError("this account has no time slots: configure schedule.slots or post --now/--at")
@@ -153,7 +154,7 @@ def plan(
 
 def upcoming_slots(schedule: Schedule, *, start: datetime, end: datetime) -> list[datetime]:
     """The UTC slot times in [start, end), leaving out any the clocks pushed into quiet hours."""
-    start, end = _utc(start, "start"), _utc(end, "end")
+    start, end = aware_utc(start, "start"), aware_utc(end, "end")
     found: list[datetime] = []
     day = start.astimezone(schedule.zone).date()
     while day <= end.astimezone(schedule.zone).date():
@@ -165,7 +166,7 @@ def upcoming_slots(schedule: Schedule, *, start: datetime, end: datetime) -> lis
 def describe(dt: datetime, zone: ZoneInfo | str) -> str:
     """`Tue 2026-12-01 08:00 CET`: a time as the newsroom reads it (English day names, any locale)."""
     tz = zone if isinstance(zone, ZoneInfo) else ZoneInfo(zone)
-    local = _utc(dt, "time").astimezone(tz)
+    local = aware_utc(dt, "time").astimezone(tz)
     return f"{_DAYS[local.weekday()].title()} {local:%Y-%m-%d %H:%M} {local.tzname()}"
 
 
@@ -341,12 +342,6 @@ def _duration(value: Any, where: str) -> timedelta:
         d, h, m, s = (int(g or 0) for g in match.groups()) if match else (0, 0, 0, 0)
         return timedelta(days=d, hours=h, minutes=m, seconds=s)
     raise ConfigError(f"{where}: {value!r} is not a duration like 90s, 30m, 2h or 1h30m")
-
-
-def _utc(value: datetime | None, name: str) -> datetime:
-    if value is None or value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{name} must be an aware datetime, got {value!r}")
-    return value.astimezone(UTC)
 
 
 def duration_seconds(value: Any, *, where: str) -> float:
