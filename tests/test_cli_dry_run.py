@@ -138,8 +138,14 @@ def test_dry_run_of_an_article_page_url(tmp_path):
     server.route("GET", rf"/{SEED_SLUG}", lambda req, m: Response(200, page, {"Content-Type": "text/html"}))
     server.start()
     try:
-        result = run("publish", f"{server.url}/{SEED_SLUG}", "--dry-run", "--json", "--network", "bluesky")
-        missing = run("publish", f"{server.url}/gibt-es-nicht", "--dry-run")
+        # The page server listens on loopback, which only a config that allows it may reach.
+        local = tmp_path / "sharebot.toml"
+        local.write_text(EXAMPLE_CONFIG.read_text(encoding="utf-8") + '\n[fetch]\nallow_private = ["127.0.0.1"]\n',
+                         encoding="utf-8")
+        refused = run("publish", f"{server.url}/{SEED_SLUG}", "--dry-run")
+        result = sharebot("--config", str(local), "publish", f"{server.url}/{SEED_SLUG}", "--dry-run", "--json",
+                          "--network", "bluesky")
+        missing = sharebot("--config", str(local), "publish", f"{server.url}/gibt-es-nicht", "--dry-run")
     finally:
         server.stop()
     assert result.exit_code == 0, result.output
@@ -147,3 +153,4 @@ def test_dry_run_of_an_article_page_url(tmp_path):
     assert doc["article"]["title"].startswith("Putin und Xi") and doc["article"]["language"].startswith("de")
     assert doc["posts"][0]["card"]["image"]
     assert missing.exit_code == 1 and "gibt-es-nicht" in missing.stderr and "404" in missing.stderr
+    assert refused.exit_code == 1 and "127.0.0.1 is a loopback address" in refused.stderr

@@ -172,3 +172,13 @@ def test_env_example_lists_every_credential_of_the_example_accounts(example_sett
     listed = set(re.findall(r"^(\w+)=", (ROOT / ".env.example").read_text(encoding="utf-8"), re.M))
     wanted = {var for account in example_settings.accounts for var in example_settings.secret_vars(account).values()}
     assert wanted and wanted <= listed, sorted(wanted - listed)
+
+
+def test_fetch_allows_only_public_hosts_unless_listed(tmp_path):
+    assert load(write(tmp_path, MINIMAL)).fetch.allow_private == ()
+    settings = load(write(tmp_path, MINIMAL + '[fetch]\nallow_private = ["127.0.0.1", "10.0.0.0/8", "intranet"]\n'))
+    assert settings.fetch.allow_private == ("127.0.0.1", "10.0.0.0/8", "intranet")
+    with pytest.raises(ConfigError, match="fetch.allow_private: expected a list"):
+        load(write(tmp_path, MINIMAL + '[fetch]\nallow_private = "127.0.0.1"\n'))
+    with pytest.raises(ConfigError, match="fetch.allow_all: unknown setting"):
+        load(write(tmp_path, MINIMAL + '[fetch]\nallow_all = true\n'))

@@ -59,6 +59,8 @@ def config(tmp_path: Path, feed_url: str, extra: str = "") -> Path:
         base_url = "https://nachrichten.sharebot-demo.de/"
         [source]
         feed = "{feed_url}"
+        [fetch]
+        allow_private = ["127.0.0.1"]
         [queue]
         database = "queue.db"
         [schedule]

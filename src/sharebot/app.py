@@ -52,7 +52,8 @@ class Adapters:
     def __init__(self, settings: Settings, context: AdapterContext | None = None) -> None:
         self.settings = settings
         timeout = float(settings.raw.get("queue", {}).get("timeout_seconds", 20))
-        self.context = context or AdapterContext(state_dir=settings.state_dir, timeout=timeout)
+        self.context = context or AdapterContext(state_dir=settings.state_dir, timeout=timeout,
+                                                 fetch_policy=settings.fetch)
         self._made: dict[str, Adapter] = {}
         self._lock = threading.Lock()
         # oauthlib logs the OAuth 1.0a request parameters (consumer key, access token) at DEBUG.

@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Any, Collection, Mapping, NamedTuple
 
 from sharebot.errors import ConfigError
+from sharebot.fetch import FetchPolicy
 from sharebot.filters import ArticleFilter, parse_filter
 from sharebot.scheduler import Schedule, duration_seconds, parse_schedule
 from sharebot.models import Account
@@ -27,7 +28,7 @@ _QUEUE_NUMBERS = {"timeout_seconds": float, "retry_base_seconds": float, "retry_
                   "max_attempts": int}
 _QUEUE_KEYS = {"database", "state_dir", *_QUEUE_NUMBERS}
 _ACCOUNT_KEYS = {"network", "secrets", "template", "max_hashtags", "utm", "enabled", "schedule", "filter"}
-_TOP_KEYS = {"site", "source", "queue", "templates", "utm", "accounts", "schedule", "watch"}
+_TOP_KEYS = {"site", "source", "queue", "templates", "utm", "accounts", "schedule", "watch", "fetch"}
 
 
 class Site(NamedTuple):
@@ -63,6 +64,7 @@ class Settings(NamedTuple):
     schedules: Mapping[str, Schedule] = MappingProxyType({})  # account -> when its posts go out
     filters: Mapping[str, ArticleFilter] = MappingProxyType({})  # account -> what `watch` gives it
     watch: WatchConfig | None = None
+    fetch: FetchPolicy = FetchPolicy()  # which non-public hosts pages, feeds and article images may come from
 
     def __repr__(self) -> str:
         return f"Settings(path={str(self.path)!r}, site={self.site!r}, accounts={[a.name for a in self.accounts]})"
@@ -167,7 +169,19 @@ def _parse(raw: Mapping[str, Any], path: Path, env: Mapping[str, str], content_d
                for name, spec in account_specs.items()}
     watch = _watch(raw.get("watch"), base, where)
     return Settings(path, site, source, accounts, database, state_dir, templates, utm, env, raw,
-                    MappingProxyType(schedules), MappingProxyType(filters), watch)
+                    MappingProxyType(schedules), MappingProxyType(filters), watch, _fetch(raw.get("fetch"), where))
+
+
+def _fetch(raw: Any, where: str) -> FetchPolicy:
+    if raw is None:
+        return FetchPolicy()
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: fetch: expected a table")
+    _known(raw, {"allow_private"}, f"{where}: fetch")
+    allowed = raw.get("allow_private", [])
+    if not isinstance(allowed, list) or not all(isinstance(a, str) and a.strip() for a in allowed):
+        raise ConfigError(f"{where}: fetch.allow_private: expected a list of addresses, networks or host names")
+    return FetchPolicy(tuple(allowed))
 
 
 def _watch(raw: Any, base: Path, where: str) -> WatchConfig:

@@ -20,6 +20,7 @@ from sharebot.networks import LINK_ONLY, NETWORKS, share_servers
 from sharebot.render import add_utm, render
 from sharebot.scheduler import PublishMode, plan
 from sharebot.sources import Fetcher, open_source, read_page
+from sharebot.sources.fetch import http_fetcher
 from sharebot.when import UnreadableTime, parse_when
 
 if TYPE_CHECKING:
@@ -115,6 +116,7 @@ def share_links(settings: Settings, ref: str, *, fetch: Fetcher | None = None) -
 
 def load_article(settings: Settings, ref: str, *, fetch: Fetcher | None = None) -> Article:
     """A slug from the configured source, or an article page URL."""
+    fetch = fetch or http_fetcher(policy=settings.fetch)
     if ref.startswith(("http://", "https://")):
         return read_page(ref, language=settings.site.language, fetch=fetch, timezone=settings.site.timezone)
     source = open_source(settings.source.kind, settings.source.location, base_url=settings.site.base_url,

@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sharebot.errors import ConfigError
+from sharebot.times import aware_utc
 from sharebot.when import UnreadableTime, local_time, parse_duration
 
 HOUR = timedelta(hours=1)
@@ -124,8 +125,8 @@ def plan(
 
     Raises ValueError for naive times, an unknown mode, or when nothing fits within 366 days.
     """
-    now = _utc(now, "now")
-    start = max(now, _utc(embargo, "embargo")) if embargo is not None else now
+    now = aware_utc(now, "now")
+    start = max(now, aware_utc(embargo, "embargo")) if embargo is not None else now
     try:
         mode = PublishMode(mode)
     except ValueError:
@@ -135,14 +136,14 @@ def plan(
     if mode is PublishMode.AT:
         if at is None:
             raise ValueError('mode "at" needs a time')
-        when = _utc(at, "at")
+        when = aware_utc(at, "at")
         if when < now:
             raise ValueError(f"{describe(when, schedule.zone)} is in the past")
         return max(when, start)
     if order < 0:
         raise ValueError(f"order cannot be negative, got {order}")
     earliest = start + schedule.stagger * order
-    busy = sorted(_utc(t, "taken") for t in taken)
+    busy = sorted(aware_utc(t, "taken") for t in taken)
     on_slots = mode is PublishMode.NEXT_SLOT or not schedule.immediate
     if on_slots and not schedule.has_slots:
         raise ValueError("this account has no time slots: configure schedule.slots or post --now/--at")
@@ -163,7 +164,7 @@ def plan(
 
 def upcoming_slots(schedule: Schedule, *, start: datetime, end: datetime) -> list[datetime]:
     """The UTC slot times in [start, end), leaving out any the clocks pushed into quiet hours."""
-    start, end = _utc(start, "start"), _utc(end, "end")
+    start, end = aware_utc(start, "start"), aware_utc(end, "end")
     found: list[datetime] = []
     day = start.astimezone(schedule.zone).date()
     while day <= end.astimezone(schedule.zone).date():
@@ -175,7 +176,7 @@ def upcoming_slots(schedule: Schedule, *, start: datetime, end: datetime) -> lis
 def describe(dt: datetime, zone: ZoneInfo | str) -> str:
     """`Tue 2026-12-01 08:00 CET`: a time as the newsroom reads it (English day names, any locale)."""
     tz = zone if isinstance(zone, ZoneInfo) else ZoneInfo(zone)
-    local = _utc(dt, "time").astimezone(tz)
+    local = aware_utc(dt, "time").astimezone(tz)
     return f"{_DAYS[local.weekday()].title()} {local:%Y-%m-%d %H:%M} {local.tzname()}"
 
 
@@ -353,12 +354,6 @@ def _duration(value: Any, where: str) -> timedelta:
     except (UnreadableTime, OverflowError):
         pass
     raise ConfigError(f"{where}: {value!r} is not a duration like 90s, 30m, 2h or 1h30m")
-
-
-def _utc(value: datetime | None, name: str) -> datetime:
-    if value is None or value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{name} must be an aware datetime, got {value!r}")
-    return value.astimezone(UTC)
 
 
 def duration_seconds(value: Any, *, where: str) -> float:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar, Mapping
 
 from sharebot.errors import MissingCredential
+from sharebot.fetch import FetchPolicy
 from sharebot.models import Account, Network, PublishResult, RenderedPost
 from sharebot.networks import NETWORKS
 from sharebot.credentials import Secret, mask
@@ -56,11 +57,13 @@ class AccountStatus:
 
 @dataclass(frozen=True)
 class AdapterContext:
-    """Process-wide settings adapters need: timeouts and where to keep session files."""
+    """Process-wide settings adapters need: timeouts, where to keep session files, which hosts images
+    may come from."""
 
     state_dir: Path
     timeout: float = 20.0
     user_agent: str = "sharebot/0.1"
+    fetch_policy: FetchPolicy = FetchPolicy()  # article images: public addresses only, unless allowed here
 
 
 class Adapter(ABC):
