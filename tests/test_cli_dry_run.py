@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -17,8 +18,11 @@ from conftest import EXAMPLE_CONFIG, EXAMPLE_CONTENT, ROOT, SEED_SLUG
 ALL_NETWORKS = {"x", "bluesky", "mastodon", "linkedin", "facebook", "threads", "telegram", "whatsapp"}
 
 
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)  # the dry runs plan post times: on a fixed clock
+
+
 def run(*args: str, env: dict[str, str] | None = None):
-    return sharebot("--config", str(EXAMPLE_CONFIG), *args, env=env)
+    return sharebot("--config", str(EXAMPLE_CONFIG), *args, env=env, now=NOW)
 
 
 def test_dry_run_json_has_a_post_for_every_network():

@@ -17,7 +17,7 @@ import pytest
 
 from pds import find_pds, get_record
 from cli_support import sharebot as run_sharebot
-from sharebot import app, preview
+from sharebot import app, pipeline
 from sharebot.config import load_settings
 from sharebot.queue import enqueue
 from standins import Newsroom
@@ -171,8 +171,8 @@ def test_sigterm_lets_the_worker_finish_the_post_in_hand(tmp_path: Path):
         room.mastodon.delay = 1.0
         settings = load_settings(config, room.env(), dotenv_path=tmp_path / "none")
         store = app.open_queue(settings)
-        article = preview.load_article(settings, SLUG)
-        post = preview.render_article(settings, article, [settings.account("mastodon")]).posts[0]
+        article = pipeline.load_article(settings, SLUG)
+        post = pipeline.render_article(settings, article, [settings.account("mastodon")]).posts[0]
         enqueue(store, SLUG, [post], now=datetime.now(timezone.utc))
         store.close()
         env = {**os.environ, **room.env()}

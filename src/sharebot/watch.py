@@ -16,7 +16,8 @@ from typing import Callable, NamedTuple
 from sharebot.config import Settings
 from sharebot.errors import ArticleError, SharebotError
 from sharebot.models import Article
-from sharebot.preview import LINK_ONLY, render_article, taken_from
+from sharebot.networks import LINK_ONLY
+from sharebot.pipeline import render_article, taken_from
 from sharebot.queue import enqueue
 from sharebot.sources import Fetcher, Source, open_source
 from sharebot.sources.fetch import http_fetcher
