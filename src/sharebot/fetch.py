@@ -24,8 +24,7 @@ from __future__ import annotations
 
 import ipaddress
 import time
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, NamedTuple
 
 from sharebot.errors import SharebotError
 from sharebot.scrub import one_line
@@ -62,39 +61,37 @@ class FetchError(SharebotError):
         super().__init__(one_line(f"cannot read {self.url}: {reason}"))
 
 
-@dataclass(frozen=True)
-class FetchPolicy:
+class FetchPolicy(NamedTuple):
     """Which non-public destinations a fetch may reach: none unless listed in `allow_private`.
 
     An entry is an address ("127.0.0.1"), a network ("10.0.0.0/8", "fd00::/8"), or a host name
     ("localhost", "images.intranet.example"), which lets that host through whatever it resolves to.
+    A NamedTuple, not a dataclass: config.py builds one on every dry run, which should not import dataclasses.
     """
 
     allow_private: tuple[str, ...] = ()
-    _networks: tuple[Network, ...] = field(init=False, repr=False, compare=False)
-    _names: frozenset[str] = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        entries = (self.allow_private,) if isinstance(self.allow_private, str) else tuple(self.allow_private)
+    def _allowed(self) -> tuple[list[Network], set[str]]:
         networks: list[Network] = []
         names: set[str] = set()
-        for entry in entries:
+        for entry in self.allow_private:
             text = str(entry).strip().strip("[]")
             try:
                 networks.append(ipaddress.ip_network(text, strict=False))
             except ValueError:
                 names.add(text.lower().rstrip("."))
-        object.__setattr__(self, "allow_private", entries)
-        object.__setattr__(self, "_networks", tuple(networks))
-        object.__setattr__(self, "_names", frozenset(names))
+        return networks, names
 
     def refusal(self, host: str, address: Address) -> str | None:
         """Why `address`, which `host` resolved to, may not be fetched; None when it may."""
         kind = non_public(address)
-        if kind is None or host.lower().rstrip(".") in self._names:
+        if kind is None:
+            return None
+        networks, names = self._allowed()
+        if host.lower().rstrip(".") in names:
             return None
         candidates = [address, *_embedded(address)]
-        if any(candidate in network for candidate in candidates for network in self._networks):
+        if any(candidate in network for candidate in candidates for network in networks):
             return None
         return f"{address} is {kind}, which the fetch policy does not allow"
 
@@ -138,8 +135,7 @@ def _embedded(address: Address) -> list[ipaddress.IPv4Address]:
     return [inner for inner in found if inner is not None]
 
 
-@dataclass(frozen=True)
-class Fetched:
+class Fetched(NamedTuple):
     url: str  # where the body came from, after redirects
     data: bytes
     content_type: str  # the media type without parameters, "" when the server sent none

@@ -11,7 +11,9 @@ from __future__ import annotations
 import functools
 import html
 import json
+import os
 import re
+import threading
 import time
 from datetime import datetime, timedelta
 from typing import Any, Callable, ClassVar, Iterable, TypeVar
@@ -147,7 +149,8 @@ class MastodonAdapter(Adapter):
         limits = (int(statuses.get("max_characters") or DEFAULT_LIMITS[0]),
                   int(statuses.get("characters_reserved_per_url") or DEFAULT_LIMITS[1]))
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".tmp")
+        # One temporary file per thread: two first posts to one instance may fetch its limits at once.
+        partial = path.with_suffix(f".{os.getpid()}-{threading.get_ident()}.tmp")
         partial.write_text(json.dumps({"instance": self.api_base, "fetched_at": utc(now).isoformat(),
                                        "max_characters": limits[0], "characters_reserved_per_url": limits[1]}))
         partial.replace(path)
