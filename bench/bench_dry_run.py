@@ -37,7 +37,7 @@ def wall(cmd: list[str], runs: int, extra_env: dict[str, str] | None = None) -> 
 def queue_with_jobs(path: Path, slugs: int = 200) -> None:
     """A queue like one in use: 200 articles for the example config's 7 posting accounts."""
     from sharebot.config import load_settings
-    from sharebot.preview import render_article, select_accounts, load_article
+    from sharebot.pipeline import render_article, select_accounts, load_article
     from sharebot.queue import enqueue
     from sharebot.store import open_store
 

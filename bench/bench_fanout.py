@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from fakes.mastodon import FakeMastodon  # noqa: E402
 from standins import Newsroom  # noqa: E402
 
-from sharebot import app, preview  # noqa: E402
+from sharebot import app, pipeline  # noqa: E402
 from sharebot.config import load_settings  # noqa: E402
 
 SLUG = "putin-xi-videogespraech-partnerschaft"
@@ -35,13 +35,13 @@ def utcnow() -> datetime:
 
 def timed_publish(config: Path, env: dict[str, str], accounts: list[str], slug: str) -> float:
     settings = load_settings(config, env, dotenv_path=config.parent / "none.env")
-    chosen = preview.select_accounts(settings, accounts=accounts)
-    article = preview.load_article(settings, slug)
+    chosen = pipeline.select_accounts(settings, accounts=accounts)
+    article = pipeline.load_article(settings, slug)
     store, adapters = app.open_queue(settings), app.Adapters(settings)
     try:
         start = time.perf_counter()
-        report = app.publish(settings, article, chosen, store=store, adapters=adapters, clock=utcnow,
-                             owner="bench")
+        report = app.publish_article(settings, article, chosen, store=store, adapters=adapters, clock=utcnow,
+                                     owner="bench")
         elapsed = time.perf_counter() - start
     finally:
         adapters.close()

@@ -136,6 +136,8 @@ class Newsroom:
             api_base = "{self.telegram.url}"
             [accounts.whatsapp]
             network = "whatsapp"
+            [fetch]
+            allow_private = ["127.0.0.1"]
             """) + textwrap.dedent(bluesky) + textwrap.dedent(extra)
         self.config = root / "sharebot.toml"
         self.config.write_text(config, encoding="utf-8")

@@ -23,9 +23,11 @@ from pds import PDS, PDSAccount, PDSProxy, create_account, get_blob, get_record,
 from sharebot.adapters import make_adapter
 from sharebot.adapters.base import AdapterContext, Delivery, Secret
 from sharebot.adapters.bluesky import TID_ALPHABET, BlueskyAdapter, make_tid
+from sharebot.fetch import FetchPolicy
 from sharebot.errors import AuthError, NotSent, RateLimited, Rejected, Unconfirmed
 from sharebot.models import Account, Card, Facet, Network, RenderedPost
 
+LOOPBACK = FetchPolicy(allow_private=("127.0.0.1",))  # the image hosts in these tests listen on loopback
 NOW = datetime(2026, 11, 25, 9, 30, 15, 123456, tzinfo=timezone.utc)
 LINK = "https://www.example.de/politik/gruene-aepfel?utm_source=bluesky&utm_medium=social"
 WRONG_PASSWORD = "wrong-SECRET-7f3a-9c2e-b1d4"
@@ -55,7 +57,8 @@ def adapter_for(user: PDSAccount, base: str, state_dir: Path, *, password: str |
     account = Account("bsky-main", Network.BLUESKY, options={"handle": user.handle, "pds": base},
                       secrets={"app_password": "BSKY_APP_PASSWORD"})
     credentials = {"app_password": Secret(password or user.app_password)}
-    adapter = make_adapter(account, credentials, AdapterContext(state_dir=state_dir, timeout=timeout))
+    context = AdapterContext(state_dir=state_dir, timeout=timeout, fetch_policy=LOOPBACK)
+    adapter = make_adapter(account, credentials, context)
     assert isinstance(adapter, BlueskyAdapter)
     return adapter
 

@@ -9,7 +9,8 @@ import pytest
 
 from sharebot.adapters import make_adapter
 from sharebot.adapters.base import AdapterContext, Delivery, Secret
-from sharebot.adapters.facebook import FacebookAdapter, usage_retry_after
+from sharebot.adapters.facebook import FacebookAdapter
+from sharebot.adapters.graph import usage_retry_after
 from sharebot.errors import AuthError, ConfigError, NotSent, RateLimited, Rejected, Unconfirmed
 from sharebot.models import Account, Card, Network, RenderedPost
 from fakes.base import Clock

@@ -12,11 +12,13 @@ from PIL import Image
 from sharebot.adapters import make_adapter
 from sharebot.adapters.base import AdapterContext, Delivery, Secret
 from sharebot.adapters.linkedin import LinkedInAdapter
+from sharebot.fetch import FetchPolicy
 from sharebot.errors import AuthError, ConfigError, NotSent, RateLimited, Rejected, Unconfirmed
 from sharebot.models import Account, Card, Network, PublishResult, RenderedPost
 from fakes.base import Clock, FakeAPI
 from fakes.linkedin import FakeLinkedIn, restli_error
 
+LOOPBACK = FetchPolicy(allow_private=("127.0.0.1",))  # the image hosts in these tests listen on loopback
 TOKEN = "AQXsecretLINKEDINtoken0123456789"
 ORG = "urn:li:organization:5515715"
 NOW = datetime(2026, 11, 25, 21, 30, tzinfo=timezone.utc)
@@ -32,11 +34,12 @@ def api(clock: Clock) -> Iterator[FakeLinkedIn]:
 
 
 def adapter(api: FakeLinkedIn | str, tmp_path: Path, *, token: str = TOKEN, timeout: float = 1.0,
-            **options: Any) -> LinkedInAdapter:
+            policy: FetchPolicy = LOOPBACK, **options: Any) -> LinkedInAdapter:
     base = api if isinstance(api, str) else api.url
     account = Account("li", Network.LINKEDIN, options={"author": ORG, "api_base": base, **options},
                       secrets={"access_token": "SHAREBOT_LI_TOKEN"})
-    made = make_adapter(account, {"access_token": Secret(token)}, AdapterContext(tmp_path, timeout=timeout))
+    context = AdapterContext(tmp_path, timeout=timeout, fetch_policy=policy)
+    made = make_adapter(account, {"access_token": Secret(token)}, context)
     assert isinstance(made, LinkedInAdapter)
     return made
 
@@ -84,6 +87,15 @@ def test_unusable_article_image_posts_the_card_without_thumbnail(api: FakeLinked
     adapter(api, tmp_path).publish(post(image=f"{pictures.url}/broken.jpg"), DELIVERY)
     assert "thumbnail" not in api.live[0].body["content"]["article"]
     assert "card without thumbnail" in caplog.text
+
+
+def test_an_image_on_a_private_address_costs_the_thumbnail_and_is_never_asked_for(
+        api: FakeLinkedIn, pictures: FakeAPI, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    asked = len(pictures.requests)
+    adapter(api, tmp_path, policy=FetchPolicy()).publish(post(image=f"{pictures.url}/rgb-120x63.webp"), DELIVERY)
+    assert "thumbnail" not in api.live[0].body["content"]["article"]
+    assert "card without thumbnail" in caplog.text and "127.0.0.1 is a loopback address" in caplog.text
+    assert len(pictures.requests) == asked
 
 
 def test_failed_image_upload_is_not_sent(api: FakeLinkedIn, pictures: FakeAPI, tmp_path: Path) -> None:

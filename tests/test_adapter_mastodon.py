@@ -15,13 +15,16 @@ from PIL import Image
 
 from sharebot.adapters import make_adapter
 from sharebot.adapters.base import AdapterContext, Delivery, Secret
-from sharebot.adapters.mastodon import MastodonAdapter, is_post_of, retry_after
+from sharebot.adapters.http import retry_after
+from sharebot.adapters.mastodon import MastodonAdapter, is_post_of
+from sharebot.fetch import FetchPolicy
 from sharebot.errors import AuthError, ConfigError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
 from sharebot.models import Account, Network, RenderedPost
 from fakes.base import Clock, FakeAPI
 from fakes.mastodon import FakeMastodon, linkify
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+LOOPBACK = FetchPolicy(allow_private=("127.0.0.1",))  # the image hosts in these tests listen on loopback
 LINK = "https://news.example/politik/wahl-2026-ergebnisse-im-ueberblick?utm_source=mastodon&utm_medium=social"
 TEXT = f"Wahl 2026: Das Ergebnis im Überblick #Wahl2026\n\n{LINK}"
 
@@ -38,7 +41,8 @@ def adapter(api: FakeMastodon | str, tmp_path: Path, token: str | None = None, *
     account = Account("house-masto", Network.MASTODON, options={"instance": base, **options},
                       secrets={"access_token": "MASTODON_TOKEN"})
     value = token or (api.token if isinstance(api, FakeMastodon) else "FAKE-mastodon-access-token-6")
-    made = make_adapter(account, {"access_token": Secret(value)}, AdapterContext(tmp_path / "state", timeout=timeout))
+    context = AdapterContext(tmp_path / "state", timeout=timeout, fetch_policy=LOOPBACK)
+    made = make_adapter(account, {"access_token": Secret(value)}, context)
     assert isinstance(made, MastodonAdapter)
     return made
 
@@ -194,8 +198,9 @@ def test_429_is_rate_limited_until_the_iso_reset_on_the_instances_clock(api: Fak
 
 def test_retry_after_falls_back_to_our_clock_without_a_date_header() -> None:
     now = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
-    assert retry_after("2026-11-25T09:05:00.000000Z", None, now) == 300
-    assert retry_after("not a time", None, now) is None
+    reset = "X-RateLimit-Reset"  # ISO 8601
+    assert retry_after({reset: "2026-11-25T09:05:00.000000Z"}, now, reset=reset) == 300
+    assert retry_after({reset: "not a time"}, now, reset=reset) is None
 
 
 @pytest.mark.parametrize("status, body, kind, words", [

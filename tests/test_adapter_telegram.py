@@ -12,11 +12,13 @@ from PIL import Image
 from sharebot.adapters import make_adapter
 from sharebot.adapters.base import AdapterContext, Delivery, Secret
 from sharebot.adapters.telegram import TelegramAdapter
+from sharebot.fetch import FetchPolicy
 from sharebot.errors import AuthError, ConfigError, RateLimited, Rejected, Unconfirmed
 from sharebot.models import Account, Card, Network, RenderedPost
 from fakes.base import Clock, FakeAPI
 from fakes.telegram import FakeTelegram, link_preview
 
+LOOPBACK = FetchPolicy(allow_private=("127.0.0.1",))  # the image hosts in these tests listen on loopback
 TOKEN = "123456:SECRET-telegram-token-xyz"
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
 LINK = "https://news.example/politik/wahl-2026?utm_source=telegram"
@@ -32,7 +34,8 @@ def adapter(api: FakeAPI, tmp_path: Path, *, chat: str = "@sharebot_news", token
             timeout: float = 1.0) -> TelegramAdapter:
     account = Account("tg", Network.TELEGRAM, options={"chat_id": chat, "api_base": api.url},
                       secrets={"bot_token": "SHAREBOT_TG_TOKEN"})
-    made = make_adapter(account, {"bot_token": Secret(token)}, AdapterContext(tmp_path, timeout=timeout))
+    context = AdapterContext(tmp_path, timeout=timeout, fetch_policy=LOOPBACK)
+    made = make_adapter(account, {"bot_token": Secret(token)}, context)
     assert isinstance(made, TelegramAdapter)
     return made
 
@@ -58,9 +61,10 @@ def test_publish_sends_plain_text_with_large_link_preview(api: FakeTelegram, tmp
     assert message.params["chat_id"] == "@sharebot_news"
 
 
-def test_parse_mode_only_when_the_renderer_marked_html(api: FakeTelegram, tmp_path: Path) -> None:
-    adapter(api, tmp_path).publish(post("<b>Wahl</b> &amp; mehr", parse_mode="HTML"), DELIVERY)
-    assert api.messages[0].params["parse_mode"] == "HTML"
+def test_html_looking_text_goes_out_verbatim_as_plain_text(api: FakeTelegram, tmp_path: Path) -> None:
+    adapter(api, tmp_path).publish(post("<b>Wahl</b> &amp; mehr"), DELIVERY)
+    assert api.messages[0].params["text"] == "<b>Wahl</b> &amp; mehr"
+    assert "parse_mode" not in api.messages[0].params
 
 
 def test_attach_image_sends_an_uploaded_jpeg_with_caption(api: FakeTelegram, pictures: FakeAPI,
@@ -128,8 +132,10 @@ def test_bot_without_post_rights_is_rejected(api: FakeTelegram, tmp_path: Path) 
 def test_unknown_chat_and_bad_html_are_rejected(api: FakeTelegram, tmp_path: Path) -> None:
     with pytest.raises(Rejected, match="chat not found"):
         adapter(api, tmp_path, chat="@nope").publish(post(), DELIVERY)
+    api.fail_next(400, api.error(400, "Bad Request: can't parse entities: Unsupported start tag").body,
+                  path="sendMessage")
     with pytest.raises(Rejected, match="can't parse entities"):
-        adapter(api, tmp_path).publish(post("<Ergebnis>", parse_mode="HTML"), DELIVERY)
+        adapter(api, tmp_path).publish(post("<Ergebnis>"), DELIVERY)
 
 
 def test_server_error_after_sending_is_unconfirmed(api: FakeTelegram, tmp_path: Path) -> None:

@@ -13,13 +13,16 @@ from PIL import Image
 
 from sharebot.adapters import make_adapter
 from sharebot.adapters.base import AdapterContext, Delivery, Secret
-from sharebot.adapters.x import XAdapter, retry_after
+from sharebot.adapters.http import retry_after
+from sharebot.adapters.x import XAdapter
+from sharebot.fetch import FetchPolicy
 from sharebot.errors import AuthError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
 from sharebot.models import Account, Network, RenderedPost
 from fakes.base import Clock, FakeAPI
 from fakes.x import FakeX
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+LOOPBACK = FetchPolicy(allow_private=("127.0.0.1",))  # the image hosts in these tests listen on loopback
 LINK = "https://news.example/politik/wahl-2026?utm_source=x&utm_medium=social"
 TEXT = f"Wahl 2026: Das Ergebnis im Überblick #Wahl2026 {LINK}"
 
@@ -42,7 +45,7 @@ def adapter(api: FakeX | str, tmp_path: Path, credentials: dict[str, Secret] | N
                       secrets={"consumer_key": "X_CK", "consumer_secret": "X_CS", "access_token": "X_AT",
                                "access_token_secret": "X_ATS", "bearer_token": "X_BEARER"})
     creds = credentials if credentials is not None else oauth1(api)  # type: ignore[arg-type]
-    made = make_adapter(account, creds, AdapterContext(tmp_path, timeout=timeout))
+    made = make_adapter(account, creds, AdapterContext(tmp_path, timeout=timeout, fetch_policy=LOOPBACK))
     assert isinstance(made, XAdapter)
     return made
 
@@ -137,9 +140,10 @@ def test_429_is_rate_limited_until_the_reset_on_xs_clock(api: FakeX, tmp_path: P
 
 def test_retry_after_falls_back_to_our_clock_without_a_date_header() -> None:
     now = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
-    assert retry_after(int(now.timestamp()) + 300, None, now) == 300
-    assert retry_after(int(now.timestamp()) - 5, "garbage", now) == 0
-    assert retry_after(None, None, now) is None
+    reset = "x-rate-limit-reset"  # epoch seconds
+    assert retry_after({reset: str(int(now.timestamp()) + 300)}, now, reset=reset) == 300
+    assert retry_after({reset: str(int(now.timestamp()) - 5), "date": "garbage"}, now, reset=reset) == 0
+    assert retry_after({}, now, reset=reset) is None
 
 
 @pytest.mark.parametrize("status, body, kind, words", [

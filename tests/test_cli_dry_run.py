@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -17,8 +18,11 @@ from conftest import EXAMPLE_CONFIG, EXAMPLE_CONTENT, ROOT, SEED_SLUG
 ALL_NETWORKS = {"x", "bluesky", "mastodon", "linkedin", "facebook", "threads", "telegram", "whatsapp"}
 
 
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)  # the dry runs plan post times: on a fixed clock
+
+
 def run(*args: str, env: dict[str, str] | None = None):
-    return sharebot("--config", str(EXAMPLE_CONFIG), *args, env=env)
+    return sharebot("--config", str(EXAMPLE_CONFIG), *args, env=env, now=NOW)
 
 
 def test_dry_run_json_has_a_post_for_every_network():
@@ -135,8 +139,14 @@ def test_dry_run_of_an_article_page_url(tmp_path):
     server.route("GET", rf"/{SEED_SLUG}", lambda req, m: Response(200, page, {"Content-Type": "text/html"}))
     server.start()
     try:
-        result = run("publish", f"{server.url}/{SEED_SLUG}", "--dry-run", "--json", "--network", "bluesky")
-        missing = run("publish", f"{server.url}/gibt-es-nicht", "--dry-run")
+        # The page server listens on loopback, which only a config that allows it may reach.
+        local = tmp_path / "sharebot.toml"
+        local.write_text(EXAMPLE_CONFIG.read_text(encoding="utf-8") + '\n[fetch]\nallow_private = ["127.0.0.1"]\n',
+                         encoding="utf-8")
+        refused = run("publish", f"{server.url}/{SEED_SLUG}", "--dry-run")
+        result = sharebot("--config", str(local), "publish", f"{server.url}/{SEED_SLUG}", "--dry-run", "--json",
+                          "--network", "bluesky")
+        missing = sharebot("--config", str(local), "publish", f"{server.url}/gibt-es-nicht", "--dry-run")
     finally:
         server.stop()
     assert result.exit_code == 0, result.output
@@ -144,3 +154,4 @@ def test_dry_run_of_an_article_page_url(tmp_path):
     assert doc["article"]["title"].startswith("Putin und Xi") and doc["article"]["language"].startswith("de")
     assert doc["posts"][0]["card"]["image"]
     assert missing.exit_code == 1 and "gibt-es-nicht" in missing.stderr and "404" in missing.stderr
+    assert refused.exit_code == 1 and "127.0.0.1 is a loopback address" in refused.stderr

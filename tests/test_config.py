@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -8,7 +9,7 @@ from sharebot.config import load_settings
 from sharebot.errors import ConfigError
 from sharebot.models import Network
 
-from conftest import EXAMPLE_CONFIG
+from conftest import EXAMPLE_CONFIG, ROOT
 
 MINIMAL = """
 [site]
@@ -116,3 +117,68 @@ def test_config_path_from_environment(tmp_path):
     settings = load_settings(None, {"SHAREBOT_CONFIG": str(path)}, dotenv_path=tmp_path / "n")
     assert settings.path == path
     assert EXAMPLE_CONFIG.exists()
+
+
+# --- account settings are checked against the network's declaration ----------------------------------------
+@pytest.mark.parametrize(
+    "account, message",
+    [
+        ('[accounts.fb]\nnetwork = "facebook"\n', "accounts.fb.page_id: missing (facebook needs it)"),
+        ('[accounts.fb]\nnetwork = "facebook"\npage_id = ""\n', "accounts.fb.page_id: missing (facebook needs it)"),
+        ('[accounts.tg]\nnetwork = "telegram"\n', "accounts.tg.chat_id: missing (telegram needs it)"),
+        ('[accounts.th]\nnetwork = "threads"\n', "accounts.th.user_id: missing (threads needs it)"),
+        ('[accounts.li]\nnetwork = "linkedin"\n', "accounts.li.author: missing (linkedin needs it)"),
+        ('[accounts.bs]\nnetwork = "bluesky"\n', "accounts.bs.handle: missing (bluesky needs it)"),
+        ('[accounts.fb]\nnetwork = "facebook"\npage_id = 12\n', "accounts.fb.page_id: expected a string, got 12"),
+        ('[accounts.tg]\nnetwork = "telegram"\nchat_id = 1.5\n',
+         "accounts.tg.chat_id: expected a string or a whole number, got 1.5"),
+        ('[accounts.tg]\nnetwork = "telegram"\nchat_id = "@news"\nattach_image = "yes"\n',
+         "accounts.tg.attach_image: expected true or false, got 'yes'"),
+        ('[accounts.th]\nnetwork = "threads"\nuser_id = "1"\npoll_attempts = 2.5\n',
+         "accounts.th.poll_attempts: expected a whole number, got 2.5"),
+    ],
+)
+def test_a_missing_or_mistyped_account_setting_is_one_line_naming_file_and_key(tmp_path, account, message):
+    path = write(tmp_path, MINIMAL + account)
+    with pytest.raises(ConfigError) as info:
+        load(path)
+    assert str(info.value) == f"{path}: {message}"
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda t: t + 'max_characters = "x"\n', "accounts.masto.max_characters: expected a positive whole number, got 'x'"),
+    (lambda t: t + "max_characters = 0\n", "accounts.masto.max_characters: expected a positive whole number, got 0"),
+    (lambda t: t + "characters_reserved_per_url = true\n",
+     "accounts.masto.characters_reserved_per_url: expected a positive whole number, got True"),
+    (lambda t: t + "visibility = 1\n", "accounts.masto.visibility: expected a string, got 1"),
+    (lambda t: t.replace('instance = "https://social.example"', 'instance = ""'),
+     "accounts.masto.instance: missing (mastodon needs it)"),
+])
+def test_mastodon_settings_are_checked_at_load(tmp_path, change, message):
+    path = write(tmp_path, change(MINIMAL))
+    with pytest.raises(ConfigError) as info:
+        load(path)
+    assert str(info.value) == f"{path}: {message}"
+
+
+def test_settings_of_the_declared_kinds_load(tmp_path):
+    settings = load(write(tmp_path, MINIMAL + 'max_characters = 1000\nmedia_poll_interval = 2\n'
+                                              '[accounts.tg]\nnetwork = "telegram"\nchat_id = -1001234567890\n'))
+    assert settings.account("masto").options["max_characters"] == 1000
+    assert settings.account("tg").options["chat_id"] == -1001234567890  # Telegram takes a numeric chat id too
+
+
+def test_env_example_lists_every_credential_of_the_example_accounts(example_settings):
+    listed = set(re.findall(r"^(\w+)=", (ROOT / ".env.example").read_text(encoding="utf-8"), re.M))
+    wanted = {var for account in example_settings.accounts for var in example_settings.secret_vars(account).values()}
+    assert wanted and wanted <= listed, sorted(wanted - listed)
+
+
+def test_fetch_allows_only_public_hosts_unless_listed(tmp_path):
+    assert load(write(tmp_path, MINIMAL)).fetch.allow_private == ()
+    settings = load(write(tmp_path, MINIMAL + '[fetch]\nallow_private = ["127.0.0.1", "10.0.0.0/8", "intranet"]\n'))
+    assert settings.fetch.allow_private == ("127.0.0.1", "10.0.0.0/8", "intranet")
+    with pytest.raises(ConfigError, match="fetch.allow_private: expected a list"):
+        load(write(tmp_path, MINIMAL + '[fetch]\nallow_private = "127.0.0.1"\n'))
+    with pytest.raises(ConfigError, match="fetch.allow_all: unknown setting"):
+        load(write(tmp_path, MINIMAL + '[fetch]\nallow_all = true\n'))

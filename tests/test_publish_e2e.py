@@ -17,7 +17,7 @@ import pytest
 
 from pds import get_record
 from cli_support import sharebot as run_sharebot
-from sharebot import app, preview
+from sharebot import app, pipeline
 from sharebot.config import load_settings
 from sharebot.queue import enqueue
 from standins import Newsroom
@@ -164,8 +164,8 @@ def test_sigterm_lets_the_worker_finish_the_post_in_hand(newsroom: Newsroom, tmp
     answer = newsroom.mastodon.hold_next(method="POST", path="/api/v1/statuses")
     settings = load_settings(config, newsroom.env(), dotenv_path=tmp_path / "none")
     store = app.open_queue(settings)
-    article = preview.load_article(settings, SLUG)
-    post = preview.render_article(settings, article, [settings.account("mastodon")]).posts[0]
+    article = pipeline.load_article(settings, SLUG)
+    post = pipeline.render_article(settings, article, [settings.account("mastodon")]).posts[0]
     # The worker runs in a process of its own, on the wall clock: the job must be due by that clock, even
     # should the two processes' clocks differ a little (faketime starts each process's clock afresh).
     enqueue(store, SLUG, [post], now=datetime.now(timezone.utc) - timedelta(hours=1))

@@ -9,13 +9,14 @@ from pathlib import Path
 import pytest
 
 from cli_support import sharebot
-from sharebot import app, preview
+from sharebot import app, pipeline
 from sharebot.config import load_settings
 from sharebot.queue import RetryPolicy
 from sharebot.worker import Worker
 from standins import Newsroom
 
 NOW = datetime(2026, 11, 25, 9, 17, tzinfo=timezone.utc)  # Wed 10:17 in Berlin
+FAR = datetime(2031, 6, 4, 8, 0, tzinfo=timezone.utc)  # Wed 10:00 CEST: years after every date the tests use
 SCHEDULES = """
 [schedule]
 slots = { weekdays = ["07:30", "12:30", "18:30"], weekend = ["10:00"] }
@@ -42,9 +43,10 @@ def publish(room: Newsroom, slug: str, *, now: datetime, networks=("x", "mastodo
     settings = load_settings(room.config, room.env(), dotenv_path=room.config.parent / "none")
     store, adapters = app.open_queue(settings), app.Adapters(settings)
     try:
-        chosen = preview.select_accounts(settings, networks=networks)
-        return app.publish(settings, preview.load_article(settings, slug), chosen, store=store, adapters=adapters,
-                           clock=lambda: now, owner="t", **kw), store.list_jobs(slug=slug)
+        chosen = pipeline.select_accounts(settings, networks=networks)
+        article = pipeline.load_article(settings, slug)
+        return app.publish_article(settings, article, chosen, store=store, adapters=adapters, clock=lambda: now,
+                                   owner="t", **kw), store.list_jobs(slug=slug)
     finally:
         adapters.close()
         store.close()
@@ -106,20 +108,21 @@ def test_now_ignores_slots_at_and_next_slot_choose_the_time(room: Newsroom):
 
 
 def test_dry_run_shows_when_each_post_would_go_out(room: Newsroom):
-    result = sharebot("--config", str(room.config), "publish", "eins", "--dry-run", "--json", env=room.env())
+    result = sharebot("--config", str(room.config), "publish", "eins", "--dry-run", "--json", env=room.env(), now=NOW)
     assert result.exit_code == 0, result.output
     times = {p["account"]: p["scheduled_at"] for p in json.loads(result.stdout)["posts"]}
     assert times["whatsapp"] is None and times["telegram"] and times["mastodon"]
     text = sharebot("--config", str(room.config), "publish", "eins", "--dry-run", "--network", "mastodon",
-                    env=room.env()).stdout
+                    env=room.env(), now=NOW).stdout
     assert "  when      " in text and ("CET" in text or "CEST" in text)
     assert not (room.config.parent / "var").exists()  # the dry run created no queue
 
 
 def test_bad_at_is_a_usage_error(room: Newsroom):
-    result = sharebot("--config", str(room.config), "publish", "eins", "--at", "tomorrowish", env=room.env())
+    result = sharebot("--config", str(room.config), "publish", "eins", "--at", "tomorrowish", env=room.env(), now=NOW)
     assert result.exit_code == 2 and "--at: 'tomorrowish' is not a time" in result.stderr
-    skipped = sharebot("--config", str(room.config), "publish", "eins", "--at", "2026-03-29 02:30", env=room.env())
+    skipped = sharebot("--config", str(room.config), "publish", "eins", "--at", "2026-03-29 02:30", env=room.env(),
+                       now=NOW)
     assert skipped.exit_code == 2 and "does not exist in Europe/Berlin" in skipped.stderr
 
 
@@ -147,6 +150,41 @@ def test_a_later_plain_publish_says_when_in_local_time(room: Newsroom):
     publish(room, "eins", now=NOW, networks=("mastodon",))
     again, _ = publish(room, "eins", now=NOW, networks=("mastodon",))
     assert again.lines[0].already and again.lines[0].detail == "due Wed 2026-11-25 12:30 CET"
+
+
+def test_a_run_on_a_clock_years_ahead_plans_and_lists_by_that_clock(room: Newsroom):
+    def run(*args: str, now: datetime = FAR):
+        return sharebot("--config", str(room.config), *args, env=room.env(), now=now)
+
+    preview = json.loads(run("publish", "eins", "--dry-run", "--json", "--network", "x,mastodon").stdout)
+    planned = {p["account"]: p["scheduled_at"] for p in preview["posts"]}
+    assert planned == {"x": "2031-06-04T08:00:00+00:00", "mastodon": "2031-06-04T10:30:00+00:00"}
+
+    published = run("publish", "eins", "--network", "x,mastodon")
+    assert published.exit_code == 0, published.output
+    lines = {line.split()[0]: line.split()[2:] for line in published.stdout.splitlines()[1:-1]}
+    assert lines["x"][0] == "published" and len(room.x.tweets) == 1
+    assert lines["mastodon"] == ["scheduled", "Wed", "2031-06-04", "12:30", "CEST"] and room.mastodon.statuses == {}
+    at = run("publish", "zwei", "--network", "mastodon", "--at", "+2h")
+    assert at.stdout.splitlines()[1].split()[2:] == ["scheduled", "Wed", "2031-06-04", "12:00", "CEST"]
+
+    listing = run("queue").stdout.splitlines()
+    assert [line.split()[2:7] for line in listing[:-1]] == [
+        ["x", "published", "r1", "2031-06-04", "08:00Z"], ["mastodon", "queued", "r1", "2031-06-04", "08:00Z"],
+        ["mastodon", "queued", "r1", "2031-06-04", "08:00Z"]]
+    assert listing[-1] == "queued: 2  published: 1" or listing[-1] == "published: 1  queued: 2"
+
+    upcoming = run("queue", "--upcoming", "--hours", "3").stdout.splitlines()
+    assert upcoming[0] == "mastodon"
+    assert [line.split()[:5] for line in upcoming[1:]] == [["Wed", "2031-06-04", "12:00", "CEST", "zwei"],
+                                                           ["Wed", "2031-06-04", "12:30", "CEST", "eins"]]
+    assert run("queue", "--upcoming", "--hours", "1").stdout == "nothing is planned in the next 1.0 h\n"
+
+    later = FAR + timedelta(hours=3)
+    assert run("queue", "--upcoming", now=later).stdout.count("due now") == 2
+    # One at a time: two threads' first posts to an instance race on writing its limits cache (adapter issue).
+    assert run("worker", "--burst", "--concurrency", "1", now=later).exit_code == 0
+    assert len(room.mastodon.statuses) == 2
 
 
 def _events(room: Newsroom, job_id: int):

@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from sharebot.errors import ConfigError
-from sharebot.scheduler import Schedule, describe, parse_schedule, plan, upcoming_slots
+from sharebot.scheduler import PublishMode, Schedule, describe, duration_seconds, parse_schedule, plan, upcoming_slots
+from sharebot.when import UnreadableTime, parse_duration, parse_when
 
 BERLIN = ZoneInfo("Europe/Berlin")
 HOUR = timedelta(hours=1)
@@ -374,6 +375,57 @@ def test_config_errors_name_the_key_and_value(raw, message):
         parse_schedule(raw, zone="Europe/Berlin", where=WHERE)
     assert str(caught.value).startswith(message)
     assert "\n" not in str(caught.value)
+
+
+# --- the one duration grammar ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text, seconds", [
+    ("90s", 90), ("90 sec", 90), ("5m", 300), ("5min", 300), ("2h", 7200), ("1.5h", 5400), ("1d", 86400),
+    ("1h30m", 5400), ("1h 30m", 5400), ("1d2h3m4s", 93784), ("0", 0), ("0m", 0), (" 45m ", 2700),
+])
+def test_durations_read_the_same_everywhere(text, seconds):
+    assert parse_duration(text) == timedelta(seconds=seconds)
+    assert duration_seconds(text, where="watch.interval") == seconds
+    assert parse_when(f"+{text}", now=NOW, zone="Europe/Berlin") == NOW + timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize("text", ["", "5", "1.5", "h", "5 minutes", "30m1h", "1h1h", "1h-30m", "-5m", "5mo",
+                                  "1e3s", "nan"])
+def test_what_is_not_a_duration(text):
+    with pytest.raises(UnreadableTime, match="is not a duration like 90s, 30m, 2h or 1h30m"):
+        parse_duration(text)
+    with pytest.raises(ConfigError, match="is not a duration"):
+        duration_seconds(text, where="watch.interval")
+
+
+def test_a_duration_too_long_for_any_plan():
+    with pytest.raises(OverflowError):
+        parse_duration("99999999999999d")
+    with pytest.raises(ConfigError, match="'99999999999999d' is not a duration"):
+        duration_seconds("99999999999999d", where="watch.interval")
+
+
+def test_an_option_that_names_its_unit_takes_a_bare_number():
+    assert parse_duration("90", unit="s") == timedelta(seconds=90)
+    assert parse_duration("1.5", unit="h") == timedelta(minutes=90)
+    assert parse_duration("2h", unit="s") == timedelta(hours=2)  # a unit typed wins
+
+
+def test_when_reads_local_time_iso_and_refuses_the_rest():
+    assert parse_when("2026-12-01 08:00", now=NOW, zone="Europe/Berlin") == utc(2026, 12, 1, 7, 0)
+    assert parse_when("2026-12-01T08:00+00:00", now=NOW, zone="Europe/Berlin") == utc(2026, 12, 1, 8, 0)
+    for text, message in (("tomorrowish", "is not a time"), ("+soon", "is not a time"),
+                          ("2026-03-29 02:30", "does not exist in Europe/Berlin"),
+                          ("+3000d", "more than 5 years ahead"), ("+9999999999d", "more than 5 years ahead")):
+        with pytest.raises(UnreadableTime, match=message):
+            parse_when(text, now=NOW, zone="Europe/Berlin")
+
+
+def test_modes_are_one_enum_and_plain_strings_still_read():
+    s = daily(time(7, 30))
+    assert plan(s, now=NOW, taken=[], mode=PublishMode.NOW) == plan(s, now=NOW, taken=[], mode="now") == NOW
+    assert [str(m) for m in PublishMode] == ["schedule", "now", "at", "next_slot"]
 
 
 def test_describe():

@@ -10,6 +10,7 @@ from typing import Iterator
 import pytest
 
 from sharebot.errors import ArticleError
+from sharebot.fetch import FetchPolicy
 from sharebot.sources import open_source
 from sharebot.sources.feed import FeedSource, strip_html
 from sharebot.sources.fetch import http_fetcher, read_location
@@ -18,6 +19,7 @@ from fakes.base import FakeAPI, Request, Response
 SITE = Path(__file__).resolve().parents[1] / "examples" / "site"
 BASE = "https://nachrichten.sharebot-demo.de/"
 CET = timezone(timedelta(hours=1))
+LOOPBACK = FetchPolicy(allow_private=("127.0.0.1",))  # the feed server listens on loopback
 
 ATOM = """<?xml version="1.0" encoding="utf-8"?>
 <feed xmlns="http://www.w3.org/2005/Atom" xml:lang="en">
@@ -41,6 +43,7 @@ ATOM = """<?xml version="1.0" encoding="utf-8"?>
 
 
 def feed(location: str | Path, **kw: object) -> FeedSource:
+    kw.setdefault("fetch", http_fetcher(policy=LOOPBACK))
     return FeedSource(str(location), base_url=BASE, language="de", **kw)  # type: ignore[arg-type]
 
 
@@ -226,16 +229,16 @@ def test_rss_item_without_title_or_duplicate_slug(tmp_path: Path) -> None:
 
 def test_fetcher_follows_redirects_and_caps_size(server: StaticSite) -> None:
     server.route("GET", "/old", lambda _r, _m: Response(301, b"", {"Location": "/feed.json"}))
-    assert http_fetcher()(server.url + "/old") == (SITE / "feed.json").read_bytes()
+    assert http_fetcher(policy=LOOPBACK)(server.url + "/old") == (SITE / "feed.json").read_bytes()
     url = server.url + "/feed.xml"
-    message = error_of(http_fetcher(max_bytes=100), url)
+    message = error_of(http_fetcher(max_bytes=100, policy=LOOPBACK), url)
     assert message.startswith(f"cannot read {url}: ") and "limit of 100" in message
 
 
 def test_fetcher_timeout_and_non_http(server: StaticSite) -> None:
     server.fail_next(200, b"late", delay=0.5, path="/slow")
     url = server.url + "/slow"
-    assert error_of(http_fetcher(timeout=0.1), url) == f"cannot read {url}: no answer within 0.1 s"
+    assert error_of(http_fetcher(timeout=0.1, policy=LOOPBACK), url) == f"cannot read {url}: no answer within 0.1 s"
     assert error_of(http_fetcher(), "ftp://example.org/feed.xml").endswith("not an http(s) URL")
 
 
@@ -253,6 +256,12 @@ def test_fetcher_is_pluggable_and_local_paths_work(tmp_path: Path) -> None:
     path.write_text(ATOM, encoding="utf-8")
     assert read_location(path.as_uri()) == ATOM.encode()
     assert error_of(read_location, str(tmp_path)) == f"cannot read {tmp_path}: is a directory, not a file"
+
+
+def test_the_default_fetcher_refuses_a_feed_on_a_private_address(server: StaticSite) -> None:
+    url = server.url + "/feed.xml"
+    assert error_of(feed(url, fetch=None).articles) == (
+        f"cannot read {url}: refused: 127.0.0.1 is a loopback address, which the fetch policy does not allow")
 
 
 def test_request_sends_a_user_agent(server: StaticSite) -> None:

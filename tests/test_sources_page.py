@@ -11,12 +11,15 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from sharebot.errors import ArticleError
+from sharebot.fetch import FetchPolicy
 from sharebot.sources import read_page
+from sharebot.sources.fetch import http_fetcher
 from fakes.base import FakeAPI, Response
 
 SITE = Path(__file__).resolve().parents[1] / "examples" / "site"
 BASE = "https://nachrichten.sharebot-demo.de/"
 SEED = "putin-xi-videogespraech-partnerschaft"
+LOCAL = http_fetcher(policy=FetchPolicy(allow_private=("127.0.0.1",)))  # the page server listens on loopback
 
 
 class Pages(FakeAPI):
@@ -55,7 +58,7 @@ def ld(obj: object) -> str:
 
 def test_example_page(pages: Pages) -> None:
     url = pages.add(f"artikel/{SEED}.html", (SITE / "pages" / f"{SEED}.html").read_bytes())
-    article = read_page(url, language="en")
+    article = read_page(url, language="en", fetch=LOCAL)
     assert article.slug == SEED
     assert article.url == BASE + SEED  # og:url, not the address it was fetched from
     assert article.title == "Putin und Xi stärken strategische Partnerschaft in Videogespräch"
@@ -88,7 +91,7 @@ def test_twitter_tags_fill_in_for_missing_og(pages: Pages) -> None:
         '<meta name="twitter:image:alt" content="Alt-Text">'
         '<link rel="canonical" href="https://nachrichten.sharebot-demo.de/politik/nur-twitter/">'
     ))
-    article = read_page(url, language="de")
+    article = read_page(url, language="de", fetch=LOCAL)
     assert article.title == 'Nur "Twitter"-Karte'
     assert article.teaser == "Beschreibung"
     assert article.image == f"{pages.url}/bilder/t.jpg"  # resolved against the page address
@@ -109,7 +112,7 @@ def test_json_ld_alone_is_enough(pages: Pages) -> None:
     ]}
     broken = "<script type='application/ld+json'>{broken</script>"
     url = pages.add("artikel", page(broken + ld(graph))) + "?id=1"
-    article = read_page(url, language="de")
+    article = read_page(url, language="de", fetch=LOCAL)
     assert (article.title, article.teaser) == ("Nur JSON-LD", "Aus dem Graphen")
     assert article.image == BASE + "bilder/ld.jpg" and article.image_alt == "Bildunterschrift"
     assert article.published_at == datetime(2026, 11, 24, 12, tzinfo=timezone.utc)
@@ -122,28 +125,28 @@ def test_language_falls_back_to_og_locale_then_the_site(pages: Pages) -> None:
     locale = pages.add("locale", page('<meta property="og:title" content="T">'
                                       '<meta property="og:locale" content="fr_FR">'))
     bare = pages.add("bare", page('<meta property="og:title" content="T">'))
-    assert read_page(locale, language="de").language == "fr-FR"
-    assert read_page(bare, language="de").language == "de"
-    assert read_page(bare, language="de").url == bare  # no og:url or canonical: the address itself
+    assert read_page(locale, language="de", fetch=LOCAL).language == "fr-FR"
+    assert read_page(bare, language="de", fetch=LOCAL).language == "de"
+    assert read_page(bare, language="de", fetch=LOCAL).url == bare  # no og:url or canonical: the address itself
 
 
 def test_legacy_charset_and_nfc(pages: Pages) -> None:
     html = page('<meta charset="iso-8859-1"><meta property="og:title" content="Grüße aus Köln">', lang="de")
     url = pages.add("latin1", html.encode("iso-8859-1"))
-    assert read_page(url, language="de").title == "Grüße aus Köln"
+    assert read_page(url, language="de", fetch=LOCAL).title == "Grüße aus Köln"
     decomposed = "Gru\u0308ße"
     url = pages.add("nfd", page(f'<meta property="og:title" content="{decomposed}">'))
-    assert read_page(url, language="de").title == "Grüße"
+    assert read_page(url, language="de", fetch=LOCAL).title == "Grüße"
 
 
 def test_naive_published_time(pages: Pages) -> None:
     url = pages.add("naiv", page('<meta property="og:title" content="T">'
                                  '<meta property="article:published_time" content="2026-11-24T08:00:00">'))
     with pytest.raises(ArticleError) as info:
-        read_page(url, language="de")
+        read_page(url, language="de", fetch=LOCAL)
     expected = f"{url}: field 'article:published_time': '2026-11-24T08:00:00' has no time zone"
     assert str(info.value).startswith(expected)
-    berlin = read_page(url, language="de", timezone="Europe/Berlin")
+    berlin = read_page(url, language="de", fetch=LOCAL, timezone="Europe/Berlin")
     assert berlin.published_at == datetime(2026, 11, 24, 8, tzinfo=ZoneInfo("Europe/Berlin"))
 
 
@@ -151,7 +154,7 @@ def test_page_without_title_names_url_and_field(pages: Pages) -> None:
     url = pages.add("ohne-titel", page('<title>Ein title-Element zählt nicht</title>'
                                        '<meta property="og:description" content="Nur Beschreibung">'))
     with pytest.raises(ArticleError) as info:
-        read_page(url, language="de")
+        read_page(url, language="de", fetch=LOCAL)
     assert str(info.value) == (
         f"{url}: missing field 'title' (no og:title, twitter:title or JSON-LD headline)")
 
@@ -159,7 +162,9 @@ def test_page_without_title_names_url_and_field(pages: Pages) -> None:
 def test_missing_page_and_refused_connection(pages: Pages) -> None:
     url = f"{pages.url}/gibt-es-nicht"
     with pytest.raises(ArticleError, match=rf"^cannot read {url}: HTTP 404 Not Found$"):
-        read_page(url, language="de")
+        read_page(url, language="de", fetch=LOCAL)
+    with pytest.raises(ArticleError, match=rf"^cannot read {url}: refused: 127.0.0.1 is a loopback address"):
+        read_page(url, language="de")  # the default fetcher reaches public addresses only
     seen: list[str] = []
 
     def offline(u: str) -> bytes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+import threading
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 from cli_support import sharebot
 from fakes.base import FakeAPI, Response
+from sharebot import app
 from sharebot.config import load_settings
 from sharebot.store import open_store
 from sharebot.watch import WatchSource, watch_once
@@ -57,6 +59,8 @@ def config(tmp_path: Path, feed_url: str, extra: str = "") -> Path:
         base_url = "https://nachrichten.sharebot-demo.de/"
         [source]
         feed = "{feed_url}"
+        [fetch]
+        allow_private = ["127.0.0.1"]
         [queue]
         database = "queue.db"
         [schedule]
@@ -173,14 +177,14 @@ def test_watch_over_the_site_and_a_feed_posts_by_the_example_schedule_into_the_s
         accounts = ["x", "mastodon", "linkedin", "facebook", "threads", "telegram"]
         cfg = room.write_config(tmp_path, extra=f'[watch]\nfeeds = ["{feed.url}/feed.xml"]\n'
                                 + example_schedules(accounts))
-        first = sharebot("--config", str(cfg), "watch", "--once", env=room.env())
+        first = sharebot("--config", str(cfg), "watch", "--once", env=room.env(), now=NOW)
         assert first.exit_code == 0, first.output
         assert first.output.count("first look") == 2 and sum(room.posted().values()) == 0
 
         (content / "neu-im-ordner.md").write_text(
             "---\ntitle: Neu im Ordner\nteaser: Frisch geschrieben.\nsection: Politik\n---\nText\n", encoding="utf-8")
         feed.add("neu-im-feed", "Neu im Feed", hours_ago=0)
-        second = sharebot("--config", str(cfg), "watch", "--once", env=room.env())
+        second = sharebot("--config", str(cfg), "watch", "--once", env=room.env(), now=NOW + timedelta(minutes=1))
         assert second.exit_code == 0, second.output
         assert "new: neu-im-ordner" in second.output and "new: neu-im-feed" in second.output
         # telegram posts at once in the example config, but keeps 5 minutes between posts: one went out now
@@ -201,10 +205,10 @@ def test_watch_over_the_site_and_a_feed_posts_by_the_example_schedule_into_the_s
         for network in accounts:
             assert posted[network] == sum(1 for j in jobs if j.account == network and j.state == "published")
 
-        third = sharebot("--config", str(cfg), "watch", "--once", env=room.env())
+        third = sharebot("--config", str(cfg), "watch", "--once", env=room.env(), now=NOW + timedelta(minutes=2))
         assert "new:" not in third.output and len(room.telegram.messages) == 1
 
-        upcoming = sharebot("--config", str(cfg), "queue", "--upcoming")
+        upcoming = sharebot("--config", str(cfg), "queue", "--upcoming", now=NOW + timedelta(minutes=2))
         assert upcoming.exit_code == 0
         for job in (j for j in jobs if j.state == "queued"):
             assert job.account in upcoming.stdout.splitlines() and f"(job {job.id})" in upcoming.stdout
@@ -226,3 +230,58 @@ def test_an_account_whose_post_is_blocked_is_reported_and_gets_the_article_once_
     again = watch_once(settings, store, now=NOW + timedelta(minutes=2))  # the config is fixed
     assert again.errors == {} and jobs_by_slug(store) == {"neu": ["masto", "tg"]}
     assert watch_once(settings, store, now=NOW + timedelta(minutes=4)).enqueued == []
+
+
+class FakeTime(threading.Event):
+    """A stop event on a fake clock: `wait(seconds)` returns at once, moving the clock on by `seconds`; it is
+    set after `rounds` waits."""
+
+    def __init__(self, now: datetime, rounds: int) -> None:
+        super().__init__()
+        self.now, self.rounds, self.waits = now, rounds, []
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waits.append(timeout)
+        self.now += timedelta(seconds=timeout or 0)
+        if len(self.waits) >= self.rounds:
+            self.set()
+        return self.is_set()
+
+
+def no_adapters(name: str):
+    raise AssertionError(f"nothing is posted here, yet an adapter for {name} was asked for")
+
+
+def test_the_watch_loop_polls_reports_and_waits_on_its_stop_event(tmp_path, feed):
+    settings, store = setup(tmp_path, feed)
+    feed.add("alt", "Alte Meldung", hours_ago=3)
+    time, reports = FakeTime(NOW, rounds=3), []
+
+    def on_report(report):
+        reports.append((time.now, report))
+        if len(reports) == 1:
+            feed.add("neu", "Neue Meldung", hours_ago=0)
+
+    last = app.run_watch(settings, store=store, adapters=no_adapters, clock=lambda: time.now, owner="t", stop=time,
+                         on_report=on_report, post=False)
+    assert time.waits == [300.0] * 3  # [watch] interval's default: the config has no [watch] table
+    assert [at for at, _ in reports] == [NOW, NOW + timedelta(minutes=5), NOW + timedelta(minutes=10)]
+    first, second, third = (report for _, report in reports)
+    assert list(first.recorded.values()) == [1] and first.enqueued == []
+    assert [e.article.slug for e in second.enqueued] == ["neu"] and third.enqueued == [] and last is third
+    tg = next(j for j in store.list_jobs() if j.account == "tg")
+    assert tg.created_at == tg.run_at == NOW + timedelta(minutes=5)  # the fake clock, not the real one
+
+
+def test_once_polls_one_round_without_waiting_and_a_set_stop_event_polls_none(tmp_path, feed):
+    settings, store = setup(tmp_path, feed)
+    for n in range(3):
+        feed.add(f"a-{n}", f"Meldung {n}", hours_ago=n + 1)
+    time = FakeTime(NOW, rounds=1)
+    once = app.run_watch(settings, store=store, adapters=no_adapters, clock=lambda: time.now, owner="t", stop=time,
+                         on_report=lambda report: None, interval=90, backfill=1, once=True, post=False)
+    assert time.waits == [] and [e.article.slug for e in once.enqueued] == ["a-0"]
+    stopped = threading.Event()
+    stopped.set()
+    assert app.run_watch(settings, store=store, adapters=no_adapters, clock=lambda: NOW, owner="t", stop=stopped,
+                         on_report=no_adapters) is None

@@ -1,6 +1,8 @@
-"""The operations behind the commands that touch the queue: publish, status, retract, accounts, worker.
+"""The operations behind the commands that touch the queue: publish, status, the queue's listings, retract,
+accounts, worker and watch.
 
-Each joins settings, the store and the adapters; the CLI parses, calls one of these, and prints.
+Each joins settings, the store and the adapters, and returns values; the CLI parses, calls one of these,
+and prints.
 """
 
 from __future__ import annotations
@@ -8,19 +10,22 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Callable, Iterable
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Callable, Iterable, Mapping, NamedTuple
 
-from sharebot.adapters.base import AccountStatus, Adapter, AdapterContext, mask
-from sharebot.config import Settings
-from sharebot.errors import SharebotError, ValidationError
-from sharebot.models import Account, Article, Job, JobState, Network, Severity
-from sharebot.preview import LINK_ONLY, render_article, taken_from
-from sharebot.scheduler import describe
+from sharebot.adapters.base import AccountState, AccountStatus, Adapter, AdapterContext, mask
+from sharebot.config import Settings, WatchConfig
+from sharebot.errors import MissingCredential, SharebotError, ValidationError
+from sharebot.models import Account, Article, Job, JobEvent, JobState, Network, Severity
+from sharebot.networks import LINK_ONLY
+from sharebot.pipeline import PublishRequest, render_article, resolve, taken_from
+from sharebot.scheduler import PublishMode, describe
 from sharebot import queue
 from sharebot.queue import RetryPolicy, enqueue, record_check, reschedule
 from sharebot.store import Store, open_store
-from sharebot.worker import Outcome, Worker
+from sharebot.watch import WatchReport, watch_once
+from sharebot.worker import Worker
 
 Clock = Callable[[], datetime]
 
@@ -47,7 +52,8 @@ class Adapters:
     def __init__(self, settings: Settings, context: AdapterContext | None = None) -> None:
         self.settings = settings
         timeout = float(settings.raw.get("queue", {}).get("timeout_seconds", 20))
-        self.context = context or AdapterContext(state_dir=settings.state_dir, timeout=timeout)
+        self.context = context or AdapterContext(state_dir=settings.state_dir, timeout=timeout,
+                                                 fetch_policy=settings.fetch)
         self._made: dict[str, Adapter] = {}
         self._lock = threading.Lock()
         # oauthlib logs the OAuth 1.0a request parameters (consumer key, access token) at DEBUG.
@@ -69,13 +75,20 @@ class Adapters:
             adapter.close()
 
 
+class LineState(StrEnum):
+    """A publish line's state where its job's state does not say it all."""
+
+    SCHEDULED = "scheduled"  # queued by this run for a later time
+    SHARE_LINK = "share link"  # a network without a posting API: the link is the result
+
+
 @dataclass(frozen=True)
-class Delivered:
-    """One account's line in the publish report."""
+class PublishLine:
+    """How one account's post stands after `publish`: what its job's state is, or a LineState."""
 
     account: str
     network: Network
-    state: str  # a JobState value, "scheduled", or "share link"
+    state: JobState | LineState
     url: str | None = None
     detail: str = ""
     job_id: int | None = None
@@ -86,18 +99,33 @@ class Delivered:
 class PublishReport:
     article: Article
     round: int
-    lines: tuple[Delivered, ...] = field(default_factory=tuple)
+    lines: tuple[PublishLine, ...] = field(default_factory=tuple)
 
     @property
-    def failed(self) -> list[Delivered]:
+    def failed(self) -> list[PublishLine]:
         return [d for d in self.lines if d.state in (JobState.FAILED, JobState.UNKNOWN)]
 
+    @property
+    def waiting(self) -> list[PublishLine]:
+        """The posts left in the queue for a worker to send when due."""
+        return [d for d in self.lines if d.state in (JobState.QUEUED, LineState.SCHEDULED)]
 
-def publish(settings: Settings, article: Article, accounts: Iterable[Account], *, store: Store,
-            adapters: Callable[[str], Adapter], clock: Clock, owner: str, mode: str = "schedule",
-            at: datetime | None = None, repost: bool = False) -> PublishReport:
-    """Render and validate, plan each account's time, enqueue one job per account, and post the ones due now
-    in parallel. `mode`: "schedule" (each account's schedule), "now", "at" (with `at`) or "next_slot"."""
+
+def publish(settings: Settings, request: PublishRequest, *, store: Store, adapters: Callable[[str], Adapter],
+            clock: Clock, owner: str) -> PublishReport:
+    """`sharebot publish`: look up the article, accounts and time `request` names, then `publish_article`."""
+    chosen = resolve(settings, request, now=clock())
+    return publish_article(settings, chosen.article, chosen.accounts, store=store, adapters=adapters, clock=clock,
+                           owner=owner, mode=chosen.mode, at=chosen.at, repost=request.repost)
+
+
+def publish_article(settings: Settings, article: Article, accounts: Iterable[Account], *, store: Store,
+                    adapters: Callable[[str], Adapter], clock: Clock, owner: str,
+                    mode: PublishMode = PublishMode.SCHEDULE, at: datetime | None = None,
+                    repost: bool = False) -> PublishReport:
+    """Render and validate, plan each account's time (by `mode`; `at` for PublishMode.AT), enqueue one job
+    per account, and post the ones due now in parallel."""
+    mode = PublishMode(mode)
     now = clock()
     preview = render_article(settings, article, accounts, now=now, mode=mode, at=at, taken=taken_from(store, now))
     if preview.blocked:
@@ -108,36 +136,36 @@ def publish(settings: Settings, article: Article, accounts: Iterable[Account], *
     postable = [p for p in preview.posts if p.network not in LINK_ONLY]
     queued = enqueue(store, article.slug, postable, now=now, run_at=now, repost=repost, run_at_for=preview.times)
     existing = list(queued.existing)
-    if mode != "schedule":  # --now/--at/--next-slot also move a job still waiting for its planned time
-        existing = [reschedule(store, j, preview.times[j.account], now, reason=f"publish --{mode.replace('_', '-')}")
+    if mode is not PublishMode.SCHEDULE:  # --now/--at/--next-slot also move a job still waiting for its time
+        reason = f"publish --{mode.value.replace('_', '-')}"
+        existing = [reschedule(store, j, preview.times[j.account], now, reason=reason)
                     if j.state is JobState.QUEUED and j.run_at != preview.times[j.account] else j for j in existing]
     moved = [j for j in existing if j.state is JobState.QUEUED and j.run_at <= now]
-    lines = [_line(job, settings, already=True) for job in existing if job not in moved]
+    zone = settings.site.timezone
+    lines = [_line(job, zone, already=True) for job in existing if job not in moved]
     due = [j for j in queued.added if j.run_at <= now] + moved
     if due:
         with Worker(store, adapters, owner=owner, clock=clock, policy=retry_policy(settings),
                     concurrency=len(due)) as worker:
             outcomes = worker.publish_now(due)
-        lines += [_outcome_line(store, o) for o in outcomes]
-    lines += [Delivered(j.account, j.network, "scheduled", None, describe(j.run_at, settings.site.timezone), j.id)
+        lines += [_line(store.get(o.job_id), zone, detail=o.detail) for o in outcomes]
+    lines += [_line(j, zone, state=LineState.SCHEDULED, detail=describe(j.run_at, zone))
               for j in queued.added if j.run_at > now]
-    lines += [Delivered(p.account, p.network, "share link", p.share_url, "no posting API: share this link")
+    lines += [PublishLine(p.account, p.network, LineState.SHARE_LINK, p.share_url, "no posting API: share this link")
               for p in preview.posts if p.network in LINK_ONLY]
     order = {p.account: i for i, p in enumerate(preview.posts)}
     return PublishReport(article, queued.round, tuple(sorted(lines, key=lambda d: order.get(d.account, 0))))
 
 
-def _line(job: Job, settings: Settings, *, already: bool = False) -> Delivered:
-    detail = job.last_error or ""
-    if job.state is JobState.QUEUED:
-        detail = f"due {describe(job.run_at, settings.site.timezone)}" + (
-            f"; last error: {job.last_error}" if job.last_error else "")
-    return Delivered(job.account, job.network, str(job.state), job.remote_url, detail, job.id, already)
-
-
-def _outcome_line(store: Store, outcome: Outcome) -> Delivered:
-    job = store.get(outcome.job_id)
-    return Delivered(job.account, job.network, str(job.state), job.remote_url, outcome.detail, job.id)
+def _line(job: Job, zone: str, *, state: LineState | None = None, detail: str | None = None,
+          already: bool = False) -> PublishLine:
+    """A job's line: its state and post URL as stored; `detail` says what this run did (default: the last
+    error, and for a queued job when it is due)."""
+    if detail is None:
+        detail = job.last_error or ""
+        if job.state is JobState.QUEUED:
+            detail = f"due {describe(job.run_at, zone)}" + (f"; last error: {job.last_error}" if job.last_error else "")
+    return PublishLine(job.account, job.network, state or job.state, job.remote_url, detail, job.id, already)
 
 
 def status(store: Store, slug: str) -> list[Job]:
@@ -145,6 +173,41 @@ def status(store: Store, slug: str) -> list[Job]:
     if not jobs:
         raise SharebotError(f"nothing queued or posted for {slug!r}")
     return jobs
+
+
+class QueueListing(NamedTuple):
+    jobs: list[Job]  # those the filters chose
+    counts: Mapping[JobState, int]  # the whole queue, by state
+
+
+def list_queue(store: Store, *, state: JobState | str | None = None, account: str | None = None,
+               slug: str | None = None, limit: int | None = None) -> QueueListing:
+    return QueueListing(queue.list_jobs(store, state=state, account=account, slug=slug, limit=limit), store.counts())
+
+
+class JobHistory(NamedTuple):
+    job: Job
+    events: list[JobEvent]  # every state change, oldest first
+
+
+def job_history(store: Store, job_id: int) -> JobHistory:
+    return JobHistory(store.get(job_id), store.events(job_id))
+
+
+class Planned(NamedTuple):
+    job: Job
+    due_now: bool  # its time has come: the next worker run sends it
+
+
+def upcoming(store: Store, *, now: datetime, within: timedelta | None = None, account: str | None = None,
+             slug: str | None = None) -> dict[str, list[Planned]]:
+    """What goes out when: queued posts (within `within` from `now`, if given) by account, soonest first;
+    accounts in the order of their soonest post."""
+    plan: dict[str, list[Planned]] = {}
+    for job in store.upcoming(until=now + within if within else None):
+        if (account is None or job.account == account) and (slug is None or job.slug == slug):
+            plan.setdefault(job.account, []).append(Planned(job, job.run_at <= now))
+    return plan
 
 
 @dataclass(frozen=True)
@@ -193,13 +256,14 @@ def check_accounts(settings: Settings, *, adapters: Callable[[str], Adapter], st
     results = []
     for account in settings.accounts:
         if account.network in LINK_ONLY:
-            results.append(AccountStatus(account.name, "ok", "share links only, nothing to check"))
+            results.append(AccountStatus(account.name, AccountState.OK, "share links only, nothing to check"))
             continue
         try:
             result = adapters(account.name).check()
+        except MissingCredential as exc:
+            result = AccountStatus(account.name, AccountState.MISSING, str(exc))
         except SharebotError as exc:
-            state = "missing" if "missing credential" in str(exc) else "rejected"
-            result = AccountStatus(account.name, state, str(exc))
+            result = AccountStatus(account.name, AccountState.REJECTED, str(exc))
         if store is not None:
             record_check(store, result, clock())
         results.append(result)
@@ -211,3 +275,25 @@ def run_worker(settings: Settings, *, store: Store, adapters: Callable[[str], Ad
     with Worker(store, adapters, owner=owner, clock=clock, policy=retry_policy(settings),
                 concurrency=concurrency) as worker:
         return worker.run(burst=burst, stop=stop)
+
+
+def run_watch(settings: Settings, *, store: Store, adapters: Callable[[str], Adapter], clock: Clock, owner: str,
+              stop: threading.Event, on_report: Callable[[WatchReport], None], interval: float | None = None,
+              backfill: int = 0, once: bool = False, post: bool = True, concurrency: int = 4) -> WatchReport | None:
+    """Poll the sources (`watch.watch_once`), hand each poll's report to `on_report`, post what is due
+    (unless `post` is False), then wait `interval` seconds (default: `[watch] interval`) on `stop`; until
+    `stop` is set, or after one round with `once`. `backfill` applies to the first poll. Returns the last
+    poll's report (None if `stop` was set before the first)."""
+    wait = (settings.watch or WatchConfig()).interval if interval is None else interval
+    report = None
+    while not stop.is_set():
+        report = watch_once(settings, store, now=clock(), backfill=backfill)
+        backfill = 0
+        on_report(report)
+        if post:
+            run_worker(settings, store=store, adapters=adapters, clock=clock, owner=owner, concurrency=concurrency,
+                       burst=True, stop=stop)
+        if once:
+            break
+        stop.wait(wait)
+    return report

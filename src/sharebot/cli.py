@@ -11,12 +11,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Mapping, TextIO
 
 from sharebot.errors import SharebotError
-
-STATES = ("queued", "running", "published", "failed", "unknown", "canceled", "deleted")
+from sharebot.when import UnreadableTime
 
 
 def utcnow() -> datetime:
@@ -89,91 +88,44 @@ class QueueSession:
 
 
 # --- publish and links ----------------------------------------------------------------------------
+def publish_request(a: argparse.Namespace) -> Any:
+    from sharebot.pipeline import PublishRequest
+
+    return PublishRequest(a.article, tuple(names(a.network)), tuple(names(a.account)), a.mode, a.at, a.repost)
+
+
 def cmd_publish(run: Run) -> None:
-    from sharebot import preview
-
-    a, settings = run.args, run.settings
-    chosen = preview.select_accounts(settings, networks=names(a.network), accounts=names(a.account))
-    article = preview.load_article(settings, a.article)
-    now = run.clock()
-    mode, at = publish_mode(a, settings, now)
+    a = run.args
     if a.dry_run:
-        with existing_queue(settings, now) as taken:
-            result = preview.render_article(settings, article, chosen, now=now, mode=mode, at=at, taken=taken)
-        run.echo(to_json(result.to_dict()) if a.json else preview.format_text(result), end="\n" if a.json else "")
-        if result.blocked:
-            raise Failure(f"{len(result.blocked)} post(s) would be refused: "
-                          + ", ".join(p.account for p in result.blocked))
-        return
-    from sharebot import app
+        return cmd_dry_run(run)
+    from sharebot import app, output
 
-    with QueueSession(settings) as (store, adapters):
-        report = app.publish(settings, article, chosen, store=store, adapters=adapters, clock=run.clock,
-                             owner=owner_name("publish"), mode=mode, at=at, repost=a.repost)
-    if a.json:
-        run.echo(to_json(report_json(report)))
-    else:
-        run.echo(f"{article.slug} (round {report.round})")
-        for line in report.lines:
-            note = " (earlier run)" if line.already else ""
-            run.echo(f"  {line.account:<12} {line.network.value:<9} {line.state:<10}{note} "
-                     f"{line.url or ''} {'' if line.url else line.detail}".rstrip())
-    waiting = [d.account for d in report.lines if d.state in ("queued", "scheduled")]
-    if waiting and not a.json:
-        run.echo(f"{len(waiting)} post(s) wait in the queue: `sharebot worker` (or `watch`) sends them when due")
+    with QueueSession(run.settings) as (store, adapters):
+        report = app.publish(run.settings, publish_request(a), store=store, adapters=adapters, clock=run.clock,
+                             owner=owner_name("publish"))
+    run.echo(to_json(output.publish_json(report)) if a.json else output.publish_text(report),
+             end="\n" if a.json else "")
     if report.failed:
         raise Failure(f"{len(report.failed)} account(s) not posted: {', '.join(d.account for d in report.failed)}")
 
 
-def publish_mode(a: argparse.Namespace, settings: Any, now: datetime) -> tuple[str, datetime | None]:
-    if a.at:
-        from sharebot.when import parse_when
+def cmd_dry_run(run: Run) -> None:
+    from sharebot import output, pipeline
 
-        try:
-            return "at", parse_when(a.at, now=now, zone=settings.site.timezone)
-        except ValueError as exc:
-            raise Failure(f"--at: {exc}", 2) from None
-    return ("now" if a.now else "next_slot" if a.next_slot else "schedule"), None
-
-
-class existing_queue:
-    """For a dry run: the queue's planned times if a queue exists, without creating one (nothing is written)."""
-
-    def __init__(self, settings: Any, now: datetime) -> None:
-        self.settings, self.now, self.store = settings, now, None
-
-    def __enter__(self) -> Callable[[str], list[datetime]] | None:
-        database = self.settings.database
-        if "://" in database or os.path.isfile(database):
-            from sharebot.preview import taken_from
-            from sharebot.store import open_store
-
-            self.store = open_store(database, migrate=False)
-            if self.store.is_current():
-                return taken_from(self.store, self.now)
-        return None  # no queue yet (or one an upgrade has not migrated): plan against an empty one
-
-    def __exit__(self, *exc: object) -> None:
-        if self.store is not None:
-            self.store.close()
-
-
-def report_json(report: Any) -> dict[str, Any]:
-    return {
-        "article": report.article.slug,
-        "round": report.round,
-        "accounts": [{"account": d.account, "network": d.network.value, "state": d.state, "url": d.url,
-                      "detail": d.detail, "job": d.job_id, "earlier_run": d.already} for d in report.lines],
-    }
+    a = run.args
+    preview = pipeline.dry_run(run.settings, publish_request(a), now=run.clock())
+    run.echo(to_json(preview.to_dict()) if a.json else output.preview_text(preview), end="\n" if a.json else "")
+    if preview.blocked:
+        raise Failure(f"{len(preview.blocked)} post(s) would be refused: "
+                      + ", ".join(p.account for p in preview.blocked))
 
 
 def cmd_links(run: Run) -> None:
-    from sharebot import links as share, preview
+    from sharebot import links, pipeline
 
-    settings = run.settings
-    found = preview.article_share_links(settings, preview.load_article(settings, run.args.article))
+    found = pipeline.share_links(run.settings, run.args.article)
     if run.args.html:
-        run.echo(share.share_html(found))
+        run.echo(links.share_html(found))
         return
     width = max(len(s.label) for s in found)
     for s in found:
@@ -181,84 +133,65 @@ def cmd_links(run: Run) -> None:
 
 
 # --- the queue ------------------------------------------------------------------------------------
-def job_line(job: Any) -> str:
-    where = job.remote_url or (job.last_error or "")
-    return (f"{job.id:>6}  {job.slug[:38]:<38} {job.account:<12} {job.state.value:<9} r{job.round} "
-            f"{job.updated_at:%Y-%m-%d %H:%M}Z  {where}").rstrip()
-
-
 def cmd_status(run: Run) -> None:
-    from sharebot import app
+    from sharebot import app, output
 
     with QueueSession(run.settings, adapters=False) as (store, _):
-        jobs = app.status(store, run.args.slug)
-    for job in jobs:
-        run.echo(job_line(job))
+        run.echo(output.jobs_text(app.status(store, run.args.slug)), end="")
 
 
 def cmd_queue(run: Run) -> None:
-    from sharebot import queue as q
+    from sharebot import app, output
 
     a = run.args
     if a.upcoming:
         return cmd_upcoming(run)
     with QueueSession(run.settings, adapters=False) as (store, _):
-        jobs = q.list_jobs(store, state=a.state, account=a.account, slug=a.slug, limit=a.limit)
-        counts = store.counts()
-    for job in jobs:
-        run.echo(job_line(job))
-    run.echo("  ".join(f"{s.value}: {n}" for s, n in counts.items() if n) or "the queue is empty")
+        listing = app.list_queue(store, state=a.state, account=a.account, slug=a.slug, limit=a.limit)
+    run.echo(output.queue_text(listing), end="")
 
 
 def cmd_upcoming(run: Run) -> None:
-    """What will go out when, per account, in the site's local time."""
-    from datetime import timedelta
-
-    from sharebot.scheduler import describe
-
-    a, zone, now = run.args, run.settings.site.timezone, run.clock()
-    until = now + timedelta(hours=a.hours) if a.hours else None
-    with QueueSession(run.settings, adapters=False) as (store, _):
-        jobs = [j for j in store.upcoming(until=until)
-                if (not a.account or j.account == a.account) and (not a.slug or j.slug == a.slug)]
-    if not jobs:
-        run.echo("nothing is planned" + (f" in the next {a.hours} h" if a.hours else ""))
-        return
-    for account in sorted({j.account for j in jobs}, key=[j.account for j in jobs].index):
-        run.echo(account)
-        for job in (j for j in jobs if j.account == account):
-            due = "due now" if job.run_at <= now else describe(job.run_at, zone)
-            run.echo(f"  {due:<26}  {job.slug}  (job {job.id})")
-
-
-def cmd_queue_show(run: Run) -> None:
-    from sharebot import queue as q
-
-    with QueueSession(run.settings, adapters=False) as (store, _):
-        job = store.get(run.args.job_id)
-        events = q.job_events(store, job.id)
-    run.echo(job_line(job))
-    run.echo(f"  key {job.key[:16]}…  attempts {job.attempts}  run at {job.run_at:%Y-%m-%d %H:%M:%S}Z")
-    run.echo("  " + job.post.text.replace("\n", "\n  "))
-    for e in events:
-        run.echo(f"  {e.at:%Y-%m-%d %H:%M:%S}Z  {e.from_state or '-'} -> {e.to_state}  {e.reason}")
-
-
-def cmd_queue_change(run: Run) -> None:
-    from sharebot import queue as q
+    from sharebot import app, output
 
     a = run.args
     with QueueSession(run.settings, adapters=False) as (store, _):
-        if a.queue_command == "retry":
-            job = q.retry(store, a.job_id, run.clock())
-        elif a.queue_command == "cancel":
-            job = q.cancel(store, a.job_id, run.clock(), reason="canceled by hand")
-        else:
-            if bool(a.posted) == a.not_posted:
-                raise Failure("queue resolve: give exactly one of --posted URL or --not-posted", 2)
-            job = q.resolve(store, a.job_id, run.clock(), posted_url=a.posted, remote_id=a.remote_id,
+        plan = app.upcoming(store, now=run.clock(), within=a.hours, account=a.account, slug=a.slug)
+    hours = a.hours / timedelta(hours=1) if a.hours else None
+    run.echo(output.upcoming_text(plan, zone=run.settings.site.timezone, hours=hours), end="")
+
+
+def cmd_queue_show(run: Run) -> None:
+    from sharebot import app, output
+
+    with QueueSession(run.settings, adapters=False) as (store, _):
+        run.echo(output.history_text(app.job_history(store, run.args.job_id)), end="")
+
+
+def cmd_queue_retry(run: Run) -> None:
+    from sharebot import output, queue
+
+    with QueueSession(run.settings, adapters=False) as (store, _):
+        run.echo(output.job_line(queue.retry(store, run.args.job_id, run.clock())))
+
+
+def cmd_queue_cancel(run: Run) -> None:
+    from sharebot import output, queue
+
+    with QueueSession(run.settings, adapters=False) as (store, _):
+        run.echo(output.job_line(queue.cancel(store, run.args.job_id, run.clock(), reason="canceled by hand")))
+
+
+def cmd_queue_resolve(run: Run) -> None:
+    from sharebot import output, queue
+
+    a = run.args
+    if bool(a.posted) == a.not_posted:
+        raise Failure("queue resolve: give exactly one of --posted URL or --not-posted", 2)
+    with QueueSession(run.settings, adapters=False) as (store, _):
+        job = queue.resolve(store, a.job_id, run.clock(), posted_url=a.posted, remote_id=a.remote_id,
                             not_posted=a.not_posted)
-    run.echo(job_line(job))
+    run.echo(output.job_line(job))
 
 
 def cmd_retract(run: Run) -> None:
@@ -272,18 +205,25 @@ def cmd_retract(run: Run) -> None:
         raise Failure("some posts could not be deleted")
 
 
-def cmd_worker(run: Run) -> None:
+# --- worker and watch -----------------------------------------------------------------------------
+def stop_on_signals() -> Any:
+    """Log to stderr, and return an event that SIGTERM and SIGINT set, so the work in hand is finished."""
     import logging
     import signal
     import threading
-
-    from sharebot import app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
     stop = threading.Event()
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
+    return stop
+
+
+def cmd_worker(run: Run) -> None:
+    from sharebot import app
+
+    stop = stop_on_signals()
     with QueueSession(run.settings) as (store, adapters):
         handled = app.run_worker(run.settings, store=store, adapters=adapters, clock=run.clock,
                                  owner=owner_name("worker"), concurrency=run.args.concurrency,
@@ -291,45 +231,17 @@ def cmd_worker(run: Run) -> None:
     run.echo(f"worker handled {handled} job(s)")
 
 
-# --- watch ----------------------------------------------------------------------------------------
 def cmd_watch(run: Run) -> None:
-    import logging
-    import signal
-    import threading
+    from sharebot import app, output
 
-    from sharebot import app, watch
-    from sharebot.scheduler import describe
-
-    a, settings = run.args, run.settings
-    interval = a.interval if a.interval is not None else (settings.watch.interval if settings.watch else 300.0)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
-    stop = threading.Event()
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stop.set())
-    backfill = a.backfill
-    failed = False
-    with QueueSession(settings) as (store, adapters):
-        while not stop.is_set():
-            report = watch.watch_once(settings, store, now=run.clock(), backfill=backfill)
-            backfill = 0
-            for source, count in report.recorded.items():
-                run.echo(f"{source}: first look, {count} article(s) recorded as already there (not posted)")
-            for item in report.enqueued:
-                times = ", ".join(f"{acc} {describe(t, settings.site.timezone)}" for acc, t in item.times.items())
-                run.echo(f"new: {item.article.slug}: {times or 'no account takes it'}")
-                for account, why in item.skipped.items():
-                    run.echo(f"  {account}: {why}")
-            for source, message in report.errors.items():
-                run.echo(f"{source}: {message} (will try again)")
-            failed = bool(report.errors)
-            if not a.no_post:
-                app.run_worker(settings, store=store, adapters=adapters, clock=run.clock, owner=owner_name("watch"),
-                               concurrency=a.concurrency, burst=True, stop=stop)
-            if a.once:
-                break
-            stop.wait(interval)
-    if failed and a.once:
+    a, zone = run.args, run.settings.site.timezone
+    stop = stop_on_signals()
+    with QueueSession(run.settings) as (store, adapters):
+        last = app.run_watch(run.settings, store=store, adapters=adapters, clock=run.clock, owner=owner_name("watch"),
+                             stop=stop, on_report=lambda report: run.echo(output.watch_text(report, zone=zone), end=""),
+                             interval=a.interval, backfill=a.backfill, once=a.once, post=not a.no_post,
+                             concurrency=a.concurrency)
+    if a.once and last is not None and last.errors:
         raise Failure("some sources could not be read")
 
 
@@ -357,18 +269,21 @@ def cmd_accounts_check(run: Run) -> None:
 
 # --- the parser -----------------------------------------------------------------------------------
 def _publish_args(p: argparse.ArgumentParser) -> None:
+    from sharebot.scheduler import PublishMode
+
     p.add_argument("article")
     p.add_argument("--dry-run", action="store_true", help="show what each account would get; write and send nothing")
     p.add_argument("--json", action="store_true", help="print one JSON document instead of text")
     p.add_argument("--network", action="append", metavar="NAMES", help="only these networks (x,bluesky,…)")
     p.add_argument("--account", action="append", metavar="NAMES", help="only these accounts")
     p.add_argument("--repost", action="store_true", help="post again where the article already went (a new round)")
+    p.set_defaults(mode=PublishMode.SCHEDULE)
     when = p.add_mutually_exclusive_group()
-    when.add_argument("--now", action="store_true",
+    when.add_argument("--now", dest="mode", action="store_const", const=PublishMode.NOW,
                       help="breaking news: post at once, ignoring slots, quiet hours, gaps and caps")
     when.add_argument("--at", metavar="WHEN",
                       help="post at this time: +2h, '2026-12-01 08:00' (site time zone) or ISO 8601")
-    when.add_argument("--next-slot", action="store_true",
+    when.add_argument("--next-slot", dest="mode", action="store_const", const=PublishMode.NEXT_SLOT,
                       help="each account's next free slot (accounts without slots: their earliest allowed time)")
 
 
@@ -382,18 +297,21 @@ def _slug_arg(p: argparse.ArgumentParser) -> None:
 
 
 def _queue_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--state", choices=STATES, help="only jobs in this state")
+    from sharebot.models import JobState
+
+    p.add_argument("--state", choices=[state.value for state in JobState], help="only jobs in this state")
     p.add_argument("--account", help="only this account's jobs")
     p.add_argument("--slug", help="only this article's jobs")
     p.add_argument("--limit", type=int, default=200, help="at most this many (default: 200)")
     p.add_argument("--upcoming", action="store_true", help="what will go out when, per account, in local time")
-    p.add_argument("--hours", type=_hours, metavar="H", help="with --upcoming: only the next H hours")
+    p.add_argument("--hours", type=_hours, metavar="H",
+                   help="with --upcoming: only the next H hours (or a duration: 90m, 2d)")
     sub = p.add_subparsers(dest="queue_command", metavar="SUBCOMMAND")
     for name, handler, text in (
         ("show", cmd_queue_show, "One job: its post exactly as queued, and its full history."),
-        ("retry", cmd_queue_change, "Queue a failed or canceled job again."),
-        ("cancel", cmd_queue_change, "Cancel a queued, failed or unknown job."),
-        ("resolve", cmd_queue_change, "Settle an unknown job by hand."),
+        ("retry", cmd_queue_retry, "Queue a failed or canceled job again."),
+        ("cancel", cmd_queue_cancel, "Cancel a queued, failed or unknown job."),
+        ("resolve", cmd_queue_resolve, "Settle an unknown job by hand."),
     ):
         q = sub.add_parser(name, help=text, description=text)
         q.set_defaults(handler=handler)
@@ -405,14 +323,28 @@ def _queue_args(p: argparse.ArgumentParser) -> None:
             q.add_argument("--not-posted", action="store_true", help="it did not go out: send it again")
 
 
-def _hours(text: str) -> float:
+def _duration(text: str, unit: str) -> timedelta:
+    from sharebot.when import parse_duration
+
     try:
-        hours = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of hours") from None
-    if not 0 < hours <= 24 * 366:
+        return parse_duration(text, unit=unit)
+    except (UnreadableTime, OverflowError):
+        raise argparse.ArgumentTypeError(f"{text!r} is neither a number of {'hours' if unit == 'h' else 'seconds'} "
+                                         "nor a duration like 90s, 30m, 2h or 1h30m") from None
+
+
+def _hours(text: str) -> timedelta:
+    hours = _duration(text, "h")
+    if not timedelta(0) < hours <= timedelta(days=366):
         raise argparse.ArgumentTypeError(f"{text!r}: give a number of hours between 0 and {24 * 366}")
     return hours
+
+
+def _seconds(text: str) -> float:
+    seconds = _duration(text, "s").total_seconds()
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a time longer than 0")
+    return seconds
 
 
 def _worker_args(p: argparse.ArgumentParser) -> None:
@@ -429,7 +361,8 @@ def _accounts_args(p: argparse.ArgumentParser) -> None:
 
 def _watch_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--once", action="store_true", help="poll once, post what is due, then exit (for cron)")
-    p.add_argument("--interval", type=float, metavar="SECONDS", help="between polls (default: [watch].interval)")
+    p.add_argument("--interval", type=_seconds, metavar="SECONDS",
+                   help="between polls, in seconds or as a duration: 90, 2m (default: [watch].interval)")
     p.add_argument("--backfill", type=int, default=0, metavar="N",
                    help="on a source's first poll, enqueue its newest N articles instead of none")
     p.add_argument("--no-post", action="store_true", help="only enqueue; leave posting to `sharebot worker`")
@@ -504,6 +437,9 @@ def main(argv: list[str] | None = None, *, environ: Mapping[str, str] | None = N
     except Failure as exc:
         err.write(f"sharebot: {exc}\n")
         return exc.code
+    except UnreadableTime as exc:  # a time given on the command line (the library names the option)
+        err.write(f"sharebot: {exc}\n")
+        return 2
     except SharebotError as exc:
         err.write(f"sharebot: {exc}\n")
         return 1

@@ -10,51 +10,25 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping, NamedTuple
+from typing import Any, Collection, Mapping, NamedTuple
 
 from sharebot.errors import ConfigError
+from sharebot.fetch import FetchPolicy
 from sharebot.filters import ArticleFilter, parse_filter
 from sharebot.scheduler import Schedule, duration_seconds, parse_schedule
-from sharebot.models import Account, Network
+from sharebot.models import Account
+from sharebot.networks import NETWORKS, Network, NetworkSpec
 from sharebot.credentials import Secret
 
 DEFAULT_CONFIG = Path("config/sharebot.toml")
 DEFAULT_UTM = {"utm_source": "{network}", "utm_medium": "social", "utm_campaign": "{slug}"}
 
-# Credentials each network needs; the value is read from the variable the account names in
-# `secrets = {field = "VAR"}`, or from SHAREBOT_<ACCOUNT>_<FIELD> when the account names none.
-NETWORK_SECRETS: dict[Network, tuple[str, ...]] = {
-    Network.X: ("consumer_key", "consumer_secret", "access_token", "access_token_secret"),
-    Network.BLUESKY: ("app_password",),
-    Network.MASTODON: ("access_token",),
-    Network.LINKEDIN: ("access_token",),
-    Network.FACEBOOK: ("page_access_token",),
-    Network.THREADS: ("access_token",),
-    Network.TELEGRAM: ("bot_token",),
-    Network.WHATSAPP: (),
-}
-# X also accepts an OAuth 2 user token instead of the four OAuth 1.0a values.
-OPTIONAL_SECRETS: dict[Network, tuple[str, ...]] = {Network.X: ("bearer_token",)}
-
-# Settings each network's adapter reads from its account table (a typo there must not pass silently).
-NETWORK_OPTIONS: dict[Network, frozenset[str]] = {
-    Network.X: frozenset({"api_base", "attach_image"}),
-    Network.BLUESKY: frozenset({"handle", "pds", "api_base"}),
-    Network.MASTODON: frozenset({"instance", "api_base", "visibility", "max_characters", "characters_reserved_per_url",
-                                 "attach_image", "media_poll_attempts", "media_poll_interval"}),
-    Network.LINKEDIN: frozenset({"author", "version", "visibility", "api_base"}),
-    Network.FACEBOOK: frozenset({"page_id", "api_version", "api_base"}),
-    Network.THREADS: frozenset({"user_id", "api_version", "api_base", "poll_interval", "poll_attempts",
-                                "attach_image"}),
-    Network.TELEGRAM: frozenset({"chat_id", "api_base", "attach_image"}),
-    Network.WHATSAPP: frozenset(),
-}
 _SITE_KEYS = {"name", "base_url", "language", "timezone"}
 _QUEUE_NUMBERS = {"timeout_seconds": float, "retry_base_seconds": float, "retry_cap_seconds": float,
                   "max_attempts": int}
 _QUEUE_KEYS = {"database", "state_dir", *_QUEUE_NUMBERS}
 _ACCOUNT_KEYS = {"network", "secrets", "template", "max_hashtags", "utm", "enabled", "schedule", "filter"}
-_TOP_KEYS = {"site", "source", "queue", "templates", "utm", "accounts", "schedule", "watch"}
+_TOP_KEYS = {"site", "source", "queue", "templates", "utm", "accounts", "schedule", "watch", "fetch"}
 
 
 class Site(NamedTuple):
@@ -90,6 +64,7 @@ class Settings(NamedTuple):
     schedules: Mapping[str, Schedule] = MappingProxyType({})  # account -> when its posts go out
     filters: Mapping[str, ArticleFilter] = MappingProxyType({})  # account -> what `watch` gives it
     watch: WatchConfig | None = None
+    fetch: FetchPolicy = FetchPolicy()  # which non-public hosts pages, feeds and article images may come from
 
     def __repr__(self) -> str:
         return f"Settings(path={str(self.path)!r}, site={self.site!r}, accounts={[a.name for a in self.accounts]})"
@@ -194,7 +169,19 @@ def _parse(raw: Mapping[str, Any], path: Path, env: Mapping[str, str], content_d
                for name, spec in account_specs.items()}
     watch = _watch(raw.get("watch"), base, where)
     return Settings(path, site, source, accounts, database, state_dir, templates, utm, env, raw,
-                    MappingProxyType(schedules), MappingProxyType(filters), watch)
+                    MappingProxyType(schedules), MappingProxyType(filters), watch, _fetch(raw.get("fetch"), where))
+
+
+def _fetch(raw: Any, where: str) -> FetchPolicy:
+    if raw is None:
+        return FetchPolicy()
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: fetch: expected a table")
+    _known(raw, {"allow_private"}, f"{where}: fetch")
+    allowed = raw.get("allow_private", [])
+    if not isinstance(allowed, list) or not all(isinstance(a, str) and a.strip() for a in allowed):
+        raise ConfigError(f"{where}: fetch.allow_private: expected a list of addresses, networks or host names")
+    return FetchPolicy(tuple(allowed))
 
 
 def _watch(raw: Any, base: Path, where: str) -> WatchConfig:
@@ -215,7 +202,7 @@ def _watch(raw: Any, base: Path, where: str) -> WatchConfig:
     return WatchConfig(seconds, tuple(f if "://" in f else str(base / f) for f in feeds))
 
 
-def _known(table: Mapping[str, Any], keys: set[str] | frozenset[str], where: str) -> None:
+def _known(table: Mapping[str, Any], keys: Collection[str], where: str) -> None:
     for key in table:
         if key not in keys:
             raise ConfigError(f"{where}.{key}: unknown setting (known: {', '.join(sorted(keys)) or 'none'})")
@@ -287,7 +274,7 @@ def _utm(value: Any, where: str) -> dict[str, str]:
         raise ConfigError(f"{where}: expected a table of strings, or false")
     for key, text in value.items():
         try:
-            text.format(network="x", slug="s")
+            text.format(network="network", slug="slug")
         except (KeyError, IndexError, ValueError) as exc:
             raise ConfigError(f"{where}.{key}: {text!r}: only {{network}} and {{slug}} can be filled in "
                               f"({type(exc).__name__}: {exc})") from None
@@ -304,16 +291,20 @@ def _account(name: str, spec: Any, where: str) -> Account:
     except ValueError:
         choices = ", ".join(n.value for n in Network)
         raise ConfigError(f"{at}.network: {network_name!r} is not one of {choices}") from None
+    declared = NETWORKS[network]
     secrets = spec.get("secrets", {})
     if not isinstance(secrets, dict) or not all(isinstance(v, str) for v in secrets.values()):
         raise ConfigError(f"{at}.secrets: expected a table of environment variable names")
-    allowed = set(NETWORK_SECRETS[network]) | set(OPTIONAL_SECRETS.get(network, ()))
+    allowed = declared.secret_fields
     for key in secrets:
         if key not in allowed:
             raise ConfigError(f"{at}.secrets.{key}: {network} takes {', '.join(sorted(allowed)) or 'no secrets'}")
+    # Credentials each network takes; the value is read from the variable the account names in
+    # `secrets = {field = "VAR"}`, or from SHAREBOT_<ACCOUNT>_<FIELD> when the account names none.
     prefix = "SHAREBOT_" + name.upper().replace("-", "_")
-    secrets = {f: secrets.get(f, f"{prefix}_{f.upper()}") for f in sorted(allowed, key=_secret_order(network))}
-    _known({k: v for k, v in spec.items() if k not in _ACCOUNT_KEYS}, NETWORK_OPTIONS[network], at)
+    secrets = {f: secrets.get(f, f"{prefix}_{f.upper()}") for f in allowed}
+    options = {k: v for k, v in spec.items() if k not in _ACCOUNT_KEYS}
+    _check_options(options, declared, at)
     max_hashtags = spec.get("max_hashtags")
     if max_hashtags is not None and (isinstance(max_hashtags, bool) or not isinstance(max_hashtags, int)
                                      or max_hashtags < 0):
@@ -327,10 +318,19 @@ def _account(name: str, spec: Any, where: str) -> Account:
     if not isinstance(enabled, bool):
         raise ConfigError(f"{at}.enabled: expected true or false, got {enabled!r}")
     utm = _utm(spec["utm"], f"{at}.utm") if "utm" in spec else None
-    options = {k: v for k, v in spec.items() if k not in _ACCOUNT_KEYS}
     return Account(name, network, options, secrets, template, max_hashtags, utm, enabled)
 
 
-def _secret_order(network: Network) -> Any:
-    fields = NETWORK_SECRETS[network] + OPTIONAL_SECRETS.get(network, ())
-    return fields.index
+def _check_options(options: Mapping[str, Any], declared: NetworkSpec, at: str) -> None:
+    """The account's network settings, against what its network declares: a typo, a wrong type or a
+    missing required setting would otherwise only show when the adapter first posts."""
+    _known(options, declared.options.keys(), at)
+    for key, option in declared.options.items():
+        value = options.get(key)
+        if value is None or value == "":
+            if option.required:
+                raise ConfigError(f"{at}.{key}: missing ({declared.network} needs it)")
+            continue
+        problem = option.problem(value)
+        if problem:
+            raise ConfigError(f"{at}.{key}: {problem}")

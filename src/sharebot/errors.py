@@ -12,6 +12,7 @@
         │   └── RateLimited(retry_after)
         ├── Rejected         the network said no; retrying will not help -> failed
         │   └── AuthError    credentials missing, bad or revoked -> failed, account flagged
+        │       └── MissingCredential   not set at all: no request was made
         └── Unconfirmed      may have been posted (read timeout, 5xx after sending) -> unknown
 
 Every message is one line that names the file, field or value at fault.
@@ -77,6 +78,10 @@ class Rejected(PublishError):
 
 class AuthError(Rejected):
     """Credentials are missing, wrong or revoked."""
+
+
+class MissingCredential(AuthError):
+    """A credential the account needs is not set, so nothing was sent (`accounts check` says "missing")."""
 
 
 class Unconfirmed(PublishError):

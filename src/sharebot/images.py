@@ -2,17 +2,26 @@
 
 Bluesky's link-card thumb is a blob of at most 1,000,000 bytes (not MiB; app.bsky.embed.external lexicon),
 and WebP thumbs are not rendered by every client, so cards get a JPEG scaled down until it fits.
+A picture is decoded only after its header showed a size worth decoding: a small PNG can declare
+20,000 x 20,000 pixels and would need gigabytes once decoded.
 """
 
 from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Collection
 
 from sharebot.errors import NotSent, Rejected
+from sharebot.fetch import FetchError, FetchPolicy, fetch
+from sharebot.scrub import one_line
+
+if TYPE_CHECKING:
+    from sharebot.adapters.base import AdapterContext
 
 BLUESKY_THUMB_MAX_BYTES = 1_000_000
 DOWNLOAD_MAX_BYTES = 15_000_000
+MAX_PIXELS = 40_000_000  # a 40-megapixel RGB picture decodes to 120 MB
 
 
 @dataclass(frozen=True)
@@ -21,27 +30,28 @@ class Image:
     mime_type: str
 
 
-def download(url: str, *, network: str, timeout: float, max_bytes: int = DOWNLOAD_MAX_BYTES) -> Image:
-    """GET an image with a timeout and a size cap. A failure here means nothing was posted yet."""
-    import httpx
+def download(url: str, *, network: str, timeout: float, policy: FetchPolicy | None = None,
+             max_bytes: int = DOWNLOAD_MAX_BYTES) -> Image:
+    """GET an article image through the safe fetcher (`sharebot.fetch`), within `timeout` seconds in all.
 
+    Nothing was posted when this fails. A failure that will not go away (refused address, HTTP 404, too
+    big) is Rejected, so a link card can go out without its thumbnail; any other is NotSent, to try later.
+    """
     try:
-        with httpx.stream("GET", url, timeout=timeout, follow_redirects=True) as response:
-            if response.status_code >= 400:
-                raise Rejected(network, f"image {url} answered HTTP {response.status_code}")
-            declared = int(response.headers.get("content-length") or 0)
-            if declared > max_bytes:
-                raise Rejected(network, f"image {url} is {declared} bytes, more than {max_bytes}")
-            chunks, size = [], 0
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > max_bytes:
-                    raise Rejected(network, f"image {url} is more than {max_bytes} bytes")
-                chunks.append(chunk)
-            mime = response.headers.get("content-type", "application/octet-stream").split(";")[0].strip()
-    except httpx.HTTPError as exc:
-        raise NotSent(network, f"cannot download image {url}: {type(exc).__name__}") from exc
-    return Image(b"".join(chunks), mime)
+        fetched = fetch(url, deadline=timeout, max_bytes=max_bytes, policy=policy)
+    except FetchError as exc:
+        raise (Rejected if exc.lasting else NotSent)(network, f"image: {exc}") from None
+    return Image(fetched.data, fetched.content_type or "application/octet-stream")
+
+
+def article_image(url: str, max_bytes: int, *, network: str, context: AdapterContext,
+                  keep: Collection[str] = ()) -> Image:
+    """The article image ready to upload: as served when its type is in `keep` and it fits `max_bytes`,
+    else re-encoded as a JPEG that fits. Fetched within the context's timeout and fetch policy."""
+    image = download(url, network=network, timeout=context.timeout, policy=context.fetch_policy)
+    if image.mime_type in keep and len(image.data) <= max_bytes:
+        return image
+    return jpeg_under(image.data, max_bytes, network=network)
 
 
 def jpeg_under(data: bytes, max_bytes: int, *, network: str = "image") -> Image:
@@ -49,10 +59,20 @@ def jpeg_under(data: bytes, max_bytes: int, *, network: str = "image") -> Image:
     from PIL import Image as PILImage, UnidentifiedImageError
 
     try:
-        picture = PILImage.open(io.BytesIO(data))
+        picture = PILImage.open(io.BytesIO(data))  # reads the header only
+    except PILImage.DecompressionBombError:  # Pillow's own limit, far above ours
+        raise Rejected(network, f"the article image has more than {MAX_PIXELS // 1_000_000} megapixels; "
+                                f"it is not decoded") from None
+    except (UnidentifiedImageError, OSError):
+        raise Rejected(network, _unreadable(data)) from None
+    width, height = picture.size
+    if width * height > MAX_PIXELS:
+        raise Rejected(network, f"the article image is {width} x {height} pixels, more than "
+                                f"{MAX_PIXELS // 1_000_000} megapixels; it is not decoded")
+    try:
         picture.load()
-    except (UnidentifiedImageError, OSError) as exc:
-        raise Rejected(network, f"the article image is not a readable picture ({exc})") from exc
+    except (PILImage.DecompressionBombError, OSError, ValueError, SyntaxError, EOFError) as exc:
+        raise Rejected(network, f"the article image cannot be decoded ({one_line(exc)})") from None
     if picture.mode not in ("RGB", "L"):
         background = PILImage.new("RGB", picture.size, (255, 255, 255))
         rgba = picture.convert("RGBA")
@@ -70,3 +90,10 @@ def jpeg_under(data: bytes, max_bytes: int, *, network: str = "image") -> Image:
         if max(picture.size) <= 64:
             raise Rejected(network, f"the article image cannot be made smaller than {max_bytes} bytes")
         picture = picture.resize((max(1, picture.width * 3 // 4), max(1, picture.height * 3 // 4)))
+
+
+def _unreadable(data: bytes) -> str:
+    message = "the article image is not in a format sharebot can convert (JPEG, PNG, GIF, WebP and the like)"
+    if data.lstrip()[:1] == b"<":
+        return message + ": it looks like SVG or HTML"
+    return message

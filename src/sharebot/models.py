@@ -11,16 +11,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, Mapping, NamedTuple
 
-
-class Network(StrEnum):
-    X = "x"
-    BLUESKY = "bluesky"
-    MASTODON = "mastodon"
-    LINKEDIN = "linkedin"
-    FACEBOOK = "facebook"
-    THREADS = "threads"
-    TELEGRAM = "telegram"
-    WHATSAPP = "whatsapp"
+from sharebot.networks import Network  # declared with the rest of each network, in the registry
 
 
 class Account(NamedTuple):

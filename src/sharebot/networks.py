@@ -1,23 +1,53 @@
-"""What each network counts and accepts: limits, units, default templates. Pure; no I/O, no SDKs.
+"""The network registry: one declaration per network, and the one place in sharebot that names a network.
 
-One class per network with its capabilities as class attributes, so the renderer, the dry run and the
-`accounts` listing read them without credentials. Mastodon's limit is per instance, so rules are built
-per account (`rules_for`).
+A `NetworkSpec` holds what sharebot knows about a network: how its text is counted (its `Rules`), which
+credentials and account settings it takes, how a post is written for it (escaping, mentions, link and card),
+the link that shares an article there, the adapter that posts to it, and what its API can do with a post
+afterwards. The config loader, the renderer, the dry run and the adapters read these declarations rather
+than asking "is this Mastodon?".
+
+Pure and cheap to import (a dry run reads all of it): no I/O and no SDKs. Adapters are named as
+"module:Class" and imported only to post. Adding a network means a `Network` member, its `Rules` and its
+`NetworkSpec` here, plus its adapter module, its test stand-in and its tests.
+
+Plain classes and NamedTuples, not dataclasses: a dry run imports every one of them (see models.py).
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Mapping
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any, Callable, ClassVar, Iterable, Mapping, NamedTuple, Protocol
+from urllib.parse import quote
 
-from sharebot import counting
-from sharebot.errors import ConfigError
-from sharebot.models import Account, Issue, Network, Severity
+from sharebot import counting, fitting
 
 
+class Network(StrEnum):
+    X = "x"
+    BLUESKY = "bluesky"
+    MASTODON = "mastodon"
+    LINKEDIN = "linkedin"
+    FACEBOOK = "facebook"
+    THREADS = "threads"
+    TELEGRAM = "telegram"
+    WHATSAPP = "whatsapp"
+
+
+class Capability(StrEnum):
+    """What a network's API lets sharebot do with a post once it is out."""
+
+    FIND = "find"  # look up our own post, to settle an attempt whose outcome a timeout left unknown
+    DELETE = "delete"
+    EDIT = "edit"
+    REPLY = "reply"  # answer under the post (a comment, where the network calls it that)
+
+
+# --- counting -------------------------------------------------------------------------------------------
 class Rules:
-    """Plain classes, not dataclasses: a dry run imports all eight, and each dataclass costs ~0.4 ms."""
+    """What a network counts and accepts. Each account gets an instance (`for_options`): some limits
+    depend on the account's settings."""
 
-    network: ClassVar[Network]
     unit: ClassVar[str]
     default_limit: ClassVar[int]
     default_template: ClassVar[str]
@@ -27,10 +57,14 @@ class Rules:
     link_placement: ClassVar[str] = "text"
     # True where sharebot must send title/description/thumbnail itself (no crawler).
     builds_card: ClassVar[bool] = False
-    takes_language: ClassVar[bool] = False
 
     def __init__(self, limit: int | None = None) -> None:
         self.limit = limit or self.default_limit
+
+    @classmethod
+    def for_options(cls, options: Mapping[str, Any]) -> Rules:
+        """The rules for an account with these settings (checked by the config loader)."""
+        return cls()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(limit={self.limit})"
@@ -41,19 +75,18 @@ class Rules:
     def fits(self, text: str) -> bool:
         return 0 < self.length(text) <= self.limit
 
-    def check(self, text: str) -> list[Issue]:
-        """Blocking problems with a final text (over the limit, empty, characters the network refuses)."""
-        issues = []
+    def problems(self, text: str) -> list[tuple[str, str]]:
+        """(code, message) for each reason the network would refuse this final text."""
+        found = []
         if not text.strip():
-            issues.append(Issue(Severity.ERROR, "empty", "the post text is empty"))
+            found.append(("empty", "the post text is empty"))
         length = self.length(text)
         if length > self.limit:
-            issues.append(Issue(Severity.ERROR, "too-long", f"{length} {self.unit}, limit {self.limit}"))
-        return issues
+            found.append(("too-long", f"{length} {self.unit}, limit {self.limit}"))
+        return found
 
 
 class XRules(Rules):
-    network = Network.X
     unit = "weighted characters"
     default_template = "{title}\n\n{teaser}\n\n{link}\n\n{hashtags}"
     default_limit = 280
@@ -61,20 +94,18 @@ class XRules(Rules):
     def length(self, text: str) -> int:
         return counting.x_weighted_length(text)
 
-    def check(self, text: str) -> list[Issue]:
-        issues = super().check(text)
+    def problems(self, text: str) -> list[tuple[str, str]]:
+        found = super().problems(text)
         if any(c in text for c in "\ufffe\ufeff\uffff"):
-            issues.append(Issue(Severity.ERROR, "invalid-character", "X refuses U+FEFF, U+FFFE and U+FFFF"))
-        return issues
+            found.append(("invalid-character", "X refuses U+FEFF, U+FFFE and U+FFFF"))
+        return found
 
 
 class BlueskyRules(Rules):
-    network = Network.BLUESKY
     unit = "graphemes"
     default_template = "{title}\n\n{teaser}\n\n{hashtags}"
     link_placement = "field"  # the link travels in the app.bsky.embed.external card we build
     builds_card = True
-    takes_language = True
     default_max_hashtags = 3
     default_limit = 300
     max_bytes: ClassVar[int] = 3000  # app.bsky.feed.post text maxLength counts UTF-8 bytes
@@ -85,32 +116,34 @@ class BlueskyRules(Rules):
     def fits(self, text: str) -> bool:
         return super().fits(text) and counting.utf8_length(text) <= self.max_bytes
 
-    def check(self, text: str) -> list[Issue]:
-        issues = super().check(text)
+    def problems(self, text: str) -> list[tuple[str, str]]:
+        found = super().problems(text)
         size = counting.utf8_length(text)
         if size > self.max_bytes:
-            issues.append(Issue(Severity.ERROR, "too-long", f"{size} UTF-8 bytes, limit {self.max_bytes}"))
-        return issues
+            found.append(("too-long", f"{size} UTF-8 bytes, limit {self.max_bytes}"))
+        return found
 
 
 class MastodonRules(Rules):
-    network = Network.MASTODON
     unit = "characters"
     default_template = "{title}\n\n{teaser}\n\n{link}\n\n{hashtags}"
-    takes_language = True
     default_max_hashtags = 4
-    default_limit = 500
+    default_limit = 500  # each instance sets its own: the account's max_characters
+    default_url_length: ClassVar[int] = 23
 
-    def __init__(self, limit: int | None = None, url_length: int = 23) -> None:
+    def __init__(self, limit: int | None = None, url_length: int | None = None) -> None:
         super().__init__(limit)
-        self.url_length = url_length
+        self.url_length = url_length or self.default_url_length
+
+    @classmethod
+    def for_options(cls, options: Mapping[str, Any]) -> Rules:
+        return cls(limit=options.get("max_characters"), url_length=options.get("characters_reserved_per_url"))
 
     def length(self, text: str) -> int:
         return counting.mastodon_length(text, url_length=self.url_length)
 
 
 class LinkedInRules(Rules):
-    network = Network.LINKEDIN
     unit = "UTF-16 code units"
     # The Posts API does not scrape links: the URL goes in content.article and stays out of the commentary,
     # where little-text escaping would break it (platforms.md §4.3).
@@ -125,7 +158,6 @@ class LinkedInRules(Rules):
 
 
 class FacebookRules(Rules):
-    network = Network.FACEBOOK
     unit = "characters"
     default_template = "{title}\n\n{teaser}"
     link_placement = "field"  # Graph API `link`; Facebook's crawler builds the card from og: tags
@@ -137,7 +169,6 @@ class FacebookRules(Rules):
 
 
 class ThreadsRules(Rules):
-    network = Network.THREADS
     unit = "characters (emoji as UTF-8 bytes)"
     default_template = "{title}\n\n{teaser}\n\n{hashtags}"
     link_placement = "field"  # link_attachment gives the card
@@ -149,18 +180,21 @@ class ThreadsRules(Rules):
 
 
 class TelegramRules(Rules):
-    network = Network.TELEGRAM
     unit = "UTF-16 code units"
     default_template = "{title}\n\n{teaser}\n\n{link}"
     default_max_hashtags = 0
-    default_limit = 4096  # 1024 when sent as a photo caption
+    default_limit = 4096
+    caption_limit: ClassVar[int] = 1024  # the text of a sendPhoto is a caption
+
+    @classmethod
+    def for_options(cls, options: Mapping[str, Any]) -> Rules:
+        return cls(limit=cls.caption_limit) if options.get("attach_image") else cls()
 
     def length(self, text: str) -> int:
         return counting.utf16_length(text)
 
 
 class WhatsAppRules(Rules):
-    network = Network.WHATSAPP
     unit = "characters"
     default_template = "{title}\n\n{link}"
     default_max_hashtags = 0
@@ -170,27 +204,283 @@ class WhatsAppRules(Rules):
         return len(text)
 
 
-RULES: dict[Network, type[Rules]] = {
-    cls.network: cls
-    for cls in (XRules, BlueskyRules, MastodonRules, LinkedInRules, FacebookRules, ThreadsRules,
-                TelegramRules, WhatsAppRules)
-}
+# --- account settings ---------------------------------------------------------------------------------
+_KIND_NAMES = {str: "a string", int: "a whole number", float: "a number", bool: "true or false"}
 
 
-def rules_for(account: Account) -> Rules:
+class Option(NamedTuple):
+    """A setting an account of the network takes in its config table."""
+
+    kind: type | tuple[type, ...]  # as TOML gives it: str, int, float or bool (a whole number is a fine float)
+    default: Any = None  # what applies when the account leaves it out; None: the adapter's own (an API version)
+    required: bool = False
+    positive: bool = False  # a number that must be above 0
+    on_post: bool = False  # travels on each rendered post, so the worker sends what the dry run showed
+
+    def problem(self, value: Any) -> str | None:
+        """Why `value` will not do, or None."""
+        kinds = self.kind if isinstance(self.kind, tuple) else (self.kind,)
+        if any(_is_kind(value, kind) for kind in kinds) and not (self.positive and value <= 0):
+            return None
+        return f"expected {self.describe()}, got {value!r}"
+
+    def describe(self) -> str:
+        kinds = self.kind if isinstance(self.kind, tuple) else (self.kind,)
+        names = " or ".join(_KIND_NAMES[kind] for kind in kinds)
+        return names.replace("a ", "a positive ", 1) if self.positive else names
+
+
+def _is_kind(value: Any, kind: type) -> bool:
+    if kind is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, kind)
+
+
+TEXT = Option(str)
+API_BASE = Option(str)  # the API's address, for a self-hosted server or a test stand-in; default: the public API
+ATTACH_IMAGE = Option(bool, False, on_post=True)  # send the article image as a photo (it replaces the card)
+
+
+# --- share links ----------------------------------------------------------------------------------------
+# Each value is URL-encoded with quote (spaces as %20: wa.me and bsky.app do not read '+' as a space). Forms:
+# platforms.md §10. Every builder takes the same keywords: url, title, text (a full post text), hashtags, server.
+
+# Without a configured instance, Mastodon sharing goes through Share₂Fedi, which asks the reader for theirs.
+MASTODON_CHOOSER = "https://s2f.kytta.dev/"
+
+
+def _q(value: str) -> str:
+    return quote(value, safe="")
+
+
+def _fit_title(title: str, fits: Callable[[str], bool]) -> str:
+    """A composer opened over the network's limit cannot be sent as it is: shorten the title to fit."""
+    return title if fits(title) else fitting.shorten(title, fits)
+
+
+def _x_share(*, url: str, title: str, hashtags: tuple[str, ...] = (), **_: Any) -> str:
+    extra = f"&hashtags={_q(','.join(hashtags))}" if hashtags else ""
+    tags = "".join(f" #{t}" for t in hashtags)
+    short = _fit_title(title, lambda t: counting.x_weighted_length(f"{t} {url}{tags}") <= XRules.default_limit)
+    return f"https://x.com/intent/tweet?text={_q(short)}&url={_q(url)}{extra}"
+
+
+def _bluesky_share(*, url: str, title: str, **_: Any) -> str:  # only `text` exists; the URL goes inside it
+    short = _fit_title(title, lambda t: counting.bluesky_graphemes(f"{t} {url}") <= BlueskyRules.default_limit)
+    return f"https://bsky.app/intent/compose?text={_q(f'{short} {url}')}"
+
+
+def _linkedin_share(*, url: str, **_: Any) -> str:  # only `url` is honoured; LinkedIn reads the page's og: tags
+    return f"https://www.linkedin.com/sharing/share-offsite/?url={_q(url)}"
+
+
+def _facebook_share(*, url: str, **_: Any) -> str:
+    return f"https://www.facebook.com/sharer/sharer.php?u={_q(url)}"
+
+
+def _whatsapp_share(*, url: str, title: str, text: str | None = None, **_: Any) -> str:
+    message = text if text and url in text else f"{text or title}\n\n{url}"
+    return f"https://wa.me/?text={_q(message)}"
+
+
+def _telegram_share(*, url: str, title: str, **_: Any) -> str:
+    return f"https://t.me/share/url?url={_q(url)}&text={_q(title)}"
+
+
+def _threads_share(*, url: str, title: str, **_: Any) -> str:
+    return f"https://www.threads.com/intent/post?text={_q(title)}&url={_q(url)}"
+
+
+def _mastodon_share(*, url: str, title: str, server: str | None = None, **_: Any) -> str:
+    base = (server or "").rstrip("/")
+    target = f"{base}/share" if base else MASTODON_CHOOSER
+    return f"{target}?text={_q(f'{title} {url}')}"
+
+
+# --- the declarations -----------------------------------------------------------------------------------
+class NetworkSpec(NamedTuple):
+    """Everything sharebot knows about one network."""
+
+    network: Network
+    label: str  # the name as people write it
+    rules: type[Rules]  # how its text is counted; `rules.for_options` makes an account's
+    share: Callable[..., str]  # a link that opens its composer prefilled with an article
+    adapter: str | None = None  # "module:Class" that posts, imported only to post; None: share links only
+    secrets: tuple[str, ...] = ()  # credentials an account cannot post without
+    optional_secrets: tuple[str, ...] = ()  # credentials an account may give as well
+    options: Mapping[str, Option] = MappingProxyType({})  # the settings its account table takes
+    capabilities: frozenset[Capability] = frozenset()
+    escape: Callable[[str], str] | None = None  # applied to the article's words (not the link) in its text
+    entity_style: str = "twitter"  # how it finds URLs and @mentions in a text (an `entities` style)
+    notifies_mentions: bool = False  # an @mention in the text notifies that account
+    facets: bool = False  # links, tags and mentions travel as byte-offset facets beside the text
+    card_from_first_link: bool = False  # its crawler builds the card from the first http(s) link in the text
+    photo_replaces_card: bool = False  # an attached photo takes the place of the link card
+    photo_needs_link_in_text: bool = False  # an image post has no link field: the link must be in the text
+    server_option: str | None = None  # the account option naming its server (readers share to that one)
+
+    @property
+    def link_only(self) -> bool:
+        """No posting API: the share link is all sharebot makes for it."""
+        return self.adapter is None
+
+    @property
+    def secret_fields(self) -> tuple[str, ...]:
+        """Every credential an account may name, required ones first."""
+        return self.secrets + self.optional_secrets
+
+
+def _little_text(text: str) -> str:
+    # LinkedIn commentary is "little text": reserved characters truncate the post silently, so they are escaped;
+    # a #hashtag the newsroom wrote stays a live hashtag, as on the other networks (platforms.md §4.3).
+    return counting.linkedin_escape(text, keep_hashtags=True)
+
+
+def _options(**options: Option) -> Mapping[str, Option]:
+    return MappingProxyType(options)
+
+
+FIND, DELETE, EDIT, REPLY = Capability.FIND, Capability.DELETE, Capability.EDIT, Capability.REPLY
+
+# In the order the site's share buttons appear (`sharebot links`).
+_SPECS = (
+    NetworkSpec(
+        Network.X, "X", XRules, _x_share,
+        adapter="sharebot.adapters.x:XAdapter",
+        # Either all four OAuth 1.0a values or an OAuth 2 user token (bearer_token): neither set is required
+        # on its own, so XAdapter checks that one of them is complete.
+        optional_secrets=("consumer_key", "consumer_secret", "access_token", "access_token_secret", "bearer_token"),
+        options=_options(api_base=API_BASE, attach_image=ATTACH_IMAGE),
+        # No EDIT: API v2 creates and deletes posts but cannot edit them
+        # (https://docs.x.com/x-api/posts/manage-tweets/migrate/overview).
+        capabilities=frozenset({FIND, DELETE, REPLY}),
+        notifies_mentions=True,
+        photo_replaces_card=True,
+    ),
+    NetworkSpec(
+        Network.BLUESKY, "Bluesky", BlueskyRules, _bluesky_share,
+        adapter="sharebot.adapters.bluesky:BlueskyAdapter",
+        secrets=("app_password",),
+        options=_options(handle=Option(str, required=True), pds=Option(str, "https://bsky.social"), api_base=API_BASE),
+        # FIND lists the account's own records on its PDS (com.atproto.repo.listRecords). No EDIT: Bluesky has no
+        # post editing; the app.bsky.feed.post lexicon defines none (https://docs.bsky.app/docs/advanced-guides/posts).
+        capabilities=frozenset({FIND, DELETE, REPLY}),
+        entity_style="bluesky",
+        notifies_mentions=True,
+        facets=True,
+    ),
+    NetworkSpec(
+        Network.LINKEDIN, "LinkedIn", LinkedInRules, _linkedin_share,
+        adapter="sharebot.adapters.linkedin:LinkedInAdapter",
+        secrets=("access_token",),
+        options=_options(
+            author=Option(str, required=True),  # urn:li:organization:<id> or urn:li:person:<id>
+            version=TEXT,  # LinkedIn-Version header (YYYYMM); each version is served for about a year
+            visibility=Option(str, "PUBLIC", on_post=True),
+            api_base=API_BASE,
+        ),
+        # EDIT is a PARTIAL_UPDATE of the post's commentary, REPLY a comment under it (Posts and Comments API,
+        # https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/posts-api).
+        capabilities=frozenset({FIND, DELETE, EDIT, REPLY}),
+        escape=_little_text,
+    ),
+    NetworkSpec(
+        Network.FACEBOOK, "Facebook", FacebookRules, _facebook_share,
+        adapter="sharebot.adapters.facebook:FacebookAdapter",
+        secrets=("page_access_token",),
+        options=_options(page_id=Option(str, required=True), api_version=TEXT, api_base=API_BASE),
+        # EDIT posts a new message to /{post-id}, REPLY is a comment (/{post-id}/comments)
+        # (https://developers.facebook.com/docs/graph-api/reference/page/feed).
+        capabilities=frozenset({FIND, DELETE, EDIT, REPLY}),
+    ),
+    NetworkSpec(
+        Network.WHATSAPP, "WhatsApp", WhatsAppRules, _whatsapp_share,
+        # No API posts to a WhatsApp Channel (platforms.md §6): sharebot makes the share link only.
+    ),
+    NetworkSpec(
+        Network.TELEGRAM, "Telegram", TelegramRules, _telegram_share,
+        adapter="sharebot.adapters.telegram:TelegramAdapter",
+        secrets=("bot_token",),
+        options=_options(
+            # @channelusername or the numeric -100… id (https://core.telegram.org/bots/api#sendmessage)
+            chat_id=Option((str, int), required=True),
+            api_base=API_BASE,
+            attach_image=ATTACH_IMAGE,
+        ),
+        # No FIND: a bot cannot read a channel's history (the Bot API has no such method), so a timed-out
+        # send stays unknown for a person to settle. editMessageText, deleteMessage and reply_parameters
+        # give the rest (https://core.telegram.org/bots/api).
+        capabilities=frozenset({DELETE, EDIT, REPLY}),
+        photo_replaces_card=True,  # sendPhoto shows the photo, not the link preview
+    ),
+    NetworkSpec(
+        Network.THREADS, "Threads", ThreadsRules, _threads_share,
+        adapter="sharebot.adapters.threads:ThreadsAdapter",
+        secrets=("access_token",),
+        options=_options(
+            user_id=Option(str, required=True),
+            api_version=TEXT,
+            api_base=API_BASE,
+            # Meta fetches an image post's picture asynchronously: the container is polled this often, this many times.
+            poll_interval=Option(float, 3.0),
+            poll_attempts=Option(int, 10),
+            attach_image=ATTACH_IMAGE,
+        ),
+        # No EDIT: the Threads API publishes, lists, deletes and replies (reply_to_id) but cannot edit
+        # (https://developers.facebook.com/docs/threads/posts).
+        capabilities=frozenset({FIND, DELETE, REPLY}),
+        notifies_mentions=True,
+        photo_needs_link_in_text=True,  # an IMAGE post takes no link_attachment
+    ),
+    NetworkSpec(
+        Network.MASTODON, "Mastodon", MastodonRules, _mastodon_share,
+        adapter="sharebot.adapters.mastodon:MastodonAdapter",
+        secrets=("access_token",),
+        options=_options(
+            instance=Option(str, required=True),
+            api_base=API_BASE,
+            visibility=Option(str, "public", on_post=True),
+            # The instance's configuration.statuses values; the renderer fits posts to them.
+            max_characters=Option(int, MastodonRules.default_limit, positive=True),
+            characters_reserved_per_url=Option(int, MastodonRules.default_url_length, positive=True),
+            attach_image=ATTACH_IMAGE,
+            # Image uploads are processed asynchronously: checked this many times, this far apart.
+            media_poll_attempts=Option(int, 10),
+            media_poll_interval=Option(float, 1.0),
+        ),
+        # EDIT: PUT /api/v1/statuses/:id (https://docs.joinmastodon.org/methods/statuses/).
+        capabilities=frozenset({FIND, DELETE, EDIT, REPLY}),
+        entity_style="mastodon",
+        notifies_mentions=True,
+        # Each instance builds the card from the first http(s) link in the text (platforms.md §3.3).
+        card_from_first_link=True,
+        photo_replaces_card=True,
+        server_option="instance",
+    ),
+)
+
+NETWORKS: Mapping[Network, NetworkSpec] = MappingProxyType({spec.network: spec for spec in _SPECS})
+LINK_ONLY = frozenset(spec.network for spec in _SPECS if spec.link_only)
+
+
+class _Configured(Protocol):
+    network: Network
+    options: Mapping[str, Any]
+
+
+def rules_for(account: _Configured) -> Rules:
     """The rules for one account, with per-account limits where the network has them."""
-    cls = RULES[account.network]
-    options: Mapping[str, Any] = account.options
-    if account.network is Network.MASTODON:
-        limit = _positive(options.get("max_characters", 500), account, "max_characters")
-        url_length = _positive(options.get("characters_reserved_per_url", 23), account, "characters_reserved_per_url")
-        return MastodonRules(limit=limit, url_length=url_length)
-    if account.network is Network.TELEGRAM and options.get("attach_image"):
-        return TelegramRules(limit=1024)
-    return cls()
+    return NETWORKS[account.network].rules.for_options(account.options)
 
 
-def _positive(value: Any, account: Account, key: str) -> int:
-    if not isinstance(value, int) or value <= 0:
-        raise ConfigError(f"accounts.{account.name}.{key}: expected a positive whole number, got {value!r}")
-    return value
+def share_servers(accounts: Iterable[_Configured]) -> dict[Network, str]:
+    """For each network whose share link goes to a server of the reader's choosing (a Mastodon instance),
+    the first configured account's server."""
+    servers: dict[Network, str] = {}
+    for account in accounts:
+        option = NETWORKS[account.network].server_option
+        if option and account.network not in servers and isinstance(account.options.get(option), str):
+            servers[account.network] = account.options[option]
+    return servers

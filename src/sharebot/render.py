@@ -13,8 +13,8 @@ from urllib.parse import urlencode, urlsplit, urlunsplit, parse_qsl
 
 from sharebot import counting, entities, facets, fitting, links
 from sharebot.errors import ConfigError
-from sharebot.models import Account, Article, Card, Issue, Network, RenderedPost, Severity
-from sharebot.networks import Rules, rules_for
+from sharebot.models import Account, Article, Card, Issue, RenderedPost, Severity
+from sharebot.networks import NETWORKS, NetworkSpec, Rules
 
 FIELDS = ("title", "teaser", "link", "hashtags", "section", "author", "site")
 _BLANK_RUNS = re.compile(r"\n{3,}")
@@ -109,9 +109,12 @@ class Template:
 
 def render(article: Article, account: Account, *, templates: Mapping[str, str], utm: Mapping[str, str],
            site_name: str = "", share_base: str | None = None) -> RenderedPost:
-    """Render, fit and check one post. Problems are reported as `issues`, never raised."""
-    rules = rules_for(account)
+    """Render, fit and check one post. Problems are reported as `issues`, never raised.
+
+    `share_base` is the server the post's share link goes to, where the network lets readers choose one."""
     network = account.network
+    spec = NETWORKS[network]
+    rules = spec.rules.for_options(account.options)
     where = f"accounts.{account.name}"
     template = Template(account.template or templates.get(network.value) or rules.default_template, where=where)
     title, teaser = nfc(article.title).strip(), nfc(article.teaser).strip()
@@ -119,7 +122,7 @@ def render(article: Article, account: Account, *, templates: Mapping[str, str], 
                    slug=article.slug)
     limit = rules.default_max_hashtags if account.max_hashtags is None else account.max_hashtags
     tags = hashtags(article.tags, limit=limit, text=f"{title}\n{teaser}")
-    escape = _escaper(network)
+    escape = spec.escape or _as_is
     values = {
         "title": title, "teaser": teaser, "link": link, "hashtags": " ".join(tags),
         "section": nfc(article.section), "author": nfc(article.author), "site": nfc(site_name),
@@ -130,28 +133,25 @@ def render(article: Article, account: Account, *, templates: Mapping[str, str], 
 
     text, issues = _fit(rules, fill, values)
     cannot_fit = any(i.code == "cannot-fit" for i in issues)
-    issues += [i for i in rules.check(text) if not (cannot_fit and i.code == "empty")]
-    issues += _warnings(article, account, rules, text, link)
+    issues += [Issue(Severity.ERROR, code, message) for code, message in rules.problems(text)
+               if not (cannot_fit and code == "empty")]
+    issues += _warnings(article, account, spec, rules, text, link)
     card = Card(uri=link, title=title, description=teaser, image=article.image, image_alt=nfc(article.image_alt))
-    post_facets = tuple(facets.detect_facets(text)) if network is Network.BLUESKY else ()
+    post_facets = tuple(facets.detect_facets(text)) if spec.facets else ()
     return RenderedPost(
         account=account.name, network=network, text=text, length=rules.length(text), limit=rules.limit,
         unit=rules.unit, link=link, card=card, language=language_tag(article.language), facets=post_facets,
         share_url=links.share_url(network, text=text, url=link, title=title, instance=share_base),
         issues=tuple(issues), image=article.image, image_alt=nfc(article.image_alt),
-        options=_post_options(account),
+        options=_post_options(account, spec),
     )
 
 
 _ESCAPED = ("title", "teaser", "section", "author", "site")
 
 
-def _escaper(network: Network) -> Callable[[str], str]:
-    if network is Network.LINKEDIN:
-        # Commentary is "little text": reserved characters truncate silently, so they are escaped; a #hashtag
-        # the newsroom wrote stays a live hashtag, as on the other networks.
-        return lambda s: counting.linkedin_escape(s, keep_hashtags=True)
-    return lambda s: s
+def _as_is(text: str) -> str:
+    return text
 
 
 def _fit(rules: Rules, fill: Callable[[Mapping[str, str]], str], values: dict[str, str]) -> tuple[str, list[Issue]]:
@@ -224,34 +224,30 @@ def language_tag(code: str) -> str:
     return "-".join([parts[0].lower()] + [p.upper() if len(p) == 2 else p for p in parts[1:]])
 
 
-# Where an attached photo takes the place of the link card (X, Mastodon, Telegram's sendPhoto); on Threads an
-# IMAGE post takes no link_attachment at all.
-_PHOTO_REPLACES_CARD = frozenset({Network.X, Network.MASTODON, Network.TELEGRAM})
-
-
-def _warnings(article: Article, account: Account, rules: Rules, text: str, link: str) -> list[Issue]:
+def _warnings(article: Article, account: Account, spec: NetworkSpec, rules: Rules, text: str,
+              link: str) -> list[Issue]:
     issues = []
     attached = bool(article.image and account.options.get("attach_image"))
-    link_in_text = rules.link_placement == "text" or (rules.network is Network.THREADS and attached)
-    if link_in_text and rules.network is not Network.WHATSAPP and link not in text:
-        why = " (a Threads image post takes no link attachment)" if rules.network is Network.THREADS else ""
+    link_in_text = rules.link_placement == "text" or (spec.photo_needs_link_in_text and attached)
+    # A link-only network's share link adds the article link when the text lacks it.
+    if link_in_text and not spec.link_only and link not in text:
+        why = f" (a {spec.label} image post takes no link attachment)" if spec.photo_needs_link_in_text else ""
         issues.append(Issue(Severity.ERROR, "link-missing",
                             f"the template leaves out {{link}}; the post would carry no link{why}"))
-    if attached and rules.network in _PHOTO_REPLACES_CARD:
+    if attached and spec.photo_replaces_card:
         issues.append(Issue(Severity.WARNING, "photo-replaces-card",
                             "the attached photo takes the place of the link card in this post"))
-    if rules.network is Network.MASTODON and not attached:
-        first = next((u.value for u in entities.find_urls(text, require_protocol=True, style="mastodon")), None)
+    if spec.card_from_first_link and not attached:
+        urls = entities.find_urls(text, require_protocol=True, style=spec.entity_style)
+        first = next((u.value for u in urls), None)
         if first and first != link:
-            # Each instance builds the card from the first http(s) link in the text (platforms.md §3.3).
             issues.append(Issue(Severity.WARNING, "card-from-other-link",
-                                f"Mastodon builds the card from the first link, {first}, not the article"))
-    mentions = [m.text for m in entities.find_mentions(text, style="mastodon" if rules.network is Network.MASTODON
-                                                       else "bluesky" if rules.network is Network.BLUESKY
-                                                       else "twitter")]
-    if mentions and rules.network in (Network.X, Network.MASTODON, Network.BLUESKY, Network.THREADS):
-        issues.append(Issue(Severity.WARNING, "mention",
-                            f"{', '.join(mentions)} will be notified (the text mentions them)"))
+                                f"{spec.label} builds the card from the first link, {first}, not the article"))
+    if spec.notifies_mentions:
+        mentions = [m.text for m in entities.find_mentions(text, style=spec.entity_style)]
+        if mentions:
+            issues.append(Issue(Severity.WARNING, "mention",
+                                f"{', '.join(mentions)} will be notified (the text mentions them)"))
     if rules.builds_card and not article.image:
         issues.append(Issue(Severity.WARNING, "no-image", "the article has no image: the link card has no thumbnail"))
     if article.image and not article.image_alt:
@@ -259,6 +255,5 @@ def _warnings(article: Article, account: Account, rules: Rules, text: str, link:
     return issues
 
 
-def _post_options(account: Account) -> dict[str, object]:
-    keep = ("visibility", "attach_image")
-    return {k: account.options[k] for k in keep if k in account.options}
+def _post_options(account: Account, spec: NetworkSpec) -> dict[str, object]:
+    return {k: account.options[k] for k, option in spec.options.items() if option.on_post and k in account.options}

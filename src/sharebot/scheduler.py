@@ -14,22 +14,31 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sharebot.errors import ConfigError
-from sharebot.when import local_time
+from sharebot.times import aware_utc
+from sharebot.when import UnreadableTime, local_time, parse_duration
 
 HOUR = timedelta(hours=1)
 HORIZON = timedelta(days=366)
-MODES = ("schedule", "now", "at", "next_slot")
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _GROUPS = {"daily": range(7), "weekdays": range(5), "weekend": range(5, 7)}
 _KEYS = {"immediate", "slots", "min_gap", "quiet_hours", "stagger", "max_per_hour", "timezone"}
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
-_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+
+
+class PublishMode(StrEnum):
+    """How `publish` picks each post's time (see `plan`)."""
+
+    SCHEDULE = "schedule"  # each account's own schedule
+    NOW = "now"  # breaking news: at once
+    AT = "at"  # at a time someone chose
+    NEXT_SLOT = "next_slot"  # each account's next free slot
 
 
 class Schedule(NamedTuple):
@@ -94,7 +103,7 @@ def plan(
     *,
     now: datetime,
     taken: Sequence[datetime],
-    mode: str = "schedule",
+    mode: PublishMode | str = PublishMode.SCHEDULE,
     at: datetime | None = None,
     embargo: datetime | None = None,
     order: int = 0,
@@ -116,24 +125,26 @@ def plan(
 
     Raises ValueError for naive times, an unknown mode, or when nothing fits within 366 days.
     """
-    now = _utc(now, "now")
-    start = max(now, _utc(embargo, "embargo")) if embargo is not None else now
-    if mode == "now":
+    now = aware_utc(now, "now")
+    start = max(now, aware_utc(embargo, "embargo")) if embargo is not None else now
+    try:
+        mode = PublishMode(mode)
+    except ValueError:
+        raise ValueError(f"unknown mode {mode!r}: use one of {', '.join(PublishMode)}") from None
+    if mode is PublishMode.NOW:
         return start
-    if mode == "at":
+    if mode is PublishMode.AT:
         if at is None:
             raise ValueError('mode "at" needs a time')
-        when = _utc(at, "at")
+        when = aware_utc(at, "at")
         if when < now:
             raise ValueError(f"{describe(when, schedule.zone)} is in the past")
         return max(when, start)
-    if mode not in MODES:
-        raise ValueError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
     if order < 0:
         raise ValueError(f"order cannot be negative, got {order}")
     earliest = start + schedule.stagger * order
-    busy = sorted(_utc(t, "taken") for t in taken)
-    on_slots = mode == "next_slot" or not schedule.immediate
+    busy = sorted(aware_utc(t, "taken") for t in taken)
+    on_slots = mode is PublishMode.NEXT_SLOT or not schedule.immediate
     if on_slots and not schedule.has_slots:
         raise ValueError("this account has no time slots: configure schedule.slots or post --now/--at")
     limit = earliest + HORIZON
@@ -153,7 +164,7 @@ def plan(
 
 def upcoming_slots(schedule: Schedule, *, start: datetime, end: datetime) -> list[datetime]:
     """The UTC slot times in [start, end), leaving out any the clocks pushed into quiet hours."""
-    start, end = _utc(start, "start"), _utc(end, "end")
+    start, end = aware_utc(start, "start"), aware_utc(end, "end")
     found: list[datetime] = []
     day = start.astimezone(schedule.zone).date()
     while day <= end.astimezone(schedule.zone).date():
@@ -165,7 +176,7 @@ def upcoming_slots(schedule: Schedule, *, start: datetime, end: datetime) -> lis
 def describe(dt: datetime, zone: ZoneInfo | str) -> str:
     """`Tue 2026-12-01 08:00 CET`: a time as the newsroom reads it (English day names, any locale)."""
     tz = zone if isinstance(zone, ZoneInfo) else ZoneInfo(zone)
-    local = _utc(dt, "time").astimezone(tz)
+    local = aware_utc(dt, "time").astimezone(tz)
     return f"{_DAYS[local.weekday()].title()} {local:%Y-%m-%d %H:%M} {local.tzname()}"
 
 
@@ -336,19 +347,15 @@ def _covers_the_day(spans: list[tuple[time, time]]) -> bool:
 
 
 def _duration(value: Any, where: str) -> timedelta:
-    match = _DURATION.match(value.strip()) if isinstance(value, str) else None
-    if value == "0" or (match and any(match.groups())):
-        d, h, m, s = (int(g or 0) for g in match.groups()) if match else (0, 0, 0, 0)
-        return timedelta(days=d, hours=h, minutes=m, seconds=s)
+    """A config duration (see `when.parse_duration`); a bare number other than "0" has no unit, so no."""
+    try:
+        if isinstance(value, str):
+            return parse_duration(value)
+    except (UnreadableTime, OverflowError):
+        pass
     raise ConfigError(f"{where}: {value!r} is not a duration like 90s, 30m, 2h or 1h30m")
 
 
-def _utc(value: datetime | None, name: str) -> datetime:
-    if value is None or value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{name} must be an aware datetime, got {value!r}")
-    return value.astimezone(UTC)
-
-
 def duration_seconds(value: Any, *, where: str) -> float:
-    """`90s`, `30m`, `2h`, `1h30m` (as in schedules) as seconds; ConfigError naming `where` otherwise."""
+    """A config duration (`90s`, `30m`, `2h`, `1h30m`) as seconds; ConfigError naming `where` otherwise."""
     return _duration(value, where).total_seconds()

@@ -13,7 +13,7 @@ import sqlite3
 import threading
 from abc import ABC, abstractmethod
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterable, Iterator, Mapping
 
@@ -21,17 +21,13 @@ from sharebot.errors import JobStateError, NotFound, StoreError
 from sharebot.migrations import MIGRATIONS_TABLE_SQL, pending
 from sharebot.models import Job, JobEvent, JobState, Network, RenderedPost
 from sharebot.queue import check_transition, job_key
+from sharebot.times import utc
 
 Exec = Callable[..., list[dict[str, Any]]]  # (sql, params=()) -> rows as dicts
 
 _CHANGEABLE = frozenset({"run_at", "remote_id", "remote_url", "last_error", "attempts"})
 _CHUNK = 100  # rows per multi-row INSERT, well inside both backends' parameter limits
 _NOT_FLAGGED = "account NOT IN (SELECT name FROM accounts WHERE flagged_at IS NOT NULL)"
-
-
-def utc(dt: datetime) -> datetime:
-    """Aware UTC; naive datetimes are taken to be UTC already."""
-    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
 
 
 class Store(ABC):

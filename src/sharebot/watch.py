@@ -16,9 +16,11 @@ from typing import Callable, NamedTuple
 from sharebot.config import Settings
 from sharebot.errors import ArticleError, SharebotError
 from sharebot.models import Article
-from sharebot.preview import LINK_ONLY, render_article, taken_from
+from sharebot.networks import LINK_ONLY
+from sharebot.pipeline import render_article, taken_from
 from sharebot.queue import enqueue
 from sharebot.sources import Fetcher, Source, open_source
+from sharebot.sources.fetch import http_fetcher
 from sharebot.store import Store
 
 INITIALISED = ""  # a slug no article has: marks a source whose first poll is done, even when it was empty
@@ -54,7 +56,8 @@ def watch_sources(settings: Settings) -> list[WatchSource]:
 
 def open_watch_source(settings: Settings, source: WatchSource, fetch: Fetcher | None = None) -> Source:
     return open_source(source.kind, source.location, base_url=settings.site.base_url,
-                       language=settings.site.language, timezone=settings.site.timezone, fetch=fetch)
+                       language=settings.site.language, timezone=settings.site.timezone,
+                       fetch=fetch or http_fetcher(policy=settings.fetch))
 
 
 def watch_once(settings: Settings, store: Store, *, now: datetime, backfill: int = 0,

@@ -19,6 +19,7 @@ from sharebot.adapters.base import Adapter, Delivery, mask
 from sharebot.errors import AuthError, JobStateError, NotSent, RateLimited, Rejected, Unconfirmed
 from sharebot.models import Job, JobState
 from sharebot.queue import RetryPolicy
+from sharebot.scrub import one_line
 from sharebot.store import Store
 
 log = logging.getLogger("sharebot.worker")
@@ -34,11 +35,6 @@ class Outcome:
     state: JobState | None  # None: another worker owns the job now, nothing was recorded
     detail: str = ""
     url: str | None = None
-
-
-def _one_line(text: str, limit: int = 300) -> str:
-    line = " ".join(str(text).split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 class Worker:
@@ -189,10 +185,10 @@ class Worker:
         try:
             return self.adapter_for(job.account)
         except Exception as e:
-            reason = f"no adapter for account {job.account!r}: {_one_line(e)}"
+            reason = f"no adapter for account {job.account!r}: {one_line(e)}"
             now = self.clock()
             if isinstance(e, AuthError):
-                self.store.flag_account(job.account, _one_line(e), now=now)
+                self.store.flag_account(job.account, one_line(e), now=now)
             if job.state is S.UNKNOWN:  # cannot check now; keep it in doubt, look again later
                 outcomes.append(self._move(job, S.UNKNOWN, now, reason, run_at=now + self._wait(job)))
             else:
@@ -287,10 +283,7 @@ class Worker:
         text = str(error) if str(error) else type(error).__name__
         if not isinstance(error, (NotSent, Rejected, Unconfirmed)):
             text = f"{type(error).__name__}: {text}"
-        for value in getattr(adapter, "credentials", {}).values():
-            if value and len(value) >= 4:
-                text = text.replace(str(value), mask(value))
-        return _one_line(text)
+        return one_line(text, getattr(adapter, "credentials", {}).values(), masked=mask)
 
     def _log(self, job: Job, from_state: JobState, to_state: JobState, reason: str) -> None:
         log.info("job %d %s/%s: %s -> %s: %s", job.id, job.slug, job.account, from_state, to_state, reason)

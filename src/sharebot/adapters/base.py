@@ -1,7 +1,8 @@
 """What every network adapter offers, and the one place transport failures become sharebot errors.
 
-An adapter does I/O only. What a network counts and accepts is pure and lives in `sharebot.networks`,
-so a dry run never imports this package's network modules (or their SDKs).
+An adapter does I/O only. What a network counts and accepts, and which credentials it needs, is pure and
+declared in the registry (`sharebot.networks`), so a dry run never imports this package's network modules
+(or their SDKs).
 """
 
 from __future__ import annotations
@@ -9,14 +10,17 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Mapping
 
-from sharebot.errors import AuthError
+from sharebot.errors import MissingCredential
+from sharebot.fetch import FetchPolicy
 from sharebot.models import Account, Network, PublishResult, RenderedPost
+from sharebot.networks import NETWORKS
 from sharebot.credentials import Secret, mask
 
-__all__ = ["Adapter", "AdapterContext", "AccountStatus", "Delivery", "Secret", "mask"]
+__all__ = ["Adapter", "AdapterContext", "AccountState", "AccountStatus", "Delivery", "Secret", "mask"]
 
 
 @dataclass(frozen=True)
@@ -31,36 +35,52 @@ class Delivery:
     save: Callable[[Mapping[str, Any]], None] | None = field(default=None, compare=False, repr=False)
 
 
+class AccountState(StrEnum):
+    """What a credential check found out about an account."""
+
+    OK = "ok"
+    MISSING = "missing"  # a credential is not set
+    REJECTED = "rejected"  # the network refused the credentials, or the account is unusable
+    EXPIRING = "expiring"  # works, but not for much longer
+    UNREACHABLE = "unreachable"  # the network did not answer
+
+
 @dataclass(frozen=True)
 class AccountStatus:
     account: str
-    state: str  # "ok" | "missing" | "rejected" | "expiring" | "unreachable"
+    state: AccountState  # a plain "ok" etc. is taken too
     detail: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "state", AccountState(self.state))
 
 
 @dataclass(frozen=True)
 class AdapterContext:
-    """Process-wide settings adapters need: timeouts and where to keep session files."""
+    """Process-wide settings adapters need: timeouts, where to keep session files, which hosts images
+    may come from."""
 
     state_dir: Path
     timeout: float = 20.0
     user_agent: str = "sharebot/0.1"
+    fetch_policy: FetchPolicy = FetchPolicy()  # article images: public addresses only, unless allowed here
 
 
 class Adapter(ABC):
     """Posts to one account of one network."""
 
     network: ClassVar[Network]
-    required_secrets: ClassVar[tuple[str, ...]] = ()
-    # How a retry avoids a second post: "key" (server honours an idempotency key), "rkey"
-    # (client-chosen record key), "lookup" (search own recent posts), "none" (cannot tell).
-    dedupe: ClassVar[str] = "lookup"
+
+    @property
+    def required_secrets(self) -> tuple[str, ...]:
+        """The credentials it cannot post without: its network's, as the registry declares them."""
+        return NETWORKS[self.network].secrets
 
     def __init__(self, account: Account, credentials: Mapping[str, Secret], context: AdapterContext) -> None:
         missing = [name for name in self.required_secrets if not credentials.get(name)]
         if missing:
             names = ", ".join(account.secrets.get(m, m) for m in missing)
-            raise AuthError(str(self.network), f"account {account.name!r}: missing credential(s) {names}")
+            raise MissingCredential(str(self.network), f"account {account.name!r}: missing credential(s) {names}")
         self.account = account
         self.credentials = credentials
         self.context = context

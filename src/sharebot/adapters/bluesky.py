@@ -2,7 +2,7 @@
 
 Retries stay single because the record key is ours: `prepare` derives a TID from the delivery, the queue
 stores it, and every attempt first looks for a record at that key before creating one there.
-Facts used here: /work/shared/docs/platforms.md §2 and https://atproto.com/specs/record-key.
+Facts used here: https://atproto.com/specs/record-key and https://atproto.com/specs/tid.
 """
 
 from __future__ import annotations
@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, TypeVar
 
 from sharebot.adapters.base import AccountStatus, Adapter, AdapterContext, Delivery, Secret
 from sharebot.errors import AuthError, ConfigError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
-from sharebot.images import BLUESKY_THUMB_MAX_BYTES, download, jpeg_under
+from sharebot.images import BLUESKY_THUMB_MAX_BYTES, article_image
 from sharebot.models import Account, Facet, Network, PublishResult, RenderedPost
+from sharebot.scrub import one_line
+from sharebot.times import utc
 
 if TYPE_CHECKING:
     from atproto import Client, Session, SessionEvent
@@ -47,10 +49,6 @@ def make_tid(micros: int, clock_id: int) -> str:
     return "".join(reversed(chars))
 
 
-def _utc(now: datetime) -> datetime:
-    return now.replace(tzinfo=timezone.utc) if now.tzinfo is None else now.astimezone(timezone.utc)
-
-
 def _iso(now: datetime) -> str:
     # Millisecond precision with a Z suffix: the form Bluesky's own clients write (atproto `datetime` format).
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
@@ -76,15 +74,12 @@ def _map_error(exc: BaseException, what: str, *, sent: bool, now: datetime | Non
         detail = f"{what}: {type(cause or exc).__name__}" + (f" ({cause})" if cause and str(cause) else "")
     else:
         detail = f"{what}: {name or 'error'}" + (f": {message}" if message else "")
-    detail = " ".join(detail.split())
-    for secret in secrets:
-        if secret:
-            detail = detail.replace(secret, "****")
+    detail = one_line(detail, secrets)
 
     if isinstance(exc, ax.RateLimitExceededError):
         retry_after = exc.retry_after
         if retry_after is None and exc.reset_at is not None and now is not None:
-            retry_after = max(0.0, (exc.reset_at - _utc(now)).total_seconds())
+            retry_after = max(0.0, (exc.reset_at - utc(now)).total_seconds())
         return RateLimited(NETWORK, detail, status or 429, retry_after=retry_after)
     if isinstance(exc, (ax.UnauthorizedError, ax.LoginRequiredError)) or name in _TOKEN_ERRORS:
         return AuthError(NETWORK, detail, status)
@@ -104,7 +99,6 @@ def _map_error(exc: BaseException, what: str, *, sent: bool, now: datetime | Non
 
 class BlueskyAdapter(Adapter):
     network = Network.BLUESKY
-    required_secrets = ("app_password",)
     dedupe = "rkey"
 
     def __init__(self, account: Account, credentials: Mapping[str, Secret], context: AdapterContext) -> None:
@@ -123,7 +117,7 @@ class BlueskyAdapter(Adapter):
 
     # --- record key and time, chosen before the first attempt ------------------------------------
     def prepare(self, post: RenderedPost, delivery: Delivery) -> Mapping[str, Any]:
-        now = _utc(delivery.now)
+        now = utc(delivery.now)
         # A worker prepares a whole batch with one `now`: two posts to the same repo must still get distinct
         # keys, so the key's hash picks both the clock id and an offset of up to a second.
         spread = int.from_bytes(hashlib.sha256(delivery.key.encode()).digest()[:8], "big")
@@ -247,8 +241,7 @@ class BlueskyAdapter(Adapter):
         image_url = card.image or post.image
         if image_url:
             try:
-                image = download(image_url, network=NETWORK, timeout=self.context.timeout)
-                jpeg = jpeg_under(image.data, BLUESKY_THUMB_MAX_BYTES, network=NETWORK)
+                jpeg = article_image(image_url, BLUESKY_THUMB_MAX_BYTES, network=NETWORK, context=self.context)
             except Rejected as exc:
                 # A broken picture (404, not an image, far too big) should not cost the post: the card goes
                 # out without a thumbnail. A transient failure (NotSent) still retries the whole post.

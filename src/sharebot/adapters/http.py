@@ -12,19 +12,19 @@ exceptions only ever carries the placeholder.
 
 from __future__ import annotations
 
-import email.utils
-import re
 from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Mapping
 from urllib.parse import quote
 
 from sharebot.adapters.base import AccountStatus
 from sharebot.errors import NotSent, PublishError, Unconfirmed
+from sharebot.scrub import one_line
+from sharebot.times import utc
 
 if TYPE_CHECKING:
     import httpx
 
-MAX_DETAIL = 300
 # A post found by lookup counts as this round's when made at most this long before the round's
 # `not_before`: our clock and the network's may disagree.
 CLOCK_SKEW = timedelta(minutes=10)
@@ -35,17 +35,6 @@ def hidden(name: str) -> str:
     return f"SHAREBOT-HIDDEN-{name.upper().replace('_', '-')}"
 
 
-def one_line(text: object, secrets: Mapping[str, str] | None = None) -> str:
-    """Error text fit for a log line: single line, bounded, every secret value replaced by ****."""
-    value = re.sub(r"\s+", " ", str(text)).strip()
-    for secret in (secrets or {}).values():
-        if secret:
-            value = value.replace(secret, "****").replace(quote(secret, safe=""), "****")
-    for name in (secrets or {}):
-        value = value.replace(hidden(name), "****")
-    return value if len(value) <= MAX_DETAIL else value[: MAX_DETAIL - 1] + "…"
-
-
 def json_body(response: httpx.Response) -> Any:
     """The decoded JSON body, or None when there is none or it is not JSON (proxies answer HTML)."""
     try:
@@ -54,25 +43,48 @@ def json_body(response: httpx.Response) -> Any:
         return None
 
 
-def retry_after(response: httpx.Response, now: datetime | None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or HTTP-date), None when absent or unreadable."""
-    value = response.headers.get("retry-after")
-    if not value:
-        return None
-    if value.strip().isdigit():
+def retry_after(headers: Mapping[str, str], now: datetime | None, *, reset: str | None = None) -> float | None:
+    """Seconds to wait before asking again, from the headers of a refused request; None when they do not say.
+
+    `Retry-After` (delta-seconds or an HTTP-date) wins. Otherwise `reset` names the network's own header
+    for when its window reopens: epoch seconds (X's x-rate-limit-reset) or ISO 8601 (Mastodon's
+    X-RateLimit-Reset). A moment is measured on the server's clock (its Date header) when it sent one,
+    else on `now`: our clock and theirs may disagree by more than the wait itself.
+    """
+    value = (headers.get("retry-after") or "").strip()
+    if value.isdigit():
         return float(value)
+    until = _http_date(value)
+    if until is None and reset:
+        until = _reset_moment(headers.get(reset) or "")
+    if until is None:
+        return None
+    base = _http_date(headers.get("date") or "") or (utc(now) if now is not None else None)
+    if base is None:
+        return None
+    return max(0.0, (until - base).total_seconds())
+
+
+def _http_date(value: str) -> datetime | None:
     try:
-        when = email.utils.parsedate_to_datetime(value)
+        return utc(parsedate_to_datetime(value)) if value else None
     except (TypeError, ValueError):
         return None
-    if now is None:
+
+
+def _reset_moment(value: str) -> datetime | None:
+    value = value.strip()
+    try:
+        if value.isdigit():
+            return datetime.fromtimestamp(int(value), timezone.utc)
+        return utc(datetime.fromisoformat(value.replace("Z", "+00:00"))) if value else None
+    except (ValueError, OverflowError, OSError):
         return None
-    return max(0.0, (when - now).total_seconds())
 
 
 def seconds_to_utc_midnight(now: datetime) -> float:
     """Daily quotas (LinkedIn) reset at 00:00 UTC."""
-    current = now.astimezone(timezone.utc) if now.tzinfo else now.replace(tzinfo=timezone.utc)
+    current = utc(now)
     seconds_today = current.hour * 3600 + current.minute * 60 + current.second + current.microsecond / 1e6
     return 86400.0 - seconds_today
 
@@ -87,7 +99,7 @@ def round_start(data: Mapping[str, Any]) -> datetime | None:
         moment = datetime.fromisoformat(str(value))
     except ValueError:
         return None
-    return _utc(moment) - CLOCK_SKEW
+    return utc(moment) - CLOCK_SKEW
 
 
 def posted_at(value: Any) -> datetime | None:
@@ -100,7 +112,7 @@ def posted_at(value: Any) -> datetime | None:
     try:
         if isinstance(value, (int, float)):
             return datetime.fromtimestamp(value / 1000, timezone.utc)
-        return _utc(datetime.fromisoformat(str(value)))
+        return utc(datetime.fromisoformat(str(value)))
     except (ValueError, OverflowError, OSError):
         return None
 
@@ -115,10 +127,6 @@ def in_round(created: Any, since: datetime | None) -> bool:
         return True
     moment = posted_at(created)
     return moment is not None and moment >= since
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def status_from_error(account: str, exc: PublishError) -> AccountStatus:
@@ -180,7 +188,8 @@ class Http:
         )
 
     def detail(self, text: object) -> str:
-        return one_line(text, self.secrets)
+        """`text` as one bounded line, the secrets and their URL placeholders masked."""
+        return one_line(text, [*self.secrets.values(), *map(hidden, self.secrets)])
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """Send one request. A read (GET) cannot have posted anything, so all its failures are NotSent."""

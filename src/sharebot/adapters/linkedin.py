@@ -23,7 +23,7 @@ from sharebot.adapters.base import AccountStatus, Adapter, Delivery
 from sharebot.adapters.http import (Http, in_round, json_body, posted_at, retry_after, round_start,
                                    seconds_to_utc_midnight, status_from_error)
 from sharebot.errors import AuthError, ConfigError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
-from sharebot.images import download, jpeg_under
+from sharebot.images import article_image
 from sharebot.models import Network, PublishResult, RenderedPost
 
 if TYPE_CHECKING:
@@ -42,7 +42,6 @@ _POST_URN = re.compile(r"urn:li:(?:share|ugcPost):\d+")
 
 class LinkedInAdapter(Adapter):
     network: ClassVar[Network] = Network.LINKEDIN
-    required_secrets: ClassVar[tuple[str, ...]] = ("access_token",)
     # No idempotency key. A repeat is refused with 422 DUPLICATE_POST naming the existing URN, and
     # organization posts can be listed by author; both settle a doubtful attempt.
     dedupe: ClassVar[str] = "lookup"
@@ -173,8 +172,7 @@ class LinkedInAdapter(Adapter):
     def _thumbnail(self, url: str, delivery: Delivery) -> str | None:
         """Upload the card image; returns its urn:li:image, or None when the article image is unusable."""
         try:
-            image = download(url, network=str(self.network), timeout=self.context.timeout)
-            jpeg = jpeg_under(image.data, THUMBNAIL_MAX_BYTES, network=str(self.network))
+            jpeg = article_image(url, THUMBNAIL_MAX_BYTES, network=str(self.network), context=self.context)
         except (NotSent, Rejected) as exc:
             # A broken article image should not hold the news back: the card goes out without it.
             log.warning("linkedin %s: card without thumbnail: %s", self.account.name, exc)
@@ -216,7 +214,7 @@ class LinkedInAdapter(Adapter):
             return Rejected(net, f"LinkedIn-Version {self.version} is no longer supported; set a newer "
                                  f"'version' option ({message})", status)
         if status == 429:
-            wait = retry_after(response, now)
+            wait = retry_after(response.headers, now)
             if wait is None and now is not None:
                 wait = seconds_to_utc_midnight(now)  # daily quotas reset at 00:00 UTC
             return RateLimited(net, message, status, retry_after=wait)

@@ -2,8 +2,8 @@
 
 Mastodon keeps an `Idempotency-Key` for an hour and answers a repeated key with the original status, so
 a retry after an unknown outcome is safe within that hour; after it, `find` reads the account's own recent
-statuses for the article link. Facts: /work/shared/docs/platforms.md §3,
-https://docs.joinmastodon.org/methods/statuses/#create
+statuses for the article link. Facts: https://docs.joinmastodon.org/methods/statuses/#create,
+https://docs.joinmastodon.org/api/rate-limits
 """
 
 from __future__ import annotations
@@ -11,19 +11,22 @@ from __future__ import annotations
 import functools
 import html
 import json
+import os
 import re
+import threading
 import time
-from datetime import datetime, timedelta, timezone
-from email.utils import parsedate_to_datetime
-from typing import Any, Callable, ClassVar, TypeVar
+from datetime import datetime, timedelta
+from typing import Any, Callable, ClassVar, Iterable, TypeVar
 from urllib.parse import urlsplit
 
 from sharebot import counting
 from sharebot.adapters.base import AccountStatus, Adapter, Delivery
-from sharebot.adapters.http import one_line, requests_never_sent, status_from_error
+from sharebot.adapters.http import requests_never_sent, retry_after, status_from_error
 from sharebot.errors import AuthError, ConfigError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
-from sharebot.images import download, jpeg_under
+from sharebot.images import article_image
 from sharebot.models import Network, PublishResult, RenderedPost
+from sharebot.scrub import one_line
+from sharebot.times import utc
 
 # Instances that are not told otherwise (app/validators/status_length_validator.rb, MAX_CHARS).
 DEFAULT_LIMITS = (500, 23)
@@ -42,7 +45,6 @@ T = TypeVar("T")
 
 class MastodonAdapter(Adapter):
     network: ClassVar[Network] = Network.MASTODON
-    required_secrets: ClassVar[tuple[str, ...]] = ("access_token",)
     dedupe: ClassVar[str] = "key"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -92,13 +94,13 @@ class MastodonAdapter(Adapter):
 
     def find(self, post: RenderedPost, delivery: Delivery) -> PublishResult | None:
         not_before = delivery.data.get("not_before")
-        since = aware(datetime.fromisoformat(str(not_before))) - CLOCK_SKEW if not_before else None
+        since = utc(datetime.fromisoformat(str(not_before))) - CLOCK_SKEW if not_before else None
         account_id = self._me(delivery.now)
         statuses = self._call(lambda api: api.account_statuses(account_id, limit=FIND_COUNT, exclude_replies=True),
                               now=delivery.now)
         for status in statuses:
             created = status.get("created_at")
-            if since and isinstance(created, datetime) and aware(created) < since:
+            if since and isinstance(created, datetime) and utc(created) < since:
                 continue
             if is_post_of(status, post):
                 return PublishResult(str(status["id"]), status.get("url"))
@@ -138,7 +140,7 @@ class MastodonAdapter(Adapter):
         path = self.context.state_dir / f"mastodon-limits-{urlsplit(self.api_base).netloc.replace(':', '_')}.json"
         try:
             cached = json.loads(path.read_text())
-            if timedelta(0) <= aware(now) - datetime.fromisoformat(cached["fetched_at"]) < LIMITS_MAX_AGE:
+            if timedelta(0) <= utc(now) - datetime.fromisoformat(cached["fetched_at"]) < LIMITS_MAX_AGE:
                 return int(cached["max_characters"]), int(cached["characters_reserved_per_url"])
         except (OSError, ValueError, KeyError, TypeError):
             pass
@@ -147,8 +149,9 @@ class MastodonAdapter(Adapter):
         limits = (int(statuses.get("max_characters") or DEFAULT_LIMITS[0]),
                   int(statuses.get("characters_reserved_per_url") or DEFAULT_LIMITS[1]))
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".tmp")
-        partial.write_text(json.dumps({"instance": self.api_base, "fetched_at": aware(now).isoformat(),
+        # One temporary file per thread: two first posts to one instance may fetch its limits at once.
+        partial = path.with_suffix(f".{os.getpid()}-{threading.get_ident()}.tmp")
+        partial.write_text(json.dumps({"instance": self.api_base, "fetched_at": utc(now).isoformat(),
                                        "max_characters": limits[0], "characters_reserved_per_url": limits[1]}))
         partial.replace(path)
         return limits
@@ -160,9 +163,8 @@ class MastodonAdapter(Adapter):
         return self._account_id
 
     def _upload(self, url: str, description: str) -> Any:
-        image = download(url, network=str(self.network), timeout=self.context.timeout)
-        if image.mime_type not in IMAGE_TYPES or len(image.data) > IMAGE_MAX_BYTES:
-            image = jpeg_under(image.data, IMAGE_MAX_BYTES, network=str(self.network))
+        image = article_image(url, IMAGE_MAX_BYTES, network=str(self.network), context=self.context,
+                              keep=IMAGE_TYPES)
         try:
             media = self._call(lambda api: api.media_post(image.data, mime_type=image.mime_type,
                                                           description=description or None), write=True)
@@ -189,7 +191,7 @@ class MastodonAdapter(Adapter):
         try:
             return fn(api)
         except MastodonError as exc:
-            raise map_error(exc, self._last, now=now, write=write, secrets=self.secrets) from exc
+            raise map_error(exc, self._last, now=now, write=write, secrets=self.secrets.values()) from exc
 
     def _client(self) -> Any:
         if self._api is None:
@@ -224,12 +226,8 @@ def plain(content: str) -> str:
     return " ".join(html.unescape(re.sub(r"<[^>]+>", "", text)).split())
 
 
-def aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
 def map_error(exc: BaseException, last: Any, *, now: datetime | None, write: bool,
-              secrets: dict[str, str]) -> PublishError:
+              secrets: Iterable[str]) -> PublishError:
     """The one place Mastodon.py's failures become sharebot errors.
 
     `last` is the last HTTP response seen (None when the request got none); `write`: the request could
@@ -240,7 +238,7 @@ def map_error(exc: BaseException, last: Any, *, now: datetime | None, write: boo
     net = str(Network.MASTODON)
     if isinstance(exc, MastodonRatelimitError):
         if last is not None and last.status_code == 429:
-            wait = retry_after(last.headers.get("X-RateLimit-Reset"), last.headers.get("Date"), now)
+            wait = retry_after(last.headers, now, reset="X-RateLimit-Reset")
             return RateLimited(net, "rate limit reached", 429, retry_after=wait)
         # Mastodon.py also raises this when it cannot read the headers of an answer it got.
         return (Unconfirmed if write else NotSent)(net, one_line(f"unreadable rate-limit headers: {exc}", secrets))
@@ -263,23 +261,6 @@ def map_error(exc: BaseException, last: Any, *, now: datetime | None, write: boo
     if isinstance(exc, MastodonAPIError):  # an answer that was not JSON: the request did arrive
         return (Unconfirmed if write else NotSent)(net, one_line(f"unreadable answer: {exc}", secrets))
     return Rejected(net, one_line(f"{type(exc).__name__}: {exc}", secrets))
-
-
-def retry_after(reset: str | None, date: str | None, now: datetime | None) -> float | None:
-    """Seconds until X-RateLimit-Reset (ISO 8601), measured on the instance's clock (Date) when it sent one."""
-    if not reset:
-        return None
-    try:
-        until = aware(datetime.fromisoformat(reset.replace("Z", "+00:00")))
-    except ValueError:
-        return None
-    try:
-        base = parsedate_to_datetime(date) if date else now
-    except (TypeError, ValueError):
-        base = now
-    if base is None:
-        return None
-    return max(0.0, (until - aware(base)).total_seconds())
 
 
 def _fetch_media(api: Any, *, media_id: str) -> Any:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from sharebot.adapters.base import AccountStatus, Adapter, Delivery
 from sharebot.adapters.http import Http, hidden, json_body, status_from_error
 from sharebot.errors import AuthError, ConfigError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
-from sharebot.images import download, jpeg_under
+from sharebot.images import article_image
 from sharebot.models import Network, PublishResult, RenderedPost
 
 if TYPE_CHECKING:
@@ -26,7 +26,6 @@ PHOTO_MAX_BYTES = 5_000_000
 
 class TelegramAdapter(Adapter):
     network: ClassVar[Network] = Network.TELEGRAM
-    required_secrets: ClassVar[tuple[str, ...]] = ("bot_token",)
     # A bot cannot read a channel's history (no getChatHistory in the Bot API, and channel posts reach
     # a bot only as live updates), so after a timeout nothing can tell whether the message went out.
     # The queue therefore leaves an unconfirmed Telegram job for a person to settle.
@@ -46,21 +45,14 @@ class TelegramAdapter(Adapter):
 
     # --- the Adapter contract --------------------------------------------------------------------
     def publish(self, post: RenderedPost, delivery: Delivery) -> PublishResult:
-        # The renderer decides whether the text is HTML (and escapes it); plain text otherwise, so a
-        # headline with "<" or "&" is never misparsed.
-        parse_mode = post.options.get("parse_mode")
+        # Always plain text (no parse_mode), so a headline with "<" or "&" is never misparsed as HTML.
         if post.image and post.options.get("attach_image"):
-            image = download(post.image, network=str(self.network), timeout=self.context.timeout)
-            photo = jpeg_under(image.data, PHOTO_MAX_BYTES, network=str(self.network))
+            photo = article_image(post.image, PHOTO_MAX_BYTES, network=str(self.network), context=self.context)
             fields = {"chat_id": self.chat_id, "caption": post.text}
-            if parse_mode:
-                fields["parse_mode"] = str(parse_mode)
             upload = {"photo": ("image.jpg", photo.data, photo.mime_type)}
             result = self._call("sendPhoto", data=fields, files=upload)
         else:
             body: dict[str, Any] = {"chat_id": self.chat_id, "text": post.text}
-            if parse_mode:
-                body["parse_mode"] = str(parse_mode)
             if post.link:
                 body["link_preview_options"] = {"url": post.link, "prefer_large_media": True}
             result = self._call("sendMessage", json=body)

@@ -3,7 +3,7 @@
 Auth is OAuth 1.0a user context (four values; tokens do not expire) or an OAuth 2.0 user token sent as a
 bearer. X has no idempotency key, so an unknown outcome is settled by reading the account's own recent
 posts and looking for the article link among their expanded URLs (post text carries t.co links only).
-Facts: /work/shared/docs/platforms.md §1, https://docs.x.com/x-api/posts/manage-tweets/migrate/overview
+Facts: https://docs.x.com/x-api/posts/manage-tweets/migrate/overview
 """
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ from __future__ import annotations
 import functools
 import html
 from datetime import datetime, timedelta
-from email.utils import parsedate_to_datetime
-from typing import Any, Callable, ClassVar, TypeVar
+from typing import Any, Callable, ClassVar, Iterable, TypeVar
 
 from sharebot.adapters.base import AccountStatus, Adapter, Delivery
-from sharebot.adapters.http import one_line, requests_never_sent, status_from_error
+from sharebot.adapters.http import requests_never_sent, retry_after, status_from_error
 from sharebot.errors import AuthError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
-from sharebot.images import download, jpeg_under
+from sharebot.images import article_image
 from sharebot.models import Network, PublishResult, RenderedPost
+from sharebot.scrub import one_line
 
 API_BASE = "https://api.x.com"
 OAUTH1 = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
@@ -120,9 +120,8 @@ class XAdapter(Adapter):
 
     def _upload(self, url: str, now: datetime) -> str:
         """X's v2 one-shot image upload; tweepy 4.17 only has the retiring v1.1 endpoint."""
-        image = download(url, network=str(self.network), timeout=self.context.timeout)
-        if image.mime_type not in IMAGE_TYPES or len(image.data) > IMAGE_MAX_BYTES:
-            image = jpeg_under(image.data, IMAGE_MAX_BYTES, network=str(self.network))
+        image = article_image(url, IMAGE_MAX_BYTES, network=str(self.network), context=self.context,
+                              keep=IMAGE_TYPES)
         name = "image." + image.mime_type.split("/")[1]
         try:
             response = self._call(lambda c: c.request(
@@ -147,7 +146,7 @@ class XAdapter(Adapter):
         try:
             return fn(self._client)
         except (tweepy.TweepyException, requests.RequestException) as exc:
-            raise map_error(exc, now=now, write=write, secrets=self.secrets) from exc
+            raise map_error(exc, now=now, write=write, secrets=self.secrets.values()) from exc
 
 
 def result(tweet_id: str) -> PublishResult:
@@ -195,9 +194,8 @@ def client_class() -> type:
             response = self.session.request(method, self.api_base + route, params=params, json=json, data=data,
                                             files=files, headers=headers, auth=auth, timeout=self.timeout)
             status = response.status_code
-            if status == 429:
-                reset = response.headers.get("x-rate-limit-reset", "")
-                raise errors.TooManyRequests(response, reset_time=int(reset) if reset.isdigit() else None)
+            if status == 429:  # map_error reads the wait from the headers (x-rate-limit-reset)
+                raise errors.TooManyRequests(response)
             if status >= 500:
                 raise errors.TwitterServerError(response)
             if not 200 <= status < 300:
@@ -210,7 +208,7 @@ def client_class() -> type:
 
 
 def map_error(exc: BaseException, *, now: datetime | None, write: bool,
-              secrets: dict[str, str]) -> PublishError:
+              secrets: Iterable[str]) -> PublishError:
     """The one place tweepy and requests failures become sharebot errors.
 
     `write`: the request could have changed something (a GET that fails has posted nothing).
@@ -223,7 +221,7 @@ def map_error(exc: BaseException, *, now: datetime | None, write: bool,
         status = exc.response.status_code
         said = one_line(exc.api_messages[0] if exc.api_messages else f"{status} {exc.response.reason}", secrets)
         if isinstance(exc, errors.TooManyRequests):
-            wait = retry_after(exc.reset_time, exc.response.headers.get("date"), now)
+            wait = retry_after(exc.response.headers, now, reset="x-rate-limit-reset")
             return RateLimited(net, f"rate limit reached: {said}", 429, retry_after=wait)
         if status == 401:
             return AuthError(net, f"credentials refused: {said}", status)
@@ -245,17 +243,3 @@ def map_error(exc: BaseException, *, now: datetime | None, write: bool,
         return Unconfirmed(net, f"connection lost after sending ({why}); the post may exist")
     return Rejected(net, one_line(exc, secrets))  # tweepy's own argument checks
 
-
-def retry_after(reset: int | None, date: str | None, now: datetime | None) -> float | None:
-    """Seconds until `x-rate-limit-reset` (epoch s), measured on X's clock (Date header) when it sent one."""
-    if reset is None:
-        return None
-    try:
-        base = parsedate_to_datetime(date).timestamp() if date else None
-    except (TypeError, ValueError):
-        base = None
-    if base is None:
-        if now is None:
-            return None
-        base = now.timestamp()
-    return max(0.0, reset - base)

@@ -129,10 +129,6 @@ def unknown_slug(slug: str, where: str, known: Iterable[str]) -> ArticleError:
     return ArticleError(f"no article '{slug}' in {where}{hint}")
 
 
-def one_line(text: object) -> str:
-    return _SPACE.sub(" ", str(text)).strip()
-
-
 def zone_named(name: str | None) -> tzinfo | None:
     """The IANA zone `name` ("Europe/Berlin"), or None for no site zone."""
     if not name:

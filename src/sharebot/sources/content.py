@@ -25,7 +25,8 @@ import yaml
 
 from sharebot.errors import ArticleError
 from sharebot.models import Article
-from sharebot.sources import clean, clean_tags, newest_first, one_line, parse_when, unknown_slug, zone_named
+from sharebot.scrub import one_line
+from sharebot.sources import clean, clean_tags, newest_first, parse_when, unknown_slug, zone_named
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]

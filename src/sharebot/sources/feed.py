@@ -14,8 +14,8 @@ from typing import Any
 
 from sharebot.errors import ArticleError
 from sharebot.models import Article
-from sharebot.sources import (clean, clean_tags, newest_first, one_line, parse_when, slug_from_url,
-                              unknown_slug)
+from sharebot.scrub import one_line
+from sharebot.sources import clean, clean_tags, newest_first, parse_when, slug_from_url, unknown_slug
 from sharebot.sources.fetch import Fetcher, read_location
 
 _JSON_FEED = "https://jsonfeed.org/version/"

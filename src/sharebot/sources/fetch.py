@@ -1,16 +1,20 @@
 """Reading bytes from a URL or a local path, with every failure turned into one ArticleError line.
 
 A `Fetcher` is any callable from URL to bytes, so tests and callers can hand in their own; the default is
-`http_fetcher()`. httpx is imported only when a fetch actually happens.
+`http_fetcher()`, which goes through the safe fetcher (`sharebot.fetch`): public addresses only unless its
+policy allows more, one deadline, a byte cap. httpx is imported only when a fetch actually happens.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 from urllib.parse import unquote, urlsplit
 
 from sharebot.errors import ArticleError
+
+if TYPE_CHECKING:
+    from sharebot.fetch import FetchPolicy
 
 Fetcher = Callable[[str], bytes]
 
@@ -21,45 +25,19 @@ def is_url(location: str) -> bool:
     return urlsplit(location).scheme.lower() in ("http", "https")
 
 
-def http_fetcher(timeout: float = 10, max_bytes: int = 5_000_000) -> Fetcher:
-    """A Fetcher over httpx that follows redirects and refuses bodies larger than `max_bytes`."""
+def http_fetcher(timeout: float = 10, max_bytes: int = 5_000_000, policy: FetchPolicy | None = None) -> Fetcher:
+    """A Fetcher that gives each URL `timeout` seconds in all and at most `max_bytes`, and reaches only
+    public addresses unless `policy` allows more."""
 
-    def fetch(url: str) -> bytes:
-        import httpx
-
-        def fail(reason: str) -> ArticleError:
-            return ArticleError(f"cannot read {url}: {reason}")
+    def fetch_bytes(url: str) -> bytes:
+        from sharebot.fetch import FetchError, fetch as fetch_url
 
         try:
-            headers = {"User-Agent": USER_AGENT}
-            with httpx.Client(timeout=timeout, follow_redirects=True, headers=headers) as client:
-                with client.stream("GET", url) as response:
-                    if response.status_code >= 400:
-                        raise fail(f"HTTP {response.status_code} {response.reason_phrase}".strip())
-                    declared = response.headers.get("content-length", "")
-                    if declared.isdigit() and int(declared) > max_bytes:
-                        raise fail(f"{declared} bytes is more than the limit of {max_bytes}")
-                    chunks: list[bytes] = []
-                    size = 0
-                    # The declared length may be missing or wrong, so count what actually arrives.
-                    for chunk in response.iter_bytes():
-                        size += len(chunk)
-                        if size > max_bytes:
-                            raise fail(f"more than the limit of {max_bytes} bytes")
-                        chunks.append(chunk)
-                    return b"".join(chunks)
-        except httpx.TooManyRedirects:
-            raise fail("too many redirects") from None
-        except httpx.TimeoutException:
-            raise fail(f"no answer within {timeout:g} s") from None
-        except httpx.ConnectError as exc:
-            raise fail(f"cannot connect ({_reason(exc)})") from None
-        except httpx.UnsupportedProtocol:
-            raise fail("not an http(s) URL") from None
-        except httpx.HTTPError as exc:
-            raise fail(f"{type(exc).__name__} ({_reason(exc)})") from None
+            return fetch_url(url, deadline=timeout, max_bytes=max_bytes, policy=policy, user_agent=USER_AGENT).data
+        except FetchError as exc:
+            raise ArticleError(str(exc)) from None
 
-    return fetch
+    return fetch_bytes
 
 
 def read_location(location: str, fetch: Fetcher | None = None) -> bytes:
@@ -77,7 +55,3 @@ def read_location(location: str, fetch: Fetcher | None = None) -> bytes:
     except OSError as exc:
         raise ArticleError(f"cannot read {location}: {exc.strerror or exc}") from None
 
-
-def _reason(exc: Exception) -> str:
-    text = " ".join(str(exc).split())
-    return text or type(exc).__name__

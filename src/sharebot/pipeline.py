@@ -1,20 +1,50 @@
-"""The dry run: find the article, render it for the chosen accounts, and lay the result out as text or JSON.
+"""The pipeline from an article to planned posts: find the article, choose the accounts, render a post
+for each, and plan when each goes out. What a dry run shows and what `publish` enqueues both come from here.
 
-Nothing here writes, sends or needs a credential.
+Nothing here sends or needs a credential; the dry run reads the queue, if there is one, and writes nothing.
 """
 
 from __future__ import annotations
 
+import os
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from types import MappingProxyType
-from typing import Any, Callable, Iterable, Mapping, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, NamedTuple
 
 from sharebot import links
 from sharebot.config import Settings
 from sharebot.errors import ConfigError
-from sharebot.models import Account, Article, Network, RenderedPost, Severity
+from sharebot.models import Account, Article, Network, RenderedPost
+from sharebot.networks import LINK_ONLY, NETWORKS, share_servers
 from sharebot.render import add_utm, render
+from sharebot.scheduler import PublishMode, plan
 from sharebot.sources import Fetcher, open_source, read_page
+from sharebot.sources.fetch import http_fetcher
+from sharebot.when import UnreadableTime, parse_when
+
+if TYPE_CHECKING:
+    from sharebot.store import Store
+
+
+class PublishRequest(NamedTuple):
+    """What someone asked `publish` for: an article, optionally only some networks or accounts, and when."""
+
+    article: str  # a slug, or an article page URL
+    networks: tuple[str, ...] = ()
+    accounts: tuple[str, ...] = ()
+    mode: PublishMode = PublishMode.SCHEDULE
+    at: str | None = None  # a time as typed (+2h, "2026-12-01 08:00", ISO 8601): PublishMode.AT
+    repost: bool = False
+
+
+class Resolved(NamedTuple):
+    """A request with its names looked up: the article, the accounts, and when (`at` for PublishMode.AT)."""
+
+    article: Article
+    accounts: list[Account]
+    mode: PublishMode
+    at: datetime | None
 
 
 class Preview(NamedTuple):
@@ -38,8 +68,55 @@ class Preview(NamedTuple):
         return {"article": self.article.to_dict(), "posts": posts}
 
 
+def resolve(settings: Settings, request: PublishRequest, *, now: datetime,
+            fetch: Fetcher | None = None) -> Resolved:
+    """Look up what `request` names. A time that cannot be read raises UnreadableTime naming `--at`."""
+    accounts = select_accounts(settings, networks=request.networks, accounts=request.accounts)
+    article = load_article(settings, request.article, fetch=fetch)
+    if request.at is None:
+        return Resolved(article, accounts, PublishMode(request.mode), None)
+    try:
+        at = parse_when(request.at, now=now, zone=settings.site.timezone)
+    except UnreadableTime as exc:
+        raise UnreadableTime(f"--at: {exc}") from None
+    return Resolved(article, accounts, PublishMode.AT, at)
+
+
+def dry_run(settings: Settings, request: PublishRequest, *, now: datetime,
+            fetch: Fetcher | None = None) -> Preview:
+    """Each chosen account's post and when it would go out, planned against the queue as it stands (if
+    there is one: a dry run creates, upgrades and writes nothing)."""
+    chosen = resolve(settings, request, now=now, fetch=fetch)
+    with _existing_queue(settings) as store:
+        taken = taken_from(store, now) if store is not None else None
+        return render_article(settings, chosen.article, chosen.accounts, now=now, mode=chosen.mode, at=chosen.at,
+                              taken=taken)
+
+
+@contextmanager
+def _existing_queue(settings: Settings) -> Iterator[Store | None]:
+    """The queue, opened as it is; None when there is none yet, or one an upgrade has not migrated."""
+    database = settings.database
+    if "://" not in database and not os.path.isfile(database):
+        yield None
+        return
+    from sharebot.store import open_store
+
+    store = open_store(database, migrate=False)
+    try:
+        yield store if store.is_current() else None
+    finally:
+        store.close()
+
+
+def share_links(settings: Settings, ref: str, *, fetch: Fetcher | None = None) -> list[links.ShareLink]:
+    """Share-intent links for the article `ref` names (a slug or an article page URL)."""
+    return article_share_links(settings, load_article(settings, ref, fetch=fetch))
+
+
 def load_article(settings: Settings, ref: str, *, fetch: Fetcher | None = None) -> Article:
     """A slug from the configured source, or an article page URL."""
+    fetch = fetch or http_fetcher(policy=settings.fetch)
     if ref.startswith(("http://", "https://")):
         return read_page(ref, language=settings.site.language, fetch=fetch, timezone=settings.site.timezone)
     source = open_source(settings.source.kind, settings.source.location, base_url=settings.site.base_url,
@@ -65,16 +142,6 @@ def select_accounts(settings: Settings, *, networks: Iterable[str] = (), account
     return chosen
 
 
-def mastodon_instance(settings: Settings) -> str | None:
-    for account in settings.accounts:
-        if account.network is Network.MASTODON and isinstance(account.options.get("instance"), str):
-            return account.options["instance"]
-    return None
-
-
-LINK_ONLY = frozenset({Network.WHATSAPP})  # no posting API: the share link is the output
-
-
 def taken_from(store: Any, now: datetime) -> Callable[[str], list[datetime]]:
     """An account's posts in the last day and from now on (from a queue `Store`): what its schedule keeps
     its gap and hourly cap against."""
@@ -90,14 +157,14 @@ def taken_from(store: Any, now: datetime) -> Callable[[str], list[datetime]]:
 
 
 def render_article(settings: Settings, article: Article, accounts: Iterable[Account], *,
-                   now: datetime | None = None, mode: str = "schedule", at: datetime | None = None,
+                   now: datetime | None = None, mode: PublishMode = PublishMode.SCHEDULE, at: datetime | None = None,
                    taken: Callable[[str], list[datetime]] | None = None) -> Preview:
     """Render for each account and, given `now`, plan when each post goes out (see `plan_times`)."""
     accounts = list(accounts)
-    instance = mastodon_instance(settings)
+    servers = share_servers(settings.accounts)
     posts = tuple(
         render(article, account, templates=settings.templates, utm=settings.utm, site_name=settings.site.name,
-               share_base=instance)
+               share_base=servers.get(account.network))
         for account in accounts
     )
     times = plan_times(settings, article, accounts, now=now, mode=mode, at=at, taken=taken) if now else {}
@@ -105,22 +172,20 @@ def render_article(settings: Settings, article: Article, accounts: Iterable[Acco
 
 
 def plan_times(settings: Settings, article: Article, accounts: Iterable[Account], *, now: datetime,
-               mode: str = "schedule", at: datetime | None = None,
+               mode: PublishMode = PublishMode.SCHEDULE, at: datetime | None = None,
                taken: Callable[[str], list[datetime]] | None = None) -> dict[str, datetime]:
-    """When each account's post goes out, by its schedule (or `mode` "now"/"at"/"next_slot").
+    """When each account's post goes out, by its schedule or by `mode`.
 
     The article's future `published_at` is an embargo; accounts are staggered in config order; `taken`
     gives an account's other planned or sent posts, which its gap and hourly cap are kept against.
     """
-    from sharebot.scheduler import plan
-
     embargo = article.published_at if article.published_at and article.published_at > now else None
     times = {}
     postable = [a for a in accounts if a.network not in LINK_ONLY]
     for order, account in enumerate(postable):
         schedule = settings.schedules[account.name]
         # --next-slot for an account that has no slots: its own earliest allowed time.
-        account_mode = "schedule" if mode == "next_slot" and not schedule.has_slots else mode
+        account_mode = PublishMode.SCHEDULE if mode == PublishMode.NEXT_SLOT and not schedule.has_slots else mode
         try:
             times[account.name] = plan(schedule, now=now, mode=account_mode, at=at,
                                        embargo=embargo, order=order,
@@ -133,11 +198,10 @@ def plan_times(settings: Settings, article: Article, accounts: Iterable[Account]
 def article_share_links(settings: Settings, article: Article) -> list[links.ShareLink]:
     """Share-intent links for every network, each URL tagged for its network as posts are."""
     out = []
-    for network in links.SHARE_NETWORKS:
+    for network, spec in NETWORKS.items():
         url = add_utm(article.url, settings.utm, network=network.value, slug=article.slug)
         # Readers are on many instances: the site's Mastodon button goes to a chooser, not the newsroom's own.
-        out.append(links.ShareLink(network, links.LABELS[network], links.share_url(network, url=url,
-                                                                                    title=article.title)))
+        out.append(links.ShareLink(network, spec.label, links.share_url(network, url=url, title=article.title)))
     return out
 
 
@@ -146,51 +210,3 @@ def _post_json(post: RenderedPost) -> dict[str, Any]:
     keys = ("account", "network", "text", "length", "limit", "unit", "link", "card", "language", "facets",
             "share_url", "issues", "image", "options")
     return {k: data[k] for k in keys}
-
-
-def format_text(preview: Preview, *, width: int = 100) -> str:
-    """The editor's view: each post exactly as it will go out, with its measure and everything around it."""
-    import textwrap
-
-    a = preview.article
-    lines = [a.title, f"  {a.url}", f"  {a.language} · {a.section or 'no section'} · {len(a.tags)} tags", ""]
-    for post in preview.posts:
-        status = "BLOCKED" if post.blocked else "ok"
-        head = f"── {post.account} ({post.network.value}) · {post.length}/{post.limit} {post.unit} · {status} "
-        lines.append(head + "─" * max(0, width - len(head)))
-        lines.extend(post.text.split("\n"))
-        lines.append("")
-        lines.append(f"  link      {post.link}")
-        if post.card:
-            c = post.card
-            lines.append(f"  card      {c.title}")
-            if c.description:  # wrapped, never shortened: the preview shows all that is sent
-                lines += textwrap.wrap(c.description, width=width, initial_indent=" " * 12,
-                                       subsequent_indent=" " * 12, break_long_words=False, break_on_hyphens=False)
-            lines.append(f"            image: {c.image or 'none'}")
-        lines.append(f"  language  {post.language}")
-        if post.image and post.options.get("attach_image"):
-            lines.append(f"  attached  {post.image} (alt: {post.image_alt or 'none'})")
-        for key in ("visibility",):
-            if post.options.get(key):
-                lines.append(f"  {key:<9} {post.options[key]}")
-        when = preview.times.get(post.account)
-        if when is not None:
-            lines.append(f"  when      {_when(when, preview)}")
-        for f in post.facets:
-            lines.append(f"  facet     {f.kind} bytes {f.byte_start}–{f.byte_end} → {f.value}")
-        if post.share_url:
-            lines.append(f"  share     {post.share_url}")
-        for issue in post.issues:
-            mark = "✗" if issue.severity is Severity.ERROR else "!"
-            lines.append(f"  {mark} {issue.code}: {issue.message}")
-        lines.append("")
-    return "\n".join(lines).rstrip() + "\n"
-
-
-def _when(when: datetime, preview: Preview) -> str:
-    from sharebot.scheduler import describe
-
-    if preview.now is not None and when <= preview.now:
-        return "now"
-    return describe(when, preview.zone)

@@ -1,0 +1,138 @@
+"""What the commands print: library results laid out as text for people, or as JSON-ready data for scripts.
+
+Pure: values in, strings out; only cli.py writes them. Imports stay light (a dry run imports this module),
+so the library types are named for type checkers only.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
+
+from sharebot.models import Severity
+from sharebot.scheduler import describe
+
+if TYPE_CHECKING:
+    from sharebot.app import JobHistory, Planned, PublishReport, QueueListing
+    from sharebot.models import Job
+    from sharebot.pipeline import Preview
+    from sharebot.watch import WatchReport
+
+
+def preview_text(preview: Preview, *, width: int = 100) -> str:
+    """The dry run as the editor reads it: each post exactly as it will go out, with its measure and all
+    around it, `width` columns wide."""
+    import textwrap
+
+    a = preview.article
+    lines = [a.title, f"  {a.url}", f"  {a.language} · {a.section or 'no section'} · {len(a.tags)} tags", ""]
+    for post in preview.posts:
+        status = "BLOCKED" if post.blocked else "ok"
+        head = f"── {post.account} ({post.network.value}) · {post.length}/{post.limit} {post.unit} · {status} "
+        lines.append(head + "─" * max(0, width - len(head)))
+        lines.extend(post.text.split("\n"))
+        lines.append("")
+        lines.append(f"  link      {post.link}")
+        if post.card:
+            c = post.card
+            lines.append(f"  card      {c.title}")
+            if c.description:  # wrapped, never shortened: the preview shows all that is sent
+                lines += textwrap.wrap(c.description, width=width, initial_indent=" " * 12,
+                                       subsequent_indent=" " * 12, break_long_words=False, break_on_hyphens=False)
+            lines.append(f"            image: {c.image or 'none'}")
+        lines.append(f"  language  {post.language}")
+        if post.image and post.options.get("attach_image"):
+            lines.append(f"  attached  {post.image} (alt: {post.image_alt or 'none'})")
+        for key in ("visibility",):
+            if post.options.get(key):
+                lines.append(f"  {key:<9} {post.options[key]}")
+        when = preview.times.get(post.account)
+        if when is not None:
+            lines.append(f"  when      {_when(when, preview)}")
+        for f in post.facets:
+            lines.append(f"  facet     {f.kind} bytes {f.byte_start}–{f.byte_end} → {f.value}")
+        if post.share_url:
+            lines.append(f"  share     {post.share_url}")
+        for issue in post.issues:
+            mark = "✗" if issue.severity is Severity.ERROR else "!"
+            lines.append(f"  {mark} {issue.code}: {issue.message}")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _when(when: datetime, preview: Preview) -> str:
+    if preview.now is not None and when <= preview.now:
+        return "now"
+    return describe(when, preview.zone)
+
+
+def publish_text(report: PublishReport) -> str:
+    lines = [f"{report.article.slug} (round {report.round})"]
+    for line in report.lines:
+        note = " (earlier run)" if line.already else ""
+        lines.append(f"  {line.account:<12} {line.network.value:<9} {line.state:<10}{note} "
+                     f"{line.url or ''} {'' if line.url else line.detail}".rstrip())
+    if report.waiting:
+        lines.append(f"{len(report.waiting)} post(s) wait in the queue: `sharebot worker` (or `watch`) sends them "
+                     "when due")
+    return _text(lines)
+
+
+def publish_json(report: PublishReport) -> dict[str, Any]:
+    return {
+        "article": report.article.slug,
+        "round": report.round,
+        "accounts": [{"account": d.account, "network": d.network.value, "state": d.state, "url": d.url,
+                      "detail": d.detail, "job": d.job_id, "earlier_run": d.already} for d in report.lines],
+    }
+
+
+def job_line(job: Job) -> str:
+    where = job.remote_url or (job.last_error or "")
+    return (f"{job.id:>6}  {job.slug[:38]:<38} {job.account:<12} {job.state.value:<9} r{job.round} "
+            f"{job.updated_at:%Y-%m-%d %H:%M}Z  {where}").rstrip()
+
+
+def jobs_text(jobs: list[Job]) -> str:
+    return _text(job_line(job) for job in jobs)
+
+
+def queue_text(listing: QueueListing) -> str:
+    counts = "  ".join(f"{state.value}: {n}" for state, n in listing.counts.items() if n)
+    return jobs_text(listing.jobs) + (counts or "the queue is empty") + "\n"
+
+
+def history_text(history: JobHistory) -> str:
+    job = history.job
+    lines = [job_line(job), f"  key {job.key[:16]}…  attempts {job.attempts}  run at {job.run_at:%Y-%m-%d %H:%M:%S}Z",
+             "  " + job.post.text.replace("\n", "\n  ")]
+    lines += [f"  {e.at:%Y-%m-%d %H:%M:%S}Z  {e.from_state or '-'} -> {e.to_state}  {e.reason}" for e in history.events]
+    return _text(lines)
+
+
+def upcoming_text(plan: Mapping[str, list[Planned]], *, zone: str, hours: float | None = None) -> str:
+    """What goes out when, per account, in local time; `hours`: the window the plan was asked for."""
+    if not plan:
+        return "nothing is planned" + (f" in the next {hours} h" if hours else "") + "\n"
+    lines = []
+    for account, posts in plan.items():
+        lines.append(account)
+        for job, due_now in posts:
+            due = "due now" if due_now else describe(job.run_at, zone)
+            lines.append(f"  {due:<26}  {job.slug}  (job {job.id})")
+    return _text(lines)
+
+
+def watch_text(report: WatchReport, *, zone: str) -> str:
+    lines = [f"{source}: first look, {count} article(s) recorded as already there (not posted)"
+             for source, count in report.recorded.items()]
+    for item in report.enqueued:
+        times = ", ".join(f"{account} {describe(t, zone)}" for account, t in item.times.items())
+        lines.append(f"new: {item.article.slug}: {times or 'no account takes it'}")
+        lines += [f"  {account}: {why}" for account, why in item.skipped.items()]
+    lines += [f"{source}: {message} (will try again)" for source, message in report.errors.items()]
+    return _text(lines)
+
+
+def _text(lines: Iterable[str]) -> str:
+    return "".join(line + "\n" for line in lines)

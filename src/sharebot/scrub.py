@@ -1,0 +1,25 @@
+"""Text fit for one log line or stored error: secret values masked, folded to a single line, bounded."""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable
+from urllib.parse import quote
+
+MAX_LINE = 300
+MASK = "****"
+
+
+def hide(secret: str) -> str:
+    return MASK
+
+
+def one_line(text: object, secrets: Iterable[str] = (), *, limit: int = MAX_LINE,
+             masked: Callable[[str], str] = hide) -> str:
+    """`text` with every value in `secrets` (also URL-encoded, as it appears in a logged URL) replaced by
+    `masked(value)` (**** unless told otherwise), whitespace runs folded to one space, cut to `limit`."""
+    value = str(text)
+    # Longest first, so a secret that contains another is masked whole rather than leaving its tail.
+    for secret in sorted({str(s) for s in secrets if s}, key=len, reverse=True):
+        value = value.replace(secret, masked(secret)).replace(quote(secret, safe=""), masked(secret))
+    value = " ".join(value.split())
+    return value if len(value) <= limit else value[: limit - 1] + "…"
