@@ -51,10 +51,10 @@ def timed_publish(config: Path, env: dict[str, str], accounts: list[str], slug: 
 
 
 def mastodon_fleet(root: Path, n: int) -> tuple[Path, dict[str, str], list[FakeMastodon]]:
-    servers = [FakeMastodon().start() for _ in range(n)]
+    servers = [FakeMastodon(clock=utcnow).start() for _ in range(n)]
     for server in servers:
         server.delay = DELAY
-    room = Newsroom(None)
+    room = Newsroom(utcnow)
     room.images.start()
     room.write_site(root, [f"{SLUG}-{i}" for i in range(40)])
     accounts = "".join(
@@ -81,7 +81,7 @@ def main(rounds: int = 5) -> str:
             for server in servers:
                 server.stop()
     with tempfile.TemporaryDirectory() as tmp:
-        room = Newsroom(None).start()
+        room = Newsroom(utcnow).start()
         try:
             for server in room.servers[:-1]:
                 server.delay = DELAY

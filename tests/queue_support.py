@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fakes.base import FakeAPI, Request, Response, _Fault  # noqa: E402
+from fakes.base import Clock as _Clock, FakeAPI, Request, Response, _Fault  # noqa: E402
 
 from sharebot.adapters.base import AccountStatus, Adapter, AdapterContext, Delivery, Secret  # noqa: E402
 from sharebot.errors import AuthError, NotSent, RateLimited, Rejected, Unconfirmed  # noqa: E402
@@ -54,15 +54,8 @@ def post(
 
 
 @dataclass
-class Clock:
+class Clock(_Clock):
     now: datetime = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> datetime:
-        self.now += timedelta(seconds=seconds)
-        return self.now
 
 
 # --- store fixtures (import them into a test module to use them) ------------------------------------
@@ -92,15 +85,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield str(tmp_path / "queue.db")
         return
-    if not PG_URL:
-        pytest.skip(
-            "PostgreSQL tests need SHAREBOT_TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/test)"
-        )
-    schema = PgSchema(PG_URL)
-    try:
-        yield schema.url
-    finally:
-        schema.drop()
+    yield request.getfixturevalue("pg_url")  # conftest.py: the session's schema, emptied for this test
 
 
 @pytest.fixture

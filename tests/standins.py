@@ -1,24 +1,25 @@
 """Every network at once for end-to-end tests: the six local stand-ins, an image host, and the real PDS.
 
-`Newsroom` starts them, writes a config whose accounts point at them, and the environment holding
-recognisable fake secrets, so a test can run the real `sharebot` CLI against all of it.
+`Newsroom` starts them on the test's clock, writes a config whose accounts point at them, and the
+environment holding recognisable fake secrets, so a test can run the real `sharebot` CLI against all of it.
+The `newsroom` fixture (conftest.py) gives a started one.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import textwrap
 import tomllib
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from typing import Callable
 
-from PIL import Image
-
-from fakes.base import FakeAPI, Response
+from fakes.base import FakeAPI
 from fakes.facebook import FakeFacebook
 from fakes.linkedin import FakeLinkedIn
 from fakes.mastodon import FakeMastodon
+from fakes.pictures import PictureHost
 from fakes.telegram import FakeTelegram
 from fakes.threads import FakeThreads
 from fakes.x import FakeX
@@ -44,32 +45,31 @@ Der Text des Artikels.
 """
 
 
-def jpeg(width: int = 1600, height: int = 900) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (width, height), (180, 40, 40)).save(out, format="PNG")
-    return out.getvalue()
-
-
 @dataclass
 class Newsroom:
-    pds: PDS | None
-    x: FakeX = field(default_factory=FakeX)
-    mastodon: FakeMastodon = field(default_factory=FakeMastodon)
-    linkedin: FakeLinkedIn = field(default_factory=FakeLinkedIn)
-    facebook: FakeFacebook = field(default_factory=FakeFacebook)
-    threads: FakeThreads = field(default_factory=FakeThreads)
-    telegram: FakeTelegram = field(default_factory=FakeTelegram)
-    images: FakeAPI = field(default_factory=FakeAPI)
+    clock: Callable[[], datetime]
+    pds: PDS | None = None
     bluesky: PDSAccount | None = None
+    config: Path | None = None  # the last config written
+    images: PictureHost = field(default_factory=PictureHost)
+
+    def __post_init__(self) -> None:
+        self.x = FakeX(clock=self.clock)
+        self.mastodon = FakeMastodon(clock=self.clock)
+        self.linkedin = FakeLinkedIn(clock=self.clock)
+        self.facebook = FakeFacebook(clock=self.clock)
+        self.threads = FakeThreads(clock=self.clock)
+        self.telegram = FakeTelegram(clock=self.clock)
 
     def start(self) -> Newsroom:
-        picture = jpeg()
-        self.images.route("GET", r"/bilder/.+\.png", lambda req, m: Response(200, picture, {"Content-Type": "image/png"}))
         for server in self.servers:
             server.start()
-        if self.pds:
-            self.bluesky = create_account(self.pds, "news")
         return self
+
+    def add_bluesky(self, pds: PDS) -> PDSAccount:
+        """A fresh account on the real PDS, configured by the next `write_config`."""
+        self.pds, self.bluesky = pds, create_account(pds, "news")
+        return self.bluesky
 
     @property
     def servers(self) -> list[FakeAPI]:
@@ -80,7 +80,7 @@ class Newsroom:
             server.stop()
 
     def image_url(self, slug: str) -> str:
-        return f"{self.images.url}/bilder/{slug}.png"
+        return f"{self.images.url}/bilder/{slug}/rgb-1600x900.png"
 
     def write_site(self, root: Path, slugs: list[str]) -> Path:
         content = root / "content"
@@ -139,9 +139,9 @@ class Newsroom:
             [fetch]
             allow_private = ["127.0.0.1"]
             """) + textwrap.dedent(bluesky) + textwrap.dedent(extra)
-        path = root / "sharebot.toml"
-        path.write_text(config, encoding="utf-8")
-        return path
+        self.config = root / "sharebot.toml"
+        self.config.write_text(config, encoding="utf-8")
+        return self.config
 
     def env(self) -> dict[str, str]:
         env = {

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import io
 import logging
-import socket
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
@@ -19,30 +18,19 @@ from sharebot.adapters.x import XAdapter
 from sharebot.fetch import FetchPolicy
 from sharebot.errors import AuthError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
 from sharebot.models import Account, Network, RenderedPost
-from fakes.base import FakeAPI, Response
+from fakes.base import Clock, FakeAPI
 from fakes.x import FakeX
 
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
 LOOPBACK = FetchPolicy(allow_private=("127.0.0.1",))  # the image hosts in these tests listen on loopback
 LINK = "https://news.example/politik/wahl-2026?utm_source=x&utm_medium=social"
 TEXT = f"Wahl 2026: Das Ergebnis im Überblick #Wahl2026 {LINK}"
 
 
 @pytest.fixture
-def api() -> Iterator[FakeX]:
-    with FakeX() as fake:
+def api(clock: Clock) -> Iterator[FakeX]:
+    with FakeX(clock=clock) as fake:
         yield fake
-
-
-@pytest.fixture
-def pictures() -> Iterator[FakeAPI]:
-    host = FakeAPI()
-    png, bmp = io.BytesIO(), io.BytesIO()
-    Image.new("RGB", (80, 40), (10, 120, 200)).save(png, format="PNG")
-    Image.new("RGB", (80, 40), (10, 120, 200)).save(bmp, format="BMP")
-    host.route("GET", r"/lead\.png", lambda req, m: Response(200, png.getvalue(), {"Content-Type": "image/png"}))
-    host.route("GET", r"/lead\.bmp", lambda req, m: Response(200, bmp.getvalue(), {"Content-Type": "image/bmp"}))
-    with host:
-        yield host
 
 
 def oauth1(api: FakeX) -> dict[str, Secret]:
@@ -68,7 +56,7 @@ def post(text: str = TEXT, link: str | None = LINK, **options: Any) -> RenderedP
 
 
 def delivery(x: XAdapter, p: RenderedPost, now: datetime | None = None) -> Delivery:
-    first = Delivery("job-7", now or datetime.now(timezone.utc))
+    first = Delivery("job-7", now or NOW)
     return Delivery(first.key, first.now, x.prepare(p, first))
 
 
@@ -104,7 +92,7 @@ def test_publish_with_an_oauth2_user_token_sends_it_as_bearer(api: FakeX, tmp_pa
 def test_image_is_not_attached_unless_asked_because_it_replaces_the_card(api: FakeX, pictures: FakeAPI,
                                                                          tmp_path: Path) -> None:
     x = adapter(api, tmp_path)
-    p = post(image=f"{pictures.url}/lead.png")
+    p = post(image=f"{pictures.url}/rgb-80x40.png")
     x.publish(p, delivery(x, p))
     assert not api.media and not pictures.requests
     assert "media" not in creates(api)[0].json()
@@ -113,7 +101,7 @@ def test_image_is_not_attached_unless_asked_because_it_replaces_the_card(api: Fa
 def test_attach_image_uploads_through_v2_media_and_references_it(api: FakeX, pictures: FakeAPI,
                                                                  tmp_path: Path) -> None:
     x = adapter(api, tmp_path)
-    p = post(image=f"{pictures.url}/lead.png", attach_image=True)
+    p = post(image=f"{pictures.url}/rgb-80x40.png", attach_image=True)
     x.publish(p, delivery(x, p))
     [(media_id, media)] = api.media.items()
     assert media["category"] == "tweet_image"
@@ -123,7 +111,7 @@ def test_attach_image_uploads_through_v2_media_and_references_it(api: FakeX, pic
 
 def test_an_image_type_x_does_not_take_is_sent_as_jpeg(api: FakeX, pictures: FakeAPI, tmp_path: Path) -> None:
     x = adapter(api, tmp_path, {"bearer_token": Secret(api.bearer_token)})
-    p = post(image=f"{pictures.url}/lead.bmp", attach_image=True)
+    p = post(image=f"{pictures.url}/rgb-80x40.bmp", attach_image=True)
     x.publish(p, delivery(x, p))
     [media] = api.media.values()
     assert Image.open(io.BytesIO(media["data"])).format == "JPEG"
@@ -132,7 +120,7 @@ def test_an_image_type_x_does_not_take_is_sent_as_jpeg(api: FakeX, pictures: Fak
 def test_a_failed_upload_is_not_sent_and_posts_nothing(api: FakeX, pictures: FakeAPI, tmp_path: Path) -> None:
     api.fail_next(503, {"title": "Service Unavailable"}, path="/2/media/upload")
     x = adapter(api, tmp_path)
-    p = post(image=f"{pictures.url}/lead.png", attach_image=True)
+    p = post(image=f"{pictures.url}/rgb-80x40.png", attach_image=True)
     with pytest.raises(NotSent) as caught:
         x.publish(p, delivery(x, p))
     assert not isinstance(caught.value, Unconfirmed) and caught.value.status == 503
@@ -180,18 +168,8 @@ def test_http_errors_on_create_map_to_sharebot_kinds(api: FakeX, tmp_path: Path,
     assert "\n" not in str(caught.value)
 
 
-def test_connection_refused_is_not_sent(tmp_path: Path) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    x = adapter(f"http://127.0.0.1:{port}", tmp_path, {"bearer_token": Secret("FAKE-bearer-token-5")})
-    with pytest.raises(NotSent) as caught:
-        x.publish(post(), delivery(x, post()))
-    assert type(caught.value) is NotSent
-
-
 def test_slow_answer_is_unconfirmed_and_find_then_sees_the_post(api: FakeX, tmp_path: Path) -> None:
-    api.fail_next(201, {}, path="/2/tweets", after=True, delay=0.6)  # X made it, the answer comes too late
+    api.stall_next(path="/2/tweets", after=True)  # X made it, the answer comes too late
     x = adapter(api, tmp_path, timeout=0.3)
     d = delivery(x, post())
     with pytest.raises(Unconfirmed, match="timeout"):
@@ -215,7 +193,7 @@ def test_dropped_connection_after_the_post_then_retry_finds_it_via_duplicate(api
 
 
 def test_duplicate_of_an_older_post_is_rejected(api: FakeX, tmp_path: Path) -> None:
-    now = datetime.now(timezone.utc)
+    now = NOW
     api.add_tweet(TEXT, created_at=now - timedelta(days=2))  # an earlier round, same text
     x = adapter(api, tmp_path)
     with pytest.raises(Rejected, match="duplicate of an earlier post") as caught:
@@ -225,7 +203,7 @@ def test_duplicate_of_an_older_post_is_rejected(api: FakeX, tmp_path: Path) -> N
 
 # --- find / delete / check -----------------------------------------------------------------------------
 def test_find_matches_the_expanded_link_not_the_tco_text(api: FakeX, tmp_path: Path) -> None:
-    now = datetime.now(timezone.utc)
+    now = NOW
     api.add_tweet("Anderes Thema https://news.example/sport/finale?utm_source=x", created_at=now)
     mine = api.add_tweet(f"Neu formuliert, gleicher Artikel {LINK}", created_at=now)
     api.add_tweet(TEXT, created_at=now - timedelta(days=3))  # an earlier round: outside the window
@@ -270,10 +248,9 @@ def test_secrets_never_reach_messages_or_logs(api: FakeX, tmp_path: Path, caplog
     bearer = adapter(api, tmp_path, {"bearer_token": Secret(api.bearer_token)}, timeout=0.3)
     signed = adapter(api, tmp_path, timeout=0.3)
     for x in (bearer, signed):
-        for fault in ({"status": 401, "body": {"detail": "Unauthorized"}}, {"status": 500, "body": None},
-                      {"status": 429, "body": {"detail": "Too Many Requests"}},
-                      {"status": 201, "body": {}, "delay": 0.6}):
-            api.fail_next(**fault)
+        for fault in (lambda: api.fail_next(401, {"detail": "Unauthorized"}), lambda: api.fail_next(500),
+                      lambda: api.fail_next(429, {"detail": "Too Many Requests"}), api.stall_next):
+            fault()
             with pytest.raises(PublishError) as caught:
                 x.publish(post(), delivery(x, post()))
             errors.append(str(caught.value))

@@ -61,6 +61,7 @@ def test_network_and_account_narrow_the_output():
     assert [p["account"] for p in doc["posts"]] == ["mastodon"]
 
 
+@pytest.mark.slow  # walks the whole checkout, .venv included
 def test_dry_run_needs_no_credentials_and_writes_nothing(tmp_path):
     before = sorted(p for p in ROOT.rglob("*") if ".git" not in p.parts and "__pycache__" not in p.parts)
     result = run("publish", SEED_SLUG, "--dry-run", env={"HOME": str(tmp_path)})

@@ -16,6 +16,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+import pytest
 from queue_support import T0, KeyedPostServer, post
 
 from sharebot.models import JobState
@@ -38,6 +39,7 @@ def _start(db: str, url: str, owner: str) -> subprocess.Popen[str]:
     )
 
 
+@pytest.mark.slow
 def test_sigkilled_workers_never_post_twice_and_lose_nothing(tmp_path, record_property):
     rng = random.Random(SEED)
     db = str(tmp_path / "crash.db")

@@ -29,15 +29,14 @@ max_per_hour = 2
 
 
 @pytest.fixture
-def room(tmp_path: Path):
-    room = Newsroom(None).start()
+def room(newsroom: Newsroom, tmp_path: Path):
+    room = newsroom
     room.write_site(tmp_path, ["eins", "zwei", "drei", "sperre"])
     embargoed = tmp_path / "content" / "sperre.md"
     embargoed.write_text(embargoed.read_text().replace("published_at: 2026-02-04T14:30:00+01:00",
                                                        "published_at: 2026-11-26T06:00:00+01:00"))
-    room.config = room.write_config(tmp_path, extra=SCHEDULES)
-    yield room
-    room.stop()
+    room.write_config(tmp_path, extra=SCHEDULES)
+    return room
 
 
 def publish(room: Newsroom, slug: str, *, now: datetime, networks=("x", "mastodon"), **kw):

@@ -217,6 +217,7 @@ def _concurrent_claims(url: str, processes: int, jobs: int) -> list[list[int]]:
     return claimed
 
 
+@pytest.mark.slow
 def test_two_sqlite_processes_never_claim_the_same_job(tmp_path):
     claimed = _concurrent_claims(str(tmp_path / "q.db"), 2, 600)
     every = [i for ids in claimed for i in ids]
@@ -224,6 +225,7 @@ def test_two_sqlite_processes_never_claim_the_same_job(tmp_path):
     assert all(ids for ids in claimed), "both processes should have won some claims"
 
 
+@pytest.mark.postgres
 @pytest.mark.skipif(not PG_URL, reason="PostgreSQL tests need SHAREBOT_TEST_DATABASE_URL")
 def test_four_postgres_processes_never_claim_the_same_job():
     schema = PgSchema(PG_URL)

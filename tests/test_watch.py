@@ -167,8 +167,9 @@ def test_an_article_in_two_sources_is_enqueued_once(tmp_path, feed):
     assert jobs_by_slug(store) == {"neu": ["masto", "tg"]}
 
 
-def test_watch_over_the_site_and_a_feed_posts_by_the_example_schedule_into_the_stand_ins(tmp_path: Path):
-    room = Newsroom(None).start()
+def test_watch_over_the_site_and_a_feed_posts_by_the_example_schedule_into_the_stand_ins(tmp_path: Path,
+                                                                                         newsroom: Newsroom):
+    room = newsroom
     feed = FeedServer().start()
     try:
         content = room.write_site(tmp_path, ["alt"])
@@ -213,7 +214,6 @@ def test_watch_over_the_site_and_a_feed_posts_by_the_example_schedule_into_the_s
             assert job.account in upcoming.stdout.splitlines() and f"(job {job.id})" in upcoming.stdout
     finally:
         feed.stop()
-        room.stop()
 
 
 def test_an_account_whose_post_is_blocked_is_reported_and_gets_the_article_once_fixed(tmp_path, feed):

@@ -2,7 +2,7 @@
 
 Errors carry the documented body {"error": {"message", "type", "code", "error_subcode", "fbtrace_id"}};
 the token is read from the `access_token` form field or query parameter, as Graph accepts both.
-A post's `created_time` comes from `now` (a test sets it; None reads the real clock), in Graph's format.
+A post's `created_time` is read from the test's clock, in Graph's format.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import quote
 
 from fakes.base import FakeAPI, Request, Response
@@ -36,6 +36,14 @@ def graph_error(status: int, code: int, message: str, subcode: int | None = None
     return Response(status, {"error": error}, headers or {})
 
 
+def graph_params(req: Request) -> dict[str, str]:
+    """A call's parameters, from the query string and a form body alike: Graph reads both."""
+    params = {k: v[0] for k, v in req.query.items()}
+    if req.body:
+        params.update(req.form())
+    return params
+
+
 def throttled(minutes: int) -> Response:
     usage = {"1122334455": [{"type": "pages", "call_count": 100, "total_cputime": 40, "total_time": 35,
                              "estimated_time_to_regain_access": minutes}]}
@@ -45,12 +53,11 @@ def throttled(minutes: int) -> Response:
 
 class FakeFacebook(FakeAPI):
     def __init__(self, page_id: str = "1122334455", token: str = "EAAG-page-token",
-                 name: str = "Sharebot News") -> None:
-        super().__init__()
+                 name: str = "Sharebot News", *, clock: Callable[[], datetime]) -> None:
+        super().__init__(clock=clock)
         self.page_id, self.token, self.name = page_id, token, name
         self.posts: list[PagePost] = []
         self.can_post = True
-        self.now: datetime | None = None  # the server's clock for created_time; None: the real one
         self._next = 9000
         self.route("POST", VERSION + r"/(?P<page>\d+)/feed", self._feed)
         self.route("GET", VERSION + r"/(?P<page>\d+)/published_posts", self._published)
@@ -61,19 +68,13 @@ class FakeFacebook(FakeAPI):
     def live(self) -> list[PagePost]:
         return [p for p in self.posts if not p.deleted]
 
-    def _params(self, req: Request) -> dict[str, str]:
-        params = {k: v[0] for k, v in req.query.items()}
-        if req.body:
-            params.update(req.form())
-        return params
-
     def _auth(self, params: dict[str, str]) -> Response | None:
         if params.get("access_token") != self.token:
             return graph_error(400, 190, "Invalid OAuth access token - Cannot parse access token")
         return None
 
     def _feed(self, req: Request, m: re.Match[str]) -> Response:
-        params = self._params(req)
+        params = graph_params(req)
         if failed := self._auth(params):
             return failed
         if m["page"] != self.page_id:
@@ -87,13 +88,13 @@ class FakeFacebook(FakeAPI):
         if any(p.message == message and p.link == link for p in self.live):
             return graph_error(400, 506, "(#506) Duplicate status message")
         self._next += 1
-        created = (self.now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+        created = self.clock().astimezone(timezone.utc)
         post = PagePost(f"{self.page_id}_{self._next}", message, link, created.strftime("%Y-%m-%dT%H:%M:%S+0000"))
         self.posts.append(post)
         return Response(200, {"id": post.id})
 
     def _published(self, req: Request, m: re.Match[str]) -> Response:
-        params = self._params(req)
+        params = graph_params(req)
         if failed := self._auth(params):
             return failed
         fields = params.get("fields", "id")
@@ -112,14 +113,14 @@ class FakeFacebook(FakeAPI):
         return Response(200, {"data": data[:limit], "paging": {"cursors": {"before": "a", "after": "b"}}})
 
     def _page(self, req: Request, m: re.Match[str]) -> Response:
-        if failed := self._auth(self._params(req)):
+        if failed := self._auth(graph_params(req)):
             return failed
         if m["page"] != self.page_id:
             return graph_error(400, 803, "(#803) Some of the aliases you requested do not exist")
         return Response(200, {"id": self.page_id, "name": self.name})
 
     def _delete(self, req: Request, m: re.Match[str]) -> Response:
-        if failed := self._auth(self._params(req)):
+        if failed := self._auth(graph_params(req)):
             return failed
         for post in self.live:
             if post.id == m["id"]:

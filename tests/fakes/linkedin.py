@@ -4,8 +4,7 @@ Behaves as documented: every /rest call needs LinkedIn-Version and X-Restli-Prot
 answered 201 with an empty body and the URN in `x-restli-id`; repeated content is refused with 422 and
 errorDetails.inputErrors[].code DUPLICATE_POST, the message naming the existing URN; a retired version
 answers 426. Errors use the Rest.li body {"status", "serviceErrorCode", "code", "message"}.
-Posts carry `createdAt`/`publishedAt`/`lastModifiedAt` in epoch milliseconds, taken from `now` (a test sets
-it; None reads the real clock). Reading a member's posts, listed or by URN, needs r_member_social, which
+Posts carry `createdAt`/`publishedAt`/`lastModifiedAt` in epoch milliseconds, read from the test's clock. Reading a member's posts, listed or by URN, needs r_member_social, which
 the stand-in's token lacks (403), as most tokens do.
 """
 
@@ -13,8 +12,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Callable
 from urllib.parse import unquote
 
 from fakes.base import FakeAPI, Request, Response
@@ -45,14 +44,13 @@ def restli_error(status: int, message: str, code: str = "", service_code: int = 
 
 
 class FakeLinkedIn(FakeAPI):
-    def __init__(self, token: str = "AQX-linkedin-token", *, member: str = "abc123XYZ",
-                 organization: str = "5515715") -> None:
-        super().__init__()
+    def __init__(self, token: str = "AQX-linkedin-token", *, clock: Callable[[], datetime],
+                 member: str = "abc123XYZ", organization: str = "5515715") -> None:
+        super().__init__(clock=clock)
         self.token, self.member, self.organization = token, member, organization
         self.posts: list[LinkedInPost] = []
         self.images: dict[str, bytes | None] = {}  # urn -> uploaded bytes
         self.upload_auth: list[str | None] = []
-        self.now: datetime | None = None  # the server's clock for createdAt; None: the real one
         self._pending: dict[str, str] = {}  # upload key -> image urn
         self._next = 7_100_000_000_000_000_000
         self.route("POST", r"/rest/posts", self._create)
@@ -105,8 +103,7 @@ class FakeLinkedIn(FakeAPI):
                                     errorDetailType="com.linkedin.common.error.BadRequest",
                                     errorDetails={"inputErrors": [duplicate]})
         self._next += 1
-        now = self.now or datetime.now(timezone.utc)
-        post = LinkedInPost(f"urn:li:share:{self._next}", body, int(now.timestamp() * 1000))
+        post = LinkedInPost(f"urn:li:share:{self._next}", body, int(self.clock().timestamp() * 1000))
         self.posts.append(post)
         return Response(201, b"", {"x-restli-id": post.urn, "x-linkedin-id": post.urn})
 
@@ -158,7 +155,8 @@ class FakeLinkedIn(FakeAPI):
         urn = f"urn:li:image:D4E{self._next}"
         self.images[urn] = None
         self._pending[key] = urn
-        return Response(200, {"value": {"uploadUrlExpiresAt": 1_790_000_000_000, "owner": owner,
+        expires = int((self.clock() + timedelta(days=1)).timestamp() * 1000)
+        return Response(200, {"value": {"uploadUrlExpiresAt": expires, "owner": owner,
                                         "uploadUrl": f"{self.url}/dms-uploads/{key}", "image": urn}})
 
     def _upload(self, req: Request, m: re.Match[str]) -> Response:

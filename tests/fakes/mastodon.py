@@ -13,7 +13,6 @@ from __future__ import annotations
 import html
 import itertools
 import re
-import time
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 from urllib.parse import parse_qs
@@ -22,7 +21,7 @@ from fakes.base import FakeAPI, Request, Response
 from fakes.telegram import parse_multipart
 
 URL = re.compile(r"https?://\S+")
-IDEMPOTENCY_WINDOW = 3600.0
+IDEMPOTENCY_WINDOW = timedelta(hours=1)
 
 
 def iso(moment: datetime) -> str:
@@ -53,16 +52,16 @@ def linkify(text: str, domain: str) -> str:
 
 
 class FakeMastodon(FakeAPI):
-    def __init__(self, *, token: str = "FAKE-mastodon-access-token-6", domain: str = "social.example",
+    def __init__(self, *, clock: Callable[[], datetime], token: str = "FAKE-mastodon-access-token-6", domain: str = "social.example",
                  username: str = "newsroom", max_characters: int = 500, reserved_per_url: int = 23) -> None:
-        super().__init__()
+        super().__init__(clock=clock)
         self.token, self.domain, self.username = token, domain, username
         self.max_characters, self.reserved_per_url = max_characters, reserved_per_url
         self.account_id = "109000000000000001"
         self.statuses: dict[str, dict[str, Any]] = {}
         self.media: dict[str, dict[str, Any]] = {}
         self.uploads: dict[str, bytes] = {}  # media id -> the file as received
-        self.keys: dict[str, tuple[str, float]] = {}  # Idempotency-Key -> (status id, when)
+        self.keys: dict[str, tuple[str, datetime]] = {}  # Idempotency-Key -> (status id, when)
         self._ids = itertools.count(113_000_000_000_000_001)
         self._route("GET", r"/api/v1/instance/?", self._instance_v1, auth=False)
         self._route("GET", r"/api/v2/instance/?", self._instance_v2, auth=False)
@@ -86,7 +85,7 @@ class FakeMastodon(FakeAPI):
     def add_status(self, text: str, *, created_at: datetime | None = None, visibility: str = "public",
                    language: str | None = "de", media_ids: list[str] | None = None) -> dict[str, Any]:
         status_id = str(next(self._ids))
-        when = created_at or datetime.now(timezone.utc)
+        when = created_at or self.clock()
         self.statuses[status_id] = {
             "id": status_id, "created_at": iso(when), "in_reply_to_id": None, "in_reply_to_account_id": None,
             "sensitive": False, "spoiler_text": "", "visibility": visibility, "language": language,
@@ -103,13 +102,12 @@ class FakeMastodon(FakeAPI):
         self.keys = {key: (sid, when - IDEMPOTENCY_WINDOW) for key, (sid, when) in self.keys.items()}
 
     def rate_limit_next(self, seconds: int, *, path: str | None = None) -> None:
-        reset = datetime.now(timezone.utc) + timedelta(seconds=seconds)
+        reset = self.clock() + timedelta(seconds=seconds)
         self.fail_next(429, {"error": "Too many requests"}, self._limits(0, reset), path=path)
 
     # --- plumbing --------------------------------------------------------------------------------
-    @staticmethod
-    def _limits(remaining: int, reset: datetime | None = None) -> dict[str, str]:
-        reset = reset or datetime.now(timezone.utc) + timedelta(minutes=5)
+    def _limits(self, remaining: int, reset: datetime | None = None) -> dict[str, str]:
+        reset = (reset or self.clock() + timedelta(minutes=5)).astimezone(timezone.utc)
         return {"X-RateLimit-Limit": "300", "X-RateLimit-Remaining": str(remaining),
                 "X-RateLimit-Reset": reset.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
 
@@ -157,7 +155,7 @@ class FakeMastodon(FakeAPI):
     def _create(self, req: Request, match: re.Match[str]) -> Response:
         form = parse_qs(req.body.decode(), keep_blank_values=True)
         key = req.headers.get("idempotency-key")
-        if key and key in self.keys and time.monotonic() - self.keys[key][1] < IDEMPOTENCY_WINDOW:
+        if key and key in self.keys and self.clock() - self.keys[key][1] < IDEMPOTENCY_WINDOW:
             status_id = self.keys[key][0]
             return Response(200, self._public(self.statuses[status_id]))
         text = form.get("status", [""])[0]
@@ -175,7 +173,7 @@ class FakeMastodon(FakeAPI):
         status = self.add_status(text, visibility=visibility, language=form.get("language", [None])[0],
                                  media_ids=media_ids)
         if key:
-            self.keys[key] = (status["id"], time.monotonic())
+            self.keys[key] = (status["id"], self.clock())
         return Response(200, self._public(status))
 
     def _delete(self, req: Request, match: re.Match[str]) -> Response:

@@ -12,7 +12,8 @@ import email.policy
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Any, Callable
 
 from fakes.base import FakeAPI, Request, Response
 
@@ -52,8 +53,9 @@ def parse_multipart(req: Request) -> tuple[dict[str, str], dict[str, bytes]]:
 
 
 class FakeTelegram(FakeAPI):
-    def __init__(self, token: str = "123456:TEST-token_abcdefghijklmnop") -> None:
-        super().__init__()
+    def __init__(self, token: str = "123456:TEST-token_abcdefghijklmnop", *,
+                 clock: Callable[[], datetime]) -> None:
+        super().__init__(clock=clock)
         self.token = token
         self.chats = {"@sharebot_news": Chat(-1001234567890, "sharebot_news", "Sharebot News"),
                       "-1009876543210": Chat(-1009876543210, None, "Private Desk")}
@@ -109,7 +111,7 @@ class FakeTelegram(FakeAPI):
         self._next_id += 1
         message = Message(self._next_id, str(params["chat_id"]), params, photo)
         chat.messages.append(message)
-        result: dict[str, Any] = {"message_id": message.message_id, "date": 1_790_000_000,
+        result: dict[str, Any] = {"message_id": message.message_id, "date": int(self.clock().timestamp()),
                                   "chat": {"id": chat.id, "type": "channel", "title": chat.title}}
         if chat.username:
             result["chat"]["username"] = chat.username

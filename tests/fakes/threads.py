@@ -3,7 +3,7 @@
 TEXT containers are FINISHED at once; IMAGE containers stay IN_PROGRESS for `image_ready_after` status
 reads (Meta fetches the picture in the background). Publishing an unfinished container fails with the
 documented "not ready" error; publishing an already published one fails too. Errors use the Graph body.
-A post's `timestamp` comes from `now` at publish time (a test sets it; None reads the real clock).
+A post's `timestamp` is read from the test's clock at publish time.
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Callable
 
 from fakes.base import FakeAPI, Request, Response
-from fakes.facebook import graph_error
+from fakes.facebook import graph_error, graph_params
 
 V = r"/v1\.0"
 
@@ -43,14 +44,13 @@ class Media:
 
 class FakeThreads(FakeAPI):
     def __init__(self, user_id: str = "17841400000000001", token: str = "THQW-threads-token",
-                 username: str = "sharebot.news") -> None:
-        super().__init__()
+                 username: str = "sharebot.news", *, clock: Callable[[], datetime]) -> None:
+        super().__init__(clock=clock)
         self.user_id, self.token, self.username = user_id, token, username
         self.containers: dict[str, Container] = {}
         self.media: dict[str, Media] = {}
         self.image_ready_after = 1
         self.quota_total = 250
-        self.now: datetime | None = None  # the server's clock for timestamps; None: the real one
         self._next = 18_000_000_000_000_000
         self.route("POST", V + r"/(?P<user>\d+)/threads", self._create)
         self.route("POST", V + r"/(?P<user>\d+)/threads_publish", self._publish)
@@ -68,9 +68,7 @@ class FakeThreads(FakeAPI):
         return str(self._next)
 
     def _params(self, req: Request) -> dict[str, str] | Response:
-        params = {k: v[0] for k, v in req.query.items()}
-        if req.body:
-            params.update(req.form())
+        params = graph_params(req)
         if params.pop("access_token", None) != self.token:
             return graph_error(400, 190, "Invalid OAuth access token - Cannot parse access token")
         return params
@@ -100,7 +98,7 @@ class FakeThreads(FakeAPI):
         if container.status != "FINISHED":
             return graph_error(400, 9007, "The media is not ready for publishing, please wait for a moment",
                                2207027)
-        made = (self.now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+        made = self.clock().astimezone(timezone.utc)
         media = Media(self._id(), container.params.get("text", ""), container.params.get("link_attachment"),
                       container.id, made.strftime("%Y-%m-%dT%H:%M:%S+0000"))
         self.media[media.id] = media

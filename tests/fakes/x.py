@@ -14,10 +14,9 @@ import hashlib
 import hmac
 import itertools
 import re
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import urlencode
 
 from fakes.base import FakeAPI, Request, Response
@@ -50,11 +49,11 @@ class Tweet:
 
 
 class FakeX(FakeAPI):
-    def __init__(self, *, consumer_key: str = "FAKE-consumer-key-1", consumer_secret: str = "FAKE-consumer-secret-2",
+    def __init__(self, *, clock: Callable[[], datetime], consumer_key: str = "FAKE-consumer-key-1", consumer_secret: str = "FAKE-consumer-secret-2",
                  access_token: str = "1500-FAKE-access-token-3", access_token_secret: str = "FAKE-token-secret-4",
                  bearer_token: str = "FAKE-bearer-token-5", user_id: str = "1500",
                  username: str = "newsroom") -> None:
-        super().__init__()
+        super().__init__(clock=clock)
         self.consumer_key, self.consumer_secret = consumer_key, consumer_secret
         self.access_token, self.access_token_secret = access_token, access_token_secret
         self.bearer_token = bearer_token
@@ -80,12 +79,12 @@ class FakeX(FakeAPI):
             shown = shown.replace(match.group(), short, 1)
             urls.append({"start": start, "end": start + len(short), "url": short,
                          "expanded_url": match.group(), "display_url": match.group().split("://", 1)[1][:26]})
-        tweet = Tweet(tweet_id, text, shown, created_at or datetime.now(timezone.utc), urls)
+        tweet = Tweet(tweet_id, text, shown, created_at or self.clock(), urls)
         self.tweets[tweet_id] = tweet
         return tweet
 
     def rate_limit_next(self, seconds: int, *, path: str | None = None) -> None:
-        reset = int(time.time()) + seconds
+        reset = int(self.clock().timestamp()) + seconds
         self.fail_next(429, {"title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank",
                              "status": 429},
                        {"x-rate-limit-limit": "100", "x-rate-limit-remaining": "0", "x-rate-limit-reset": str(reset)},
