@@ -129,6 +129,17 @@ def in_round(created: Any, since: datetime | None) -> bool:
     return moment is not None and moment >= since
 
 
+def same_text(shown: str, sent: str) -> bool:
+    """Does a text a network shows back equal the one sent? Networks trim and rewrap whitespace."""
+    return " ".join(shown.split()) == " ".join(sent.split())
+
+
+def with_link(text: str, link: str | None) -> str:
+    """A comment has no link field: the post's link goes on a line of its own after the text, unless the text
+    already carries it."""
+    return text if not link or link in text else f"{text.rstrip()}\n\n{link}"
+
+
 def status_from_error(account: str, exc: PublishError) -> AccountStatus:
     """What `check` reports when its one authenticated read failed: the network said no, or said nothing."""
     state = "unreachable" if isinstance(exc, (NotSent, Unconfirmed)) else "rejected"
