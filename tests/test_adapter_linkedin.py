@@ -322,7 +322,7 @@ def test_an_edit_that_would_change_the_article_is_unsupported_and_sends_nothing(
     li = adapter(api, tmp_path)
     made = li.publish(post(), DELIVERY)
     before = len(api.requests)
-    with pytest.raises(Unsupported, match="cannot change the article"):
+    with pytest.raises(Unsupported, match="cannot change the link"):
         li.edit(RemotePost(made.remote_id, post=post()), post(link=f"{LINK}&v=2"), DELIVERY)
     assert len(api.requests) == before and api.live[0].history == []
 

@@ -22,8 +22,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from sharebot.adapters.base import AccountStatus, Delivery, RemotePost
 from sharebot.adapters.graph import GraphAdapter
-from sharebot.adapters.http import in_round, round_start, same_text, status_from_error, with_link
-from sharebot.errors import PublishError, Rejected, Unconfirmed, Unsupported
+from sharebot.adapters.http import in_round, keep_link, round_start, same_text, status_from_error, with_link
+from sharebot.errors import PublishError, Rejected, Unconfirmed
 from sharebot.models import Network, PublishResult, RenderedPost
 
 DUPLICATE_CODES = {506, 368}
@@ -84,10 +84,7 @@ class FacebookAdapter(GraphAdapter):
 
     def edit(self, original: RemotePost, post: RenderedPost, delivery: Delivery) -> PublishResult:
         post_id = original.remote_id
-        if original.post is not None and original.post.link != post.link:
-            raise Unsupported(str(self.network), f"Facebook cannot change the link of post {post_id} "
-                                                 f"({original.post.link} -> {post.link}); nothing was sent",
-                              capability="edit")
+        keep_link(self.network, original, post)
         body = self._call("POST", post_id, data={"message": post.text})
         if body.get("success") is not True:
             raise Unconfirmed(str(self.network), f"editing {post_id}: the answer did not say success")

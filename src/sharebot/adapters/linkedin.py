@@ -26,10 +26,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote, urlsplit
 
 from sharebot.adapters.base import AccountStatus, Adapter, Delivery, RemotePost
-from sharebot.adapters.http import (Http, in_round, json_body, posted_at, retry_after, round_start, same_text,
-                                   seconds_to_utc_midnight, status_from_error, with_link)
-from sharebot.errors import (AuthError, ConfigError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed,
-                             Unsupported)
+from sharebot.adapters.http import (Http, in_round, json_body, keep_link, posted_at, retry_after, round_start,
+                                   same_text, seconds_to_utc_midnight, status_from_error, with_link)
+from sharebot.errors import AuthError, ConfigError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
 from sharebot.images import article_image
 from sharebot.models import Network, PublishResult, RenderedPost
 
@@ -127,10 +126,7 @@ class LinkedInAdapter(Adapter):
 
     def edit(self, original: RemotePost, post: RenderedPost, delivery: Delivery) -> PublishResult:
         urn = original.remote_id
-        if original.post is not None and original.post.link != post.link:
-            raise Unsupported(str(self.network), f"LinkedIn cannot change the article of {urn} "
-                                                 f"({original.post.link} -> {post.link}); nothing was sent",
-                              capability="edit")
+        keep_link(self.network, original, post)
         # The card (content.article) stays as first posted: only commentary and a few ad fields can change.
         response = self._send("POST", f"/rest/posts/{quote(urn, safe='')}",
                               json={"patch": {"$set": {"commentary": post.text}}},
