@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import io
 import logging
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -13,7 +13,7 @@ from sharebot.adapters import make_adapter
 from sharebot.adapters.base import AdapterContext, Delivery, RemotePost, Secret
 from sharebot.adapters.telegram import TelegramAdapter
 from sharebot.fetch import FetchPolicy
-from sharebot.errors import AuthError, ConfigError, RateLimited, Rejected, Unconfirmed
+from sharebot.errors import AuthError, ConfigError, RateLimited, Rejected, Unconfirmed, Unsupported
 from sharebot.models import Account, Card, Network, RenderedPost
 from fakes.base import Clock, FakeAPI
 from fakes.telegram import FakeTelegram, link_preview
@@ -212,10 +212,20 @@ def test_an_edit_of_a_photo_post_changes_its_caption_known_or_not(api: FakeTeleg
     assert message.text == second.text and message.history == [photo.text, first.text]
 
 
-def test_a_message_the_bot_did_not_send_cannot_be_edited(api: FakeTelegram, tmp_path: Path) -> None:
-    theirs = api.add_message("@sharebot_news", "Von der Redaktion")
-    with pytest.raises(Rejected, match="can't be edited"):
-        adapter(api, tmp_path).edit(RemotePost(str(theirs.message_id)), post(), DELIVERY)
+def test_a_message_that_cannot_be_edited_is_unsupported_so_a_reply_can_carry_the_correction(
+        api: FakeTelegram, clock: Clock, tmp_path: Path) -> None:
+    tg = adapter(api, tmp_path)
+    theirs = api.add_message("@sharebot_news", "Von der Redaktion")  # not the bot's own
+    with pytest.raises(Unsupported, match="can't be edited") as caught:
+        tg.edit(RemotePost(str(theirs.message_id)), post(), DELIVERY)
+    assert caught.value.capability == "edit" and theirs.history == []
+    api.edit_window = timedelta(hours=48)  # as some integrations report; the docs limit business messages only
+    made = tg.publish(post(), DELIVERY)
+    clock.advance(49 * 3600)
+    with pytest.raises(Unsupported, match="can't be edited"):
+        tg.edit(RemotePost(made.remote_id), post("Korrigiert"), DELIVERY)
+    tg.reply(RemotePost(made.remote_id), post("Korrektur: vorläufig"), DELIVERY)
+    assert [m.params["text"] for m in api.replies_to(int(made.remote_id))] == ["Korrektur: vorläufig"]
 
 
 def test_a_reply_names_the_message_it_answers_as_text_or_photo(api: FakeTelegram, pictures: FakeAPI,

@@ -9,8 +9,9 @@ caption; the other one answers 400 "there is no text/caption in the message to e
 nothing is 400 "message is not modified: ...", a message that is gone 400 "message to edit not found", one the
 bot did not send 400 "message can't be edited"; each message keeps its earlier texts in `history`. A message
 with `reply_parameters` answers the one it names, or is refused with 400 "message to be replied not found".
-The error texts are the Bot API's as reported by its users (the docs list no errors), unverified. A channel
-post has no edit window (only business messages have one, of 48 hours).
+The error texts are the Bot API's as reported by its users (the docs list no errors), unverified. The docs give
+an edit window of 48 hours to business messages only, so by default there is none; `edit_window` sets one, as
+some integrations report for all messages (unverified), answered "message can't be edited".
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import email.policy
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from fakes.base import FakeAPI, Request, Response
@@ -37,6 +38,7 @@ class Message:
     reply_to: int | None = None  # the message this one answers
     history: list[str] = field(default_factory=list)  # earlier texts (or captions), oldest first
     edit_date: int | None = None
+    date: int = 0  # when it was sent, epoch seconds
 
     @property
     def text(self) -> str:
@@ -76,6 +78,7 @@ class FakeTelegram(FakeAPI):
         self.chats = {"@sharebot_news": Chat(-1001234567890, "sharebot_news", "Sharebot News"),
                       "-1009876543210": Chat(-1009876543210, None, "Private Desk")}
         self._next_id = 100
+        self.edit_window: timedelta | None = None
         self.route("POST", r"/bot(?P<token>[^/]+)/(?P<method>\w+)", self._dispatch_method)
         self.route("GET", r"/bot(?P<token>[^/]+)/(?P<method>\w+)", self._dispatch_method)
 
@@ -87,7 +90,8 @@ class FakeTelegram(FakeAPI):
         """A message in a chat, by default one the bot did not send (an admin's)."""
         chat = self.chats[chat_id]
         self._next_id += 1
-        message = Message(self._next_id, str(chat_id), {"chat_id": chat_id, "text": text}, by_bot=by_bot)
+        message = Message(self._next_id, str(chat_id), {"chat_id": chat_id, "text": text}, by_bot=by_bot,
+                          date=int(self.clock().timestamp()))
         chat.messages.append(message)
         return message
 
@@ -149,7 +153,7 @@ class FakeTelegram(FakeAPI):
                 return self.error(400, "Bad Request: message to be replied not found")
         self._next_id += 1
         message = Message(self._next_id, str(params["chat_id"]), params, photo,
-                          reply_to=parent.message_id if parent else None)
+                          reply_to=parent.message_id if parent else None, date=int(self.clock().timestamp()))
         chat.messages.append(message)
         result = self._result(chat, message)
         if parent is not None:
@@ -158,7 +162,7 @@ class FakeTelegram(FakeAPI):
 
     def _result(self, chat: Chat, message: Message) -> dict[str, Any]:
         """A message as the Bot API returns it."""
-        result: dict[str, Any] = {"message_id": message.message_id, "date": int(self.clock().timestamp()),
+        result: dict[str, Any] = {"message_id": message.message_id, "date": message.date,
                                   "chat": {"id": chat.id, "type": "channel", "title": chat.title}}
         if chat.username:
             result["chat"]["username"] = chat.username
@@ -175,7 +179,8 @@ class FakeTelegram(FakeAPI):
         message = self._live(chat, params.get("message_id"))
         if message is None:
             return self.error(400, "Bad Request: message to edit not found")
-        if not message.by_bot:
+        too_old = self.edit_window is not None and self.clock().timestamp() - message.date > self.edit_window.total_seconds()
+        if not message.by_bot or too_old:
             return self.error(400, "Bad Request: message can't be edited")
         if (field_name == "caption") != (message.photo is not None):
             return self.error(400, f"Bad Request: there is no {field_name} in the message to edit")

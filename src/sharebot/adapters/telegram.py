@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from sharebot.adapters.base import AccountStatus, Adapter, Delivery, RemotePost
 from sharebot.adapters.http import Http, hidden, json_body, status_from_error
-from sharebot.errors import AuthError, ConfigError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
+from sharebot.errors import (AuthError, ConfigError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed,
+                             Unsupported)
 from sharebot.images import article_image
 from sharebot.models import Network, PublishResult, RenderedPost
 
@@ -30,6 +31,7 @@ API_BASE = "https://api.telegram.org"
 PHOTO_MAX_BYTES = 5_000_000
 NOT_MODIFIED = "message is not modified"  # the Bot API's answer to an edit that changes nothing
 NO_TEXT = "no text in the message"  # editMessageText on a photo message: its text is a caption
+CANNOT_EDIT = "message can't be edited"  # not the bot's message, or (reportedly) past an edit window
 CANNOT_SEE = ("a bot cannot read channel history: look at the channel, then "
               "`sharebot queue resolve JOB --posted URL` or `--not-posted`")
 
@@ -68,26 +70,12 @@ class TelegramAdapter(Adapter):
         raise Unconfirmed(str(self.network), CANNOT_SEE)
 
     def edit(self, original: RemotePost, post: RenderedPost, delivery: Delivery) -> PublishResult:
-        target = {"chat_id": self.chat_id, "message_id": int(original.remote_id)}
-        caption = original.post is not None and _is_photo(original.post)
-        result: Any = None
-        if not caption:
-            body: dict[str, Any] = {**target, "text": post.text}
-            if post.link:
-                body["link_preview_options"] = {"url": post.link, "prefer_large_media": True}
-            try:
-                result = self._call("editMessageText", json=body)
-            except Rejected as exc:
-                if NO_TEXT in exc.detail and original.post is None:  # a photo post we were not told about
-                    caption = True
-                elif NOT_MODIFIED not in exc.detail:
-                    raise
-        if caption:
-            try:
-                result = self._call("editMessageCaption", json={**target, "caption": post.text})
-            except Rejected as exc:
-                if NOT_MODIFIED not in exc.detail:
-                    raise
+        try:
+            result = self._edit(original, post)
+        except Rejected as exc:
+            if CANNOT_EDIT in exc.detail:  # this message stays as it is: a reply can still carry the correction
+                raise Unsupported(exc.network, exc.detail, exc.status, capability="edit") from exc
+            raise
         chat = result.get("chat") if isinstance(result, dict) else None
         return PublishResult(original.remote_id, original.url or self._message_url(chat or {}, original.remote_id))
 
@@ -111,6 +99,29 @@ class TelegramAdapter(Adapter):
         self.http.close()
 
     # --- helpers -----------------------------------------------------------------------------------
+    def _edit(self, original: RemotePost, post: RenderedPost) -> Any:
+        """The edited message, or None when it already read as `post`."""
+        target = {"chat_id": self.chat_id, "message_id": int(original.remote_id)}
+        caption = original.post is not None and _is_photo(original.post)
+        if not caption:
+            body: dict[str, Any] = {**target, "text": post.text}
+            if post.link:
+                body["link_preview_options"] = {"url": post.link, "prefer_large_media": True}
+            try:
+                return self._call("editMessageText", json=body)
+            except Rejected as exc:
+                if NOT_MODIFIED in exc.detail:
+                    return None
+                if NO_TEXT not in exc.detail or original.post is not None:
+                    raise
+        # A photo's text is its caption (also for a photo post we were not told about, whose text edit said so).
+        try:
+            return self._call("editMessageCaption", json={**target, "caption": post.text})
+        except Rejected as exc:
+            if NOT_MODIFIED not in exc.detail:
+                raise
+        return None
+
     def _send(self, post: RenderedPost, reply_to: int | None) -> PublishResult:
         # Always plain text (no parse_mode), so a headline with "<" or "&" is never misparsed as HTML.
         answering = {"reply_parameters": {"message_id": reply_to}} if reply_to is not None else {}
