@@ -28,9 +28,11 @@ from fakes.base import Clock as _Clock, FakeAPI, Request, Response, _Fault  # no
 
 from sharebot.adapters.base import AccountStatus, Adapter, AdapterContext, Delivery, Secret  # noqa: E402
 from sharebot.errors import AuthError, NotSent, RateLimited, Rejected, Unconfirmed  # noqa: E402
-from sharebot.models import Account, JobState, Network, PublishResult, RenderedPost  # noqa: E402
+from sharebot.jobs import JobState, PublishResult  # noqa: E402
+from sharebot.models import Account, Network, RenderedPost  # noqa: E402
 from sharebot.queue import RetryPolicy  # noqa: E402
-from sharebot.store import Store, open_store  # noqa: E402
+from sharebot.storage import open_store  # noqa: E402
+from sharebot.store import Store  # noqa: E402
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 TOKEN = "tok-9f8e7d6c5b4a39281706"

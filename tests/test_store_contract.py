@@ -15,10 +15,12 @@ import queue_support
 from queue_support import PG_URL, T0, PgSchema, post
 
 from sharebot.errors import JobStateError, NotFound
+from sharebot.jobs import JobState, job_key
 from sharebot.migrations import MIGRATIONS
-from sharebot.models import Card, Facet, Issue, JobState, Network, RenderedPost, Severity
-from sharebot.queue import enqueue, job_key
-from sharebot.store import Store, open_store
+from sharebot.models import Card, Facet, Issue, Network, RenderedPost, Severity
+from sharebot.queue import enqueue
+from sharebot.storage import open_store
+from sharebot.store import Store
 
 SUPPORT = Path(__file__).with_name("queue_support.py")
 LEASE = timedelta(seconds=60)

@@ -15,9 +15,10 @@ from fakes.base import Request
 from queue_support import TOKEN, Adapters, Clock, KeyedPostServer, post
 
 from sharebot.adapters.base import AccountStatus
-from sharebot.models import JobState
+from sharebot.jobs import JobState
 from sharebot.queue import RetryPolicy, enqueue, record_check
-from sharebot.store import Store, open_store
+from sharebot.storage import open_store
+from sharebot.store import Store
 from sharebot.worker import Worker
 
 S = JobState

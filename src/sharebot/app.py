@@ -17,13 +17,15 @@ from typing import Callable, Iterable, Mapping, NamedTuple
 from sharebot.adapters.base import AccountState, AccountStatus, Adapter, AdapterContext, mask
 from sharebot.config import Settings, WatchConfig
 from sharebot.errors import MissingCredential, SharebotError, ValidationError
-from sharebot.models import Account, Article, Job, JobEvent, JobState, Network, Severity
+from sharebot.jobs import Job, JobEvent, JobState
+from sharebot.models import Account, Article, Network, Severity
 from sharebot.networks import LINK_ONLY
 from sharebot.pipeline import PublishRequest, render_article, resolve, taken_from
 from sharebot.scheduler import PublishMode, describe
 from sharebot import queue
 from sharebot.queue import RetryPolicy, enqueue, record_check, reschedule
-from sharebot.store import Store, open_store
+from sharebot.storage import open_store
+from sharebot.store import Store
 from sharebot.watch import WatchReport, watch_once
 from sharebot.worker import Worker
 

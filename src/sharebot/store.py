@@ -3,6 +3,7 @@
 `Store` holds every SQL statement; a backend supplies a connection, transactions and time conversion.
 SQLite (the default) serialises writers with `BEGIN IMMEDIATE`, so a claim is one atomic
 `UPDATE … RETURNING`; PostgreSQL (`store_postgres`) adds `FOR UPDATE SKIP LOCKED` to the same query.
+`sharebot.storage.open_store` picks the backend for a URL.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterable, Iterator, Mapping
 
 from sharebot.errors import JobStateError, NotFound, StoreError
+from sharebot.jobs import Job, JobEvent, JobState, check_transition, job_key
 from sharebot.migrations import MIGRATIONS_TABLE_SQL, pending
-from sharebot.models import Job, JobEvent, JobState, Network, RenderedPost
-from sharebot.queue import check_transition, job_key
+from sharebot.models import Network, RenderedPost
 from sharebot.times import utc
 
 Exec = Callable[..., list[dict[str, Any]]]  # (sql, params=()) -> rows as dicts
@@ -419,17 +420,3 @@ class SQLiteStore(Store):
     def close(self) -> None:
         with self._lock:
             self._conn.close()
-
-
-def open_store(url_or_path: str | Path, *, migrate: bool = True) -> Store:
-    """`postgresql://…` opens PostgreSQL; anything else is a SQLite path (`sqlite:///x.db`, `:memory:`).
-    migrate=False opens without touching the schema (a dry run writes nothing; see `is_current`)."""
-    target = str(url_or_path)
-    if target.startswith(("postgresql://", "postgres://")):
-        from sharebot.store_postgres import PostgresStore
-
-        return PostgresStore(target, migrate=migrate)
-    if target.startswith("sqlite:///"):
-        target = target[len("sqlite:///"):] or ":memory:"
-    return SQLiteStore(target, migrate=migrate)
-

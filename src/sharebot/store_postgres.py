@@ -16,7 +16,8 @@ from typing import Any, Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 from sharebot.errors import StoreError
-from sharebot.store import Exec, Store, utc
+from sharebot.store import Exec, Store
+from sharebot.times import utc
 
 try:
     import psycopg

@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from sharebot.adapters.base import Adapter, Delivery, mask
 from sharebot.errors import AuthError, JobStateError, NotSent, RateLimited, Rejected, Unconfirmed
-from sharebot.models import Job, JobState
+from sharebot.jobs import Job, JobState
 from sharebot.queue import RetryPolicy
 from sharebot.scrub import one_line
 from sharebot.store import Store
