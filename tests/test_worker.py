@@ -174,6 +174,21 @@ def test_unknown_not_found_is_sent_again(store, server, clock):
     assert len(server.created) == 1 and store.get(job.id).attempts == 2
 
 
+def test_unknown_not_found_with_the_attempts_used_up_fails_instead_of_sending_again(store, server, clock):
+    [job] = enqueue(store, "a", [post()], now=clock()).added
+    server.drop_next(method="POST")  # no answer, and no post made
+    policy = RetryPolicy(base=10, cap=100, max_attempts=1, jitter="none")
+    with make_worker(store, server, clock, policy=policy) as worker:
+        assert [o.state for o in worker.run_once()] == [S.UNKNOWN]
+        clock.advance(10)
+        [out] = worker.run_once()
+        assert out.state is S.FAILED and out.detail.startswith("gave up after 1 attempts: no answer")
+        clock.advance(1000)
+        assert worker.run_once() == []
+    assert server.created == [] and store.get(job.id).lease_owner is None
+    assert [e.to_state for e in store.events(job.id)] == [S.QUEUED, S.RUNNING, S.UNKNOWN, S.FAILED]
+
+
 def test_failed_check_keeps_the_job_unknown_with_the_reason(store, server, clock):
     [job] = enqueue(store, "a", [post()], now=clock()).added
     server.drop_next(method="POST", after=True)

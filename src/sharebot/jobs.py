@@ -5,6 +5,7 @@ its idempotency key, and what a network answered.
       ▲ ▲             ├─ NotSent / RateLimited ─► queued (run_at = now + backoff | retry_after)
       │ │             ├─ Rejected / AuthError / attempts used up ─► failed ─retry─► queued
       │ │             └─ Unconfirmed / lease expired ─► unknown ─find: posted─► published
+      │ │                                                 └─ find: not posted, attempts used up ─► failed
       │ └─────────────────────────────────────────────────── find: not posted / resolve ─┘
       └─ retry ◄─ canceled ◄─ cancel (from queued or failed; an unknown job is settled first)
 
@@ -80,17 +81,20 @@ TRANSITIONS: Mapping[JobState, frozenset[JobState]] = {
     S.PUBLISHED: frozenset({S.DELETED}),
     S.FAILED: frozenset({S.QUEUED, S.CANCELED}),
     # unknown -> unknown: a check ran but could not tell; recorded so the reason and next check show up.
+    # unknown -> failed: a check found no post and the attempts are used up, so it is not sent again; a
+    # retry from there is not blind, the check said the post is not there.
     # No unknown -> canceled: cancel-then-retry would send blind. Settle it first (resolve).
-    S.UNKNOWN: frozenset({S.PUBLISHED, S.QUEUED, S.UNKNOWN}),
+    S.UNKNOWN: frozenset({S.PUBLISHED, S.QUEUED, S.UNKNOWN, S.FAILED}),
     S.CANCELED: frozenset({S.QUEUED}),
     S.DELETED: frozenset(),
 }
 TERMINAL = frozenset(s for s, targets in TRANSITIONS.items() if not targets)
 
 
-def check_transition(job_id: int, from_state: JobState, to_state: JobState) -> None:
+def check_transition(from_state: JobState, to_state: JobState, job_id: int | None = None) -> None:
     if to_state not in TRANSITIONS[from_state]:
-        raise JobStateError(f"job {job_id}: cannot go from {from_state} to {to_state}")
+        job = f"job {job_id}: " if job_id is not None else ""
+        raise JobStateError(f"{job}cannot go from {from_state} to {to_state}")
 
 
 def job_key(slug: str, account: str, round: int) -> str:

@@ -1,9 +1,10 @@
-"""The delivery queue's operations: enqueue, reschedule, retry, cancel, resolve, retract, and the retry policy.
+"""The delivery queue's operations (enqueue, reschedule, retry, cancel, resolve, retract) and the retry policy.
 
-The jobs and their state table are in `sharebot.jobs`. Every state write is a compare-and-set on the old
-state, checked against that table, that appends a `job_events` row in the same transaction: one job at a
-time through `Store.transition`, many at once through `Store.claim` (queued -> running) and
-`Store.expire_leases` (running -> unknown).
+The jobs, their states and the table of allowed moves are in `sharebot.jobs`. Every state write is a
+compare-and-set on the old state, checked against that table, that appends a `job_events` row in the same
+transaction: one job at a time through `Store.transition` (the operations here and the worker's outcomes),
+many at once through `Store.claim` (queued -> running) and `Store.expire_leases` (running -> unknown).
+Writes of a lease alone (`Store.claim_unknown`, `Store.renew_leases`) change no state and log nothing.
 """
 
 from __future__ import annotations
