@@ -13,6 +13,7 @@ import queue_support
 from fakes.base import Request
 from queue_support import T0, TOKEN, Adapters, Clock, KeyedPostServer, post
 
+from sharebot import app
 from sharebot.adapters.base import AccountStatus
 from sharebot.jobs import JobState
 from sharebot.queue import RetryPolicy, enqueue, record_check
@@ -281,6 +282,17 @@ def test_leases_are_not_renewed_while_the_clock_stands_still(store, server, cloc
     with make_worker(store, server, clock, lease_seconds=120, wait=wait) as worker:
         assert [o.state for o in worker.run_once()] == [S.PUBLISHED]
     assert leases == [(40.0, T0 + timedelta(seconds=120))] * 3
+
+
+def test_the_lease_length_comes_from_the_queue_settings(store, server, clock, example_settings):
+    [job] = enqueue(store, "a", [post()], now=clock()).added
+    queue_raw = {**example_settings.raw.get("queue", {}), "lease_seconds": 45}
+    settings = example_settings._replace(raw={**example_settings.raw, "queue": queue_raw})
+    leases = []
+    server.hold_posts = lambda: leases.append(store.get(job.id).lease_until)
+    handled = app.run_worker(settings, store=store, adapters=Adapters(server.url), clock=clock, owner="w",
+                             concurrency=1, burst=True, stop=threading.Event())
+    assert handled == 1 and leases == [T0 + timedelta(seconds=45)]
 
 
 def test_prepared_data_is_stored_before_the_first_post_and_reused(store_url, server, clock):

@@ -48,6 +48,11 @@ def retry_policy(settings: Settings) -> RetryPolicy:
                        max_attempts=int(raw.get("max_attempts", 5)))
 
 
+def lease_seconds(settings: Settings) -> float:
+    """How long a worker holds a job it posts before others take it for dead (renewed while it posts)."""
+    return float(settings.raw.get("queue", {}).get("lease_seconds", 120))
+
+
 class Adapters:
     """One adapter per account, built on first use and shared by the worker's threads."""
 
@@ -148,7 +153,7 @@ def publish_article(settings: Settings, article: Article, accounts: Iterable[Acc
     due = [j for j in queued.added if j.run_at <= now] + moved
     if due:
         with Worker(store, adapters, owner=owner, clock=clock, policy=retry_policy(settings),
-                    concurrency=len(due)) as worker:
+                    concurrency=len(due), lease_seconds=lease_seconds(settings)) as worker:
             outcomes = worker.publish_now(due)
         lines += [_line(store.get(o.job_id), zone, detail=o.detail) for o in outcomes]
     lines += [_line(j, zone, state=LineState.SCHEDULED, detail=describe(j.run_at, zone))
@@ -275,7 +280,7 @@ def check_accounts(settings: Settings, *, adapters: Callable[[str], Adapter], st
 def run_worker(settings: Settings, *, store: Store, adapters: Callable[[str], Adapter], clock: Clock, owner: str,
                concurrency: int, burst: bool, stop: threading.Event) -> int:
     with Worker(store, adapters, owner=owner, clock=clock, policy=retry_policy(settings),
-                concurrency=concurrency) as worker:
+                concurrency=concurrency, lease_seconds=lease_seconds(settings)) as worker:
         return worker.run(burst=burst, stop=stop)
 
 
