@@ -3,6 +3,8 @@
 `Store` holds every SQL statement; a backend supplies a connection, transactions and time conversion.
 SQLite (the default) serialises writers with `BEGIN IMMEDIATE`, so a claim is one atomic
 `UPDATE … RETURNING`; PostgreSQL (`store_postgres`) adds `FOR UPDATE SKIP LOCKED` to the same query.
+Every write of a job's state goes through `Store._write_state`: checked against `jobs.TRANSITIONS`, a
+compare-and-set on the old state, with its `job_events` rows in the same transaction.
 `sharebot.storage.open_store` picks the backend for a URL.
 """
 
