@@ -7,9 +7,10 @@ sharebot module (`import sharebot.x`, `from sharebot import x`, `from sharebot.x
 imports) anywhere in the module, at any depth. `from package import name` points at the submodule when
 `name` is one, else at the package itself.
 
+Imports under `if TYPE_CHECKING:` count too: two modules that need each other's types still each depend on
+the other (queue.py named `Store` only for type checking while store.py imported queue.py: a cycle).
+
 Not counted, on purpose:
-- imports under `if TYPE_CHECKING:`: they never run, and annotations are how two modules may name each
-  other's types without depending on each other at run time;
 - the package `__init__` that Python runs before a submodule (`import sharebot.sources.fetch` loads
   `sharebot/sources/__init__.py` first): counting it would make every package that re-exports its own
   submodules a cycle; the edge is to the module named;
@@ -23,9 +24,7 @@ import ast
 from collections import deque
 from pathlib import Path
 
-import sharebot
-
-SRC = Path(sharebot.__file__).resolve().parent
+SRC = Path(__file__).resolve().parents[1] / "src" / "sharebot"
 
 Graph = dict[str, dict[str, int]]  # module -> {imported module: line of the first such import}
 
@@ -42,25 +41,9 @@ def module_names(package_dir: Path) -> dict[str, Path]:
     return found
 
 
-def _is_type_checking(test: ast.expr) -> bool:
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
-    )
-
-
 def _imports(tree: ast.AST) -> list[ast.Import | ast.ImportFrom]:
-    """Every import statement in the tree, at any depth, except those under `if TYPE_CHECKING:`."""
-    found: list[ast.Import | ast.ImportFrom] = []
-    todo: list[ast.AST] = [tree]
-    while todo:
-        node = todo.pop()
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            found.append(node)
-        elif isinstance(node, ast.If) and _is_type_checking(node.test):
-            todo.extend(node.orelse)
-            continue
-        todo.extend(ast.iter_child_nodes(node))
-    return found
+    """Every import statement in the tree, at any depth."""
+    return [node for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))]
 
 
 def _targets(node: ast.Import | ast.ImportFrom, module: str, is_package: bool, known: set[str]) -> set[str]:
@@ -142,9 +125,8 @@ def _strongly_connected(graph: Graph) -> list[list[str]]:
     return components
 
 
-def _shortest_cycle(graph: Graph, component: list[str]) -> list[str]:
-    """A shortest cycle through the component's first module, staying inside the component."""
-    start, members = component[0], set(component)
+def _shortest_cycle(graph: Graph, members: set[str], start: str) -> list[str]:
+    """A shortest cycle from `start` back to it through `members` only."""
     came_from: dict[str, str] = {}
     todo = deque([start])
     while todo:
@@ -160,17 +142,22 @@ def _shortest_cycle(graph: Graph, component: list[str]) -> list[str]:
             if child not in came_from:
                 came_from[child] = node
                 todo.append(child)
-    raise AssertionError(f"no cycle in component {component}")  # pragma: no cover - Tarjan guarantees one
+    raise AssertionError(f"{start} is on no cycle in {sorted(members)}")  # pragma: no cover - see cycles()
 
 
 def cycles(graph: Graph) -> list[str]:
-    """One line per import cycle: each module with the line that imports the next."""
+    """One line per import cycle, each module with the line that imports the next: a shortest cycle through
+    each module that is on one, unless an earlier line already shows it."""
     described = []
     for component in _strongly_connected(graph):
-        path = _shortest_cycle(graph, component)
-        steps = [f"{a} (line {graph[a][b]})" for a, b in zip(path, path[1:], strict=False)]
-        more = f"  [cycle group: {', '.join(component)}]" if len(component) > len(path) - 1 else ""
-        described.append(" -> ".join([*steps, path[-1]]) + more)
+        members, shown = set(component), set()
+        for start in component:  # every module of a strongly connected group is on a cycle within it
+            if start in shown:
+                continue
+            path = _shortest_cycle(graph, members, start)
+            shown.update(path)
+            steps = [f"{a} (line {graph[a][b]})" for a, b in zip(path, path[1:], strict=False)]
+            described.append(" -> ".join([*steps, path[-1]]))
     return described
 
 
@@ -189,20 +176,20 @@ def _write(root: Path, files: dict[str, str]) -> Path:
     return root / "pkg"
 
 
-def test_the_graph_sees_lazy_relative_and_from_package_imports(tmp_path):
+def test_the_graph_sees_lazy_relative_type_checking_and_from_package_imports(tmp_path):
     pkg = _write(tmp_path, {
         "pkg/__init__.py": "",
         "pkg/a.py": "def f():\n    from pkg import b\n",
         "pkg/b.py": "from .sub import helper\n",
         "pkg/sub/__init__.py": "def helper():\n    import pkg.a.x\n",
-        "pkg/c.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pkg import a\nelse:\n    import os\n",
+        "pkg/c.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pkg import a\n",
         "pkg/d.py": "import os, pkg\nfrom pkg.sub import helper\nfrom .. import elsewhere\n",
     })
     graph = import_graph(pkg)
     assert graph["pkg.a"] == {"pkg.b": 2}
     assert graph["pkg.b"] == {"pkg.sub": 1}
     assert graph["pkg.sub"] == {"pkg.a": 2}  # pkg.a.x does not exist: the module that does is imported
-    assert graph["pkg.c"] == {}
+    assert graph["pkg.c"] == {"pkg.a": 3}
     assert graph["pkg.d"] == {"pkg": 1, "pkg.sub": 2}
     [cycle] = cycles(graph)
     assert cycle == "pkg.a (line 2) -> pkg.b (line 1) -> pkg.sub (line 2) -> pkg.a"
