@@ -39,7 +39,7 @@ def queue_with_jobs(path: Path, slugs: int = 200) -> None:
     from sharebot.config import load_settings
     from sharebot.pipeline import render_article, select_accounts, load_article
     from sharebot.queue import enqueue
-    from sharebot.store import open_store
+    from sharebot.storage import open_store
 
     settings = load_settings(ROOT / "config" / "sharebot.toml", {})
     posts = [p for p in render_article(settings, load_article(settings, SEED), select_accounts(settings)).posts

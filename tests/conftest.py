@@ -91,7 +91,7 @@ def pg_schema() -> Iterator[str]:
         pytest.skip("PostgreSQL tests need SHAREBOT_TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/test)")
     from queue_support import PgSchema
 
-    from sharebot.store import open_store
+    from sharebot.storage import open_store
 
     schema = PgSchema(PG_URL)
     try:

@@ -14,7 +14,8 @@ from sharebot.adapters.base import AdapterContext, Delivery, Secret
 from sharebot.adapters.linkedin import LinkedInAdapter
 from sharebot.fetch import FetchPolicy
 from sharebot.errors import AuthError, ConfigError, NotSent, RateLimited, Rejected, Unconfirmed
-from sharebot.models import Account, Card, Network, PublishResult, RenderedPost
+from sharebot.jobs import PublishResult
+from sharebot.models import Account, Card, Network, RenderedPost
 from fakes.base import Clock, FakeAPI
 from fakes.linkedin import FakeLinkedIn, restli_error
 

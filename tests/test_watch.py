@@ -15,7 +15,7 @@ from cli_support import sharebot
 from fakes.base import FakeAPI, Response
 from sharebot import app
 from sharebot.config import load_settings
-from sharebot.store import open_store
+from sharebot.storage import open_store
 from sharebot.watch import WatchSource, watch_once
 from standins import Newsroom, example_schedules
 

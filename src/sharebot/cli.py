@@ -297,7 +297,7 @@ def _slug_arg(p: argparse.ArgumentParser) -> None:
 
 
 def _queue_args(p: argparse.ArgumentParser) -> None:
-    from sharebot.models import JobState
+    from sharebot.jobs import JobState
 
     p.add_argument("--state", choices=[state.value for state in JobState], help="only jobs in this state")
     p.add_argument("--account", help="only this account's jobs")

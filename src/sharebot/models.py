@@ -161,15 +161,3 @@ class RenderedPost(NamedTuple):
             options=dict(data.get("options") or {}),
         )
 
-
-_QUEUE_TYPES = ("Job", "JobEvent", "JobState", "PublishResult")
-
-
-def __getattr__(name: str) -> Any:
-    # The queue's types live in sharebot.jobs and load on first use: a dry run never needs them, and
-    # each frozen dataclass costs ~0.5 ms to create at import.
-    if name in _QUEUE_TYPES:
-        from sharebot import jobs
-
-        return getattr(jobs, name)
-    raise AttributeError(f"module 'sharebot.models' has no attribute {name!r}")

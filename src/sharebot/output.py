@@ -14,7 +14,7 @@ from sharebot.scheduler import describe
 
 if TYPE_CHECKING:
     from sharebot.app import JobHistory, Planned, PublishReport, QueueListing
-    from sharebot.models import Job
+    from sharebot.jobs import Job
     from sharebot.pipeline import Preview
     from sharebot.watch import WatchReport
 

@@ -100,7 +100,7 @@ def _existing_queue(settings: Settings) -> Iterator[Store | None]:
     if "://" not in database and not os.path.isfile(database):
         yield None
         return
-    from sharebot.store import open_store
+    from sharebot.storage import open_store
 
     store = open_store(database, migrate=False)
     try:

@@ -16,7 +16,8 @@ from typing import Any, Callable, ClassVar, Mapping
 
 from sharebot.errors import MissingCredential
 from sharebot.fetch import FetchPolicy
-from sharebot.models import Account, Network, PublishResult, RenderedPost
+from sharebot.jobs import PublishResult
+from sharebot.models import Account, Network, RenderedPost
 from sharebot.networks import NETWORKS
 from sharebot.credentials import Secret, mask
 

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, TypeVar
 from sharebot.adapters.base import AccountStatus, Adapter, AdapterContext, Delivery, Secret
 from sharebot.errors import AuthError, ConfigError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
 from sharebot.images import BLUESKY_THUMB_MAX_BYTES, article_image
-from sharebot.models import Account, Facet, Network, PublishResult, RenderedPost
+from sharebot.jobs import PublishResult
+from sharebot.models import Account, Facet, Network, RenderedPost
 from sharebot.scrub import one_line
 from sharebot.times import utc
 

@@ -19,7 +19,8 @@ from sharebot.adapters.base import AccountStatus, Delivery
 from sharebot.adapters.graph import GraphAdapter
 from sharebot.adapters.http import in_round, round_start, status_from_error
 from sharebot.errors import PublishError, Rejected, Unconfirmed
-from sharebot.models import Network, PublishResult, RenderedPost
+from sharebot.jobs import PublishResult
+from sharebot.models import Network, RenderedPost
 
 DUPLICATE_CODES = {506, 368}
 FIND_LIMIT = 25

@@ -24,7 +24,8 @@ from sharebot.adapters.http import (Http, in_round, json_body, posted_at, retry_
                                    seconds_to_utc_midnight, status_from_error)
 from sharebot.errors import AuthError, ConfigError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
 from sharebot.images import article_image
-from sharebot.models import Network, PublishResult, RenderedPost
+from sharebot.jobs import PublishResult
+from sharebot.models import Network, RenderedPost
 
 if TYPE_CHECKING:
     from datetime import datetime

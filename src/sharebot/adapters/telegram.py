@@ -13,7 +13,8 @@ from sharebot.adapters.base import AccountStatus, Adapter, Delivery
 from sharebot.adapters.http import Http, hidden, json_body, status_from_error
 from sharebot.errors import AuthError, ConfigError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
 from sharebot.images import article_image
-from sharebot.models import Network, PublishResult, RenderedPost
+from sharebot.jobs import PublishResult
+from sharebot.models import Network, RenderedPost
 
 if TYPE_CHECKING:
     import httpx

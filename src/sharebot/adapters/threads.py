@@ -19,7 +19,8 @@ from sharebot.adapters.base import AccountStatus, Delivery
 from sharebot.adapters.graph import GraphAdapter
 from sharebot.adapters.http import in_round, round_start, status_from_error
 from sharebot.errors import NotSent, PublishError, RateLimited, Rejected, Unconfirmed
-from sharebot.models import Network, PublishResult, RenderedPost
+from sharebot.jobs import PublishResult
+from sharebot.models import Network, RenderedPost
 
 FIND_LIMIT = 25
 QUOTA_RETRY_SECONDS = 3600.0  # the 250-post quota is a rolling 24 h window; look again in an hour

@@ -17,7 +17,8 @@ from sharebot.adapters.base import AccountStatus, Adapter, Delivery
 from sharebot.adapters.http import requests_never_sent, retry_after, status_from_error
 from sharebot.errors import AuthError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
 from sharebot.images import article_image
-from sharebot.models import Network, PublishResult, RenderedPost
+from sharebot.jobs import PublishResult
+from sharebot.models import Network, RenderedPost
 from sharebot.scrub import one_line
 
 API_BASE = "https://api.x.com"

@@ -26,7 +26,7 @@ import yaml
 from sharebot.errors import ArticleError
 from sharebot.models import Article
 from sharebot.scrub import one_line
-from sharebot.sources import clean, clean_tags, newest_first, parse_when, unknown_slug, zone_named
+from sharebot.sources.common import clean, clean_tags, newest_first, parse_when, unknown_slug, zone_named
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]

@@ -15,7 +15,7 @@ from typing import Any
 from sharebot.errors import ArticleError
 from sharebot.models import Article
 from sharebot.scrub import one_line
-from sharebot.sources import clean, clean_tags, newest_first, parse_when, slug_from_url, unknown_slug
+from sharebot.sources.common import clean, clean_tags, newest_first, parse_when, slug_from_url, unknown_slug
 from sharebot.sources.fetch import Fetcher, read_location
 
 _JSON_FEED = "https://jsonfeed.org/version/"
