@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,14 +37,14 @@ def wall(cmd: list[str], runs: int, extra_env: dict[str, str] | None = None) -> 
 def queue_with_jobs(path: Path, slugs: int = 200) -> None:
     """A queue like one in use: 200 articles for the example config's 7 posting accounts."""
     from sharebot.config import load_settings
-    from sharebot.pipeline import render_article, select_accounts, load_article
+    from sharebot.pipeline import load_article, render_article, select_accounts
     from sharebot.queue import enqueue
     from sharebot.storage import open_store
 
     settings = load_settings(ROOT / "config" / "sharebot.toml", {})
     posts = [p for p in render_article(settings, load_article(settings, SEED), select_accounts(settings)).posts
              if p.network.value != "whatsapp"]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with open_store(path) as store:
         for i in range(slugs):
             enqueue(store, f"artikel-{i}", posts, now=now, run_at=now + timedelta(minutes=10 * i))

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-
 from fakes.base import Clock
 from fakes.pictures import PictureHost
 from pds import PDS, find_pds
@@ -25,7 +24,7 @@ EXAMPLE_CONFIG = ROOT / "config" / "sharebot.toml"
 EXAMPLE_CONTENT = ROOT / "examples" / "site" / "content"
 SEED_SLUG = "putin-xi-videogespraech-partnerschaft"
 # When a test module sets no NOW of its own: a Wednesday morning, in Berlin as in UTC.
-DEFAULT_NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+DEFAULT_NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 PG_URL = os.environ.get("SHAREBOT_TEST_DATABASE_URL")
 
 

@@ -24,7 +24,8 @@ import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fakes.base import Clock as _Clock, FakeAPI, Request, Response, _Fault  # noqa: E402
+from fakes.base import Clock as _Clock  # noqa: E402
+from fakes.base import FakeAPI, Request, Response, _Fault
 
 from sharebot.adapters.base import AccountStatus, Adapter, AdapterContext, Delivery, Secret  # noqa: E402
 from sharebot.errors import AuthError, NotSent, RateLimited, Rejected, Unconfirmed  # noqa: E402

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Callable, Iterable, Mapping, NamedTuple
+from typing import NamedTuple
 
+from sharebot import queue
 from sharebot.adapters.base import AccountState, AccountStatus, Adapter, AdapterContext, mask
 from sharebot.config import Settings, WatchConfig
 from sharebot.errors import MissingCredential, SharebotError, ValidationError
@@ -21,9 +23,8 @@ from sharebot.jobs import Job, JobEvent, JobState
 from sharebot.models import Account, Article, Network, Severity
 from sharebot.networks import LINK_ONLY
 from sharebot.pipeline import PublishRequest, render_article, resolve, taken_from
-from sharebot.scheduler import PublishMode, describe
-from sharebot import queue
 from sharebot.queue import RetryPolicy, enqueue, record_check, reschedule
+from sharebot.scheduler import PublishMode, describe
 from sharebot.storage import open_store
 from sharebot.store import Store
 from sharebot.watch import WatchReport, watch_once

@@ -8,17 +8,18 @@ over `.env` next to the working directory. Relative paths in the file are relati
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Collection, Mapping, NamedTuple
+from typing import Any, NamedTuple
 
+from sharebot.credentials import Secret
 from sharebot.errors import ConfigError
 from sharebot.fetch import FetchPolicy
 from sharebot.filters import ArticleFilter, parse_filter
-from sharebot.scheduler import Schedule, duration_seconds, parse_schedule
 from sharebot.models import Account
 from sharebot.networks import NETWORKS, Network, NetworkSpec
-from sharebot.credentials import Secret
+from sharebot.scheduler import Schedule, duration_seconds, parse_schedule
 
 DEFAULT_CONFIG = Path("config/sharebot.toml")
 DEFAULT_UTM = {"utm_source": "{network}", "utm_medium": "social", "utm_campaign": "{slug}"}
@@ -287,7 +288,7 @@ def _account(name: str, spec: Any, where: str) -> Account:
         raise ConfigError(f"{at}: expected a table")
     network_name = spec.get("network")
     try:
-        network = Network(network_name)
+        network = Network(str(network_name))
     except ValueError:
         choices = ", ".join(n.value for n in Network)
         raise ConfigError(f"{at}.network: {network_name!r} is not one of {choices}") from None

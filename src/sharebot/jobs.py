@@ -16,10 +16,11 @@ pay for importing dataclasses (and inspect) to do it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any, Mapping, NamedTuple
+from typing import Any, NamedTuple
 
 from sharebot.errors import JobStateError
 from sharebot.models import Network, RenderedPost

@@ -6,12 +6,13 @@ sixth of a frozen dataclass to create, and without dataclasses a dry run does no
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any, Mapping, NamedTuple
+from typing import Any, NamedTuple
 
-from sharebot.networks import Network  # declared with the rest of each network, in the registry
+from sharebot.networks import Network as Network  # re-exported; declared with the rest of each network, in the registry
 
 
 class Account(NamedTuple):

@@ -6,8 +6,9 @@ so the library types are named for type checkers only.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from sharebot.models import Severity
 from sharebot.scheduler import describe

@@ -9,8 +9,9 @@ Writes of a lease alone (`Store.claim_unknown`, `Store.renew_leases`) change no 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Iterable, Mapping, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from sharebot.errors import JobStateError, ValidationError
 from sharebot.jobs import Job, JobEvent, JobState
@@ -49,7 +50,7 @@ class RetryPolicy:
               previous: float | None = None) -> float:
         if retry_after is not None:
             return max(0.0, float(retry_after))
-        ceiling = min(self.cap, self.base * 2 ** max(0, attempt - 1))
+        ceiling: float = min(self.cap, self.base * 2 ** max(0, attempt - 1))
         if self.jitter == "none":
             return ceiling
         if self.jitter == "full":

@@ -15,10 +15,11 @@ import os
 import sqlite3
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Iterable, Iterator, Mapping
+from typing import Any, ClassVar
 
 from sharebot.errors import JobStateError, NotFound, StoreError
 from sharebot.jobs import Job, JobEvent, JobState, check_transition, job_key
@@ -198,9 +199,10 @@ class Store(ABC):
                    f"{'last_error' if reason is None else '?'} FROM moved) SELECT * FROM moved")
             event = (self._db_time(at), str(from_state), str(to_state)) + ((reason,) if reason is not None else ())
             with self._transaction(single=True) as ex:
-                return ex(sql, params + event)
+                moved: list[dict[str, Any]] = ex(sql, params + event)
+                return moved
         with self._transaction() as ex:
-            rows = ex(f"WITH {picked} {update}" if picked else update, params)
+            rows: list[dict[str, Any]] = ex(f"WITH {picked} {update}" if picked else update, params)
             self._events(ex, [(r["id"], r["last_error"] if reason is None else reason) for r in rows],
                          at, from_state, to_state)
         return rows

@@ -11,9 +11,10 @@ A state write and its job_events rows are one statement (a data-modifying CTE), 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from sharebot.errors import StoreError

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Collection, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable, Collection, Iterable, Mapping
+from typing import Any
 
 from sharebot.adapters.base import Adapter, Delivery, mask
 from sharebot.errors import AuthError, JobStateError, NotSent, RateLimited, Rejected, Unconfirmed

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import quote
 
 from fakes.base import FakeAPI, Request, Response
@@ -88,7 +89,7 @@ class FakeFacebook(FakeAPI):
         if any(p.message == message and p.link == link for p in self.live):
             return graph_error(400, 506, "(#506) Duplicate status message")
         self._next += 1
-        created = self.clock().astimezone(timezone.utc)
+        created = self.clock().astimezone(UTC)
         post = PagePost(f"{self.page_id}_{self._next}", message, link, created.strftime("%Y-%m-%dT%H:%M:%S+0000"))
         self.posts.append(post)
         return Response(200, {"id": post.id})

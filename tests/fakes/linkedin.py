@@ -11,9 +11,10 @@ the stand-in's token lacks (403), as most tokens do.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import unquote
 
 from fakes.base import FakeAPI, Request, Response

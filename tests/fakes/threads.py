@@ -9,9 +9,9 @@ A post's `timestamp` is read from the test's clock at publish time.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Callable
+from datetime import UTC, datetime
 
 from fakes.base import FakeAPI, Request, Response
 from fakes.facebook import graph_error, graph_params
@@ -98,7 +98,7 @@ class FakeThreads(FakeAPI):
         if container.status != "FINISHED":
             return graph_error(400, 9007, "The media is not ready for publishing, please wait for a moment",
                                2207027)
-        made = self.clock().astimezone(timezone.utc)
+        made = self.clock().astimezone(UTC)
         media = Media(self._id(), container.params.get("text", ""), container.params.get("link_attachment"),
                       container.id, made.strftime("%Y-%m-%dT%H:%M:%S+0000"))
         self.media[media.id] = media

@@ -12,10 +12,11 @@ pass for the new one.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Mapping
+from collections.abc import Mapping
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
-from sharebot.adapters.base import AccountStatus, Delivery
+from sharebot.adapters.base import AccountState, AccountStatus, Delivery
 from sharebot.adapters.graph import GraphAdapter
 from sharebot.adapters.http import in_round, round_start, status_from_error
 from sharebot.errors import PublishError, Rejected, Unconfirmed
@@ -83,7 +84,7 @@ class FacebookAdapter(GraphAdapter):
             page = self._call("GET", self.owner_id, params={"fields": "id,name"})
         except PublishError as exc:
             return status_from_error(self.account.name, exc)
-        return AccountStatus(self.account.name, "ok", f"page {page.get('name') or self.owner_id}")
+        return AccountStatus(self.account.name, AccountState.OK, f"page {page.get('name') or self.owner_id}")
 
     # --- helpers -----------------------------------------------------------------------------------
     def _refusal(self, code: Any, subcode: Any, detail: str, status: int) -> PublishError | None:

@@ -19,9 +19,17 @@ import re
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote, urlsplit
 
-from sharebot.adapters.base import AccountStatus, Adapter, Delivery
-from sharebot.adapters.http import (Http, in_round, json_body, posted_at, retry_after, round_start,
-                                   seconds_to_utc_midnight, status_from_error)
+from sharebot.adapters.base import AccountState, AccountStatus, Adapter, Delivery
+from sharebot.adapters.http import (
+    Http,
+    in_round,
+    json_body,
+    posted_at,
+    retry_after,
+    round_start,
+    seconds_to_utc_midnight,
+    status_from_error,
+)
 from sharebot.errors import AuthError, ConfigError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
 from sharebot.images import article_image
 from sharebot.jobs import PublishResult
@@ -128,7 +136,7 @@ class LinkedInAdapter(Adapter):
             return status_from_error(self.account.name, exc)
         body = json_body(response) or {}
         name = body.get("localizedName") or body.get("name") or self.author
-        return AccountStatus(self.account.name, "ok", f"posting as {name}")
+        return AccountStatus(self.account.name, AccountState.OK, f"posting as {name}")
 
     def close(self) -> None:
         self.http.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sharebot.adapters.base import AccountStatus, Adapter, Delivery
+from sharebot.adapters.base import AccountState, AccountStatus, Adapter, Delivery
 from sharebot.adapters.http import Http, hidden, json_body, status_from_error
 from sharebot.errors import AuthError, ConfigError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
 from sharebot.images import article_image
@@ -77,7 +77,7 @@ class TelegramAdapter(Adapter):
         except PublishError as exc:
             return status_from_error(self.account.name, exc)
         title = chat.get("title") or chat.get("username") or self.chat_id
-        return AccountStatus(self.account.name, "ok", f"posting to {title}")
+        return AccountStatus(self.account.name, AccountState.OK, f"posting to {title}")
 
     def close(self) -> None:
         self.http.close()

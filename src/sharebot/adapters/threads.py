@@ -12,10 +12,11 @@ The token travels as for every Graph API call (see `sharebot.adapters.graph`).
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, ClassVar, Mapping
+from typing import Any, ClassVar
 
-from sharebot.adapters.base import AccountStatus, Delivery
+from sharebot.adapters.base import AccountState, AccountStatus, Delivery
 from sharebot.adapters.graph import GraphAdapter
 from sharebot.adapters.http import in_round, round_start, status_from_error
 from sharebot.errors import NotSent, PublishError, RateLimited, Rejected, Unconfirmed
@@ -91,7 +92,7 @@ class ThreadsAdapter(GraphAdapter):
             me = self._call("GET", self.owner_id, params={"fields": "id,username"})
         except PublishError as exc:
             return status_from_error(self.account.name, exc)
-        return AccountStatus(self.account.name, "ok", f"posting as @{me.get('username') or self.owner_id}")
+        return AccountStatus(self.account.name, AccountState.OK, f"posting as @{me.get('username') or self.owner_id}")
 
     # --- steps -------------------------------------------------------------------------------------
     def _check_quota(self) -> None:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import functools
 import html
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from typing import Any, Callable, ClassVar, Iterable, TypeVar
+from typing import Any, ClassVar, TypeVar
 
-from sharebot.adapters.base import AccountStatus, Adapter, Delivery
+from sharebot.adapters.base import AccountState, AccountStatus, Adapter, Delivery
 from sharebot.adapters.http import requests_never_sent, retry_after, status_from_error
 from sharebot.errors import AuthError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
 from sharebot.images import article_image
@@ -107,7 +108,7 @@ class XAdapter(Adapter):
         except PublishError as exc:
             return status_from_error(self.account.name, exc)
         self._user_id = str(me.id)
-        return AccountStatus(self.account.name, "ok", f"@{me.username}")
+        return AccountStatus(self.account.name, AccountState.OK, f"@{me.username}")
 
     def close(self) -> None:
         if self._client is not None:
@@ -181,7 +182,9 @@ def client_class() -> type:
             super().__init__(**credentials)
             self.api_base = api_base
             self.timeout = timeout
-            self.user_agent = f"{user_agent} {self.user_agent}"
+            # Ahead of tweepy's own "Python/… Requests/… Tweepy/…" (tweepy has no types: Any)
+            sdk_agent: str = getattr(self, "user_agent", "")
+            self.user_agent: str = f"{user_agent} {sdk_agent}".rstrip()
 
         def request(self, method: str, route: str, params: Any = None, json: Any = None,
                     user_auth: bool = False, *, data: Any = None, files: Any = None) -> Any:

@@ -229,7 +229,11 @@ def _kind(value: object) -> str:
         return "true/false"
     if isinstance(value, date):
         return "a date"
-    return {dict: "a mapping", list: "a list"}.get(type(value), type(value).__name__)
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
 
 
 def _duplicate(slug: str, first: str, second: str) -> ArticleError:
