@@ -24,9 +24,10 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from queue_support import Adapters, KeyedPostServer, PgSchema, post  # noqa: E402
 
-from sharebot.models import JobState  # noqa: E402
-from sharebot.queue import RetryPolicy, enqueue, job_key  # noqa: E402
-from sharebot.store import Store, open_store  # noqa: E402
+from sharebot.jobs import JobState, job_key  # noqa: E402
+from sharebot.queue import RetryPolicy, enqueue  # noqa: E402
+from sharebot.storage import open_store  # noqa: E402
+from sharebot.store import Store  # noqa: E402
 from sharebot.worker import Worker  # noqa: E402
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

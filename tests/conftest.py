@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-
 from fakes.base import Clock
 from fakes.pictures import PictureHost
 from pds import PDS, find_pds
@@ -25,7 +24,7 @@ EXAMPLE_CONFIG = ROOT / "config" / "sharebot.toml"
 EXAMPLE_CONTENT = ROOT / "examples" / "site" / "content"
 SEED_SLUG = "putin-xi-videogespraech-partnerschaft"
 # When a test module sets no NOW of its own: a Wednesday morning, in Berlin as in UTC.
-DEFAULT_NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+DEFAULT_NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 PG_URL = os.environ.get("SHAREBOT_TEST_DATABASE_URL")
 
 
@@ -91,7 +90,7 @@ def pg_schema() -> Iterator[str]:
         pytest.skip("PostgreSQL tests need SHAREBOT_TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/test)")
     from queue_support import PgSchema
 
-    from sharebot.store import open_store
+    from sharebot.storage import open_store
 
     schema = PgSchema(PG_URL)
     try:

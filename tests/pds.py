@@ -10,12 +10,12 @@ from __future__ import annotations
 import os
 import subprocess
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import httpx
-
 from fakes.base import FakeAPI, Request, Response
 
 SHARED = Path(os.environ.get("SHAREBOT_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared"))

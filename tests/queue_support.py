@@ -14,7 +14,7 @@ import socket
 import sys
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,13 +24,16 @@ import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fakes.base import Clock as _Clock, FakeAPI, Request, Response, _Fault  # noqa: E402
+from fakes.base import Clock as _Clock  # noqa: E402
+from fakes.base import FakeAPI, Request, Response, _Fault
 
 from sharebot.adapters.base import AccountStatus, Adapter, AdapterContext, Delivery, Secret  # noqa: E402
 from sharebot.errors import AuthError, NotSent, RateLimited, Rejected, Unconfirmed  # noqa: E402
-from sharebot.models import Account, JobState, Network, PublishResult, RenderedPost  # noqa: E402
+from sharebot.jobs import JobState, PublishResult  # noqa: E402
+from sharebot.models import Account, Network, RenderedPost  # noqa: E402
 from sharebot.queue import RetryPolicy  # noqa: E402
-from sharebot.store import Store, open_store  # noqa: E402
+from sharebot.storage import open_store  # noqa: E402
+from sharebot.store import Store  # noqa: E402
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 TOKEN = "tok-9f8e7d6c5b4a39281706"
@@ -99,7 +102,8 @@ def store(store_url: str) -> Iterator[Store]:
 class KeyedPostServer(FakeAPI):
     """POST /posts creates a post, or with a known Idempotency-Key returns the earlier one; GET /posts?key=
     looks one up. `drop_rate`/`fail_rate` inject faults at random (seeded): a drop happens after the post
-    was made (the client cannot know), a 503 before (certainly not made)."""
+    was made (the client cannot know), a 503 before (certainly not made). `hold_posts`, when set, is called
+    as each POST arrives and the post is handled once it returns: a test keeps posts in flight with it."""
 
     def __init__(self, *, token: str = TOKEN, seed: int = 0, drop_rate: float = 0.0, fail_rate: float = 0.0):
         super().__init__()
@@ -109,8 +113,15 @@ class KeyedPostServer(FakeAPI):
         self.repeats = 0  # POSTs answered with an existing post
         self.rng = random.Random(seed)
         self.drop_rate, self.fail_rate = drop_rate, fail_rate
+        self.hold_posts: Callable[[], object] | None = None
         self.route("POST", "/posts", self._create)
         self.route("GET", "/posts", self._lookup)
+
+    def _dispatch(self, h: Any) -> None:
+        # Before FakeAPI takes its lock, so held posts do not hold up each other or other requests.
+        if self.hold_posts is not None and h.command == "POST" and h.path.startswith("/posts"):
+            self.hold_posts()
+        super()._dispatch(h)
 
     def _authorised(self, req: Request) -> bool:
         return req.headers.get("authorization") == f"Bearer {self.token}"

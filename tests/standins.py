@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 import textwrap
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
 
 from fakes.base import FakeAPI
 from fakes.facebook import FakeFacebook

@@ -10,25 +10,25 @@ import stat
 import subprocess
 import sys
 import uuid
-from datetime import datetime, timedelta, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Iterator
 
 import pytest
-from PIL import Image
-
 from fakes.base import FakeAPI
 from fakes.pictures import picture
 from pds import PDS, PDSAccount, PDSProxy, create_account, get_blob, get_record, list_rkeys
+from PIL import Image
+
 from sharebot.adapters import make_adapter
 from sharebot.adapters.base import AdapterContext, Delivery, RemotePost, Secret
 from sharebot.adapters.bluesky import TID_ALPHABET, BlueskyAdapter, make_tid
-from sharebot.fetch import FetchPolicy
 from sharebot.errors import AuthError, NotSent, RateLimited, Rejected, Unconfirmed, Unsupported
+from sharebot.fetch import FetchPolicy
 from sharebot.models import Account, Card, Facet, Network, RenderedPost
 
 LOOPBACK = FetchPolicy(allow_private=("127.0.0.1",))  # the image hosts in these tests listen on loopback
-NOW = datetime(2026, 11, 25, 9, 30, 15, 123456, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 9, 30, 15, 123456, tzinfo=UTC)
 LINK = "https://www.example.de/politik/gruene-aepfel?utm_source=bluesky&utm_medium=social"
 WRONG_PASSWORD = "wrong-SECRET-7f3a-9c2e-b1d4"
 # atproto's upload_blob passes raw bytes as `data=`, which httpx 0.28 deprecates; not ours to fix
@@ -99,7 +99,7 @@ def test_prepare_gives_a_deterministic_tid_and_created_at(tmp_path: Path) -> Non
     value = 0
     for char in rkey:
         value = value * 32 + TID_ALPHABET.index(char)
-    micros = int((NOW - datetime(1970, 1, 1, tzinfo=timezone.utc)) / timedelta(microseconds=1))
+    micros = int((NOW - datetime(1970, 1, 1, tzinfo=UTC)) / timedelta(microseconds=1))
     assert micros <= value >> 10 < micros + 1_000_000  # spread by the key's hash, at most a second later
     assert data["created_at"] == "2026-11-25T09:30:15.123Z"
     other = adapter.prepare(post, Delivery("job-2", NOW))["rkey"]

@@ -15,24 +15,22 @@ from __future__ import annotations
 import logging
 import re
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
-
 from fakes.base import Clock
 from fakes.facebook import FakeFacebook
 from fakes.linkedin import FakeLinkedIn
 from fakes.mastodon import FakeMastodon
-from fakes.telegram import FakeTelegram
+from fakes.telegram import Chat, FakeTelegram
 from fakes.threads import FakeThreads
 from fakes.x import FakeX
-from pds import PDSProxy, create_account, list_rkeys
-from fakes.telegram import Chat
-from pds import get_record
+from pds import PDSProxy, create_account, get_record, list_rkeys
+
 from sharebot.adapters import adapter_class, make_adapter
 from sharebot.adapters.base import Adapter, AdapterContext, Delivery, RemotePost, Secret
 from sharebot.errors import AuthError, NotSent, PublishError, Rejected, Unconfirmed, Unsupported

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Iterator
 
 import pytest
+from fakes.base import Clock
+from fakes.facebook import FakeFacebook, graph_error, throttled
 
 from sharebot.adapters import make_adapter
 from sharebot.adapters.base import AdapterContext, Delivery, RemotePost, Secret
@@ -13,11 +15,9 @@ from sharebot.adapters.facebook import FacebookAdapter
 from sharebot.adapters.graph import usage_retry_after
 from sharebot.errors import AuthError, ConfigError, NotSent, RateLimited, Rejected, Unconfirmed, Unsupported
 from sharebot.models import Account, Card, Network, RenderedPost
-from fakes.base import Clock
-from fakes.facebook import FakeFacebook, graph_error, throttled
 
 TOKEN = "EAAGsecretPAGEtoken0123456789"
-NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 LINK = "https://news.example/politik/wahl-2026?utm_source=facebook&utm_medium=social"
 DELIVERY = Delivery("job-7", NOW)
 

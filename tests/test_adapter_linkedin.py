@@ -2,26 +2,28 @@ from __future__ import annotations
 
 import io
 import logging
-from datetime import datetime, timedelta, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
+from fakes.base import Clock, FakeAPI
+from fakes.linkedin import FakeLinkedIn, restli_error
 from PIL import Image
 
 from sharebot.adapters import make_adapter
 from sharebot.adapters.base import AdapterContext, Delivery, RemotePost, Secret
 from sharebot.adapters.linkedin import LinkedInAdapter
-from sharebot.fetch import FetchPolicy
 from sharebot.errors import AuthError, ConfigError, NotSent, RateLimited, Rejected, Unconfirmed, Unsupported
-from sharebot.models import Account, Card, Network, PublishResult, RenderedPost
-from fakes.base import Clock, FakeAPI
-from fakes.linkedin import FakeLinkedIn, restli_error
+from sharebot.fetch import FetchPolicy
+from sharebot.jobs import PublishResult
+from sharebot.models import Account, Card, Network, RenderedPost
 
 LOOPBACK = FetchPolicy(allow_private=("127.0.0.1",))  # the image hosts in these tests listen on loopback
 TOKEN = "AQXsecretLINKEDINtoken0123456789"
 ORG = "urn:li:organization:5515715"
-NOW = datetime(2026, 11, 25, 21, 30, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 21, 30, tzinfo=UTC)
 LINK = "https://news.example/politik/wahl-2026?utm_source=linkedin&utm_medium=social"
 DELIVERY = Delivery("job-3", NOW)
 TEXT = r"Wahl 2026: das Ergebnis \(vorläufig\) \#Politik"

@@ -5,26 +5,27 @@ import json
 import logging
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
+from fakes.base import Clock, FakeAPI
+from fakes.mastodon import FakeMastodon, linkify
 from PIL import Image
 
 from sharebot.adapters import make_adapter
 from sharebot.adapters.base import AdapterContext, Delivery, RemotePost, Secret
 from sharebot.adapters.http import retry_after
 from sharebot.adapters.mastodon import MastodonAdapter, is_post_of
-from sharebot.fetch import FetchPolicy
 from sharebot.errors import AuthError, ConfigError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
+from sharebot.fetch import FetchPolicy
 from sharebot.jobs import PublishResult
 from sharebot.models import Account, Network, RenderedPost
-from fakes.base import Clock, FakeAPI
-from fakes.mastodon import FakeMastodon, linkify
 
-NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 LOOPBACK = FetchPolicy(allow_private=("127.0.0.1",))  # the image hosts in these tests listen on loopback
 LINK = "https://news.example/politik/wahl-2026-ergebnisse-im-ueberblick?utm_source=mastodon&utm_medium=social"
 TEXT = f"Wahl 2026: Das Ergebnis im Überblick #Wahl2026\n\n{LINK}"
@@ -192,13 +193,13 @@ def test_429_is_rate_limited_until_the_iso_reset_on_the_instances_clock(api: Fak
     api.rate_limit_next(120, path="/api/v1/statuses")
     m = adapter(api, tmp_path)
     with pytest.raises(RateLimited) as caught:
-        m.publish(post(), delivery(m, post(), datetime(2020, 1, 1, tzinfo=timezone.utc)))
+        m.publish(post(), delivery(m, post(), datetime(2020, 1, 1, tzinfo=UTC)))
     assert caught.value.retry_after is not None and 119 <= caught.value.retry_after <= 121
     assert not api.statuses
 
 
 def test_retry_after_falls_back_to_our_clock_without_a_date_header() -> None:
-    now = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
     reset = "X-RateLimit-Reset"  # ISO 8601
     assert retry_after({reset: "2026-11-25T09:05:00.000000Z"}, now, reset=reset) == 300
     assert retry_after({reset: "not a time"}, now, reset=reset) is None

@@ -2,25 +2,26 @@ from __future__ import annotations
 
 import io
 import logging
-from datetime import datetime, timedelta, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
+from fakes.base import Clock, FakeAPI
+from fakes.telegram import FakeTelegram, link_preview
 from PIL import Image
 
 from sharebot.adapters import make_adapter
 from sharebot.adapters.base import AdapterContext, Delivery, RemotePost, Secret
 from sharebot.adapters.telegram import TelegramAdapter
-from sharebot.fetch import FetchPolicy
 from sharebot.errors import AuthError, ConfigError, RateLimited, Rejected, Unconfirmed, Unsupported
+from sharebot.fetch import FetchPolicy
 from sharebot.models import Account, Card, Network, RenderedPost
-from fakes.base import Clock, FakeAPI
-from fakes.telegram import FakeTelegram, link_preview
 
 LOOPBACK = FetchPolicy(allow_private=("127.0.0.1",))  # the image hosts in these tests listen on loopback
 TOKEN = "123456:SECRET-telegram-token-xyz"
-NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 LINK = "https://news.example/politik/wahl-2026?utm_source=telegram"
 
 

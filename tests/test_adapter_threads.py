@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
+from fakes.base import Clock
+from fakes.facebook import graph_error, throttled
+from fakes.threads import FakeThreads
 
 from sharebot.adapters import make_adapter
 from sharebot.adapters.base import AdapterContext, Delivery, RemotePost, Secret
@@ -13,13 +17,10 @@ from sharebot.adapters.threads import ThreadsAdapter
 from sharebot.errors import AuthError, ConfigError, NotSent, RateLimited, Rejected, Unconfirmed
 from sharebot.jobs import PublishResult
 from sharebot.models import Account, Card, Network, RenderedPost
-from fakes.base import Clock
-from fakes.facebook import graph_error, throttled
-from fakes.threads import FakeThreads
 
 TOKEN = "THQWsecretTHREADStoken0123456789"
 USER = "17841400000000001"
-NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 LINK = "https://news.example/politik/wahl-2026?utm_source=threads"
 IMAGE = "https://news.example/media/wahl.jpg"
 DELIVERY = Delivery("job-9", NOW)

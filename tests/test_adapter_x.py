@@ -4,25 +4,26 @@ import io
 import logging
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
+from fakes.base import Clock, FakeAPI
+from fakes.x import FakeX
 from PIL import Image
 
 from sharebot.adapters import make_adapter
 from sharebot.adapters.base import AdapterContext, Delivery, RemotePost, Secret
 from sharebot.adapters.http import retry_after
 from sharebot.adapters.x import XAdapter
-from sharebot.fetch import FetchPolicy
 from sharebot.errors import AuthError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
+from sharebot.fetch import FetchPolicy
 from sharebot.jobs import PublishResult
 from sharebot.models import Account, Network, RenderedPost
-from fakes.base import Clock, FakeAPI
-from fakes.x import FakeX
 
-NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 LOOPBACK = FetchPolicy(allow_private=("127.0.0.1",))  # the image hosts in these tests listen on loopback
 LINK = "https://news.example/politik/wahl-2026?utm_source=x&utm_medium=social"
 TEXT = f"Wahl 2026: Das Ergebnis im Überblick #Wahl2026 {LINK}"
@@ -132,7 +133,7 @@ def test_a_failed_upload_is_not_sent_and_posts_nothing(api: FakeX, pictures: Fak
 def test_429_is_rate_limited_until_the_reset_on_xs_clock(api: FakeX, tmp_path: Path) -> None:
     api.rate_limit_next(90, path="/2/tweets")
     x = adapter(api, tmp_path)
-    long_ago = datetime(2020, 1, 1, tzinfo=timezone.utc)  # the Date header wins over our clock
+    long_ago = datetime(2020, 1, 1, tzinfo=UTC)  # the Date header wins over our clock
     with pytest.raises(RateLimited) as caught:
         x.publish(post(), delivery(x, post(), long_ago))
     assert caught.value.retry_after is not None and 88 <= caught.value.retry_after <= 91
@@ -140,7 +141,7 @@ def test_429_is_rate_limited_until_the_reset_on_xs_clock(api: FakeX, tmp_path: P
 
 
 def test_retry_after_falls_back_to_our_clock_without_a_date_header() -> None:
-    now = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
     reset = "x-rate-limit-reset"  # epoch seconds
     assert retry_after({reset: str(int(now.timestamp()) + 300)}, now, reset=reset) == 300
     assert retry_after({reset: str(int(now.timestamp()) - 5), "date": "garbage"}, now, reset=reset) == 0

@@ -6,19 +6,17 @@ import json
 import os
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-
 from cli_support import sharebot
-
 from conftest import EXAMPLE_CONFIG, EXAMPLE_CONTENT, ROOT, SEED_SLUG
 
 ALL_NETWORKS = {"x", "bluesky", "mastodon", "linkedin", "facebook", "threads", "telegram", "whatsapp"}
 
 
-NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)  # the dry runs plan post times: on a fixed clock
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)  # the dry runs plan post times: on a fixed clock
 
 
 def run(*args: str, env: dict[str, str] | None = None):

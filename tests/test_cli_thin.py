@@ -6,9 +6,11 @@ from __future__ import annotations
 import argparse
 import ast
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from conftest import ROOT
+
 from sharebot.cli import build_parser
 
 CLI = ROOT / "src" / "sharebot" / "cli.py"

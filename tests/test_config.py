@@ -4,12 +4,11 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import EXAMPLE_CONFIG, ROOT
 
 from sharebot.config import load_settings
 from sharebot.errors import ConfigError
 from sharebot.models import Network
-
-from conftest import EXAMPLE_CONFIG, ROOT
 
 MINIMAL = """
 [site]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from conformance_data import load, params
+
 from sharebot.counting import bluesky_graphemes, threads_length, utf8_length, utf16_length
 
 GRAPHEMES = ("bluesky", "grapheme-length.json")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from conformance_data import load, params
+
 from sharebot.counting import linkedin_escape, mastodon_countable_text, mastodon_length
 from sharebot.entities import find_mentions
 

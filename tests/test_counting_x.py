@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from conformance_data import load, params, slug
+
 from sharebot.counting import X_V2, X_V3, XConfig, parse_x, x_weighted_length
 
 # Which config each group runs with, as the reference suites do (conformance/twitter-text/README.md).

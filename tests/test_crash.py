@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 from queue_support import T0, KeyedPostServer, post
 
-from sharebot.models import JobState
+from sharebot.jobs import JobState
 from sharebot.queue import enqueue
-from sharebot.store import open_store
+from sharebot.storage import open_store
 
 SUPPORT = Path(__file__).with_name("queue_support.py")
 SEED = 20261125

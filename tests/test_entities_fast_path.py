@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+import yaml
+from conformance_data import conformance_path, missing_reason
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sharebot import entities
-
-from conformance_data import conformance_path, missing_reason
-import pytest
-import yaml
 
 
 def conformance_texts() -> list[str]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from conformance_data import load, params
+
 from sharebot.facets import byte_offsets, detect_facets, facet_problems
 from sharebot.models import Facet
 

@@ -4,16 +4,16 @@ and the image checks that run before anything is decoded."""
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import io
+import ipaddress
 import ssl
 import struct
 import threading
 import time
 import zlib
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from PIL import Image
@@ -210,7 +210,7 @@ def tls_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, ss
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    start = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(1).not_valid_before(start).not_valid_after(start + dt.timedelta(days=36500))
             .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)

@@ -10,20 +10,20 @@ import sqlite3
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-
-from pds import get_record
 from cli_support import sharebot as run_sharebot
+from pds import get_record
+from standins import Newsroom
+
 from sharebot import app, pipeline
 from sharebot.config import load_settings
 from sharebot.queue import enqueue
-from standins import Newsroom
 
 SLUG = "putin-xi-videogespraech-partnerschaft"
-NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -168,7 +168,7 @@ def test_sigterm_lets_the_worker_finish_the_post_in_hand(newsroom: Newsroom, tmp
     post = pipeline.render_article(settings, article, [settings.account("mastodon")]).posts[0]
     # The worker runs in a process of its own, on the wall clock: the job must be due by that clock, even
     # should the two processes' clocks differ a little (faketime starts each process's clock afresh).
-    enqueue(store, SLUG, [post], now=datetime.now(timezone.utc) - timedelta(hours=1))
+    enqueue(store, SLUG, [post], now=datetime.now(UTC) - timedelta(hours=1))
     store.close()
     env = {**os.environ, **newsroom.env()}
     worker = subprocess.Popen([sys.executable, "-m", "sharebot", "--config", str(config), "worker"],

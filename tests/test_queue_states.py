@@ -10,10 +10,11 @@ import pytest
 import queue_support
 from queue_support import T0, Adapters, KeyedPostServer, post
 
-from sharebot import queue
+from sharebot import jobs, queue
 from sharebot.errors import JobStateError, NotFound, Rejected, ValidationError
-from sharebot.models import Issue, JobState, Severity
-from sharebot.queue import TRANSITIONS, RetryPolicy, cancel, enqueue, job_key, reschedule, retry
+from sharebot.jobs import TRANSITIONS, JobState, job_key
+from sharebot.models import Issue, Severity
+from sharebot.queue import RetryPolicy, cancel, enqueue, reschedule, retry
 from sharebot.store import Store
 
 S = JobState
@@ -37,7 +38,7 @@ def _path_to(target: JobState) -> list[JobState]:
 
 def test_every_state_is_reachable_and_deleted_is_final():
     assert all(_path_to(s)[-1] is s for s in S)
-    assert queue.TERMINAL == {S.DELETED}
+    assert jobs.TERMINAL == {S.DELETED}
 
 
 @pytest.mark.parametrize("from_state,to_state", PAIRS, ids=[f"{a}->{b}" for a, b in PAIRS])

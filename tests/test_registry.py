@@ -6,14 +6,13 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
 from sharebot.adapters import adapter_class, make_adapter
 from sharebot.adapters.base import AccountState, AccountStatus, Adapter, AdapterContext
 from sharebot.errors import AuthError, ConfigError, MissingCredential
 from sharebot.models import Account
 from sharebot.networks import LINK_ONLY, NETWORKS, Capability, Network, Option, rules_for, share_servers
-
-from conftest import ROOT
 
 SRC = ROOT / "src" / "sharebot"
 POSTING = [n for n in Network if n not in LINK_ONLY]

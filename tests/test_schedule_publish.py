@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-
 from cli_support import sharebot
+from standins import Newsroom
+
 from sharebot import app, pipeline
 from sharebot.config import load_settings
 from sharebot.queue import RetryPolicy
 from sharebot.worker import Worker
-from standins import Newsroom
 
-NOW = datetime(2026, 11, 25, 9, 17, tzinfo=timezone.utc)  # Wed 10:17 in Berlin
-FAR = datetime(2031, 6, 4, 8, 0, tzinfo=timezone.utc)  # Wed 10:00 CEST: years after every date the tests use
+NOW = datetime(2026, 11, 25, 9, 17, tzinfo=UTC)  # Wed 10:17 in Berlin
+FAR = datetime(2031, 6, 4, 8, 0, tzinfo=UTC)  # Wed 10:00 CEST: years after every date the tests use
 SCHEDULES = """
 [schedule]
 slots = { weekdays = ["07:30", "12:30", "18:30"], weekend = ["10:00"] }
@@ -90,9 +90,9 @@ def test_slot_accounts_keep_their_gap_and_skip_quiet_hours(room: Newsroom):
 
 def test_an_embargoed_article_waits_for_its_publication_time(room: Newsroom):
     _, jobs = publish(room, "sperre", now=NOW, networks=("x",))
-    assert jobs[0].run_at == datetime(2026, 11, 26, 5, 0, tzinfo=timezone.utc)
+    assert jobs[0].run_at == datetime(2026, 11, 26, 5, 0, tzinfo=UTC)
     _, jobs = publish(room, "sperre", now=NOW, networks=("mastodon",), mode="now")
-    assert jobs[-1].run_at == datetime(2026, 11, 26, 5, 0, tzinfo=timezone.utc)  # even breaking news waits
+    assert jobs[-1].run_at == datetime(2026, 11, 26, 5, 0, tzinfo=UTC)  # even breaking news waits
     assert room.x.tweets == {} and room.mastodon.statuses == {}
 
 

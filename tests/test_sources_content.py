@@ -6,7 +6,7 @@ import subprocess
 import sys
 import textwrap
 import unicodedata
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -66,7 +66,7 @@ def test_example_site_has_the_articles_later_stages_rely_on() -> None:
     assert any(a.image is None for a in articles)
     assert {"ja", "ar", "en"} <= {a.language for a in articles}
     assert any("https://" in a.teaser and "#" in a.teaser and "@" in a.teaser for a in articles)
-    embargo = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    embargo = datetime(2030, 1, 1, tzinfo=UTC)
     assert any(a.published_at and a.published_at > embargo for a in articles)
     assert all(a.published_at and a.published_at.tzinfo for a in articles)
     assert all(a.image is None or a.image.startswith(BASE + "bilder/") for a in articles)

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import socket
-from datetime import datetime, timedelta, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterator
 
 import pytest
+from fakes.base import FakeAPI, Request, Response
 
 from sharebot.errors import ArticleError
 from sharebot.fetch import FetchPolicy
 from sharebot.sources import open_source
 from sharebot.sources.feed import FeedSource, strip_html
 from sharebot.sources.fetch import http_fetcher, read_location
-from fakes.base import FakeAPI, Request, Response
 
 SITE = Path(__file__).resolve().parents[1] / "examples" / "site"
 BASE = "https://nachrichten.sharebot-demo.de/"
@@ -138,7 +138,7 @@ def test_json_feed(server: StaticSite) -> None:
     assert fest.language == "de" and fest.author == "Redaktion"  # feed-level language and author
     assert "👨\u200d👩\u200d👧\u200d👦" in fest.title
     tokio = source.get("tokio-kirschbluete-rekord")
-    assert tokio.published_at == datetime(2026, 3, 12, 5, tzinfo=timezone.utc) and tokio.image is None
+    assert tokio.published_at == datetime(2026, 3, 12, 5, tzinfo=UTC) and tokio.image is None
 
 
 def test_atom_feed(server: StaticSite) -> None:
@@ -280,7 +280,7 @@ def test_rss_dates_keep_their_offset_and_minus_zero_is_utc(tmp_path: Path) -> No
                     "<item><title>C</title><link>https://x.de/c</link></item>"
                     "</channel></rss>", encoding="utf-8")
     source = feed(path)
-    assert source.get("a").published_at == datetime(2026, 11, 24, 9, 30, tzinfo=timezone.utc)
+    assert source.get("a").published_at == datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
     india = timezone(timedelta(hours=5, minutes=30))
     assert source.get("b").published_at == datetime(2026, 11, 24, 9, 30, tzinfo=india)
     assert str(source.get("b").published_at).endswith("+05:30")

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterator
 from zoneinfo import ZoneInfo
 
 import pytest
+from fakes.base import FakeAPI, Response
 
 from sharebot.errors import ArticleError
 from sharebot.fetch import FetchPolicy
 from sharebot.sources import read_page
 from sharebot.sources.fetch import http_fetcher
-from fakes.base import FakeAPI, Response
 
 SITE = Path(__file__).resolve().parents[1] / "examples" / "site"
 BASE = "https://nachrichten.sharebot-demo.de/"
@@ -115,7 +115,7 @@ def test_json_ld_alone_is_enough(pages: Pages) -> None:
     article = read_page(url, language="de", fetch=LOCAL)
     assert (article.title, article.teaser) == ("Nur JSON-LD", "Aus dem Graphen")
     assert article.image == BASE + "bilder/ld.jpg" and article.image_alt == "Bildunterschrift"
-    assert article.published_at == datetime(2026, 11, 24, 12, tzinfo=timezone.utc)
+    assert article.published_at == datetime(2026, 11, 24, 12, tzinfo=UTC)
     assert article.tags == ("Eins", "Zwei") and article.section == "Welt"
     assert article.language == "en-GB" and article.author == "A. Autorin, B. Autor"
     assert article.slug == "nur-json-ld"

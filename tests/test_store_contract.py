@@ -15,10 +15,12 @@ import queue_support
 from queue_support import PG_URL, T0, PgSchema, post
 
 from sharebot.errors import JobStateError, NotFound
+from sharebot.jobs import JobState, job_key
 from sharebot.migrations import MIGRATIONS
-from sharebot.models import Card, Facet, Issue, JobState, Network, RenderedPost, Severity
-from sharebot.queue import enqueue, job_key
-from sharebot.store import Store, open_store
+from sharebot.models import Card, Facet, Issue, Network, RenderedPost, Severity
+from sharebot.queue import enqueue
+from sharebot.storage import open_store
+from sharebot.store import Store
 
 SUPPORT = Path(__file__).with_name("queue_support.py")
 LEASE = timedelta(seconds=60)
@@ -113,6 +115,23 @@ def test_claim_takes_due_jobs_in_run_at_order_up_to_the_limit(store: Store):
     ]
 
 
+def test_every_job_a_claim_takes_gets_its_event_and_the_rest_none(store: Store):
+    jobs = store.insert_jobs("a", 1, [post(f"a{i}") for i in range(5)], now=T0, run_at=T0)
+    now = T0 + timedelta(seconds=3)
+    claimed = store.claim("w7", now=now, lease_until=now + LEASE, limit=3)
+    for job in jobs:
+        [enqueued, *rest] = store.events(job.id)
+        assert (enqueued.from_state, enqueued.to_state, enqueued.at) == (None, JobState.QUEUED, T0)
+        if job.id in {j.id for j in claimed}:
+            assert [(e.from_state, e.to_state, e.reason, e.at) for e in rest] == [
+                (JobState.QUEUED, JobState.RUNNING, "claimed by w7", now)
+            ]
+        else:
+            assert rest == []
+    assert store.claim("w8", now=now, lease_until=now + LEASE, limit=5, ids=[claimed[0].id]) == []
+    assert len(store.events(claimed[0].id)) == 2  # a claim that takes nothing logs nothing
+
+
 def test_flagged_account_is_not_claimed_until_cleared(store: Store):
     store.insert_jobs("a", 1, [post("bad"), post("good")], now=T0, run_at=T0)
     store.flag_account("bad", "token revoked", now=T0)
@@ -136,11 +155,21 @@ def test_expired_lease_becomes_unknown_and_unknown_jobs_are_leased_for_checks(st
     job = store.claim("dead", now=T0, lease_until=T0 + LEASE, limit=1)[0]
     assert store.expire_leases(T0 + LEASE) == []  # not yet: the lease runs until lease_until
     later = T0 + LEASE + timedelta(seconds=1)
-    [gone] = store.expire_leases(later)
+    [gone] = store.expire_leases(later, recheck_at=later)
     assert gone.state is JobState.UNKNOWN and gone.lease_owner is None and "dead" in gone.last_error
+    assert (gone.updated_at, gone.run_at) == (later, later)
+    assert store.expire_leases(later + LEASE) == []
+    expiry = store.events(job.id)[-1]
+    assert (expiry.from_state, expiry.to_state, expiry.reason, expiry.at) == (
+        JobState.RUNNING,
+        JobState.UNKNOWN,
+        "lease of dead expired mid-post",
+        later,
+    )
     [checked] = store.claim_unknown("w2", now=later, lease_until=later + LEASE, limit=5)
     assert checked.id == job.id and checked.state is JobState.UNKNOWN and checked.lease_owner == "w2"
     assert store.claim_unknown("w3", now=later, lease_until=later + LEASE, limit=5) == []
+    assert store.events(job.id)[-1] == expiry  # leasing a check writes no state, so no event
     done = store.transition(
         job.id,
         JobState.UNKNOWN,
@@ -152,6 +181,29 @@ def test_expired_lease_becomes_unknown_and_unknown_jobs_are_leased_for_checks(st
         remote_url="https://x/9",
     )
     assert (done.remote_id, done.remote_url, done.lease_owner) == ("9", "https://x/9", None)
+
+
+def test_expiry_logs_each_lapsed_lease_and_leaves_live_ones(store: Store):
+    store.insert_jobs("a", 1, [post("x"), post("y"), post("z")], now=T0, run_at=T0)
+    [x] = store.claim("w1", now=T0, lease_until=T0 + timedelta(seconds=10), limit=1)
+    [y] = store.claim("w2", now=T0, lease_until=T0 + timedelta(seconds=20), limit=1)
+    [z] = store.claim("w3", now=T0, lease_until=T0 + timedelta(seconds=90), limit=1)
+    now = T0 + timedelta(seconds=30)
+    gone = store.expire_leases(now, recheck_at=now + timedelta(seconds=5))
+    assert [(j.id, j.last_error, j.run_at) for j in gone] == [
+        (x.id, "lease of w1 expired mid-post", now + timedelta(seconds=5)),
+        (y.id, "lease of w2 expired mid-post", now + timedelta(seconds=5)),
+    ]
+    for job, owner in ((x, "w1"), (y, "w2")):
+        last = store.events(job.id)[-1]
+        assert (last.from_state, last.to_state, last.reason, last.at) == (
+            JobState.RUNNING,
+            JobState.UNKNOWN,
+            f"lease of {owner} expired mid-post",
+            now,
+        )
+    assert store.get(z.id).state is JobState.RUNNING
+    assert [e.to_state for e in store.events(z.id)] == [JobState.QUEUED, JobState.RUNNING]
 
 
 def test_transition_is_compare_and_set_on_state_and_lease_owner(store_url):

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import textwrap
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
 import pytest
-
 from cli_support import sharebot
 from fakes.base import FakeAPI, Response
-from sharebot import app
-from sharebot.config import load_settings
-from sharebot.store import open_store
-from sharebot.watch import WatchSource, watch_once
 from standins import Newsroom, example_schedules
 
-NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)  # Wed 10:00 in Berlin
+from sharebot import app
+from sharebot.config import load_settings
+from sharebot.storage import open_store
+from sharebot.watch import WatchSource, watch_once
+
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)  # Wed 10:00 in Berlin
 
 
 class FeedServer(FakeAPI):

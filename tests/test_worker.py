@@ -5,20 +5,21 @@ from __future__ import annotations
 import logging
 import re
 import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 import queue_support
 from fakes.base import Request
-from queue_support import TOKEN, Adapters, Clock, KeyedPostServer, post
+from queue_support import T0, TOKEN, Adapters, Clock, KeyedPostServer, post
 
+from sharebot import app
 from sharebot.adapters.base import AccountStatus
-from sharebot.models import JobState
+from sharebot.jobs import JobState
 from sharebot.queue import RetryPolicy, enqueue, record_check
-from sharebot.store import Store, open_store
-from sharebot.worker import Worker
+from sharebot.storage import open_store
+from sharebot.store import Store
+from sharebot.worker import Worker, first_done
 
 S = JobState
 
@@ -173,6 +174,21 @@ def test_unknown_not_found_is_sent_again(store, server, clock):
     assert len(server.created) == 1 and store.get(job.id).attempts == 2
 
 
+def test_unknown_not_found_with_the_attempts_used_up_fails_instead_of_sending_again(store, server, clock):
+    [job] = enqueue(store, "a", [post()], now=clock()).added
+    server.drop_next(method="POST")  # no answer, and no post made
+    policy = RetryPolicy(base=10, cap=100, max_attempts=1, jitter="none")
+    with make_worker(store, server, clock, policy=policy) as worker:
+        assert [o.state for o in worker.run_once()] == [S.UNKNOWN]
+        clock.advance(10)
+        [out] = worker.run_once()
+        assert out.state is S.FAILED and out.detail.startswith("gave up after 1 attempts: no answer")
+        clock.advance(1000)
+        assert worker.run_once() == []
+    assert server.created == [] and store.get(job.id).lease_owner is None
+    assert [e.to_state for e in store.events(job.id)] == [S.QUEUED, S.RUNNING, S.UNKNOWN, S.FAILED]
+
+
 def test_failed_check_keeps_the_job_unknown_with_the_reason(store, server, clock):
     [job] = enqueue(store, "a", [post()], now=clock()).added
     server.drop_next(method="POST", after=True)
@@ -225,20 +241,58 @@ def test_expired_lease_is_settled_by_find(store, server, clock, posted_before_dy
 
 def test_a_slow_post_keeps_its_lease_so_no_other_worker_takes_it_for_dead(store, server, clock):
     [job] = enqueue(store, "a", [post()], now=clock()).added
-    server.delay = 1.0
-    first = make_worker(store, server, clock, lease_seconds=0.3)  # renews every 0.1 s
-    posting = threading.Thread(target=first.run_once)
-    posting.start()
-    time.sleep(0.4)
-    clock.advance(0.25)
-    time.sleep(0.25)  # a renewal runs on the advanced clock
-    clock.advance(0.2)  # past the first lease (T0 + 0.3), not past the renewed one
-    with make_worker(store, server, clock, owner="w2", lease_seconds=0.3) as second:
-        assert second.run_once() == []
-    posting.join()
-    first.close()
-    assert store.get(job.id).state is S.PUBLISHED and len(server.created) == 1
+    answer = threading.Event()
+    server.hold_posts = lambda: answer.wait(10)
+    second = make_worker(store, server, clock, owner="w2")
+    seen = []
+
+    def wait(futures, timeout):
+        if answer.is_set():
+            return first_done(futures, timeout)
+        clock.advance(timeout)  # no answer yet: the post stays in flight that long on the clock
+        seen.append((clock(), store.get(job.id)))
+        assert second.run_once() == []  # w2 finds the lease alive and leaves the post alone
+        if clock() >= T0 + timedelta(minutes=10):
+            answer.set()
+        return set()
+
+    with make_worker(store, server, clock, lease_seconds=120, wait=wait) as first:  # renews every 40 s
+        [out] = first.run_once()
+    second.close()
+    assert out.state is S.PUBLISHED and len(server.created) == 1
+    assert [now for now, _ in seen] == [T0 + timedelta(seconds=40 * n) for n in range(1, 16)]
+    # renewed each time a third of the lease is gone, so two thirds are always left
+    assert all(held.lease_until - now == timedelta(seconds=80) and held.lease_owner == "w1" for now, held in seen)
     assert S.UNKNOWN not in [e.to_state for e in store.events(job.id)]
+
+
+def test_leases_are_not_renewed_while_the_clock_stands_still(store, server, clock):
+    [job] = enqueue(store, "a", [post()], now=clock()).added
+    answer = threading.Event()
+    server.hold_posts = lambda: answer.wait(10)
+    leases = []
+
+    def wait(futures, timeout):
+        leases.append((timeout, store.get(job.id).lease_until))
+        if len(leases) == 3:
+            answer.set()
+            return first_done(futures, 10)
+        return set()  # woken early: no time passed on the clock
+
+    with make_worker(store, server, clock, lease_seconds=120, wait=wait) as worker:
+        assert [o.state for o in worker.run_once()] == [S.PUBLISHED]
+    assert leases == [(40.0, T0 + timedelta(seconds=120))] * 3
+
+
+def test_the_lease_length_comes_from_the_queue_settings(store, server, clock, example_settings):
+    [job] = enqueue(store, "a", [post()], now=clock()).added
+    queue_raw = {**example_settings.raw.get("queue", {}), "lease_seconds": 45}
+    settings = example_settings._replace(raw={**example_settings.raw, "queue": queue_raw})
+    leases = []
+    server.hold_posts = lambda: leases.append(store.get(job.id).lease_until)
+    handled = app.run_worker(settings, store=store, adapters=Adapters(server.url), clock=clock, owner="w",
+                             concurrency=1, burst=True, stop=threading.Event())
+    assert handled == 1 and leases == [T0 + timedelta(seconds=45)]
 
 
 def test_prepared_data_is_stored_before_the_first_post_and_reused(store_url, server, clock):
@@ -271,13 +325,12 @@ def test_publish_now_posts_in_parallel_and_skips_taken_jobs(store, server, clock
     later = clock() + timedelta(days=1)  # publish_now does not wait for run_at
     jobs = enqueue(store, "a", [post(f"acct{i}") for i in range(4)], now=clock(), run_at=later).added
     store.transition(jobs[3].id, S.QUEUED, S.CANCELED, now=clock(), reason="t")
-    server.delay = 0.3
+    all_three_in_flight = threading.Barrier(3, timeout=10)  # posted one after another, it would break
+    server.hold_posts = all_three_in_flight.wait
     with make_worker(store, server, clock, concurrency=4) as worker:
-        started = time.monotonic()
         outcomes = worker.publish_now(jobs)
-        elapsed = time.monotonic() - started
     assert sorted(o.state for o in outcomes) == sorted([S.PUBLISHED] * 3 + [S.CANCELED])
-    assert elapsed < 0.75, f"3 posts at 0.3 s each took {elapsed:.2f} s: not parallel"
+    assert not all_three_in_flight.broken
 
 
 def test_one_log_line_per_transition(store, server, clock, caplog):

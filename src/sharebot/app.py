@@ -9,21 +9,24 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Callable, Iterable, Mapping, NamedTuple
+from typing import NamedTuple
 
+from sharebot import queue
 from sharebot.adapters.base import AccountState, AccountStatus, Adapter, AdapterContext, mask
 from sharebot.config import Settings, WatchConfig
 from sharebot.errors import MissingCredential, SharebotError, ValidationError
-from sharebot.models import Account, Article, Job, JobEvent, JobState, Network, Severity
+from sharebot.jobs import Job, JobEvent, JobState
+from sharebot.models import Account, Article, Network, Severity
 from sharebot.networks import LINK_ONLY
 from sharebot.pipeline import PublishRequest, render_article, resolve, taken_from
-from sharebot.scheduler import PublishMode, describe
-from sharebot import queue
 from sharebot.queue import RetryPolicy, enqueue, record_check, reschedule
-from sharebot.store import Store, open_store
+from sharebot.scheduler import PublishMode, describe
+from sharebot.storage import open_store
+from sharebot.store import Store
 from sharebot.watch import WatchReport, watch_once
 from sharebot.worker import Worker
 
@@ -44,6 +47,11 @@ def retry_policy(settings: Settings) -> RetryPolicy:
     raw = settings.raw.get("queue", {})
     return RetryPolicy(base=float(raw.get("retry_base_seconds", 30)), cap=float(raw.get("retry_cap_seconds", 3600)),
                        max_attempts=int(raw.get("max_attempts", 5)))
+
+
+def lease_seconds(settings: Settings) -> float:
+    """How long a worker holds a job it posts before others take it for dead (renewed while it posts)."""
+    return float(settings.raw.get("queue", {}).get("lease_seconds", 120))
 
 
 class Adapters:
@@ -146,7 +154,7 @@ def publish_article(settings: Settings, article: Article, accounts: Iterable[Acc
     due = [j for j in queued.added if j.run_at <= now] + moved
     if due:
         with Worker(store, adapters, owner=owner, clock=clock, policy=retry_policy(settings),
-                    concurrency=len(due)) as worker:
+                    concurrency=len(due), lease_seconds=lease_seconds(settings)) as worker:
             outcomes = worker.publish_now(due)
         lines += [_line(store.get(o.job_id), zone, detail=o.detail) for o in outcomes]
     lines += [_line(j, zone, state=LineState.SCHEDULED, detail=describe(j.run_at, zone))
@@ -273,7 +281,7 @@ def check_accounts(settings: Settings, *, adapters: Callable[[str], Adapter], st
 def run_worker(settings: Settings, *, store: Store, adapters: Callable[[str], Adapter], clock: Clock, owner: str,
                concurrency: int, burst: bool, stop: threading.Event) -> int:
     with Worker(store, adapters, owner=owner, clock=clock, policy=retry_policy(settings),
-                concurrency=concurrency) as worker:
+                concurrency=concurrency, lease_seconds=lease_seconds(settings)) as worker:
         return worker.run(burst=burst, stop=stop)
 
 

@@ -11,15 +11,16 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Mapping, TextIO
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, TextIO
 
 from sharebot.errors import SharebotError
 from sharebot.when import UnreadableTime
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Failure(Exception):
@@ -297,7 +298,7 @@ def _slug_arg(p: argparse.ArgumentParser) -> None:
 
 
 def _queue_args(p: argparse.ArgumentParser) -> None:
-    from sharebot.models import JobState
+    from sharebot.jobs import JobState
 
     p.add_argument("--state", choices=[state.value for state in JobState], help="only jobs in this state")
     p.add_argument("--account", help="only this account's jobs")

@@ -8,24 +8,25 @@ over `.env` next to the working directory. Relative paths in the file are relati
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Collection, Mapping, NamedTuple
+from typing import Any, NamedTuple
 
+from sharebot.credentials import Secret
 from sharebot.errors import ConfigError
 from sharebot.fetch import FetchPolicy
 from sharebot.filters import ArticleFilter, parse_filter
-from sharebot.scheduler import Schedule, duration_seconds, parse_schedule
 from sharebot.models import Account
 from sharebot.networks import NETWORKS, Network, NetworkSpec
-from sharebot.credentials import Secret
+from sharebot.scheduler import Schedule, duration_seconds, parse_schedule
 
 DEFAULT_CONFIG = Path("config/sharebot.toml")
 DEFAULT_UTM = {"utm_source": "{network}", "utm_medium": "social", "utm_campaign": "{slug}"}
 
 _SITE_KEYS = {"name", "base_url", "language", "timezone"}
 _QUEUE_NUMBERS = {"timeout_seconds": float, "retry_base_seconds": float, "retry_cap_seconds": float,
-                  "max_attempts": int}
+                  "max_attempts": int, "lease_seconds": float}
 _QUEUE_KEYS = {"database", "state_dir", *_QUEUE_NUMBERS}
 _ACCOUNT_KEYS = {"network", "secrets", "template", "max_hashtags", "utm", "enabled", "schedule", "filter"}
 _TOP_KEYS = {"site", "source", "queue", "templates", "utm", "accounts", "schedule", "watch", "fetch"}
@@ -287,7 +288,7 @@ def _account(name: str, spec: Any, where: str) -> Account:
         raise ConfigError(f"{at}: expected a table")
     network_name = spec.get("network")
     try:
-        network = Network(network_name)
+        network = Network(str(network_name))
     except ValueError:
         choices = ", ".join(n.value for n in Network)
         raise ConfigError(f"{at}.network: {network_name!r} is not one of {choices}") from None

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any, Iterable, NamedTuple
+from collections.abc import Iterable
+from typing import Any, NamedTuple
 
 MAX_URL_LENGTH = 4096  # twitter-text: longer URLs are not extracted, so they count in full
 MAX_LABEL_LENGTH = 63  # DNS label limit, checked on the punycode form

@@ -11,7 +11,7 @@ Offsets are computed on the text as given: normalise (NFC) before detecting, and
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from sharebot import counting, entities
 from sharebot.models import Facet

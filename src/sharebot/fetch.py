@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import ipaddress
 import time
-from typing import TYPE_CHECKING, Any, Iterable, NamedTuple
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+from sharebot import USER_AGENT
 from sharebot.errors import SharebotError
 from sharebot.scrub import one_line
 
@@ -36,7 +38,6 @@ if TYPE_CHECKING:
     import httpx
 
 MAX_REDIRECTS = 5
-USER_AGENT = "sharebot/0.1"
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network

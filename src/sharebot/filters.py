@@ -8,7 +8,8 @@ article must match none). Matching ignores case and Unicode normalisation.
 from __future__ import annotations
 
 import unicodedata
-from typing import Any, Mapping, NamedTuple
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 from sharebot.errors import ConfigError
 from sharebot.models import Article

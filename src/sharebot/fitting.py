@@ -9,7 +9,7 @@ spaces dropped, plus the ellipsis; or "" when not even the first word fits.
 from __future__ import annotations
 
 import unicodedata
-from typing import Callable
+from collections.abc import Callable
 
 from sharebot import entities
 

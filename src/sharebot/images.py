@@ -9,8 +9,9 @@ A picture is decoded only after its header showed a size worth decoding: a small
 from __future__ import annotations
 
 import io
+from collections.abc import Collection
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Collection
+from typing import TYPE_CHECKING
 
 from sharebot.errors import NotSent, Rejected
 from sharebot.fetch import FetchError, FetchPolicy, fetch
@@ -56,10 +57,11 @@ def article_image(url: str, max_bytes: int, *, network: str, context: AdapterCon
 
 def jpeg_under(data: bytes, max_bytes: int, *, network: str = "image") -> Image:
     """Re-encode as JPEG, lowering quality and then size until the result is at most `max_bytes`."""
-    from PIL import Image as PILImage, UnidentifiedImageError
+    from PIL import Image as PILImage
+    from PIL import UnidentifiedImageError
 
     try:
-        picture = PILImage.open(io.BytesIO(data))  # reads the header only
+        picture: PILImage.Image = PILImage.open(io.BytesIO(data))  # reads the header only
     except PILImage.DecompressionBombError:  # Pillow's own limit, far above ours
         raise Rejected(network, f"the article image has more than {MAX_PIXELS // 1_000_000} megapixels; "
                                 f"it is not decoded") from None

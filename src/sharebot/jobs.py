@@ -1,16 +1,28 @@
-"""The queue's value types: a delivery job, its states and history, and what a network answered.
+"""The queue's model: a delivery job, its states and the one table of moves between them, its history,
+its idempotency key, and what a network answered.
 
+    queued ─claim─► running ─ok─► published ─retract─► deleted
+      ▲ ▲             ├─ NotSent / RateLimited ─► queued (run_at = now + backoff | retry_after)
+      │ │             ├─ Rejected / AuthError / attempts used up ─► failed ─retry─► queued
+      │ │             └─ Unconfirmed / lease expired ─► unknown ─find: posted─► published
+      │ │                                                 └─ find: not posted, attempts used up ─► failed
+      │ └─────────────────────────────────────────────────── find: not posted / resolve ─┘
+      └─ retry ◄─ canceled ◄─ cancel (from queued or failed; an unknown job is settled first)
+
+The store checks every state write against `TRANSITIONS`; `queue` holds the operations on jobs.
 NamedTuples like the rest of the value types: a dry run reads the queue to plan post times, and should not
 pay for importing dataclasses (and inspect) to do it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any, Mapping, NamedTuple
+from typing import Any, NamedTuple
 
+from sharebot.errors import JobStateError
 from sharebot.models import Network, RenderedPost
 
 
@@ -60,3 +72,34 @@ class JobEvent(NamedTuple):
     from_state: JobState | None
     to_state: JobState
     reason: str
+
+
+S = JobState
+TRANSITIONS: Mapping[JobState, frozenset[JobState]] = {
+    # queued -> queued: rescheduled (publish --now/--at on a job already waiting for its slot).
+    S.QUEUED: frozenset({S.RUNNING, S.CANCELED, S.QUEUED}),
+    S.RUNNING: frozenset({S.PUBLISHED, S.QUEUED, S.FAILED, S.UNKNOWN}),
+    S.PUBLISHED: frozenset({S.DELETED}),
+    S.FAILED: frozenset({S.QUEUED, S.CANCELED}),
+    # unknown -> unknown: a check ran but could not tell; recorded so the reason and next check show up.
+    # unknown -> failed: a check found no post and the attempts are used up, so it is not sent again; a
+    # retry from there is not blind, the check said the post is not there.
+    # No unknown -> canceled: cancel-then-retry would send blind. Settle it first (resolve).
+    S.UNKNOWN: frozenset({S.PUBLISHED, S.QUEUED, S.UNKNOWN, S.FAILED}),
+    S.CANCELED: frozenset({S.QUEUED}),
+    S.DELETED: frozenset(),
+}
+TERMINAL = frozenset(s for s, targets in TRANSITIONS.items() if not targets)
+
+
+def check_transition(from_state: JobState, to_state: JobState, job_id: int | None = None) -> None:
+    if to_state not in TRANSITIONS[from_state]:
+        job = f"job {job_id}: " if job_id is not None else ""
+        raise JobStateError(f"{job}cannot go from {from_state} to {to_state}")
+
+
+def job_key(slug: str, account: str, round: int) -> str:
+    """The idempotency key of one delivery: stable across attempts and processes, new per round."""
+    import hashlib  # loads OpenSSL (~2 ms): only where keys are made, not on every import of the store
+
+    return hashlib.sha256(f"{slug}:{account}:{round}".encode()).hexdigest()

@@ -6,12 +6,13 @@ sixth of a frozen dataclass to create, and without dataclasses a dry run does no
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any, Mapping, NamedTuple
+from typing import Any, NamedTuple
 
-from sharebot.networks import Network  # declared with the rest of each network, in the registry
+from sharebot.networks import Network as Network  # re-exported; declared with the rest of each network, in the registry
 
 
 class Account(NamedTuple):
@@ -161,15 +162,3 @@ class RenderedPost(NamedTuple):
             options=dict(data.get("options") or {}),
         )
 
-
-_QUEUE_TYPES = ("Job", "JobEvent", "JobState", "PublishResult")
-
-
-def __getattr__(name: str) -> Any:
-    # The queue's types live in sharebot.jobs and load on first use: a dry run never needs them, and
-    # each frozen dataclass costs ~0.5 ms to create at import.
-    if name in _QUEUE_TYPES:
-        from sharebot import jobs
-
-        return getattr(jobs, name)
-    raise AttributeError(f"module 'sharebot.models' has no attribute {name!r}")

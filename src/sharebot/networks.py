@@ -15,9 +15,10 @@ Plain classes and NamedTuples, not dataclasses: a dry run imports every one of t
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any, Callable, ClassVar, Iterable, Mapping, NamedTuple, Protocol
+from typing import Any, ClassVar, NamedTuple, Protocol
 from urllib.parse import quote
 
 from sharebot import counting, fitting
@@ -466,8 +467,11 @@ LINK_ONLY = frozenset(spec.network for spec in _SPECS if spec.link_only)
 
 
 class _Configured(Protocol):
-    network: Network
-    options: Mapping[str, Any]
+    @property
+    def network(self) -> Network: ...
+
+    @property
+    def options(self) -> Mapping[str, Any]: ...
 
 
 def rules_for(account: _Configured) -> Rules:

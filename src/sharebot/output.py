@@ -6,15 +6,16 @@ so the library types are named for type checkers only.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from sharebot.models import Severity
 from sharebot.scheduler import describe
 
 if TYPE_CHECKING:
     from sharebot.app import JobHistory, Planned, PublishReport, QueueListing
-    from sharebot.models import Job
+    from sharebot.jobs import Job
     from sharebot.pipeline import Preview
     from sharebot.watch import WatchReport
 

@@ -7,10 +7,11 @@ Nothing here sends or needs a credential; the dry run reads the queue, if there 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sharebot import links
 from sharebot.config import Settings
@@ -100,7 +101,7 @@ def _existing_queue(settings: Settings) -> Iterator[Store | None]:
     if "://" not in database and not os.path.isfile(database):
         yield None
         return
-    from sharebot.store import open_store
+    from sharebot.storage import open_store
 
     store = open_store(database, migrate=False)
     try:

@@ -1,57 +1,27 @@
-"""The delivery queue: the one state table, the retry policy, and the operations the CLI calls.
+"""The delivery queue's operations (enqueue, reschedule, retry, cancel, resolve, retract) and the retry policy.
 
-    queued ─claim─► running ─ok─► published ─retract─► deleted
-      ▲ ▲             ├─ NotSent / RateLimited ─► queued (run_at = now + backoff | retry_after)
-      │ │             ├─ Rejected / AuthError / attempts used up ─► failed ─retry─► queued
-      │ │             └─ Unconfirmed / lease expired ─► unknown ─find: posted─► published
-      │ └─────────────────────────────────────────────────── find: not posted / resolve ─┘
-      └─ retry ◄─ canceled ◄─ cancel (from queued or failed; an unknown job is settled first)
-
-Every state write goes through `Store.transition`, which checks this table, compares-and-sets the old
-state and appends a `job_events` row in the same transaction.
+The jobs, their states and the table of allowed moves are in `sharebot.jobs`. Every state write is a
+compare-and-set on the old state, checked against that table, that appends a `job_events` row in the same
+transaction: one job at a time through `Store.transition` (the operations here and the worker's outcomes),
+many at once through `Store.claim` (queued -> running) and `Store.expire_leases` (running -> unknown).
+Writes of a lease alone (`Store.claim_unknown`, `Store.renew_leases`) change no state and log nothing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Iterable, Mapping, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from sharebot.errors import JobStateError, ValidationError
-from sharebot.models import Job, JobEvent, JobState, RenderedPost
+from sharebot.jobs import Job, JobEvent, JobState
+from sharebot.models import RenderedPost
 
 if TYPE_CHECKING:
     from random import Random
 
     from sharebot.adapters.base import AccountStatus, Adapter
     from sharebot.store import Store
-
-S = JobState
-TRANSITIONS: Mapping[JobState, frozenset[JobState]] = {
-    # queued -> queued: rescheduled (publish --now/--at on a job already waiting for its slot).
-    S.QUEUED: frozenset({S.RUNNING, S.CANCELED, S.QUEUED}),
-    S.RUNNING: frozenset({S.PUBLISHED, S.QUEUED, S.FAILED, S.UNKNOWN}),
-    S.PUBLISHED: frozenset({S.DELETED}),
-    S.FAILED: frozenset({S.QUEUED, S.CANCELED}),
-    # unknown -> unknown: a check ran but could not tell; recorded so the reason and next check show up.
-    # No unknown -> canceled: cancel-then-retry would send blind. Settle it first (resolve).
-    S.UNKNOWN: frozenset({S.PUBLISHED, S.QUEUED, S.UNKNOWN}),
-    S.CANCELED: frozenset({S.QUEUED}),
-    S.DELETED: frozenset(),
-}
-TERMINAL = frozenset(s for s, targets in TRANSITIONS.items() if not targets)
-
-
-def check_transition(job_id: int, from_state: JobState, to_state: JobState) -> None:
-    if to_state not in TRANSITIONS[from_state]:
-        raise JobStateError(f"job {job_id}: cannot go from {from_state} to {to_state}")
-
-
-def job_key(slug: str, account: str, round: int) -> str:
-    """The idempotency key of one delivery: stable across attempts and processes, new per round."""
-    import hashlib  # loads OpenSSL (~2 ms): only where keys are made, not on every import of the store
-
-    return hashlib.sha256(f"{slug}:{account}:{round}".encode()).hexdigest()
-
 
 class RetryPolicy:
     """Exponential backoff with jitter (see https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/).
@@ -80,7 +50,7 @@ class RetryPolicy:
               previous: float | None = None) -> float:
         if retry_after is not None:
             return max(0.0, float(retry_after))
-        ceiling = min(self.cap, self.base * 2 ** max(0, attempt - 1))
+        ceiling: float = min(self.cap, self.base * 2 ** max(0, attempt - 1))
         if self.jitter == "none":
             return ceiling
         if self.jitter == "full":

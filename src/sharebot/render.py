@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 import string
 import unicodedata
-from typing import Callable, Iterable, Mapping
-from urllib.parse import urlencode, urlsplit, urlunsplit, parse_qsl
+from collections.abc import Callable, Iterable, Mapping
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sharebot import counting, entities, facets, fitting, links
 from sharebot.errors import ConfigError

@@ -3,6 +3,9 @@
 `Store` holds every SQL statement; a backend supplies a connection, transactions and time conversion.
 SQLite (the default) serialises writers with `BEGIN IMMEDIATE`, so a claim is one atomic
 `UPDATE … RETURNING`; PostgreSQL (`store_postgres`) adds `FOR UPDATE SKIP LOCKED` to the same query.
+Every write of a job's state goes through `Store._write_state`: checked against `jobs.TRANSITIONS`, a
+compare-and-set on the old state, with its `job_events` rows in the same transaction.
+`sharebot.storage.open_store` picks the backend for a URL.
 """
 
 from __future__ import annotations
@@ -12,15 +15,16 @@ import os
 import sqlite3
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Iterable, Iterator, Mapping
+from typing import Any, ClassVar
 
 from sharebot.errors import JobStateError, NotFound, StoreError
+from sharebot.jobs import Job, JobEvent, JobState, check_transition, job_key
 from sharebot.migrations import MIGRATIONS_TABLE_SQL, pending
-from sharebot.models import Job, JobEvent, JobState, Network, RenderedPost
-from sharebot.queue import check_transition, job_key
+from sharebot.models import Network, RenderedPost
 from sharebot.times import utc
 
 Exec = Callable[..., list[dict[str, Any]]]  # (sql, params=()) -> rows as dicts
@@ -101,18 +105,16 @@ class Store(ABC):
             data=json.loads(row["data"] or "{}"),
         )
 
-    def _event(self, ex: Exec, job_id: int, at: datetime, from_state: JobState | None,
-               to_state: JobState, reason: str) -> None:
-        self._events(ex, [job_id], at, from_state, to_state, reason)
-
-    def _events(self, ex: Exec, job_ids: list[int], at: datetime, from_state: JobState | None,
-                to_state: JobState, reason: str) -> None:
-        """One multi-row INSERT per chunk: a claim or an enqueue logs many events in a single round trip."""
-        row = (self._db_time(at), str(from_state) if from_state else None, str(to_state), reason)
-        for i in range(0, len(job_ids), _CHUNK):
-            chunk = job_ids[i:i + _CHUNK]
+    def _events(self, ex: Exec, logged: list[tuple[int, str]], at: datetime, from_state: JobState | None,
+                to_state: JobState) -> None:
+        """Append one event per (job id, reason); one multi-row INSERT per chunk, so a claim or an enqueue
+        logs many events in a single round trip."""
+        moved = (self._db_time(at), str(from_state) if from_state else None, str(to_state))
+        for i in range(0, len(logged), _CHUNK):
+            chunk = logged[i:i + _CHUNK]
             ex("INSERT INTO job_events (job_id, at, from_state, to_state, reason) VALUES "
-               + ", ".join(["(?, ?, ?, ?, ?)"] * len(chunk)), tuple(v for j in chunk for v in (j, *row)))
+               + ", ".join(["(?, ?, ?, ?, ?)"] * len(chunk)),
+               tuple(v for job_id, reason in chunk for v in (job_id, *moved, reason)))
 
     # --- jobs ------------------------------------------------------------------------------------
     def latest_round(self, slug: str) -> int:
@@ -140,7 +142,7 @@ class Store(ABC):
                            f" created_at, updated_at) VALUES {placeholders}"
                            " ON CONFLICT DO NOTHING RETURNING *",
                            tuple(v for row in chunk for v in row))
-            self._events(ex, [r["id"] for r in rows], now, None, JobState.QUEUED, "enqueued")
+            self._events(ex, [(r["id"], "enqueued") for r in rows], now, None, JobState.QUEUED)
         return sorted((self._job(r) for r in rows), key=lambda j: j.id)
 
     def get(self, job_id: int) -> Job:
@@ -178,13 +180,39 @@ class Store(ABC):
                          r["reason"]) for r in rows]
 
     # --- state changes ---------------------------------------------------------------------------
+    def _write_state(self, update: str, params: tuple[Any, ...], *, at: datetime, from_state: JobState,
+                     to_state: JobState, reason: str | None, picked: str = "",
+                     job_id: int | None = None) -> list[dict[str, Any]]:
+        """The one way `state` is written: check the move against the transition table, run `update` and
+        append one job_events row per job it moved, in the same transaction. Returns the moved rows.
+
+        `update` is an `UPDATE jobs … RETURNING *` that matches only rows in `from_state`: by `state = ?`,
+        or by id from a `picked` CTE (`name AS (SELECT id …)`) that chose them by state under a lock.
+        `reason` None logs each row's new `last_error` as its reason.
+        """
+        check_transition(from_state, to_state, job_id)
+        if self.single_statement_cas:
+            # One statement is atomic on its own: no BEGIN/COMMIT round trips, and the event rows still
+            # commit with the update or not at all.
+            sql = (f"WITH {picked + ', ' if picked else ''}moved AS ({update}), logged AS (INSERT INTO job_events"
+                   " (job_id, at, from_state, to_state, reason) SELECT id, ?, ?, ?, "
+                   f"{'last_error' if reason is None else '?'} FROM moved) SELECT * FROM moved")
+            event = (self._db_time(at), str(from_state), str(to_state)) + ((reason,) if reason is not None else ())
+            with self._transaction(single=True) as ex:
+                moved: list[dict[str, Any]] = ex(sql, params + event)
+                return moved
+        with self._transaction() as ex:
+            rows: list[dict[str, Any]] = ex(f"WITH {picked} {update}" if picked else update, params)
+            self._events(ex, [(r["id"], r["last_error"] if reason is None else reason) for r in rows],
+                         at, from_state, to_state)
+        return rows
+
     def transition(self, job_id: int, from_state: JobState, to_state: JobState, *, now: datetime, reason: str,
                    owner: str | None = None, **changes: Any) -> Job:
         """Compare-and-set the state (and, with `owner`, the lease holder), append an event, clear the lease.
 
         `changes` may set run_at, remote_id, remote_url, last_error, attempts.
         """
-        check_transition(job_id, from_state, to_state)
         unknown = set(changes) - _CHANGEABLE
         if unknown:
             raise ValueError(f"transition cannot change {', '.join(sorted(unknown))}")
@@ -198,20 +226,8 @@ class Store(ABC):
         if owner is not None:
             sql += " AND lease_owner = ?"
             params.append(owner)
-        event = (self._db_time(now), str(from_state), str(to_state), reason)
-        if self.single_statement_cas:
-            # One statement is atomic on its own: no BEGIN/COMMIT round trips, the event row still commits
-            # with the update or not at all.
-            sql = (f"WITH moved AS ({sql} RETURNING *), logged AS (INSERT INTO job_events"
-                   " (job_id, at, from_state, to_state, reason) SELECT id, ?, ?, ?, ? FROM moved)"
-                   " SELECT * FROM moved")
-            with self._transaction(single=True) as ex:
-                rows = ex(sql, tuple(params) + event)
-        else:
-            with self._transaction() as ex:
-                rows = ex(sql + " RETURNING *", tuple(params))
-                if rows:
-                    self._event(ex, job_id, now, from_state, to_state, reason)
+        rows = self._write_state(sql + " RETURNING *", tuple(params), at=now, from_state=from_state,
+                                 to_state=to_state, reason=reason, job_id=job_id)
         if rows:
             return self._job(rows[0])
         with self._transaction(write=False) as ex:
@@ -232,7 +248,8 @@ class Store(ABC):
 
     def claim(self, owner: str, *, now: datetime, lease_until: datetime, limit: int,
               ids: Iterable[int] | None = None) -> list[Job]:
-        """Move up to `limit` due queued jobs (or just `ids`) of unflagged accounts to running, leased."""
+        """Move up to `limit` due queued jobs (or just `ids`) of unflagged accounts to running, leased;
+        each claim is logged as a queued -> running event."""
         params: list[Any] = [str(JobState.QUEUED)]
         if ids is None:
             pick = "run_at <= ?"
@@ -241,25 +258,24 @@ class Store(ABC):
             id_list = [int(i) for i in ids] or [-1]
             pick = f"id IN ({', '.join('?' * len(id_list))})"
             params += id_list
-        inner = (f"SELECT id FROM jobs WHERE state = ? AND {pick} AND {_NOT_FLAGGED}"
-                 f" ORDER BY run_at, id LIMIT ?{self.skip_locked}")
+        picked = (f"picked AS (SELECT id FROM jobs WHERE state = ? AND {pick} AND {_NOT_FLAGGED}"
+                  f" ORDER BY run_at, id LIMIT ?{self.skip_locked})")
         params.append(int(limit))
         # The pick is a CTE so PostgreSQL evaluates (and locks) it exactly once; as a plain IN-subquery the
         # planner may re-run it and hand out more than `limit` rows.
-        # The outer UPDATE matches on id alone: the pick ran under the write lock (SQLite) or locked its rows
-        # (PostgreSQL), so they are still queued; repeating `state = ?` here would let the planner drive the
-        # update from the state index and walk every queued row.
-        sql = (f"WITH picked AS ({inner}) UPDATE jobs SET state = ?, lease_owner = ?, lease_until = ?,"
-               " attempts = attempts + 1, updated_at = ? WHERE id IN (SELECT id FROM picked) RETURNING *")
-        tail = [str(JobState.RUNNING), owner, self._db_time(lease_until), self._db_time(now)]
-        with self._transaction() as ex:
-            rows = ex(sql, tuple(params + tail))
-            self._events(ex, [r["id"] for r in rows], now, JobState.QUEUED, JobState.RUNNING,
-                         f"claimed by {owner}")
+        # The pick is the compare: it ran under the write lock (SQLite) or locked its rows, re-checking
+        # `state = ?` on their newest version (PostgreSQL), so they are still queued. Repeating `state = ?`
+        # in the UPDATE would let the planner drive it from the state index and walk every queued row.
+        update = ("UPDATE jobs SET state = ?, lease_owner = ?, lease_until = ?, attempts = attempts + 1,"
+                  " updated_at = ? WHERE id IN (SELECT id FROM picked) RETURNING *")
+        params += [str(JobState.RUNNING), owner, self._db_time(lease_until), self._db_time(now)]
+        rows = self._write_state(update, tuple(params), at=now, from_state=JobState.QUEUED,
+                                 to_state=JobState.RUNNING, reason=f"claimed by {owner}", picked=picked)
         return sorted((self._job(r) for r in rows), key=lambda j: (j.run_at, j.id))
 
     def claim_unknown(self, owner: str, *, now: datetime, lease_until: datetime, limit: int) -> list[Job]:
-        """Lease up to `limit` unknown jobs due for a check. The state stays unknown; no event is written."""
+        """Lease up to `limit` unknown jobs due for a check. Only the lease is written: the state stays
+        unknown, and the check's outcome is what gets logged."""
         inner = ("SELECT id FROM jobs WHERE state = ? AND run_at <= ?"
                  f" AND (lease_until IS NULL OR lease_until < ?) AND {_NOT_FLAGGED}"
                  f" ORDER BY run_at, id LIMIT ?{self.skip_locked}")
@@ -281,26 +297,22 @@ class Store(ABC):
 
     def expire_leases(self, now: datetime, *, recheck_at: datetime | None = None) -> list[Job]:
         """Running jobs whose lease ran out: their worker died or hung mid-post, so the outcome is unknown.
-        They are checked (`claim_unknown`) from `recheck_at` on (default: now)."""
+        Each is logged as a running -> unknown event naming the lost lease, and checked (`claim_unknown`)
+        from `recheck_at` on (default: now)."""
         n = self._db_time(now)
-        recheck = self._db_time(recheck_at or now)
-        expired: list[Job] = []
         probe = "SELECT id FROM jobs WHERE state = ? AND lease_until < ? LIMIT 1"
         with self._transaction(write=False) as ex:  # the common case, nothing expired, needs no write lock
             if not ex(probe, (str(JobState.RUNNING), n)):
-                return expired
-        with self._transaction() as ex:
-            sql = "SELECT id, lease_owner FROM jobs WHERE state = ? AND lease_until < ?" + self.skip_locked
-            rows = ex(sql, (str(JobState.RUNNING), n))
-            for row in rows:
-                reason = f"lease of {row['lease_owner']} expired mid-post"
-                done = ex("UPDATE jobs SET state = ?, lease_owner = NULL, lease_until = NULL, updated_at = ?,"
-                          " run_at = ?, last_error = ? WHERE id = ? AND state = ? RETURNING *",
-                          (str(JobState.UNKNOWN), n, recheck, reason, row["id"], str(JobState.RUNNING)))
-                if done:
-                    self._event(ex, row["id"], now, JobState.RUNNING, JobState.UNKNOWN, reason)
-                    expired.append(self._job(done[0]))
-        return expired
+                return []
+        picked = f"picked AS (SELECT id FROM jobs WHERE state = ? AND lease_until < ?{self.skip_locked})"
+        # SET expressions read the row as it was, so last_error still sees the lapsed owner.
+        update = ("UPDATE jobs SET state = ?, lease_owner = NULL, lease_until = NULL, updated_at = ?, run_at = ?,"
+                  " last_error = 'lease of ' || COALESCE(lease_owner, 'no owner') || ' expired mid-post'"
+                  " WHERE id IN (SELECT id FROM picked) RETURNING *")
+        params = (str(JobState.RUNNING), n, str(JobState.UNKNOWN), n, self._db_time(recheck_at or now))
+        rows = self._write_state(update, params, at=now, from_state=JobState.RUNNING, to_state=JobState.UNKNOWN,
+                                 reason=None, picked=picked)
+        return sorted((self._job(r) for r in rows), key=lambda j: j.id)
 
     def post_times(self, account: str, *, since: datetime) -> list[datetime]:
         """When the account's posts went out or are planned to (from `since` on): what a schedule must
@@ -419,17 +431,3 @@ class SQLiteStore(Store):
     def close(self) -> None:
         with self._lock:
             self._conn.close()
-
-
-def open_store(url_or_path: str | Path, *, migrate: bool = True) -> Store:
-    """`postgresql://…` opens PostgreSQL; anything else is a SQLite path (`sqlite:///x.db`, `:memory:`).
-    migrate=False opens without touching the schema (a dry run writes nothing; see `is_current`)."""
-    target = str(url_or_path)
-    if target.startswith(("postgresql://", "postgres://")):
-        from sharebot.store_postgres import PostgresStore
-
-        return PostgresStore(target, migrate=migrate)
-    if target.startswith("sqlite:///"):
-        target = target[len("sqlite:///"):] or ":memory:"
-    return SQLiteStore(target, migrate=migrate)
-

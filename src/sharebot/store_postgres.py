@@ -5,18 +5,21 @@ to the subquery that picks due rows, so concurrent workers each lock different r
 behind one another (https://www.postgresql.org/docs/current/sql-select.html#SQL-FOR-UPDATE-SHARE).
 Every compare-and-set runs in READ COMMITTED: an UPDATE that finds its row changed by a committed
 transaction re-checks `state = ?` on the new version and so matches nothing — the CAS is lost, never doubled.
+A state write and its job_events rows are one statement (a data-modifying CTE), atomic without BEGIN/COMMIT.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from sharebot.errors import StoreError
-from sharebot.store import Exec, Store, utc
+from sharebot.store import Exec, Store
+from sharebot.times import utc
 
 try:
     import psycopg

@@ -10,8 +10,9 @@ cannot be read is reported and tried again next time; the others go on.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 from sharebot.config import Settings
 from sharebot.errors import ArticleError, SharebotError

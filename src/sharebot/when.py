@@ -9,7 +9,7 @@ One duration grammar serves every place a length of time is typed: `publish --at
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 _PART = re.compile(r"(\d+(?:\.\d+)?)\s*(d|h|min|m|sec|s)\s*")
@@ -43,7 +43,7 @@ def parse_duration(text: str, *, unit: str | None = None) -> timedelta:
 def local_time(naive: datetime, zone: ZoneInfo) -> datetime:
     """A wall-clock time in `zone`. A time skipped by a DST change is an error; a repeated one means the first."""
     aware = naive.replace(tzinfo=zone, fold=0)
-    back = aware.astimezone(timezone.utc).astimezone(zone).replace(tzinfo=None)
+    back = aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
     if back != naive:
         raise ValueError(f"{naive:%Y-%m-%d %H:%M} does not exist in {zone.key} (the clocks skip it)")
     return aware
@@ -70,7 +70,7 @@ def parse_when(text: str, *, now: datetime, zone: str) -> datetime:
                     parsed = local_time(parsed, ZoneInfo(zone))
                 except ValueError as exc:
                     raise UnreadableTime(str(exc)) from None
-            when = parsed.astimezone(timezone.utc)
+            when = parsed.astimezone(UTC)
         if when - now > MAX_AHEAD:
             raise OverflowError
     except OverflowError:

@@ -9,22 +9,24 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Collection, Iterable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from sharebot.adapters.base import Adapter, Delivery, mask
 from sharebot.errors import AuthError, JobStateError, NotSent, RateLimited, Rejected, Unconfirmed
-from sharebot.models import Job, JobState
+from sharebot.jobs import Job, JobState
 from sharebot.queue import RetryPolicy
 from sharebot.scrub import one_line
 from sharebot.store import Store
 
 log = logging.getLogger("sharebot.worker")
 S = JobState
-_Task = tuple[str, Job, Adapter]  # ("publish" | "find", the job as claimed, its adapter)
+_Task = tuple[str, Job, Adapter]  # ("publish" | "find", the job with the lease we hold on it, its adapter)
+Wait = Callable[[Collection[Future[Any]], float], Collection[Future[Any]]]
 
 
 @dataclass(frozen=True)
@@ -37,20 +39,30 @@ class Outcome:
     url: str | None = None
 
 
+def first_done(futures: Collection[Future[Any]], timeout: float) -> Collection[Future[Any]]:
+    """Block until one of `futures` is done or `timeout` seconds pass; return those done."""
+    return wait_futures(futures, timeout=timeout, return_when=FIRST_COMPLETED).done
+
+
 class Worker:
+    """Leases are judged on `clock`, the same clock other workers expire them by: a post in flight has its
+    lease renewed once a third of it has passed on that clock. `wait` is where that time passes while posts
+    are in flight (`first_done`: real time); a test passes one that advances its fake clock instead."""
+
     def __init__(self, store: Store, adapter_for: Callable[[str], Adapter], *, owner: str,
                  clock: Callable[[], datetime], policy: RetryPolicy, concurrency: int = 4,
-                 lease_seconds: float = 120, poll_seconds: float = 1.0) -> None:
+                 lease_seconds: float = 120, poll_seconds: float = 1.0, wait: Wait = first_done) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         self.store = store
         self.adapter_for = adapter_for  # owns adapter lifetimes (caching, close)
         self.owner = owner
         self.clock = clock
+        self.wait = wait
         self.policy = policy
         self.concurrency = concurrency
         self.lease = timedelta(seconds=lease_seconds)
-        self.renew_every = max(0.05, lease_seconds / 3)
+        self.renew_every = timedelta(seconds=max(0.05, lease_seconds / 3))
         self.poll_seconds = poll_seconds
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"sharebot-{owner}")
 
@@ -129,25 +141,36 @@ class Worker:
 
     def _collect(self, pending: dict[Future[Any], _Task], *, wait_all: bool,
                  timeout: float | None = None) -> list[Outcome]:
-        """Record finished tasks: all of them (wait_all), or those done within `timeout`. While posts are in
-        flight their leases are renewed, so a slow network never makes a live post look abandoned."""
+        """Record finished tasks: all of them (wait_all), or those done within `timeout` seconds on the clock.
+        While posts are in flight their leases are renewed, so a slow network never makes a live post look
+        abandoned."""
         outcomes: list[Outcome] = []
-        deadline = None if wait_all else time.monotonic() + (timeout or 0.0)
+        deadline = None if wait_all else self.clock() + timedelta(seconds=timeout or 0.0)
         while pending:
-            left = self.renew_every if deadline is None else max(0.0, min(self.renew_every,
-                                                                          deadline - time.monotonic()))
-            done = wait(pending, timeout=left, return_when=FIRST_COMPLETED).done
+            now = self.clock()
+            renew_at = self._renew_due(pending, now)
+            until = renew_at if deadline is None else min(renew_at, deadline)
+            done = self.wait(list(pending), max(0.0, (until - now).total_seconds()))
             for fut in done:
                 kind, job, adapter = pending.pop(fut)
                 record = self._after_find if kind == "find" else self._after_publish
                 outcomes.append(record(job, adapter, fut))
-            if pending and not done:
-                now = self.clock()
-                self.store.renew_leases([job.id for _, job, _ in pending.values()], owner=self.owner,
-                                        until=now + self.lease)
-            if deadline is not None and (done or time.monotonic() >= deadline):
+            if deadline is not None and (done or self.clock() >= deadline):
                 break
         return outcomes
+
+    def _renew_due(self, pending: dict[Future[Any], _Task], now: datetime) -> datetime:
+        """Renew the leases in flight once the first to run out is a third used up; returns when the next
+        renewal is due."""
+        first_out = min(job.lease_until or now for _, job, _ in pending.values())
+        renew_at = first_out - self.lease + self.renew_every
+        if now < renew_at:
+            return renew_at
+        until = now + self.lease
+        self.store.renew_leases([job.id for _, job, _ in pending.values()], owner=self.owner, until=until)
+        for fut, (kind, job, adapter) in list(pending.items()):
+            pending[fut] = (kind, job._replace(lease_until=until), adapter)
+        return now + self.renew_every
 
     def _submit(self, checks: list[Job], posts: list[Job], now: datetime,
                 pending: dict[Future[Any], _Task]) -> list[Outcome]:

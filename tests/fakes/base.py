@@ -21,10 +21,11 @@ import select
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -139,7 +140,7 @@ class FakeAPI:
             def date_time_string(self, timestamp: float | None = None) -> str:
                 if api.clock is None:
                     return super().date_time_string(timestamp)
-                return email.utils.format_datetime(api.clock().astimezone(timezone.utc), usegmt=True)
+                return email.utils.format_datetime(api.clock().astimezone(UTC), usegmt=True)
 
             def _serve(self) -> None:
                 api._dispatch(self)

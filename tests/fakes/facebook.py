@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import quote
 
 from fakes.base import FakeAPI, Request, Response
@@ -103,7 +104,7 @@ class FakeFacebook(FakeAPI):
         return [c for c in self.comments if c.parent == node_id and not c.deleted]
 
     def _now(self) -> str:
-        return self.clock().astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+0000")
+        return self.clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
 
     def _find(self, node_id: str) -> PagePost | PageComment | None:
         for node in [*self.live, *(c for c in self.comments if not c.deleted)]:
@@ -137,7 +138,7 @@ class FakeFacebook(FakeAPI):
         if any(p.message == message and p.link == link for p in self.live):
             return graph_error(400, 506, "(#506) Duplicate status message")
         self._next += 1
-        created = self.clock().astimezone(timezone.utc)
+        created = self.clock().astimezone(UTC)
         post = PagePost(f"{self.page_id}_{self._next}", message, link, created.strftime("%Y-%m-%dT%H:%M:%S+0000"),
                         from_id=self.page_id)
         self.posts.append(post)

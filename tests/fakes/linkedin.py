@@ -18,9 +18,10 @@ window. Where LinkedIn's docs leave the answer's shape open, the stand-in's choi
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import unquote
 
 from fakes.base import FakeAPI, Request, Response

@@ -21,8 +21,9 @@ from __future__ import annotations
 import html
 import itertools
 import re
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import parse_qs
 
 from fakes.base import FakeAPI, Request, Response
@@ -33,7 +34,7 @@ IDEMPOTENCY_WINDOW = timedelta(hours=1)
 
 
 def iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def linkify(text: str, domain: str) -> str:
@@ -131,7 +132,7 @@ class FakeMastodon(FakeAPI):
 
     # --- plumbing --------------------------------------------------------------------------------
     def _limits(self, remaining: int, reset: datetime | None = None) -> dict[str, str]:
-        reset = (reset or self.clock() + timedelta(minutes=5)).astimezone(timezone.utc)
+        reset = (reset or self.clock() + timedelta(minutes=5)).astimezone(UTC)
         return {"X-RateLimit-Limit": "300", "X-RateLimit-Remaining": str(remaining),
                 "X-RateLimit-Reset": reset.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import random
 import re
-from functools import lru_cache
+from functools import cache
 
 from fakes.base import FakeAPI, Request, Response
 
@@ -21,7 +21,7 @@ CONTENT_TYPES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp", 
 NOT_AN_IMAGE = b"not an image"
 
 
-@lru_cache(maxsize=None)
+@cache
 def picture(name: str) -> bytes:
     """The bytes served for a picture name (see the module docstring)."""
     from PIL import Image

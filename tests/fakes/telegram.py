@@ -20,9 +20,10 @@ import email.parser
 import email.policy
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
 from fakes.base import FakeAPI, Request, Response
 

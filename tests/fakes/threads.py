@@ -15,9 +15,9 @@ replies directly under a post, newest first unless `reverse=false`. Replies coun
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Callable
+from datetime import UTC, datetime
 
 from fakes.base import FakeAPI, Request, Response
 from fakes.facebook import graph_error, graph_params
@@ -78,7 +78,7 @@ class FakeThreads(FakeAPI):
 
     def add_reply(self, reply_to: str, text: str, username: str) -> Media:
         """A reply someone (another account, when `username` is not ours) made under a post."""
-        made = self.clock().astimezone(timezone.utc)
+        made = self.clock().astimezone(UTC)
         media = Media(self._id(), text, None, "", made.strftime("%Y-%m-%dT%H:%M:%S+0000"), reply_to=reply_to,
                       username=username)
         self.media[media.id] = media
@@ -126,7 +126,7 @@ class FakeThreads(FakeAPI):
         if container.status != "FINISHED":
             return graph_error(400, 9007, "The media is not ready for publishing, please wait for a moment",
                                2207027)
-        made = self.clock().astimezone(timezone.utc)
+        made = self.clock().astimezone(UTC)
         media = Media(self._id(), container.params.get("text", ""), container.params.get("link_attachment"),
                       container.id, made.strftime("%Y-%m-%dT%H:%M:%S+0000"),
                       reply_to=container.params.get("reply_to_id") or None, username=self.username)

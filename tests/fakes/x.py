@@ -17,9 +17,10 @@ import hashlib
 import hmac
 import itertools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlencode
 
 from fakes.base import FakeAPI, Request, Response
@@ -183,7 +184,7 @@ class FakeX(FakeAPI):
         if "replies" in excluded:
             tweets = [t for t in tweets if not t.in_reply_to]
         if "start_time" in req.query:
-            start = datetime.strptime(req.query["start_time"][0], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+            start = datetime.strptime(req.query["start_time"][0], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
             tweets = [t for t in tweets if t.created_at >= start]
         tweets = tweets[:count]
         if not tweets:

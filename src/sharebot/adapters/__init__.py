@@ -8,7 +8,7 @@ so `sharebot publish --dry-run` never pays for atproto, tweepy or Mastodon.py.
 from __future__ import annotations
 
 import importlib
-from typing import Mapping
+from collections.abc import Mapping
 
 from sharebot.adapters.base import Adapter, AdapterContext, Secret
 from sharebot.errors import ConfigError
@@ -22,7 +22,8 @@ def adapter_class(network: Network) -> type[Adapter]:
     if path is None:
         raise ConfigError(f"network {network!s} has no posting API (share links only)")
     module_name, _, class_name = path.partition(":")
-    return getattr(importlib.import_module(module_name), class_name)
+    adapter: type[Adapter] = getattr(importlib.import_module(module_name), class_name)
+    return adapter
 
 
 def make_adapter(account: Account, credentials: Mapping[str, Secret], context: AdapterContext) -> Adapter:

@@ -8,18 +8,21 @@ declared in the registry (`sharebot.networks`), so a dry run never imports this 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Callable, ClassVar, Mapping, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
+from sharebot import USER_AGENT
+from sharebot.credentials import Secret, mask
 from sharebot.errors import MissingCredential, Unsupported
 from sharebot.fetch import FetchPolicy
-from sharebot.models import Account, Network, PublishResult, RenderedPost
+from sharebot.jobs import PublishResult
+from sharebot.models import Account, Network, RenderedPost
 from sharebot.networks import NETWORKS, Capability
-from sharebot.credentials import Secret, mask
 
 __all__ = ["Adapter", "AdapterContext", "AccountState", "AccountStatus", "Delivery", "RemotePost", "Secret", "mask"]
 
@@ -78,7 +81,7 @@ class AdapterContext:
 
     state_dir: Path
     timeout: float = 20.0
-    user_agent: str = "sharebot/0.1"
+    user_agent: str = USER_AGENT
     fetch_policy: FetchPolicy = FetchPolicy()  # article images: public addresses only, unless allowed here
 
 

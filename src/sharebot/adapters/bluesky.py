@@ -15,14 +15,16 @@ import hashlib
 import logging
 import os
 import re
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from sharebot.adapters.base import AccountStatus, Adapter, AdapterContext, Delivery, RemotePost, Secret
+from sharebot.adapters.base import AccountState, AccountStatus, Adapter, AdapterContext, Delivery, RemotePost, Secret
 from sharebot.errors import AuthError, ConfigError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
 from sharebot.images import BLUESKY_THUMB_MAX_BYTES, article_image
-from sharebot.models import Account, Facet, Network, PublishResult, RenderedPost
+from sharebot.jobs import PublishResult
+from sharebot.models import Account, Facet, Network, RenderedPost
 from sharebot.scrub import one_line
 from sharebot.times import utc
 
@@ -36,7 +38,7 @@ NETWORK = str(Network.BLUESKY)
 DEFAULT_PDS = "https://bsky.social"
 COLLECTION = "app.bsky.feed.post"
 TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"  # base32-sortable: string order == numeric order
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _AT_URI = re.compile(r"^at://([^/]+)/([^/]+)/([^/]+)$")
 # XRPC error names that mean "this token is no good", whatever the status code (the PDS answers 400 for them).
@@ -156,12 +158,12 @@ class BlueskyAdapter(Adapter):
         try:
             session = self._call("getSession", lambda client: client.com.atproto.server.get_session())
         except AuthError as error:
-            return AccountStatus(self.account.name, "rejected", str(error))
+            return AccountStatus(self.account.name, AccountState.REJECTED, str(error))
         except PublishError as error:
-            return AccountStatus(self.account.name, "unreachable", str(error))
+            return AccountStatus(self.account.name, AccountState.UNREACHABLE, str(error))
         if session.active is False:
-            return AccountStatus(self.account.name, "rejected", f"account is {session.status or 'inactive'}")
-        return AccountStatus(self.account.name, "ok", f"{session.handle} ({session.did})")
+            return AccountStatus(self.account.name, AccountState.REJECTED, f"account is {session.status or 'inactive'}")
+        return AccountStatus(self.account.name, AccountState.OK, f"{session.handle} ({session.did})")
 
     def close(self) -> None:
         if self._client is not None:
@@ -266,7 +268,8 @@ class BlueskyAdapter(Adapter):
 
         def resolve(client: Client) -> str | None:
             try:
-                return client.com.atproto.identity.resolve_handle({"handle": handle}).did
+                did: str = client.com.atproto.identity.resolve_handle({"handle": handle}).did
+                return did
             except ax.BadRequestError as exc:
                 if getattr(exc.response.content, "error", "") in _TOKEN_ERRORS:
                     raise

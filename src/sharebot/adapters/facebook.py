@@ -17,14 +17,16 @@ comment) with the link in its text, found again among the comments under its par
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Mapping
+from collections.abc import Mapping
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
-from sharebot.adapters.base import AccountStatus, Delivery, RemotePost
+from sharebot.adapters.base import AccountState, AccountStatus, Delivery, RemotePost
 from sharebot.adapters.graph import GraphAdapter
 from sharebot.adapters.http import in_round, keep_link, round_start, same_text, status_from_error, with_link
 from sharebot.errors import PublishError, Rejected, Unconfirmed
-from sharebot.models import Network, PublishResult, RenderedPost
+from sharebot.jobs import PublishResult
+from sharebot.models import Network, RenderedPost
 
 DUPLICATE_CODES = {506, 368}
 FIND_LIMIT = 25
@@ -122,7 +124,7 @@ class FacebookAdapter(GraphAdapter):
             page = self._call("GET", self.owner_id, params={"fields": "id,name"})
         except PublishError as exc:
             return status_from_error(self.account.name, exc)
-        return AccountStatus(self.account.name, "ok", f"page {page.get('name') or self.owner_id}")
+        return AccountStatus(self.account.name, AccountState.OK, f"page {page.get('name') or self.owner_id}")
 
     # --- helpers -----------------------------------------------------------------------------------
     def _refusal(self, code: Any, subcode: Any, detail: str, status: int) -> PublishError | None:

@@ -10,7 +10,8 @@ on writes and as a URL placeholder on reads (see `sharebot.adapters.http`), neve
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, ClassVar, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sharebot.adapters.base import Adapter, AdapterContext, Secret
 from sharebot.adapters.http import Http, hidden, json_body

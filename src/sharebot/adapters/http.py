@@ -12,12 +12,13 @@ exceptions only ever carries the placeholder.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from sharebot.adapters.base import AccountStatus, RemotePost
+from sharebot.adapters.base import AccountState, AccountStatus, RemotePost
 from sharebot.errors import NotSent, PublishError, Unconfirmed, Unsupported
 from sharebot.models import RenderedPost
 from sharebot.networks import NETWORKS, Network
@@ -78,7 +79,7 @@ def _reset_moment(value: str) -> datetime | None:
     value = value.strip()
     try:
         if value.isdigit():
-            return datetime.fromtimestamp(int(value), timezone.utc)
+            return datetime.fromtimestamp(int(value), UTC)
         return utc(datetime.fromisoformat(value.replace("Z", "+00:00"))) if value else None
     except (ValueError, OverflowError, OSError):
         return None
@@ -113,7 +114,7 @@ def posted_at(value: Any) -> datetime | None:
         value = int(value)
     try:
         if isinstance(value, (int, float)):
-            return datetime.fromtimestamp(value / 1000, timezone.utc)
+            return datetime.fromtimestamp(value / 1000, UTC)
         return utc(datetime.fromisoformat(str(value)))
     except (ValueError, OverflowError, OSError):
         return None
@@ -152,7 +153,7 @@ def keep_link(network: Network, original: RemotePost, post: RenderedPost) -> Non
 
 def status_from_error(account: str, exc: PublishError) -> AccountStatus:
     """What `check` reports when its one authenticated read failed: the network said no, or said nothing."""
-    state = "unreachable" if isinstance(exc, (NotSent, Unconfirmed)) else "rejected"
+    state = AccountState.UNREACHABLE if isinstance(exc, (NotSent, Unconfirmed)) else AccountState.REJECTED
     return AccountStatus(account, state, str(exc))
 
 

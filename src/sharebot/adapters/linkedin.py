@@ -25,12 +25,24 @@ import re
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote, urlsplit
 
-from sharebot.adapters.base import AccountStatus, Adapter, Delivery, RemotePost
-from sharebot.adapters.http import (Http, in_round, json_body, keep_link, posted_at, retry_after, round_start,
-                                   same_text, seconds_to_utc_midnight, status_from_error, with_link)
+from sharebot.adapters.base import AccountState, AccountStatus, Adapter, Delivery, RemotePost
+from sharebot.adapters.http import (
+    Http,
+    in_round,
+    json_body,
+    keep_link,
+    posted_at,
+    retry_after,
+    round_start,
+    same_text,
+    seconds_to_utc_midnight,
+    status_from_error,
+    with_link,
+)
 from sharebot.errors import AuthError, ConfigError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
 from sharebot.images import article_image
-from sharebot.models import Network, PublishResult, RenderedPost
+from sharebot.jobs import PublishResult
+from sharebot.models import Network, RenderedPost
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -190,7 +202,7 @@ class LinkedInAdapter(Adapter):
             return status_from_error(self.account.name, exc)
         body = json_body(response) or {}
         name = body.get("localizedName") or body.get("name") or self.author
-        return AccountStatus(self.account.name, "ok", f"posting as {name}")
+        return AccountStatus(self.account.name, AccountState.OK, f"posting as {name}")
 
     def close(self) -> None:
         self.http.close()

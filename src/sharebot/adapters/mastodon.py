@@ -17,16 +17,18 @@ import os
 import re
 import threading
 import time
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from typing import Any, Callable, ClassVar, Iterable, TypeVar
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
 from sharebot import counting
-from sharebot.adapters.base import AccountStatus, Adapter, Delivery, RemotePost
+from sharebot.adapters.base import AccountState, AccountStatus, Adapter, Delivery, RemotePost
 from sharebot.adapters.http import requests_never_sent, retry_after, same_text, status_from_error
 from sharebot.errors import AuthError, ConfigError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
 from sharebot.images import article_image
-from sharebot.models import Network, PublishResult, RenderedPost
+from sharebot.jobs import PublishResult
+from sharebot.models import Network, RenderedPost
 from sharebot.scrub import one_line
 from sharebot.times import utc
 
@@ -139,11 +141,12 @@ class MastodonAdapter(Adapter):
             info = self._call(lambda api: api.instance_v2())
             limit = int(((info.get("configuration") or {}).get("statuses") or {}).get("max_characters") or 500)
         except (PublishError, TypeError, ValueError):
-            return AccountStatus(self.account.name, "ok", detail + "; the instance's limits could not be read")
+            return AccountStatus(self.account.name, AccountState.OK,
+                                 detail + "; the instance's limits could not be read")
         configured = self.account.options.get("max_characters", DEFAULT_LIMITS[0])
         if configured != limit:  # the renderer fits posts to the configured value
             detail += f"; the instance allows {limit} characters, the config says {configured}"
-        return AccountStatus(self.account.name, "ok", detail)
+        return AccountStatus(self.account.name, AccountState.OK, detail)
 
     def close(self) -> None:
         if self._api is not None:

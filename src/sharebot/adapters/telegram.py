@@ -15,12 +15,21 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sharebot.adapters.base import AccountStatus, Adapter, Delivery, RemotePost
+from sharebot.adapters.base import AccountState, AccountStatus, Adapter, Delivery, RemotePost
 from sharebot.adapters.http import Http, hidden, json_body, status_from_error
-from sharebot.errors import (AuthError, ConfigError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed,
-                             Unsupported)
+from sharebot.errors import (
+    AuthError,
+    ConfigError,
+    NotSent,
+    PublishError,
+    RateLimited,
+    Rejected,
+    Unconfirmed,
+    Unsupported,
+)
 from sharebot.images import article_image
-from sharebot.models import Network, PublishResult, RenderedPost
+from sharebot.jobs import PublishResult
+from sharebot.models import Network, RenderedPost
 
 if TYPE_CHECKING:
     import httpx
@@ -93,7 +102,7 @@ class TelegramAdapter(Adapter):
         except PublishError as exc:
             return status_from_error(self.account.name, exc)
         title = chat.get("title") or chat.get("username") or self.chat_id
-        return AccountStatus(self.account.name, "ok", f"posting to {title}")
+        return AccountStatus(self.account.name, AccountState.OK, f"posting to {title}")
 
     def close(self) -> None:
         self.http.close()

@@ -15,14 +15,16 @@ The token travels as for every Graph API call (see `sharebot.adapters.graph`).
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, ClassVar, Mapping
+from typing import Any, ClassVar
 
-from sharebot.adapters.base import AccountStatus, Delivery, RemotePost
+from sharebot.adapters.base import AccountState, AccountStatus, Delivery, RemotePost
 from sharebot.adapters.graph import GraphAdapter
 from sharebot.adapters.http import in_round, round_start, same_text, status_from_error
 from sharebot.errors import NotSent, PublishError, RateLimited, Rejected, Unconfirmed
-from sharebot.models import Network, PublishResult, RenderedPost
+from sharebot.jobs import PublishResult
+from sharebot.models import Network, RenderedPost
 
 FIND_LIMIT = 25
 QUOTA_RETRY_SECONDS = 3600.0  # the 250-post (1,000-reply) quota is a rolling 24 h window; look again in an hour
@@ -74,7 +76,7 @@ class ThreadsAdapter(GraphAdapter):
             me = self._call("GET", self.owner_id, params={"fields": "id,username"})
         except PublishError as exc:
             return status_from_error(self.account.name, exc)
-        return AccountStatus(self.account.name, "ok", f"posting as @{me.get('username') or self.owner_id}")
+        return AccountStatus(self.account.name, AccountState.OK, f"posting as @{me.get('username') or self.owner_id}")
 
     # --- steps -------------------------------------------------------------------------------------
     def _post(self, post: RenderedPost, delivery: Delivery, reply_to: str | None) -> PublishResult:

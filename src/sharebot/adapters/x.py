@@ -13,14 +13,16 @@ from __future__ import annotations
 import functools
 import html
 import re
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from typing import Any, Callable, ClassVar, Iterable, TypeVar
+from typing import Any, ClassVar, TypeVar
 
-from sharebot.adapters.base import AccountStatus, Adapter, Delivery, RemotePost
+from sharebot.adapters.base import AccountState, AccountStatus, Adapter, Delivery, RemotePost
 from sharebot.adapters.http import requests_never_sent, retry_after, same_text, status_from_error
 from sharebot.errors import AuthError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
 from sharebot.images import article_image
-from sharebot.models import Network, PublishResult, RenderedPost
+from sharebot.jobs import PublishResult
+from sharebot.models import Network, RenderedPost
 from sharebot.scrub import one_line
 
 API_BASE = "https://api.x.com"
@@ -109,7 +111,7 @@ class XAdapter(Adapter):
         except PublishError as exc:
             return status_from_error(self.account.name, exc)
         self._user_id = str(me.id)
-        return AccountStatus(self.account.name, "ok", f"@{me.username}")
+        return AccountStatus(self.account.name, AccountState.OK, f"@{me.username}")
 
     def close(self) -> None:
         if self._client is not None:
@@ -227,7 +229,9 @@ def client_class() -> type:
             super().__init__(**credentials)
             self.api_base = api_base
             self.timeout = timeout
-            self.user_agent = f"{user_agent} {self.user_agent}"
+            # Ahead of tweepy's own "Python/… Requests/… Tweepy/…" (tweepy has no types: Any)
+            sdk_agent: str = getattr(self, "user_agent", "")
+            self.user_agent: str = f"{user_agent} {sdk_agent}".rstrip()
 
         def request(self, method: str, route: str, params: Any = None, json: Any = None,
                     user_auth: bool = False, *, data: Any = None, files: Any = None) -> Any:

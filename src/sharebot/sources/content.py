@@ -26,7 +26,7 @@ import yaml
 from sharebot.errors import ArticleError
 from sharebot.models import Article
 from sharebot.scrub import one_line
-from sharebot.sources import clean, clean_tags, newest_first, parse_when, unknown_slug, zone_named
+from sharebot.sources.common import clean, clean_tags, newest_first, parse_when, unknown_slug, zone_named
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
@@ -229,7 +229,11 @@ def _kind(value: object) -> str:
         return "true/false"
     if isinstance(value, date):
         return "a date"
-    return {dict: "a mapping", list: "a list"}.get(type(value), type(value).__name__)
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
 
 
 def _duplicate(slug: str, first: str, second: str) -> ArticleError:

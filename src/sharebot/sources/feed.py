@@ -7,7 +7,7 @@ plain JSON (https://www.jsonfeed.org/version/1.1/). The feed is read once, on fi
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
 from typing import Any
@@ -15,7 +15,7 @@ from typing import Any
 from sharebot.errors import ArticleError
 from sharebot.models import Article
 from sharebot.scrub import one_line
-from sharebot.sources import clean, clean_tags, newest_first, parse_when, slug_from_url, unknown_slug
+from sharebot.sources.common import clean, clean_tags, newest_first, parse_when, slug_from_url, unknown_slug
 from sharebot.sources.fetch import Fetcher, read_location
 
 _JSON_FEED = "https://jsonfeed.org/version/"
@@ -99,7 +99,7 @@ class FeedSource:
         try:
             when = parsedate_to_datetime(raw)  # RFC 822, as in RSS
             # "-0000" (and a missing zone) come back naive; RFC 5322 reads -0000 as UTC.
-            return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+            return when if when.tzinfo else when.replace(tzinfo=UTC)
         except (TypeError, ValueError):
             pass
         try:
@@ -108,7 +108,8 @@ class FeedSource:
             pass
         parsed = entry.get("published_parsed") or entry.get("updated_parsed")
         if parsed:
-            return datetime(*parsed[:6], tzinfo=timezone.utc)
+            year, month, day, hour, minute, second = parsed[:6]
+            return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
         raise self._fail(f"{where}: cannot read the date '{raw}'")
 
     # --- JSON Feed ---------------------------------------------------------------------------------

@@ -7,10 +7,12 @@ policy allows more, one deadline, a byte cap. httpx is imported only when a fetc
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
+from sharebot import USER_AGENT as SHAREBOT_AGENT
 from sharebot.errors import ArticleError
 
 if TYPE_CHECKING:
@@ -18,7 +20,7 @@ if TYPE_CHECKING:
 
 Fetcher = Callable[[str], bytes]
 
-USER_AGENT = "sharebot/0.1 (article metadata reader)"
+USER_AGENT = f"{SHAREBOT_AGENT} (article metadata reader)"
 
 
 def is_url(location: str) -> bool:
@@ -30,7 +32,8 @@ def http_fetcher(timeout: float = 10, max_bytes: int = 5_000_000, policy: FetchP
     public addresses unless `policy` allows more."""
 
     def fetch_bytes(url: str) -> bytes:
-        from sharebot.fetch import FetchError, fetch as fetch_url
+        from sharebot.fetch import FetchError
+        from sharebot.fetch import fetch as fetch_url
 
         try:
             return fetch_url(url, deadline=timeout, max_bytes=max_bytes, policy=policy, user_agent=USER_AGENT).data

@@ -15,7 +15,7 @@ from urllib.parse import urljoin, urlsplit
 
 from sharebot.errors import ArticleError
 from sharebot.models import Article
-from sharebot.sources import clean, clean_tags, parse_when, slug_from_url, zone_named
+from sharebot.sources.common import clean, clean_tags, parse_when, slug_from_url, zone_named
 from sharebot.sources.fetch import Fetcher, read_location
 
 _ARTICLE_TYPES = {"NewsArticle", "Article", "ReportageNewsArticle", "AnalysisNewsArticle", "BlogPosting",
