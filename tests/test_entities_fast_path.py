@@ -31,7 +31,7 @@ def conformance_texts(*names: str) -> list[str]:
 
 
 def both(text: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-    fast = [m.span("url") for m in entities._url_matches(text)]
+    fast = [m.span("url") for m, _ in entities._url_matches(text)]
     reference = [m.span("url") for m in entities._twitter_url().finditer(text)]
     return fast, reference
 

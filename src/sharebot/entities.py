@@ -116,23 +116,31 @@ _NOT_BEFORE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 _NOT_BEFORE_RUN = re.compile("[A-Za-z0-9\uff20\uff03]*")
 
 
-def _url_starts(text: str, pos: int, end: int) -> Iterator[int]:
+def _url_starts(text: str, pos: int, end: int, lead_at_pos: str = "") -> Iterator[tuple[int, str]]:
     """Positions in [pos, end) where twitter-text's URL pattern can match, in order: where its search, tried at
     every position, could succeed. A start needs an allowed preceding character (not a letter, digit, @, $
-    or #), and a domain character or "http" at itself."""
+    or #), and a domain character or "http" at itself.
+
+    Each comes with what upstream's JavaScript, which scans UTF-16 code units, puts in front of the domain:
+    where the first allowed start falls inside an astral character (an emoji after "#"), its domain begins
+    with that character's low surrogate, which counts towards the 63-character label limit. So does a start
+    right after a match that ended before an astral character (`lead_at_pos`): upstream's `before` takes only
+    that character's high surrogate."""
     for run in _DOMAIN_RUN.finditer(text, pos, end):
         a, b = run.span()
+        lead = lead_at_pos if a == pos else ""
         if a > 0 and text[a - 1] in _NOT_BEFORE:
-            a = _NOT_BEFORE_RUN.match(text, a, b).end() + 1
+            q = _NOT_BEFORE_RUN.match(text, a, b).end()
+            a, lead = q + 1, text[q:q + 1]
         elif a == 0 and b > 1 and text[0] not in _NOT_BEFORE:
-            a = 1  # `before` tries to take the first character before it tries "^"
+            a, lead = 1, text[0]  # `before` tries to take the first character before it tries "^"
         first = a if a < b else None
         if first is not None:
-            yield first
+            yield first, chr(0xDC00 + ((ord(lead) - 0x10000) & 0x3FF)) if lead > "\uffff" else ""
         for proto in _PROTOCOL.finditer(text, run.start(), min(b + 8, end)):
             p = proto.start()
             if p < b and (first is None or p > first) and (p == 0 or text[p - 1] not in _NOT_BEFORE):
-                yield p
+                yield p, ""
 
 
 @functools.cache
@@ -148,10 +156,11 @@ def _space_before(text: str, i: int) -> int:
     return space.end() if space else 0
 
 
-def _url_matches(text: str) -> list[re.Match[str]]:
-    """The matches twitter-text's pattern finds scanning `text` left to right (the URL alone, no `before`)."""
+def _url_matches(text: str) -> list[tuple[re.Match[str], str]]:
+    """The matches twitter-text's pattern finds scanning `text` left to right (the URL alone, no `before`),
+    each with the low surrogate upstream's JavaScript puts in front of it ("" almost always)."""
     quick, full = _twitter_url(_ANY_TLD, with_before=False), None
-    matches: list[re.Match[str]] = []
+    matches: list[tuple[re.Match[str], str]] = []
     cursor = 0
     for dot in _CANDIDATE_DOT.finditer(text):
         d = dot.start()
@@ -160,20 +169,22 @@ def _url_matches(text: str) -> list[re.Match[str]]:
         space = _SPACE.search(text, d)
         run_end = space.start() if space else len(text)
         pos = max(cursor, _space_before(text, d))
+        lead_at_pos = ""
         while pos < run_end:
             found = None
-            for start in _url_starts(text, pos, run_end):
+            for start, lead in _url_starts(text, pos, run_end, lead_at_pos):
                 m = quick.match(text, start, run_end)
                 if m is not None and not _valid_tld(m["domain"]):
                     full = full or _twitter_url(with_before=False)
                     m = full.match(text, start, run_end)
                 if m is not None:
-                    found = m
+                    found = m, lead
                     break
             if found is None:
                 break
             matches.append(found)
-            pos = found.end() + 1  # the pattern's `before` takes the next character, as upstream's scan does
+            pos = found[0].end() + 1  # the pattern's `before` takes the next character, as upstream's scan does
+            lead_at_pos = text[pos - 1] if pos - 1 < len(text) else ""
         cursor = run_end
     return matches
 
@@ -203,8 +214,8 @@ def _encoded_domain_length(domain: str) -> int | None:
     return total
 
 
-def _url_length_ok(url: str, protocol: str, domain: str, *, protocol_counted_twice: bool) -> bool:
-    encoded = _encoded_domain_length(domain)
+def _url_length_ok(url: str, protocol: str, domain: str, *, protocol_counted_twice: bool, lead: str = "") -> bool:
+    encoded = _encoded_domain_length(lead + domain)
     if encoded is None:
         return False
     length = len(url) + max(0, encoded - len(domain))
@@ -219,11 +230,13 @@ def _twitter_urls(text: str, *, require_protocol: bool, protocol_counted_twice: 
         return []
     spans: list[Span] = []
     tco_pattern, ascii_chars = _small_url_patterns()
-    for m in _url_matches(text):
+    for m, lead in _url_matches(text):
         url, protocol, domain, path = m["url"], m["proto"], m["domain"], m["path"]
         start, end = m.start("url"), m.end("url")
         before = text[start - 1] if start else ""
-        if not _url_length_ok(url, protocol, domain, protocol_counted_twice=protocol_counted_twice):
+        # The Ruby port (Mastodon) scans code points, so only the JavaScript one (X) sees a lone surrogate.
+        lead = lead if protocol_counted_twice else ""
+        if not _url_length_ok(url, protocol, domain, protocol_counted_twice=protocol_counted_twice, lead=lead):
             continue
         if protocol:
             tco = tco_pattern.match(url)
@@ -446,8 +459,9 @@ def _hex_ranges(spec: str) -> Iterator[int]:
 
 
 @functools.cache
-def _twitter_emoji() -> tuple[frozenset[str], int, re.Pattern[str]]:
-    """The sequences twitter-text weighs as one emoji, the longest one's length, and where one may start."""
+def _twitter_emoji() -> tuple[frozenset[str], frozenset[str], int, re.Pattern[str]]:
+    """The sequences twitter-text weighs as one emoji, their first code points, the longest one's length, and
+    what may follow a first code point."""
     from sharebot import twitter_text_data as data
 
     skin_tones = [chr(cp) for cp in range(0x1F3FB, 0x1F400)]
@@ -467,10 +481,22 @@ def _twitter_emoji() -> tuple[frozenset[str], int, re.Pattern[str]]:
             options = skin_tones if item == "S" else [chr(int(item, 16))]
             expanded = [e + o for e in expanded for o in options]
         sequences.update(expanded)
-    firsts = "".join(sorted({re.escape(s[0]) for s in sequences}))
-    seconds = "".join(sorted({re.escape(s[1]) for s in sequences}))
-    starts = re.compile(f"[{firsts}](?=[{seconds}])")
-    return frozenset(sequences), max(map(len, sequences)), starts
+    # Every sequence's second code point is a joiner, a selector, a keycap, a skin tone, a tag or a regional
+    # indicator: a short class to search for, where a long class of first code points would be slow.
+    seconds = re.compile(f"[{_class_ranges({ord(s[1]) for s in sequences})}]")
+    return frozenset(sequences), frozenset(s[0] for s in sequences), max(map(len, sequences)), seconds
+
+
+def _class_ranges(code_points: set[int]) -> str:
+    """A character class body with consecutive code points as ranges (`re` tests ranges much faster than
+    long lists of astral characters)."""
+    out: list[list[int]] = []
+    for cp in sorted(code_points):
+        if out and out[-1][1] == cp - 1:
+            out[-1][1] = cp
+        else:
+            out.append([cp, cp])
+    return "".join(re.escape(chr(a)) + (f"-{re.escape(chr(b))}" if b > a else "") for a, b in out)
 
 
 def find_twitter_emoji_sequences(text: str) -> list[Span]:
@@ -481,12 +507,12 @@ def find_twitter_emoji_sequences(text: str) -> list[Span]:
     either way."""
     if text.isascii():
         return []
-    sequences, longest, starts = _twitter_emoji()
+    sequences, firsts, longest, seconds = _twitter_emoji()
     spans: list[Span] = []
     cursor = 0
-    for m in starts.finditer(text):
-        i = m.start()
-        if i < cursor:
+    for m in seconds.finditer(text, 1):
+        i = m.start() - 1
+        if i < cursor or text[i] not in firsts:
             continue
         for size in range(min(longest, len(text) - i), 1, -1):
             piece = text[i:i + size]

@@ -150,7 +150,8 @@ def _ideographic(ch: str) -> bool:
 
 # A sentence mark, any closing quotes or brackets, then a breaking space (not a no-break space: "S.\u00a05",
 # "z.\u00a0B." hold together), or a CJK full stop, which needs no space.
-_SENTENCE_MARK = re.compile("[.!?][\"'\u2019\u201c\u201d\u00bb\u00ab\u203a\u2039)\\]]*(?=[^\\S\xa0\u2007\u202f])|[。！？]")
+_SENTENCE_MARK = re.compile(
+    "[.!?][\"'\u2019\u201c\u201d\u00bb\u00ab\u203a\u2039)\\]]*(?=[^\\S\xa0\u2007\u202f])|[。！？]")
 # Words that end in a dot without ending the sentence (German and English news), compared in lower case.
 _ABBREVIATIONS = frozenset("""
 abs abschn allg anm art aufl bd bearb beil bsp bspw bzgl bzw ca chr co corp dipl dr dt ebd ehem eigtl einschl engl
