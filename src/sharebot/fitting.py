@@ -100,11 +100,14 @@ class _Cutter:
         return text[:end] + self.ellipsis
 
 
-def shorten(text: str, fits: Callable[[str], bool], *, ellipsis: str = "…") -> str:
+def shorten(text: str, fits: Callable[[str], bool], *, ellipsis: str = "…",
+            avoid_ending: frozenset[str] = frozenset()) -> str:
     """The longest word-boundary prefix of `text` (NFC) plus `ellipsis` for which `fits` is true.
 
     Returns the NFC text itself if it fits, and "" if not even the first word does. `fits` is assumed
-    to grow with the text; candidates are bisected, so a 5,000-character teaser costs ~13 calls.
+    to grow with the text; candidates are bisected, so a 5,000-character teaser costs ~13 calls. A cut
+    that would end on one of `avoid_ending` (lower-case words: "und", "der") steps back up to three words
+    to one that does not, if there is one.
     """
     text = unicodedata.normalize("NFC", text)
     window = _WINDOW
@@ -120,24 +123,37 @@ def shorten(text: str, fits: Callable[[str], bool], *, ellipsis: str = "…") ->
             if points and (last := cutter.build(points[-1])) and fits(last):
                 window *= 4
                 continue
-        best = _bisect(cutter, points, fits)
+        index, best = _bisect(cutter, points, fits)
         if not best and any(_ideographic(c) for c in cutter.text):
             points = cutter.cut_points(between_ideographs=True)
-            best = _bisect(cutter, points if complete else [p for p in points if p < window], fits)
+            index, best = _bisect(cutter, points if complete else [p for p in points if p < window], fits)
+        if best and avoid_ending and _last_word(text, points[index]) in avoid_ending:
+            for earlier in range(index - 1, max(index - 4, -1), -1):
+                if _last_word(text, points[earlier]) not in avoid_ending:
+                    candidate = cutter.build(points[earlier])
+                    if candidate and fits(candidate):
+                        return candidate
+                    break
         return best
 
 
-def _bisect(cutter: _Cutter, points: list[int], fits: Callable[[str], bool]) -> str:
-    best = ""
+def _last_word(text: str, cut: int) -> str:
+    words = text[:cut].split()
+    return words[-1].casefold().strip(".,;:!?…\"'„“”‚‘’«»()[]") if words else ""
+
+
+def _bisect(cutter: _Cutter, points: list[int], fits: Callable[[str], bool]) -> tuple[int, str]:
+    """(index into `points`, candidate) of the longest candidate that fits; (-1, "") if none does."""
+    best, found = "", -1
     lo, hi = 0, len(points) - 1
     while lo <= hi:
         mid = (lo + hi) // 2
         candidate = cutter.build(points[mid])
         if candidate and fits(candidate):
-            best, lo = candidate, mid + 1
+            best, found, lo = candidate, mid, mid + 1
         else:
             hi = mid - 1
-    return best
+    return found, best
 
 
 def _ideographic(ch: str) -> bool:
