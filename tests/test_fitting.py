@@ -300,7 +300,7 @@ def test_long_text_is_cut_as_if_it_were_analysed_whole() -> None:
     for limit in (100, 280, 3000, 20_000, 70_000):
         calls: list[str] = []
 
-        def fits(t: str, limit: int = limit) -> bool:
+        def fits(t: str, limit: int = limit, calls: list[str] = calls) -> bool:
             calls.append(t)
             return len(t) <= limit
 
