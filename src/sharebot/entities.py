@@ -162,19 +162,24 @@ def _url_matches(text: str) -> list[tuple[re.Match[str], str]]:
     quick, full = _twitter_url(_ANY_TLD, with_before=False), None
     matches: list[tuple[re.Match[str], str]] = []
     cursor = 0
-    for dot in _CANDIDATE_DOT.finditer(text):
+    while (dot := _CANDIDATE_DOT.search(text, cursor)) is not None:
         d = dot.start()
-        if d < cursor:
-            continue
         space = _SPACE.search(text, d)
         run_end = space.start() if space else len(text)
         pos = max(cursor, _space_before(text, d))
         lead_at_pos = ""
+        last_tld_dot: int | None = None
         while pos < run_end:
             found = None
             for start, lead in _url_starts(text, pos, run_end, lead_at_pos):
                 m = quick.match(text, start, run_end)
                 if m is not None and not _valid_tld(m["domain"]):
+                    # Only the full TLD alternation can tell; it backtracks over every label, so first make
+                    # sure a TLD follows some dot ahead (later starts see fewer dots: none of them can match).
+                    if last_tld_dot is None:
+                        last_tld_dot = _last_tld_dot(text, d, run_end)
+                    if last_tld_dot < start:
+                        break
                     full = full or _twitter_url(with_before=False)
                     m = full.match(text, start, run_end)
                 if m is not None:
@@ -185,8 +190,22 @@ def _url_matches(text: str) -> list[tuple[re.Match[str], str]]:
             matches.append(found)
             pos = found[0].end() + 1  # the pattern's `before` takes the next character, as upstream's scan does
             lead_at_pos = text[pos - 1] if pos - 1 < len(text) else ""
-        cursor = run_end
+        cursor = run_end + 1
     return matches
+
+
+def _last_tld_dot(text: str, pos: int, end: int) -> int:
+    """The last dot in [pos, end) that a TLD (or "xn--") can follow, or -1: where what follows the dot starts
+    with one. Searched from the end, so a long run of labels costs one pass at most."""
+    tlds = twitter_tld_set()
+    longest = max(map(len, tlds))
+    dot = text.rfind(".", pos, end)
+    while dot >= 0:
+        after = text[dot + 1:min(dot + 1 + longest, end)].lower()
+        if after.startswith("xn--") or any(after[:n] in tlds for n in range(1, len(after) + 1)):
+            return dot
+        dot = text.rfind(".", pos, dot)
+    return -1
 
 
 @functools.cache
@@ -215,6 +234,8 @@ def _encoded_domain_length(domain: str) -> int | None:
 
 
 def _url_length_ok(url: str, protocol: str, domain: str, *, protocol_counted_twice: bool, lead: str = "") -> bool:
+    if len(url) > MAX_URL_LENGTH:  # the encoded domain is never shorter
+        return False
     encoded = _encoded_domain_length(lead + domain)
     if encoded is None:
         return False
