@@ -91,7 +91,7 @@ def reference_x_length(text: str) -> int:
     text = unicodedata.normalize("NFC", text)
     urls = {s.start: s.end for s in entities.find_urls(text)}
     sequences = entities._twitter_emoji()[0]
-    longest = max(map(len, sequences))
+    longest = max(map(len, sequences))  # tried longest first at every index, unlike the finder
     emoji: dict[int, int] = {}
     i = 0
     while i < len(text):  # the emoji extractor runs over the whole text on its own

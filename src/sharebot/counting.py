@@ -74,12 +74,19 @@ def _off_range(config: XConfig) -> re.Pattern[str]:
     return re.compile(f"[^{ranges}]")
 
 
+@functools.cache
+def _range_weight(config: XConfig) -> int | None:
+    """The weight all of the config's ranges share (None if they differ: then each code point is looked up)."""
+    weights = {w for _, _, w in config.ranges}
+    return weights.pop() if len(weights) == 1 else None
+
+
+@functools.lru_cache(maxsize=4096)
 def _plain_weight(text: str, config: XConfig) -> int:
     """Scaled weight of text weighed code point by code point (no URLs or emoji in it)."""
-    weights = {w for _, _, w in config.ranges}
-    if len(weights) > 1:  # no such config exists upstream; weigh one by one
+    in_range = _range_weight(config)
+    if in_range is None:  # no such config exists upstream; weigh one by one
         return sum(_unit_weight(0xDC00 if ord(c) > 0xFFFF else ord(c), config) for c in text)
-    in_range = weights.pop() if weights else config.default_weight
     if text.isascii() and any(first <= 0 and 0x7F <= last for first, last, _ in config.ranges):
         return in_range * len(text)
     off = len(_off_range(config).findall(text))
@@ -111,12 +118,12 @@ def parse_x(text: str, config: XConfig = X_V3) -> XParse:
         # Found on the whole text, as upstream; one that starts inside a URL is part of the URL.
         tokens = _first_come(tokens, entities.find_twitter_emoji_sequences(normalized))
     url_weight = config.transformed_url_length * config.scale
-    scaled, pos = 0, 0
+    # All of it code point by code point, then each token's own weight in place of its code points' (emoji
+    # repeat, so their code-point weights come from a cache; long texts are not sliced token by token).
+    scaled = _plain_weight.__wrapped__(normalized, config)
     for token in tokens:
-        scaled += _plain_weight(normalized[pos:token.start], config)
         scaled += url_weight if token.kind == "url" else config.default_weight
-        pos = token.end
-    scaled += _plain_weight(normalized[pos:], config)
+        scaled -= _plain_weight(token.text, config)
     limit = config.max_weighted_length * config.scale
     has_invalid = any(c in normalized for c in _X_INVALID)
     if scaled <= limit and not has_invalid:
@@ -125,13 +132,14 @@ def parse_x(text: str, config: XConfig = X_V3) -> XParse:
         valid_display_index = _valid_display_index(normalized, tokens, config)
     weighted = scaled / config.scale
     weighted_length = int(weighted) if weighted == int(weighted) else weighted
-    offset = utf16_length(text) - utf16_length(normalized)
+    offset = 0 if normalized is text else utf16_length(text) - utf16_length(normalized)
     return XParse(
         weighted_length=weighted_length,  # type: ignore[arg-type]
         valid=not has_invalid and 0 < weighted <= config.max_weighted_length,
         permillage=math.floor(weighted / config.max_weighted_length * 1000),
         display_range_start=0,
-        display_range_end=max(utf16_length(text) - 1, 0),
+        display_range_end=max((valid_display_index if normalized is text and scaled <= limit and not has_invalid
+                               else utf16_length(text) - 1), 0),
         valid_range_start=0,
         valid_range_end=valid_display_index + offset,
     )

@@ -470,6 +470,9 @@ def _emoji() -> Any:
 
 def find_emoji(text: str) -> list[Span]:
     """Emoji sequences: a ZWJ family, a flag, a keycap or a toned hand is one span."""
+    # Below U+203C (‼) only © and ® are pictographs: most prose needs no search at all.
+    if text.isascii() or (max(text) < "\u203c" and "\u00a9" not in text and "\u00ae" not in text):
+        return []
     return [Span(m.start(), m.end(), m.group(), "emoji", m.group()) for m in _emoji().finditer(text)]
 
 
@@ -480,8 +483,8 @@ def _hex_ranges(spec: str) -> Iterator[int]:
 
 
 @functools.cache
-def _twitter_emoji() -> tuple[frozenset[str], frozenset[str], int, re.Pattern[str]]:
-    """The sequences twitter-text weighs as one emoji, their first code points, the longest one's length, and
+def _twitter_emoji() -> tuple[frozenset[str], dict[str, int], re.Pattern[str]]:
+    """The sequences twitter-text weighs as one emoji, the longest length for each first code point, and
     what may follow a first code point."""
     from sharebot import twitter_text_data as data
 
@@ -505,7 +508,10 @@ def _twitter_emoji() -> tuple[frozenset[str], frozenset[str], int, re.Pattern[st
     # Every sequence's second code point is a joiner, a selector, a keycap, a skin tone, a tag or a regional
     # indicator: a short class to search for, where a long class of first code points would be slow.
     seconds = re.compile(f"[{_class_ranges({ord(s[1]) for s in sequences})}]")
-    return frozenset(sequences), frozenset(s[0] for s in sequences), max(map(len, sequences)), seconds
+    longest: dict[str, int] = {}
+    for sequence in sequences:
+        longest[sequence[0]] = max(longest.get(sequence[0], 0), len(sequence))
+    return frozenset(sequences), longest, seconds
 
 
 def _class_ranges(code_points: set[int]) -> str:
@@ -526,19 +532,19 @@ def find_twitter_emoji_sequences(text: str) -> list[Span]:
     emoji that takes none, or a sequence newer than Emoji 11.0 is no sequence here, and X weighs each of
     its code points (see `twitter_text_data`). A single emoji code point is not listed: it weighs the same
     either way."""
-    if text.isascii():
-        return []
-    sequences, firsts, longest, seconds = _twitter_emoji()
+    if text.isascii() or (max(text) < "\U0001f1e6" and not any(c in text for c in "\u200d\u20e3\ufe0f")):
+        return []  # every sequence has a joiner, a selector, a keycap mark or an astral second code point
+    sequences, longest, seconds = _twitter_emoji()
     spans: list[Span] = []
-    cursor = 0
-    for m in seconds.finditer(text, 1):
-        i = m.start() - 1
-        if i < cursor or text[i] not in firsts:
+    at = 1
+    while (m := seconds.search(text, at)) is not None:
+        i, at = m.start() - 1, m.start() + 1
+        if text[i] not in longest:
             continue
-        for size in range(min(longest, len(text) - i), 1, -1):
+        for size in range(min(longest[text[i]], len(text) - i), 1, -1):
             piece = text[i:i + size]
             if piece in sequences:
                 spans.append(Span(i, i + size, piece, "emoji", piece))
-                cursor = i + size
+                at = i + size + 1  # the next one starts at i + size at the earliest
                 break
     return spans
