@@ -256,15 +256,18 @@ def threads_length(text: str) -> int:
     return total + utf16_length(text[pos:])
 
 
-_LINKEDIN_RESERVED = frozenset("\\|{}@[]()<>#*_~")
+_LINKEDIN_RESERVED = re.compile(r"[\\|{}@\[\]()<>#*_~]")
 
 
 def linkedin_escape(text: str, *, keep_hashtags: bool = False) -> str:
     """Backslash-escape LinkedIn "little text" reserved characters, so the API neither parses them nor
     silently cuts the post at the first one (platforms.md §4.3). With `keep_hashtags`, `#tag` words stay
     as typed so LinkedIn links them."""
-    keep: set[int] = set()
-    if keep_hashtags:
-        for span in entities.find_hashtags(text):
-            keep.update(range(span.start, span.end))
-    return "".join("\\" + ch if ch in _LINKEDIN_RESERVED and i not in keep else ch for i, ch in enumerate(text))
+    kept = entities.find_hashtags(text) if keep_hashtags and ("#" in text or "\uff03" in text) else []
+    out, pos = [], 0
+    for span in kept:
+        out.append(_LINKEDIN_RESERVED.sub(r"\\\g<0>", text[pos:span.start]))
+        out.append(span.text)
+        pos = span.end
+    out.append(_LINKEDIN_RESERVED.sub(r"\\\g<0>", text[pos:]))
+    return "".join(out)

@@ -434,12 +434,21 @@ def _drop_overlapping(spans: Iterable[Span], against: Iterable[Span] = ()) -> li
     """Sorted by start; a span overlapping an earlier kept one (or any of `against`) is dropped."""
     blocked = sorted(against, key=lambda s: s.start)
     kept: list[Span] = []
+    first = 0  # blocked spans before this one end before every span still to come
     for span in sorted(spans, key=lambda s: s.start):
         if kept and span.start < kept[-1].end:
             continue
-        if any(b.start < span.end and span.start < b.end for b in blocked):
-            continue
-        kept.append(span)
+        while first < len(blocked) and blocked[first].end <= span.start:
+            first += 1
+        overlaps = False
+        for b in blocked[first:]:
+            if b.start >= span.end:
+                break
+            if span.start < b.end:
+                overlaps = True
+                break
+        if not overlaps:
+            kept.append(span)
     return kept
 
 
