@@ -197,23 +197,30 @@ def _joining() -> Any:
     return regex.compile(r"[^\p{GCB=Other}\p{GCB=Control}\p{GCB=LF}]+")
 
 
+def joining_chunks(text: str) -> list[tuple[int, int]]:
+    """(start, end) of the stretches of `text` where grapheme clusters need segmenting: each run of characters
+    that can join a neighbour, with the character before it (its base) and the one after it (a ZWJ or a
+    conjunct may join it), merged where they touch. Outside them every code point is a cluster."""
+    if text.isascii() and "\r" not in text:
+        return []
+    chunks: list[tuple[int, int]] = []
+    for run in _joining().finditer(text):
+        start, end = max(run.start() - 1, 0), min(run.end() + 1, len(text))
+        if chunks and start < chunks[-1][1]:
+            chunks[-1] = (chunks[-1][0], end)
+        else:
+            chunks.append((start, end))
+    return chunks
+
+
 def graphemes(text: str) -> int:
     """Extended grapheme clusters (UAX #29, Unicode 15.1+ via `regex`). Only the stretches around characters
     that can join a neighbour are segmented; every other code point is one cluster by itself."""
     import regex
 
-    total, chunk_start, chunk_end = len(text), -1, -1
-    for run in (() if text.isascii() and "\r" not in text else _joining().finditer(text)):
-        # The run, the character before it (its base) and the one after it (a ZWJ or a conjunct may join it)
-        start, end = max(run.start() - 1, 0), min(run.end() + 1, len(text))
-        if start < chunk_end:
-            chunk_end = end
-            continue
-        if chunk_end > 0:
-            total += len(regex.findall(r"\X", text[chunk_start:chunk_end])) - (chunk_end - chunk_start)
-        chunk_start, chunk_end = start, end
-    if chunk_end > 0:
-        total += len(regex.findall(r"\X", text[chunk_start:chunk_end])) - (chunk_end - chunk_start)
+    total = len(text)
+    for start, end in joining_chunks(text):
+        total += len(regex.findall(r"\X", text[start:end])) - (end - start)
     return total
 
 

@@ -17,7 +17,7 @@ import re
 import unicodedata
 from typing import Callable
 
-from sharebot import entities
+from sharebot import counting, entities
 
 _WINDOW = 4096  # characters analysed first
 # How far past a window entities are still detected, so one that starts inside it is seen whole: a URL
@@ -37,9 +37,18 @@ def _breaks(ch: str) -> bool:
 
 
 def _grapheme_starts(text: str) -> list[int]:
+    """Start of every grapheme cluster, and len(text). Only the stretches around characters that can join a
+    neighbour are segmented (see `counting.graphemes`); elsewhere each code point starts a cluster."""
     import regex
 
-    return [m.start() for m in regex.finditer(r"\X", text)] + [len(text)]
+    starts: list[int] = []
+    pos = 0
+    for chunk_start, chunk_end in counting.joining_chunks(text):
+        starts.extend(range(pos, chunk_start))
+        starts.extend(chunk_start + m.start() for m in regex.finditer(r"\X", text[chunk_start:chunk_end]))
+        pos = chunk_end
+    starts.extend(range(pos, len(text) + 1))
+    return starts
 
 
 def _entity_spans(text: str) -> list[entities.Span]:
