@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sharebot.adapters.base import Adapter, Delivery, mask
+from sharebot.dispatch import Call, Readiness, call_for, parent_ready
 from sharebot.errors import AuthError, JobStateError, NotSent, RateLimited, Rejected, Unconfirmed
 from sharebot.jobs import Job, JobState
 from sharebot.queue import RetryPolicy
@@ -179,12 +180,12 @@ class Worker:
         outcomes: list[Outcome] = []
         for job in checks:
             adapter = self._adapter(job, outcomes)
-            if adapter is not None:
-                fut = self._pool.submit(adapter.find, job.post, Delivery(job.key, now, job.data))
+            if adapter is not None and (call := self._call(job, adapter, outcomes)) is not None:
+                fut = self._pool.submit(call.find, Delivery(job.key, now, job.data))
                 pending[fut] = ("find", job, adapter)
         for job in posts:
             adapter = self._adapter(job, outcomes)
-            if adapter is None:
+            if adapter is None or (call := self._call(job, adapter, outcomes)) is None:
                 continue
             try:
                 data = job.data
@@ -199,8 +200,7 @@ class Worker:
                 outcomes.append(self._move(job, S.FAILED, self.clock(),
                                            f"prepare failed: {self._scrub(e, adapter)}"))
                 continue
-            fut = self._pool.submit(adapter.publish, job.post,
-                                    Delivery(job.key, now, data, save=self._saver(job.id, data)))
+            fut = self._pool.submit(call.send, Delivery(job.key, now, data, save=self._saver(job.id, data)))
             pending[fut] = ("publish", job, adapter)
         return outcomes
 
@@ -217,6 +217,21 @@ class Worker:
             else:
                 outcomes.append(self._move(job, S.FAILED, now, reason))
             return None
+
+    def _call(self, job: Job, adapter: Adapter, outcomes: list[Outcome]) -> Call | None:
+        """What to ask the adapter for this kind of job (`dispatch`). An edit or reply whose parent is not out
+        yet waits for it (requeued, no attempt spent), or fails when the parent never will be; None then."""
+        parent = self.store.get(job.parent_id) if job.parent_id is not None else None
+        ready, why = parent_ready(job, parent)
+        if ready is Readiness.READY or job.state is S.UNKNOWN:  # a check: the parent was out when it was sent
+            return call_for(job, adapter, parent)
+        now = self.clock()
+        if ready is Readiness.WAIT:
+            outcomes.append(self._move(job, S.QUEUED, now, why, run_at=now + timedelta(seconds=self.policy.base),
+                                       attempts=max(0, job.attempts - 1)))
+        else:
+            outcomes.append(self._move(job, S.FAILED, now, why))
+        return None
 
     # --- the except-ladder -----------------------------------------------------------------------
     def _after_publish(self, job: Job, adapter: Adapter, fut: Future[Any]) -> Outcome:

@@ -1,0 +1,174 @@
+"""`sharebot correct` and `sharebot follow-up` end to end: the real CLI and queue, every adapter, the local stand-ins
+and the real PDS, on the test's clock. What each network holds afterwards is read back from it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pytest
+from cli_support import sharebot as run_sharebot
+from pds import get_record
+from standins import SEED_FRONT_MATTER, Newsroom
+
+from sharebot import app
+from sharebot.config import load_settings
+from sharebot.jobs import JobKind, JobState
+
+SLUG = "putin-xi-videogespraech-partnerschaft"
+OLD_TITLE = "Putin und Xi stärken strategische Partnerschaft in Videogespräch"
+NEW_TITLE = "Putin und Xi bekräftigen strategische Partnerschaft in Videogespräch"
+EDITS = {"mastodon", "linkedin", "facebook", "telegram"}  # Capability.EDIT
+REPLIES = {"x", "bluesky", "threads"}
+POSTING = EDITS | REPLIES
+
+
+@pytest.fixture
+def room(newsroom: Newsroom, pds, tmp_path: Path) -> Newsroom:
+    newsroom.add_bluesky(pds)
+    newsroom.write_site(tmp_path, [SLUG])
+    newsroom.write_config(tmp_path)
+    return newsroom
+
+
+def sharebot(room: Newsroom, *args: str):
+    return run_sharebot("--config", str(room.config), *args, env=room.env(), now=room.clock())
+
+
+def retitle(room: Newsroom, title: str) -> None:
+    """The newsroom corrects the article's title in its source."""
+    assert room.config is not None
+    path = room.config.parent / "content" / f"{SLUG}.md"
+    text = SEED_FRONT_MATTER.format(slug=SLUG, image=room.image_url(SLUG))
+    path.write_text(text.replace(OLD_TITLE, title), encoding="utf-8")
+
+
+def jobs(room: Newsroom) -> list[Any]:
+    assert room.config is not None
+    settings = load_settings(room.config, room.env(), dotenv_path=room.config.parent / "none.env")
+    with app.open_queue(settings) as store:
+        return store.list_jobs(slug=SLUG)
+
+
+class Remote(NamedTuple):
+    text: str
+    parent: str | None  # the remote id it answers
+    history: list[str]  # earlier texts, oldest first
+    root: str | None = None  # Bluesky: the thread's root
+
+
+def read_back(room: Newsroom, pds: Any, network: str, remote_id: str) -> Remote:
+    """What the network holds for one of our posts or replies."""
+    if network == "x":
+        tweet = room.x.tweets[remote_id]
+        return Remote(tweet.sent, tweet.in_reply_to, [])
+    if network == "mastodon":
+        status = room.mastodon.statuses[remote_id]
+        return Remote(status["text"], status["in_reply_to_id"],
+                      [v["text"] for v in room.mastodon.history.get(remote_id, [])][:-1])
+    if network == "linkedin":
+        post = next((p for p in room.linkedin.live if p.urn == remote_id), None)
+        if post is not None:
+            return Remote(post.body["commentary"], None, post.history)
+        comment = next(c for c in room.linkedin.comments if c.urn == remote_id)
+        return Remote(comment.text, comment.parent_comment or comment.parent, [])
+    if network == "facebook":
+        page_post = next((p for p in room.facebook.live if p.id == remote_id), None)
+        if page_post is not None:
+            return Remote(page_post.message, None, page_post.history)
+        page_comment = next(c for c in room.facebook.comments if c.id == remote_id)
+        return Remote(page_comment.message, page_comment.parent, [])
+    if network == "threads":
+        media = room.threads.media[remote_id]
+        return Remote(media.text, media.reply_to, [])
+    if network == "telegram":
+        message = next(m for m in room.telegram.messages if str(m.message_id) == remote_id)
+        return Remote(message.text, None if message.reply_to is None else str(message.reply_to), message.history)
+    assert network == "bluesky" and room.bluesky is not None
+    record = get_record(pds, room.bluesky.did, remote_id.rsplit("/", 1)[-1])
+    assert record is not None, remote_id
+    reply = record["value"].get("reply") or {}
+    return Remote(record["value"]["text"], (reply.get("parent") or {}).get("uri"), [],
+                  (reply.get("root") or {}).get("uri"))
+
+
+def top_level(room: Newsroom) -> dict[str, int]:
+    """Posts that answer nothing, where a stand-in keeps replies with them (X, Mastodon, Threads, Telegram)."""
+    return {"x": sum(1 for t in room.x.tweets.values() if not t.in_reply_to),
+            "mastodon": sum(1 for s in room.mastodon.statuses.values() if not s["in_reply_to_id"]),
+            "threads": sum(1 for m in room.threads.live if not m.reply_to),
+            "telegram": sum(1 for m in room.telegram.messages if m.reply_to is None)}
+
+
+def published_posts(room: Newsroom) -> dict[str, Any]:
+    return {j.account: j for j in jobs(room) if j.kind is JobKind.POST and j.state is JobState.PUBLISHED}
+
+
+def test_correct_edits_where_it_can_replies_elsewhere_and_a_second_run_sends_nothing(room: Newsroom, pds):
+    assert sharebot(room, "publish", SLUG).exit_code == 0
+    originals = published_posts(room)
+    assert set(originals) == POSTING
+    before = {name: read_back(room, pds, name, job.remote_id).text for name, job in originals.items()}
+    retitle(room, NEW_TITLE)
+
+    preview = sharebot(room, "correct", SLUG, "--dry-run", "--json")
+    assert preview.exit_code == 0, preview.output
+    planned = {a["account"]: a for a in json.loads(preview.output)["accounts"]}
+    assert {name: a["action"] for name, a in planned.items()} == {
+        **{name: "edit" for name in EDITS}, **{name: "reply" for name in REPLIES}}
+    assert len(jobs(room)) == len(POSTING)  # a dry run queues nothing
+    assert {name: read_back(room, pds, name, job.remote_id).text for name, job in originals.items()} == before
+
+    result = sharebot(room, "correct", SLUG)
+    assert result.exit_code == 0, result.output
+    after = {j.account: j for j in jobs(room) if j.kind is not JobKind.POST}
+    assert {name: (j.kind, j.state, j.parent_id) for name, j in after.items()} == {
+        name: (JobKind.EDIT if name in EDITS else JobKind.REPLY, JobState.PUBLISHED, originals[name].id)
+        for name in POSTING}
+    for name in EDITS:  # the same post, reading as the dry run said, its old text kept in its history
+        assert after[name].remote_id == originals[name].remote_id
+        remote = read_back(room, pds, name, originals[name].remote_id)
+        assert remote.text == planned[name]["text"] and NEW_TITLE in remote.text
+        assert remote.history == [before[name]]
+    for name in REPLIES:  # a correction line under the unchanged post
+        remote = read_back(room, pds, name, after[name].remote_id)
+        assert remote.text == planned[name]["text"] and remote.text.startswith(f"Korrektur: {NEW_TITLE}")
+        assert remote.parent == originals[name].remote_id
+        assert read_back(room, pds, name, originals[name].remote_id).text == before[name]
+    assert room.posted() == {"x": 2, "mastodon": 1, "linkedin": 1, "facebook": 1, "threads": 2, "telegram": 1}
+    assert top_level(room) == {"x": 1, "mastodon": 1, "threads": 1, "telegram": 1}  # no new post anywhere
+
+    again = sharebot(room, "correct", SLUG)
+    assert again.exit_code == 0, again.output
+    assert again.output.count("· skip") == len(POSTING) and "the text is unchanged since job" in again.output
+    assert len(jobs(room)) == 2 * len(POSTING)  # nothing queued the second time
+
+    status = sharebot(room, "status", SLUG)
+    assert status.output.count(" post ") == len(POSTING)
+    assert sum(status.output.count(f"edit of {j.id}") for j in originals.values()) == len(EDITS)
+    assert sum(status.output.count(f"reply to {j.id}") for j in originals.values()) == len(REPLIES)
+
+
+def test_a_follow_up_thread_of_two_on_every_network(room: Newsroom, pds):
+    assert sharebot(room, "publish", SLUG).exit_code == 0
+    originals = published_posts(room)
+    first = sharebot(room, "follow-up", SLUG, "--text", "Nachtrag: Der Kreml bestätigt das Gespräch.")
+    assert first.exit_code == 0, first.output
+    second = sharebot(room, "follow-up", SLUG, "--text", "Nachtrag 2: Peking veröffentlicht eine Erklärung.")
+    assert second.exit_code == 0, second.output
+    replies = [j for j in jobs(room) if j.kind is JobKind.REPLY]
+    assert len(replies) == 2 * len(POSTING) and {j.state for j in replies} == {JobState.PUBLISHED}
+    for name in POSTING:
+        one, two = sorted((j for j in replies if j.account == name), key=lambda j: j.sequence)
+        assert (one.sequence, one.parent_id, two.sequence, two.parent_id) == (1, originals[name].id, 2, one.id)
+        first_back = read_back(room, pds, name, one.remote_id)
+        second_back = read_back(room, pds, name, two.remote_id)
+        assert first_back.text.startswith("Nachtrag: Der Kreml") and first_back.parent == originals[name].remote_id
+        assert second_back.text.startswith("Nachtrag 2: Peking") and second_back.parent == one.remote_id
+        if name == "bluesky":  # the root stays the post, the parent is the reply before
+            assert first_back.root == originals[name].remote_id and second_back.root == originals[name].remote_id
+
+    rerun = sharebot(room, "follow-up", SLUG, "--text", "Nachtrag 2: Peking veröffentlicht eine Erklärung.")
+    assert rerun.exit_code == 0 and rerun.output.count("already sent: job") == len(POSTING)
+    assert len([j for j in jobs(room) if j.kind is JobKind.REPLY]) == 2 * len(POSTING)
