@@ -4,6 +4,7 @@ and the real PDS, on the test's clock. What each network holds afterwards is rea
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -172,3 +173,158 @@ def test_a_follow_up_thread_of_two_on_every_network(room: Newsroom, pds):
     rerun = sharebot(room, "follow-up", SLUG, "--text", "Nachtrag 2: Peking veröffentlicht eine Erklärung.")
     assert rerun.exit_code == 0 and rerun.output.count("already sent: job") == len(POSTING)
     assert len([j for j in jobs(room) if j.kind is JobKind.REPLY]) == 2 * len(POSTING)
+
+
+# --- the same, without Bluesky: what goes wrong on the way -----------------------------------------------------
+@pytest.fixture
+def desk(newsroom: Newsroom, tmp_path: Path) -> Newsroom:
+    """Every stand-in network (no PDS), the seed article published everywhere."""
+    newsroom.write_site(tmp_path, [SLUG])
+    newsroom.write_config(tmp_path)
+    assert sharebot(newsroom, "publish", SLUG).exit_code == 0
+    return newsroom
+
+
+def test_answers_lost_mid_correction_are_unknown_then_settled_without_a_duplicate(desk: Newsroom):
+    originals = published_posts(desk)
+    retitle(desk, NEW_TITLE)
+    desk.mastodon.drop_next(method="PUT", path=r"/api/v1/statuses/\d+$", after=True)  # edit made, answer lost
+    desk.telegram.drop_next(method="POST", path="editMessage", after=True)
+    desk.x.drop_next(method="POST", path="/2/tweets", after=True)  # reply made, answer lost
+    desk.threads.drop_next(method="POST", path="threads_publish$", after=True)
+
+    result = sharebot(desk, "correct", SLUG)
+    assert result.exit_code == 1 and "4 account(s) not done" in result.output
+    states = {j.account: j.state for j in jobs(desk) if j.kind is not JobKind.POST}
+    assert {a for a, s in states.items() if s is JobState.UNKNOWN} == {"mastodon", "telegram", "x", "threads"}
+
+    rerun = sharebot(desk, "correct", SLUG)  # while in doubt: nothing new is queued for them
+    assert rerun.output.count("the text is unchanged since job") == 6, rerun.output
+    assert len(jobs(desk)) == 12
+
+    desk.clock.advance(60)
+    assert sharebot(desk, "worker", "--burst").exit_code == 0
+    after = {j.account: j for j in jobs(desk) if j.kind is not JobKind.POST}
+    assert {a: j.state for a, j in after.items()} == {a: JobState.PUBLISHED for a in after}
+    assert len(desk.mastodon.history[originals["mastodon"].remote_id]) == 2  # the original and one edit
+    assert read_back(desk, None, "telegram", originals["telegram"].remote_id).history == \
+        [originals["telegram"].post.text]
+    for name in ("x", "threads"):  # one correction line each, found by find_reply and not sent again
+        answers = [j for j in jobs(desk) if j.account == name and j.kind is JobKind.REPLY]
+        assert len(answers) == 1
+        assert read_back(desk, None, name, answers[0].remote_id).parent == originals[name].remote_id
+    assert top_level(desk) == {"x": 1, "mastodon": 1, "threads": 1, "telegram": 1}
+    assert len([t for t in desk.x.tweets.values() if t.in_reply_to]) == 1
+    assert len([m for m in desk.threads.live if m.reply_to]) == 1
+
+
+def test_an_edit_the_network_refuses_becomes_a_reply_and_later_corrections_reply_too(desk: Newsroom):
+    originals = published_posts(desk)
+    desk.telegram.edit_window = timedelta(hours=48)
+    desk.clock.advance(49 * 3600)
+    retitle(desk, NEW_TITLE)
+    result = sharebot(desk, "correct", SLUG, "--network", "telegram")
+    assert result.exit_code == 0, result.output
+    edit, reply = sorted((j for j in jobs(desk) if j.kind is not JobKind.POST), key=lambda j: j.id)
+    assert (edit.kind, edit.state) == (JobKind.EDIT, JobState.CANCELED)
+    assert "can't be edited" in (edit.last_error or "") and f"reply job {reply.id}" in (edit.last_error or "")
+    assert (reply.kind, reply.state, reply.parent_id) == (JobKind.REPLY, JobState.PUBLISHED, originals["telegram"].id)
+    assert "Telegram refused to edit it" in result.output and "reply" in result.output
+    message = read_back(desk, None, "telegram", reply.remote_id)
+    assert message.text.startswith(f"Korrektur: {NEW_TITLE}") and message.parent == originals["telegram"].remote_id
+    assert read_back(desk, None, "telegram", originals["telegram"].remote_id).history == []
+
+    retitle(desk, "Putin und Xi bekräftigen ihre Partnerschaft")
+    preview = json.loads(sharebot(desk, "correct", SLUG, "--network", "telegram", "--dry-run", "--json").output)
+    [step] = preview["accounts"]
+    assert step["action"] == "reply" and "Telegram refused to edit it" in step["why"]
+
+
+def test_correct_reply_answers_even_where_it_could_edit(desk: Newsroom):
+    originals = published_posts(desk)
+    retitle(desk, NEW_TITLE)
+    result = sharebot(desk, "correct", SLUG, "--network", "mastodon,linkedin", "--reply")
+    assert result.exit_code == 0, result.output
+    for name in ("mastodon", "linkedin"):
+        [answer] = [j for j in jobs(desk) if j.account == name and j.kind is not JobKind.POST]
+        assert answer.kind is JobKind.REPLY and answer.state is JobState.PUBLISHED
+        remote = read_back(desk, None, name, answer.remote_id)
+        assert remote.text.startswith(f"Korrektur: {NEW_TITLE}") and remote.text.endswith(originals[name].post.link)
+        assert remote.parent == originals[name].remote_id
+        assert read_back(desk, None, name, originals[name].remote_id).history == []
+
+
+def test_a_correction_template_and_an_unpublished_account(newsroom: Newsroom, tmp_path: Path):
+    newsroom.write_site(tmp_path, [SLUG])
+    newsroom.write_config(tmp_path, extra='[templates]\ncorrection = "Berichtigt: {title}\\n{link}"\n')
+    assert sharebot(newsroom, "publish", SLUG, "--network", "x").exit_code == 0
+    retitle(newsroom, NEW_TITLE)
+    preview = sharebot(newsroom, "correct", SLUG, "--network", "x,mastodon", "--dry-run")
+    assert preview.exit_code == 0, preview.output
+    assert f"Berichtigt: {NEW_TITLE}\nhttps://" in preview.output
+    assert "── mastodon (mastodon) · skip" in preview.output and "never posted: nothing to correct" in preview.output
+
+
+def test_nothing_posted_yet_is_said_and_a_dry_run_creates_no_queue(newsroom: Newsroom, tmp_path: Path):
+    newsroom.write_site(tmp_path, [SLUG])
+    config = newsroom.write_config(tmp_path)
+    for args in (("correct", SLUG, "--dry-run"), ("follow-up", SLUG, "--text", "Nachtrag", "--dry-run")):
+        result = sharebot(newsroom, *args)
+        assert result.exit_code == 1 and f"sharebot publish {SLUG}` first" in result.stderr
+    assert not (config.parent / "var" / "sharebot.db").exists()
+    empty = sharebot(newsroom, "follow-up", SLUG, "--text", "  ")
+    assert empty.exit_code == 1 and "--text is empty" in empty.stderr
+
+
+def test_a_follow_up_waits_for_the_reply_it_answers_to_be_settled(desk: Newsroom):
+    originals = published_posts(desk)
+    desk.x.drop_next(method="POST", path="/2/tweets", after=True)
+    first = sharebot(desk, "follow-up", SLUG, "--network", "x", "--text", "Nachtrag: eins")
+    assert first.exit_code == 1  # its answer was lost: unknown
+    second = sharebot(desk, "follow-up", SLUG, "--network", "x", "--text", "Nachtrag: zwei")
+    assert second.exit_code == 0, second.output
+    one, two = sorted((j for j in jobs(desk) if j.kind is JobKind.REPLY), key=lambda j: j.sequence)
+    assert (one.state, two.state, two.parent_id) == (JobState.UNKNOWN, JobState.QUEUED, one.id)
+    assert f"waits for job {one.id}" in (two.last_error or "") and two.attempts == 0
+    desk.clock.advance(60)
+    assert sharebot(desk, "worker", "--burst").exit_code == 0  # settles the first, then sends the second
+    desk.clock.advance(60)
+    assert sharebot(desk, "worker", "--burst").exit_code == 0
+    one, two = sorted((j for j in jobs(desk) if j.kind is JobKind.REPLY), key=lambda j: j.sequence)
+    assert (one.state, two.state) == (JobState.PUBLISHED, JobState.PUBLISHED)
+    assert desk.x.tweets[one.remote_id].in_reply_to == originals["x"].remote_id
+    assert desk.x.tweets[two.remote_id].in_reply_to == one.remote_id
+    assert len([t for t in desk.x.tweets.values() if t.in_reply_to]) == 2
+
+
+class Racing:
+    """The queue, with another `correct` run queueing the same change just before this one does."""
+
+    def __init__(self, store: Any) -> None:
+        self.store, self.raced = store, 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    def insert_answer(self, parent: Any, kind: Any, sequence: int, post: Any, **kw: Any) -> Any:
+        if not self.raced:
+            self.raced += 1
+            assert self.store.insert_answer(parent, kind, sequence, post, **kw) is not None
+        return self.store.insert_answer(parent, kind, sequence, post, **kw)
+
+
+def test_a_run_that_loses_a_race_plans_again_and_queues_nothing_twice(desk: Newsroom):
+    from sharebot import lifecycle
+
+    retitle(desk, NEW_TITLE)
+    assert desk.config is not None
+    settings = load_settings(desk.config, desk.env(), dotenv_path=desk.config.parent / "none.env")
+    adapters = app.Adapters(settings)
+    with app.open_queue(settings) as store:
+        racing = Racing(store)
+        report = lifecycle.correct(settings, SLUG, store=racing, adapters=adapters,  # type: ignore[arg-type]
+                                   clock=desk.clock, owner="test", networks=["mastodon"])
+    adapters.close()
+    [step] = report.steps
+    assert racing.raced == 1 and step.action is lifecycle.Action.SKIP and "unchanged since job" in step.why
+    assert [j.kind for j in jobs(desk) if j.account == "mastodon"] == [JobKind.POST, JobKind.EDIT]
