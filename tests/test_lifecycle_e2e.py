@@ -20,6 +20,7 @@ from sharebot.jobs import JobKind, JobState
 SLUG = "putin-xi-videogespraech-partnerschaft"
 OLD_TITLE = "Putin und Xi stärken strategische Partnerschaft in Videogespräch"
 NEW_TITLE = "Putin und Xi bekräftigen strategische Partnerschaft in Videogespräch"
+THIRD_TITLE = "Putin und Xi bekräftigen ihre Partnerschaft"
 EDITS = {"mastodon", "linkedin", "facebook", "telegram"}  # Capability.EDIT
 REPLIES = {"x", "bluesky", "threads"}
 POSTING = EDITS | REPLIES
@@ -201,6 +202,11 @@ def test_answers_lost_mid_correction_are_unknown_then_settled_without_a_duplicat
     rerun = sharebot(desk, "correct", SLUG)  # while in doubt: nothing new is queued for them
     assert rerun.output.count("the text is unchanged since job") == 6, rerun.output
     assert len(jobs(desk)) == 12
+    retitle(desk, THIRD_TITLE)  # changed again: one correction in flight per post
+    changed = json.loads(sharebot(desk, "correct", SLUG, "--network", "mastodon,x", "--dry-run", "--json").output)
+    assert [a["action"] for a in changed["accounts"]] == ["skip", "skip"]
+    assert all("is unknown: correct again once it is out" in a["why"] for a in changed["accounts"])
+    retitle(desk, NEW_TITLE)
 
     desk.clock.advance(60)
     assert sharebot(desk, "worker", "--burst").exit_code == 0
@@ -234,7 +240,7 @@ def test_an_edit_the_network_refuses_becomes_a_reply_and_later_corrections_reply
     assert message.text.startswith(f"Korrektur: {NEW_TITLE}") and message.parent == originals["telegram"].remote_id
     assert read_back(desk, None, "telegram", originals["telegram"].remote_id).history == []
 
-    retitle(desk, "Putin und Xi bekräftigen ihre Partnerschaft")
+    retitle(desk, THIRD_TITLE)
     preview = json.loads(sharebot(desk, "correct", SLUG, "--network", "telegram", "--dry-run", "--json").output)
     [step] = preview["accounts"]
     assert step["action"] == "reply" and "Telegram refused to edit it" in step["why"]

@@ -188,22 +188,24 @@ def _label(network: Network) -> str:
 def _not_out(account: Account, thread: Thread | None, purpose: Purpose) -> Step | None:
     """A skip when the account has no post of the article out to correct or answer."""
     if thread is None:
-        return Step(account.name, account.network, Action.SKIP, "never posted: nothing to " +
-                    ("correct" if purpose is Purpose.CORRECTION else "answer"))
+        what = "correct" if purpose is Purpose.CORRECTION else "answer"
+        return Step(account.name, account.network, Action.SKIP, f"never posted: nothing to {what}")
     post = thread.post
-    if post.state is not JobState.PUBLISHED or not post.remote_id:
-        why = f"its post (job {post.id}) is {post.state}" + ("" if post.remote_id or post.state is not
-                                                              JobState.PUBLISHED else " without a network id")
-        return Step(account.name, account.network, Action.SKIP, why + ": not out, nothing to change", job=post)
-    return None
+    if post.state is not JobState.PUBLISHED:
+        why = f"its post (job {post.id}) is {post.state}: not out, nothing to change"
+    elif not post.remote_id:
+        why = f"its post (job {post.id}) was settled by hand without the network's id: sharebot cannot reach it"
+    else:
+        return None
+    return Step(account.name, account.network, Action.SKIP, why, job=post)
 
 
 def plan_correction(settings: Settings, article: Article, account: Account, thread: Thread | None, *,
                     reply: bool = False) -> Step:
     """What correcting `account`'s post of the article does: edit, reply or skip, and why."""
-    skip = _not_out(account, thread, Purpose.CORRECTION)
-    if skip is not None or thread is None:
-        return skip or Step(account.name, account.network, Action.SKIP, "never posted")
+    if (skip := _not_out(account, thread, Purpose.CORRECTION)) is not None:
+        return skip
+    assert thread is not None
     name, network = account.name, account.network
     new = render_article(settings, article, [account]).posts[0]
     corrections = thread.corrections()
@@ -213,6 +215,11 @@ def plan_correction(settings: Settings, article: Article, account: Account, thre
         why = "the text is unchanged" + (f" since job {current.id} ({current.kind}, {current.state})"
                                          if current is not None else "")
         return Step(name, network, Action.SKIP, why, parent=thread.post, job=current)
+    if current is not None and current.state is not JobState.PUBLISHED:
+        # Sent after it, a newer edit could land first and then be undone by it (a retry, or a check that
+        # finds the post not reading as it): one correction in flight per post.
+        return Step(name, network, Action.SKIP, f"the article changed again, but job {current.id} ({current.kind}) "
+                    f"is {current.state}: correct again once it is out", parent=thread.post, job=current)
     refused = [j for j in thread.edits if CANNOT_EDIT in j.data]
     if not reply and Capability.EDIT in NETWORKS[network].capabilities and not refused:
         return Step(name, network, Action.EDIT, f"{_label(network)} edits the post in place", new, thread.post,
@@ -235,9 +242,9 @@ def plan_correction(settings: Settings, article: Article, account: Account, thre
 
 def plan_follow_up(settings: Settings, article: Article, account: Account, thread: Thread | None, text: str) -> Step:
     """What following up `account`'s post with `text` does: a reply under its latest reply or the post."""
-    skip = _not_out(account, thread, Purpose.FOLLOW_UP)
-    if skip is not None or thread is None:
-        return skip or Step(account.name, account.network, Action.SKIP, "never posted")
+    if (skip := _not_out(account, thread, Purpose.FOLLOW_UP)) is not None:
+        return skip
+    assert thread is not None
     name, network = account.name, account.network
     own = render_article(settings, article, [account]).posts[0]
     line = render_reply(settings, article, account, template=FOLLOW_UP_TEMPLATE + _link_line(account),
@@ -327,8 +334,9 @@ def _some_out(article: Article, found: Mapping[str, Thread]) -> None:
 def _queue(store: Store, article: Article, accounts: list[Account], plan: Planner, clock: Clock) -> list[Step]:
     """Plan each account against the queue as it is and queue its job. A sequence another run took meanwhile
     means the queue changed: that account is planned again (and may now have nothing left to do)."""
-    _some_out(article, threads(store, article.slug))
-    steps = [plan(a, threads(store, article.slug, a.name).get(a.name)) for a in accounts]
+    found = threads(store, article.slug)
+    _some_out(article, found)
+    steps = [plan(a, found.get(a.name)) for a in accounts]
     for step in steps:
         if step.post is not None and step.post.blocked:
             reasons = "; ".join(i.message for i in step.post.issues if i.severity is Severity.ERROR)
