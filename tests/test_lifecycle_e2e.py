@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
-from cli_support import sharebot as run_sharebot
+import test_publish_e2e
 from pds import get_record
 from standins import SEED_FRONT_MATTER, Newsroom
+from test_publish_e2e import sharebot
 
 from sharebot import app
 from sharebot.config import load_settings
@@ -24,18 +25,7 @@ THIRD_TITLE = "Putin und Xi bekräftigen ihre Partnerschaft"
 EDITS = {"mastodon", "linkedin", "facebook", "telegram"}  # Capability.EDIT
 REPLIES = {"x", "bluesky", "threads"}
 POSTING = EDITS | REPLIES
-
-
-@pytest.fixture
-def room(newsroom: Newsroom, pds, tmp_path: Path) -> Newsroom:
-    newsroom.add_bluesky(pds)
-    newsroom.write_site(tmp_path, [SLUG])
-    newsroom.write_config(tmp_path)
-    return newsroom
-
-
-def sharebot(room: Newsroom, *args: str):
-    return run_sharebot("--config", str(room.config), *args, env=room.env(), now=room.clock())
+room = test_publish_e2e.room  # fixture: every network, Bluesky on the PDS, the seed article
 
 
 def retitle(room: Newsroom, title: str) -> None:

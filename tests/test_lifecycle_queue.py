@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 import queue_support
+import test_worker
 from queue_support import T0, Adapters, Clock, KeyedPostServer, post
 
 from sharebot.dispatch import CANNOT_EDIT
@@ -27,19 +25,9 @@ from sharebot.worker import Worker
 S = JobState
 store = queue_support.store  # fixture
 store_url = queue_support.store_url  # fixture
+server = test_worker.server  # fixture: the keyed-post server
+clock = test_worker.clock  # fixture: the test's clock
 OURS = next(i for i, m in enumerate(MIGRATIONS) if m.name == "0005_edits_and_replies")
-
-
-@pytest.fixture
-def server() -> Iterator[KeyedPostServer]:
-    s = KeyedPostServer().start()
-    yield s
-    threading.Thread(target=s.stop, daemon=True).start()
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 def worker(store: Store, server: KeyedPostServer, clock: Clock, adapters: Any = None) -> Worker:
