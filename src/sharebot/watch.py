@@ -28,7 +28,7 @@ from typing import NamedTuple
 
 from sharebot.config import Settings
 from sharebot.errors import ArticleError, ConfigError, SharebotError
-from sharebot.jobs import Job
+from sharebot.jobs import Job, JobState
 from sharebot.models import Article, RenderedPost
 from sharebot.networks import LINK_ONLY
 from sharebot.pipeline import (
@@ -122,6 +122,7 @@ def watch_once(settings: Settings, store: Store, *, now: datetime, backfill: int
     the safe fetcher with FEED_DEADLINE)."""
     report = WatchReport([], {}, {}, [], {}, [])
     opener = open_watched or (lambda s: open_watch_source(settings, s, fetch))
+    held: dict[str, list[Job]] | None = None  # queued jobs by slug, read once a source has articles
     for source in sources if sources is not None else watch_sources(settings):
         try:
             scan = opener(source).scan()  # newest first
@@ -151,7 +152,12 @@ def watch_once(settings: Settings, store: Store, *, now: datetime, backfill: int
                     f"{account}: {why}" for account, why in item.blocked.items())
                 continue
             store.mark_seen(source.name, _keys(article), now=now)
-        _correct(settings, store, source.name, scan.articles, seen, report, now)
+        if scan.articles:
+            if held is None:
+                held = {}
+                for job in store.upcoming():
+                    held.setdefault(job.slug, []).append(job)
+            _correct(settings, store, source.name, scan.articles, held, seen, report, now)
     return report
 
 
@@ -201,13 +207,10 @@ def _enqueue(settings: Settings, store: Store, source: str, article: Article, no
     return Enqueued(source, article, {p.account: preview.times[p.account] for p in postable}, skipped, blocked)
 
 
-def _correct(settings: Settings, store: Store, source: str, articles: Iterable[Article], seen: set[str],
-             report: WatchReport, now: datetime) -> None:
-    """Render again each article of `source` that has queued jobs; correct the jobs whose post from this
-    source changed since the source's last look."""
-    held: dict[str, list[Job]] = {}
-    for job in store.upcoming():
-        held.setdefault(job.slug, []).append(job)
+def _correct(settings: Settings, store: Store, source: str, articles: Iterable[Article],
+             held: dict[str, list[Job]], seen: set[str], report: WatchReport, now: datetime) -> None:
+    """Render again each article of `source` that has jobs in `held` (queued jobs by slug); correct the
+    jobs whose post from this source changed since the source's last look."""
     if not held:
         return
     last = _last_posts(seen)
@@ -241,9 +244,11 @@ def _correct(settings: Settings, store: Store, source: str, articles: Iterable[A
             looked.append(f"{_POST}{job.id}:{count + 1}:{digest}")
             if before or filed.first_source == article.source:
                 changed.append(job)
-        found = find_corrections(changed, preview.posts)
-        report.corrected.extend(Corrected(source, filed.article, c)
-                                for c in apply_corrections(store, found, preview.posts, now=now))
+        applied = apply_corrections(store, find_corrections(changed, preview.posts), preview.posts, now=now)
+        report.corrected.extend(Corrected(source, filed.article, c) for c in applied)
+        # What the next source of this poll compares with: the posts as they are now, of jobs still queued.
+        fresh = {c.job.id: c.job for c in applied}
+        held[filed.article.slug] = [job for job in (fresh.get(j.id, j) for j in jobs) if job.state is JobState.QUEUED]
         store.mark_seen(source, looked, now=now)
 
 
