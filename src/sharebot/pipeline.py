@@ -191,8 +191,9 @@ def file_article(store: Store, article: Article, *, now: datetime | None = None)
 
 
 def _same_directory(one: str, other: str) -> bool:
-    return bool(one and other) and not is_url(one) and not is_url(other) \
-        and os.path.dirname(one) == os.path.dirname(other)
+    """Are `one` and `other` files in one directory (not URLs)?"""
+    files = bool(one and other) and not is_url(one) and not is_url(other)
+    return files and os.path.dirname(one) == os.path.dirname(other)
 
 
 def newest_jobs(jobs: Iterable[Job]) -> dict[str, Job]:
@@ -259,8 +260,8 @@ def _differences(old: RenderedPost, new: RenderedPost) -> list[tuple[str, Any, A
              for name in ("text", "link", "image", "image_alt", "language")]
     old_card = old.card.to_dict() if old.card else {}
     new_card = new.card.to_dict() if new.card else {}
-    found += [(f"card {name}", old_card.get(name), new_card.get(name)) for name in ("uri", "title", "description",
-                                                                                   "image")]
+    found += [(f"card {name}", old_card.get(name), new_card.get(name))
+              for name in ("uri", "title", "description", "image", "image_alt")]
     found += [("options", dict(old.options), dict(new.options))]
     if old.text == new.text:
         found += [("facets", [f.to_dict() for f in old.facets], [f.to_dict() for f in new.facets])]

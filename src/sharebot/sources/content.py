@@ -95,9 +95,10 @@ class ContentSource:
         return scan.articles
 
     def scan(self) -> Scan:
-        """Every readable article, newest first, and each file skipped with why (a second file claiming a
-        slug is skipped, the first one in name order keeps it)."""
+        """Every readable article, newest first, and each file skipped with why. A second file with the slug
+        or the URL of another is skipped: the first one in name order keeps it."""
         by_slug: dict[str, Article] = {}
+        by_id: dict[str, Article] = {}
         bad = []
         for path in self._files():
             try:
@@ -105,12 +106,14 @@ class ContentSource:
             except ArticleError as exc:
                 bad.append(BadItem(str(path), str(exc), _file_fingerprint(path)))
                 continue
-            if article.slug in by_slug:
-                first = by_slug[article.slug].source
-                bad.append(BadItem(str(path), str(_duplicate(article.slug, first, article.source)),
-                                   _file_fingerprint(path, first)))
+            if article.slug in by_slug or article.id in by_id:
+                first = by_slug.get(article.slug) or by_id[article.id]
+                problem = (_duplicate(article.slug, first.source, article.source) if article.slug == first.slug
+                           else ArticleError(f"{article.source}: field 'url': {article.url} is the article of "
+                                             f"{first.source} already"))
+                bad.append(BadItem(str(path), str(problem), _file_fingerprint(path, first.source)))
                 continue
-            by_slug[article.slug] = article
+            by_slug[article.slug] = by_id[article.id] = article
         return Scan(newest_first(by_slug.values()), bad)
 
     # --- files -----------------------------------------------------------------------------------
