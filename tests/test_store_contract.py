@@ -15,7 +15,7 @@ import queue_support
 from queue_support import PG_URL, T0, PgSchema, post
 
 from sharebot.errors import JobStateError, NotFound
-from sharebot.jobs import JobState, job_key
+from sharebot.jobs import JobEvent, JobState, job_key
 from sharebot.migrations import MIGRATIONS
 from sharebot.models import Card, Facet, Issue, Network, RenderedPost, Severity
 from sharebot.queue import enqueue
@@ -24,6 +24,7 @@ from sharebot.store import Store
 
 SUPPORT = Path(__file__).with_name("queue_support.py")
 LEASE = timedelta(seconds=60)
+SECOND = timedelta(seconds=1)
 
 store = queue_support.store  # fixture
 store_url = queue_support.store_url  # fixture
@@ -231,6 +232,43 @@ def test_set_data_needs_the_lease(store: Store):
     with pytest.raises(JobStateError):
         store.set_data(job.id, {"rkey": "other"}, owner="intruder")
     assert store.get(job.id).data == {"rkey": "3k2"}
+
+
+def test_replace_post_is_a_compare_and_set_on_queued(store_url):
+    a, b = open_store(store_url), open_store(store_url)
+    try:
+        [job] = a.insert_jobs("a", 1, [post("x", "Tippfeler")], now=T0, run_at=T0 + LEASE)
+        fixed = post("x", "Tippfehler")
+        updated = b.replace_post(job.id, fixed, now=T0 + SECOND, reason="post updated: text")
+        assert updated is not None and updated.post == fixed == a.get(job.id).post
+        assert (updated.state, updated.run_at, updated.key, updated.attempts) == (JobState.QUEUED, T0 + LEASE, job.key, 0)
+        assert a.events(job.id)[-1] == JobEvent(job.id, T0 + SECOND, JobState.QUEUED, JobState.QUEUED,
+                                                "post updated: text")
+        [claimed] = a.claim("w", now=T0 + LEASE, lease_until=T0 + 2 * LEASE, limit=1)
+        assert claimed.post == fixed
+        # A worker holds it now: a later correction is refused, and what the worker sends stays as stored.
+        assert b.replace_post(job.id, post("x", "Zu spät"), now=T0 + LEASE, reason="post updated: text") is None
+        assert a.get(job.id).post == fixed and a.get(job.id).state is JobState.RUNNING
+        assert [e.to_state for e in a.events(job.id)] == [JobState.QUEUED, JobState.QUEUED, JobState.RUNNING]
+    finally:
+        a.close()
+        b.close()
+
+
+def test_each_slug_stands_for_one_article(store: Store):
+    first, second, third = "https://site.example/politik/x", "https://site.example/sport/x", "https://site.example/x"
+    # a look writes nothing
+    assert store.article_slug(first, ["x"], source="politik.xml") == ("x", first, "politik.xml")
+    assert store.article_slug(second, ["x"], source="sport.xml") == ("x", second, "sport.xml")
+    assert store.article_slug(first, ["x"], source="politik.xml", now=T0) == ("x", first, "politik.xml")
+    # another article asking for a held slug gets its next choice; an article keeps the slug it got
+    assert store.article_slug(second, ["x", "x-2"], source="sport.xml", now=T0) == ("x-2", second, "sport.xml")
+    assert store.article_slug(second, ["x"], source="elsewhere", now=T0) == ("x-2", second, "sport.xml")
+    assert store.article_slug(first, ["y"], source="elsewhere") == ("x", first, "politik.xml")
+    # every choice held: the holder of the first comes back, and nothing is recorded
+    assert store.article_slug(third, ["x", "x-2"], source="x.md", now=T0) == ("x", first, "politik.xml")
+    assert store.article_slug(third, ["x-2"], source="x.md") == ("x-2", second, "sport.xml")
+    assert store.article_slug(third, ["z"], source="x.md") == ("z", third, "x.md")
 
 
 def test_sqlite_claim_uses_the_state_run_at_index(tmp_path):

@@ -22,12 +22,21 @@ from sharebot.errors import MissingCredential, SharebotError, ValidationError
 from sharebot.jobs import Job, JobEvent, JobState
 from sharebot.models import Account, Article, Network, Severity
 from sharebot.networks import LINK_ONLY
-from sharebot.pipeline import PublishRequest, render_article, resolve, taken_from
+from sharebot.pipeline import (
+    Correction,
+    PublishRequest,
+    apply_corrections,
+    find_corrections,
+    queue_slug,
+    render_article,
+    resolve,
+    taken_from,
+)
 from sharebot.queue import RetryPolicy, enqueue, record_check, reschedule
 from sharebot.scheduler import PublishMode, describe
 from sharebot.storage import open_store
 from sharebot.store import Store
-from sharebot.watch import WatchReport, watch_once
+from sharebot.watch import WatchReport, check_interval, watch_once
 from sharebot.worker import Worker
 
 Clock = Callable[[], datetime]
@@ -101,6 +110,7 @@ class PublishLine:
     detail: str = ""
     job_id: int | None = None
     already: bool = False  # from an earlier run: nothing was sent now
+    correction: Correction | None = None  # the job held an older post: updated, or too late to be
 
 
 @dataclass(frozen=True)
@@ -132,9 +142,11 @@ def publish_article(settings: Settings, article: Article, accounts: Iterable[Acc
                     mode: PublishMode = PublishMode.SCHEDULE, at: datetime | None = None,
                     repost: bool = False) -> PublishReport:
     """Render and validate, plan each account's time (by `mode`; `at` for PublishMode.AT), enqueue one job
-    per account, and post the ones due now in parallel."""
+    per account, correct the posts of jobs from an earlier run that are still queued, and post the ones due
+    now in parallel. The article is filed under its `pipeline.queue_slug`."""
     mode = PublishMode(mode)
     now = clock()
+    article = queue_slug(store, article, now=now)
     preview = render_article(settings, article, accounts, now=now, mode=mode, at=at, taken=taken_from(store, now))
     if preview.blocked:
         post = preview.blocked[0]
@@ -143,20 +155,24 @@ def publish_article(settings: Settings, article: Article, accounts: Iterable[Acc
                               f"{reasons}")
     postable = [p for p in preview.posts if p.network not in LINK_ONLY]
     queued = enqueue(store, article.slug, postable, now=now, run_at=now, repost=repost, run_at_for=preview.times)
-    existing = list(queued.existing)
+    corrected = {c.job.account: c for c in apply_corrections(store, find_corrections(queued.existing, postable),
+                                                             postable, now=now)}
+    existing = [corrected[j.account].job if j.account in corrected else j for j in queued.existing]
     if mode is not PublishMode.SCHEDULE:  # --now/--at/--next-slot also move a job still waiting for its time
         reason = f"publish --{mode.value.replace('_', '-')}"
         existing = [reschedule(store, j, preview.times[j.account], now, reason=reason)
                     if j.state is JobState.QUEUED and j.run_at != preview.times[j.account] else j for j in existing]
     moved = [j for j in existing if j.state is JobState.QUEUED and j.run_at <= now]
     zone = settings.site.timezone
-    lines = [_line(job, zone, already=True) for job in existing if job not in moved]
+    lines = [_line(job, zone, already=True, correction=corrected.get(job.account))
+             for job in existing if job not in moved]
     due = [j for j in queued.added if j.run_at <= now] + moved
     if due:
         with Worker(store, adapters, owner=owner, clock=clock, policy=retry_policy(settings),
                     concurrency=len(due), lease_seconds=lease_seconds(settings)) as worker:
             outcomes = worker.publish_now(due)
-        lines += [_line(store.get(o.job_id), zone, detail=o.detail) for o in outcomes]
+        lines += [_line(job, zone, detail=o.detail, correction=corrected.get(job.account))
+                  for o in outcomes for job in [store.get(o.job_id)]]
     lines += [_line(j, zone, state=LineState.SCHEDULED, detail=describe(j.run_at, zone))
               for j in queued.added if j.run_at > now]
     lines += [PublishLine(p.account, p.network, LineState.SHARE_LINK, p.share_url, "no posting API: share this link")
@@ -166,14 +182,15 @@ def publish_article(settings: Settings, article: Article, accounts: Iterable[Acc
 
 
 def _line(job: Job, zone: str, *, state: LineState | None = None, detail: str | None = None,
-          already: bool = False) -> PublishLine:
+          already: bool = False, correction: Correction | None = None) -> PublishLine:
     """A job's line: its state and post URL as stored; `detail` says what this run did (default: the last
     error, and for a queued job when it is due)."""
     if detail is None:
         detail = job.last_error or ""
         if job.state is JobState.QUEUED:
             detail = f"due {describe(job.run_at, zone)}" + (f"; last error: {job.last_error}" if job.last_error else "")
-    return PublishLine(job.account, job.network, state or job.state, job.remote_url, detail, job.id, already)
+    return PublishLine(job.account, job.network, state or job.state, job.remote_url, detail, job.id, already,
+                       correction)
 
 
 def status(store: Store, slug: str) -> list[Job]:
@@ -289,10 +306,13 @@ def run_watch(settings: Settings, *, store: Store, adapters: Callable[[str], Ada
               stop: threading.Event, on_report: Callable[[WatchReport], None], interval: float | None = None,
               backfill: int = 0, once: bool = False, post: bool = True, concurrency: int = 4) -> WatchReport | None:
     """Poll the sources (`watch.watch_once`), hand each poll's report to `on_report`, post what is due
-    (unless `post` is False), then wait `interval` seconds (default: `[watch] interval`) on `stop`; until
-    `stop` is set, or after one round with `once`. `backfill` applies to the first poll. Returns the last
-    poll's report (None if `stop` was set before the first)."""
-    wait = (settings.watch or WatchConfig()).interval if interval is None else interval
+    (unless `post` is False), then wait `interval` seconds (default: `[watch] interval`; at least
+    `watch.MIN_INTERVAL`) on `stop`; until `stop` is set, or after one round with `once`. `backfill`
+    applies to the first poll. Returns the last poll's report (None if `stop` was set before the first)."""
+    if interval is None:
+        wait = check_interval((settings.watch or WatchConfig()).interval, "watch.interval")
+    else:
+        wait = check_interval(interval, "interval")
     report = None
     while not stop.is_set():
         report = watch_once(settings, store, now=clock(), backfill=backfill)

@@ -242,8 +242,8 @@ def cmd_watch(run: Run) -> None:
                              stop=stop, on_report=lambda report: run.echo(output.watch_text(report, zone=zone), end=""),
                              interval=a.interval, backfill=a.backfill, once=a.once, post=not a.no_post,
                              concurrency=a.concurrency)
-    if a.once and last is not None and last.errors:
-        raise Failure("some sources could not be read")
+    if a.once and last is not None and (last.errors or last.skipped):
+        raise Failure("some sources could not be read" if last.errors else "some articles could not be read")
 
 
 # --- accounts -------------------------------------------------------------------------------------
@@ -348,6 +348,15 @@ def _seconds(text: str) -> float:
     return seconds
 
 
+def _interval(text: str) -> float:
+    from sharebot.watch import MIN_INTERVAL
+
+    seconds = _duration(text, "s").total_seconds()
+    if seconds < MIN_INTERVAL:
+        raise argparse.ArgumentTypeError(f"{text!r}: poll at most every {MIN_INTERVAL:g} seconds")
+    return seconds
+
+
 def _worker_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--burst", action="store_true", help="post what is due, then exit (for cron)")
     p.add_argument("--concurrency", type=int, default=4, choices=range(1, 65), metavar="N",
@@ -362,8 +371,9 @@ def _accounts_args(p: argparse.ArgumentParser) -> None:
 
 def _watch_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--once", action="store_true", help="poll once, post what is due, then exit (for cron)")
-    p.add_argument("--interval", type=_seconds, metavar="SECONDS",
-                   help="between polls, in seconds or as a duration: 90, 2m (default: [watch].interval)")
+    p.add_argument("--interval", type=_interval, metavar="SECONDS",
+                   help="between polls, at least 10 s, in seconds or as a duration: 90, 2m "
+                        "(default: [watch].interval)")
     p.add_argument("--backfill", type=int, default=0, metavar="N",
                    help="on a source's first poll, enqueue its newest N articles instead of none")
     p.add_argument("--no-post", action="store_true", help="only enqueue; leave posting to `sharebot worker`")

@@ -92,6 +92,20 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX jobs_account_run_at ON jobs (account, run_at)",
         ),
     ),
+    Migration(
+        # Which article (by canonical URL) each slug in the queue stands for, and where it was first read:
+        # two articles never share a slug, so never a job key. Slugs queued before this have no row; the
+        # first article to ask for one takes it, as before.
+        "0004_article_slugs",
+        sqlite=(
+            "CREATE TABLE articles (slug TEXT PRIMARY KEY, article_id TEXT NOT NULL UNIQUE,"
+            " source TEXT NOT NULL, first_seen TEXT NOT NULL)",
+        ),
+        postgres=(
+            "CREATE TABLE articles (slug TEXT PRIMARY KEY, article_id TEXT NOT NULL UNIQUE,"
+            " source TEXT NOT NULL, first_seen TIMESTAMPTZ NOT NULL)",
+        ),
+    ),
 )
 
 MIGRATIONS_TABLE_SQL = (

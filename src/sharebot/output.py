@@ -10,13 +10,14 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from sharebot.jobs import JobState
 from sharebot.models import Severity
 from sharebot.scheduler import describe
 
 if TYPE_CHECKING:
     from sharebot.app import JobHistory, Planned, PublishReport, QueueListing
     from sharebot.jobs import Job
-    from sharebot.pipeline import Preview
+    from sharebot.pipeline import Correction, Preview
     from sharebot.watch import WatchReport
 
 
@@ -50,6 +51,12 @@ def preview_text(preview: Preview, *, width: int = 100) -> str:
         when = preview.times.get(post.account)
         if when is not None:
             lines.append(f"  when      {_when(when, preview)}")
+        correction = preview.corrections.get(post.account)
+        if correction is not None:
+            job = correction.job
+            lines.append(f"  queue     job {job.id} holds an older post: "
+                         + ("publish updates it" if job.state is JobState.QUEUED else _too_late(job.state)))
+            lines += [f"            {change}" for change in correction.changes]
         for f in post.facets:
             lines.append(f"  facet     {f.kind} bytes {f.byte_start}–{f.byte_end} → {f.value}")
         if post.share_url:
@@ -67,16 +74,34 @@ def _when(when: datetime, preview: Preview) -> str:
     return describe(when, preview.zone)
 
 
+def _too_late(state: JobState) -> str:
+    """Why a job's post was not corrected."""
+    return {
+        JobState.RUNNING: "not updated, it is being sent as it was",
+        JobState.UNKNOWN: "not updated, it may have gone out as it was",
+        JobState.PUBLISHED: "not updated, it went out as it was",
+        JobState.DELETED: "not updated, it went out as it was and was deleted",
+    }.get(state, f"not updated, it is {state}: a retry sends it as it was")
+
+
 def publish_text(report: PublishReport) -> str:
     lines = [f"{report.article.slug} (round {report.round})"]
     for line in report.lines:
         note = " (earlier run)" if line.already else ""
         lines.append(f"  {line.account:<12} {line.network.value:<9} {line.state:<10}{note} "
                      f"{line.url or ''} {'' if line.url else line.detail}".rstrip())
+        if line.correction is not None:
+            lines += _correction_lines(line.correction)
     if report.waiting:
         lines.append(f"{len(report.waiting)} post(s) wait in the queue: `sharebot worker` (or `watch`) sends them "
                      "when due")
     return _text(lines)
+
+
+def _correction_lines(correction: Correction, indent: str = "      ") -> list[str]:
+    """The post's changes under its line, headed by whether the queue now holds the new post."""
+    head = "post updated" if correction.updated else f"post {_too_late(correction.job.state)}"
+    return [f"{indent}{head}:"] + [f"{indent}  {change}" for change in correction.changes]
 
 
 def publish_json(report: PublishReport) -> dict[str, Any]:
@@ -84,7 +109,9 @@ def publish_json(report: PublishReport) -> dict[str, Any]:
         "article": report.article.slug,
         "round": report.round,
         "accounts": [{"account": d.account, "network": d.network.value, "state": d.state, "url": d.url,
-                      "detail": d.detail, "job": d.job_id, "earlier_run": d.already} for d in report.lines],
+                      "detail": d.detail, "job": d.job_id, "earlier_run": d.already,
+                      "post_updated": d.correction.updated if d.correction else False,
+                      "changes": list(d.correction.changes) if d.correction else []} for d in report.lines],
     }
 
 
@@ -131,7 +158,15 @@ def watch_text(report: WatchReport, *, zone: str) -> str:
         times = ", ".join(f"{account} {describe(t, zone)}" for account, t in item.times.items())
         lines.append(f"new: {item.article.slug}: {times or 'no account takes it'}")
         lines += [f"  {account}: {why}" for account, why in item.skipped.items()]
+    for fixed in report.corrected:
+        job = fixed.correction.job
+        lines.append(f"changed: {fixed.article.slug}: {job.account} (job {job.id})")
+        lines += _correction_lines(fixed.correction, indent="  ")
     lines += [f"{source}: {message} (will try again)" for source, message in report.errors.items()]
+    lines += [f"{skipped.source}: skipped {skipped.item.reason} (tried again when it changes)"
+              for skipped in report.skipped]
+    lines += [f"{source}: {count} item(s) still skipped, unchanged since reported"
+              for source, count in report.still_skipped.items()]
     return _text(lines)
 
 

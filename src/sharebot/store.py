@@ -237,6 +237,16 @@ class Store(ABC):
         held = f", lease held by {found[0]['lease_owner']}" if owner is not None else ""
         raise JobStateError(f"job {job_id}: expected {from_state}, found {found[0]['state']}{held}")
 
+    def replace_post(self, job_id: int, post: RenderedPost, *, now: datetime, reason: str) -> Job | None:
+        """Store a corrected `post` on a job that is still queued: a compare-and-set on state queued, logged
+        as a queued -> queued event with `reason`. None when the job has left the queue (a worker claimed
+        it, or it went out): the post it holds is the one that goes, or went, out."""
+        update = "UPDATE jobs SET post = ?, updated_at = ? WHERE id = ? AND state = ? RETURNING *"
+        params = (json.dumps(post.to_dict(), ensure_ascii=False), self._db_time(now), job_id, str(JobState.QUEUED))
+        rows = self._write_state(update, params, at=now, from_state=JobState.QUEUED, to_state=JobState.QUEUED,
+                                 reason=reason, job_id=job_id)
+        return self._job(rows[0]) if rows else None
+
     def set_data(self, job_id: int, data: Mapping[str, Any], *, owner: str) -> Job:
         """Persist an adapter's `prepare` values on a running job this owner holds."""
         with self._transaction() as ex:
@@ -353,6 +363,41 @@ class Store(ABC):
                 chunk = rows[i:i + _CHUNK]
                 ex("INSERT INTO seen (source, slug, first_seen) VALUES " + ", ".join(["(?, ?, ?)"] * len(chunk))
                    + " ON CONFLICT DO NOTHING", tuple(v for row in chunk for v in row))
+
+    # --- which article each slug stands for ------------------------------------------------------
+    def article_slug(self, article_id: str, slugs: Iterable[str], *, source: str,
+                     now: datetime | None = None) -> tuple[str, str, str]:
+        """The slug the article `article_id` is queued under, as (slug, holding article's id, its source).
+
+        The article's own slug if it has one; else the first of `slugs` no other article holds, which is
+        recorded as the article's (read from `source`) when `now` is given, and only looked up without.
+        When another article holds every one of `slugs`, that holder of the first comes back: a caller
+        tells it by the id.
+        """
+        mine = "SELECT slug, article_id, source FROM articles WHERE article_id = ?"
+        first: dict[str, Any] | None = None
+        with self._transaction(write=now is not None) as ex:
+            rows = ex(mine, (article_id,))
+            for slug in slugs:
+                if rows:
+                    break
+                if now is not None:
+                    rows = ex("INSERT INTO articles (slug, article_id, source, first_seen) VALUES (?, ?, ?, ?)"
+                              " ON CONFLICT DO NOTHING RETURNING slug, article_id, source",
+                              (slug, article_id, source, self._db_time(now)))
+                    # Nothing inserted: another article holds the slug, or (PostgreSQL) a concurrent run
+                    # has just given this article one.
+                    rows = rows or ex(mine, (article_id,))
+                    if rows:
+                        break
+                held = ex("SELECT slug, article_id, source FROM articles WHERE slug = ?", (slug,))
+                if not held:  # a look only: the slug is free
+                    return slug, article_id, source
+                first = first or held[0]
+        row = rows[0] if rows else first
+        if row is None:
+            raise ValueError("article_slug needs at least one slug")
+        return row["slug"], row["article_id"], row["source"]
 
     # --- account flags ---------------------------------------------------------------------------
     def flag_account(self, name: str, reason: str, *, now: datetime) -> None:
