@@ -104,8 +104,12 @@ def test_claim_takes_due_jobs_in_run_at_order_up_to_the_limit(store: Store):
     now = T0 + timedelta(seconds=10)
     first = store.claim("w", now=now, lease_until=now + LEASE, limit=1)
     assert [j.slug for j in first] == ["a"]
-    assert first[0].state is JobState.RUNNING and first[0].attempts == 1
+    # A claim spends no attempt (the worker may die before sending); begin_attempt, right before sending, does.
+    assert first[0].state is JobState.RUNNING and first[0].attempts == 0
     assert first[0].lease_owner == "w" and first[0].lease_until == now + LEASE
+    assert store.begin_attempt(first[0].id, owner="w") == 1
+    with pytest.raises(JobStateError):
+        store.begin_attempt(first[0].id, owner="someone else")
     assert [j.slug for j in store.claim("w", now=now, lease_until=now + LEASE, limit=5)] == ["b"]
     assert store.claim("w", now=now, lease_until=now + LEASE, limit=5) == []
     ev = store.events(first[0].id)

@@ -92,6 +92,19 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX jobs_account_run_at ON jobs (account, run_at)",
         ),
     ),
+    Migration(
+        # `retract` marks an article's jobs so no worker claims them again; an account flag keeps a salted
+        # fingerprint of the credentials it was raised for, so changed credentials clear it at the next use.
+        "0004_retractions_and_flag_fingerprints",
+        sqlite=(
+            "ALTER TABLE jobs ADD COLUMN retracted_at TEXT",
+            "ALTER TABLE accounts ADD COLUMN credential_fingerprint TEXT",
+        ),
+        postgres=(
+            "ALTER TABLE jobs ADD COLUMN retracted_at TIMESTAMPTZ",
+            "ALTER TABLE accounts ADD COLUMN credential_fingerprint TEXT",
+        ),
+    ),
 )
 
 MIGRATIONS_TABLE_SQL = (

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from sharebot import links
 from sharebot.config import Settings
 from sharebot.errors import ConfigError
-from sharebot.models import Account, Article, Network, RenderedPost
+from sharebot.models import Account, Article, Issue, Network, RenderedPost, Severity
 from sharebot.networks import LINK_ONLY, NETWORKS, share_servers
 from sharebot.render import add_utm, render
 from sharebot.scheduler import PublishMode, plan
@@ -90,8 +90,20 @@ def dry_run(settings: Settings, request: PublishRequest, *, now: datetime,
     chosen = resolve(settings, request, now=now, fetch=fetch)
     with _existing_queue(settings) as store:
         taken = taken_from(store, now) if store is not None else None
-        return render_article(settings, chosen.article, chosen.accounts, now=now, mode=chosen.mode, at=chosen.at,
-                              taken=taken)
+        preview = render_article(settings, chosen.article, chosen.accounts, now=now, mode=chosen.mode, at=chosen.at,
+                                 taken=taken)
+    # An account that would post but cannot (no credential) is an error here, not a surprise at publish time.
+    accounts = {a.name: a for a in chosen.accounts}
+    return preview._replace(posts=tuple(
+        p._replace(issues=(*p.issues, Issue(Severity.ERROR, "missing-credential", f"not set: {', '.join(unset)}")))
+        if (unset := missing_credentials(settings, accounts[p.account])) else p for p in preview.posts))
+
+
+def missing_credentials(settings: Settings, account: Account) -> list[str]:
+    """The environment variables of the credentials the account's network cannot post without that are
+    not set (the registry's `secrets`)."""
+    present, variables = settings.credentials(account), settings.secret_vars(account)
+    return [variables.get(name, name) for name in NETWORKS[account.network].secrets if name not in present]
 
 
 @contextmanager
