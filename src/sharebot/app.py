@@ -362,6 +362,9 @@ def retract(store: Store, slug: str, *, adapters: Callable[[str], Adapter], cloc
         if not todo or wait is None or clock() >= deadline:
             break
         wait(1.0)
+        # A post whose worker died stays running until its lease runs out; expiring it (as any worker would)
+        # makes it unknown, and so looked for here rather than waited for in vain.
+        store.expire_leases(clock())
         todo = [store.get(j.id) for j in todo]
     return RetractReport(slug, plan, [results[j.id] for j in jobs], True)
 

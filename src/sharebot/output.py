@@ -25,8 +25,8 @@ if TYPE_CHECKING:
         WorkerReport,
     )
     from sharebot.jobs import AccountFlag, Job
-    from sharebot.queue import RetractStep
     from sharebot.pipeline import Preview
+    from sharebot.queue import RetractStep
     from sharebot.watch import WatchReport
 
 
