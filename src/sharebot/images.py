@@ -58,7 +58,7 @@ def article_image(url: str, max_bytes: int, *, network: str, context: AdapterCon
         raise
     except FetchError as exc:
         raise (Rejected if exc.lasting else NotSent)(network, f"image: {exc}") from None
-    except Exception as exc:  # noqa: BLE001 - e.g. MemoryError's kin from a codec: still nothing was posted
+    except Exception as exc:  # noqa: BLE001 - a codec or memory error: still nothing was posted
         # Every adapter prepares its picture here before any request of the post goes out: whatever fails
         # here must read as "not sent", never as an outcome in doubt.
         raise Rejected(network, f"the article image cannot be prepared ({one_line(exc)})") from None
