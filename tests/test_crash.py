@@ -60,17 +60,7 @@ def test_sigkilled_workers_never_post_twice_and_lose_nothing(tmp_path, record_pr
         while rounds < MAX_ROUNDS:
             rounds += 1
             procs = [_start(db, server.url, f"r{rounds}w{n}") for n in range(WORKERS)]
-            if rounds <= KILL_ROUNDS:
-                deadline = time.monotonic() + rng.uniform(0.3, 1.2)
-                for p in procs:
-                    try:
-                        p.wait(timeout=max(0.0, deadline - time.monotonic()))
-                    except subprocess.TimeoutExpired:
-                        p.send_signal(signal.SIGKILL)
-                        kills += 1
-            for p in procs:
-                _, err = p.communicate(timeout=60)
-                assert p.returncode in (0, -signal.SIGKILL), err[-2000:]
+            kills += _kill_some_then_collect(procs, rng, kill=rounds <= KILL_ROUNDS)[0]
             with open_store(db) as store:
                 counts = store.counts()
             if not counts.get(JobState.QUEUED) and not counts.get(JobState.RUNNING) and rounds > KILL_ROUNDS:
@@ -118,6 +108,27 @@ def test_sigkilled_workers_never_post_twice_and_lose_nothing(tmp_path, record_pr
     assert len(server.created) == len(published) + sum(1 for j in unknown if j.key in server.posts)
 
 
+def _kill_some_then_collect(procs: list[subprocess.Popen[str]], rng: random.Random, *,
+                            kill: bool) -> tuple[int, list[str]]:
+    """With `kill`, SIGKILL those still running after a random 0.3-1.2 s; then wait for all. Returns how many
+    were killed and each one's output; a process must end by itself (0) or by the kill."""
+    killed = 0
+    if kill:
+        deadline = time.monotonic() + rng.uniform(0.3, 1.2)
+        for p in procs:
+            try:
+                p.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                p.send_signal(signal.SIGKILL)
+                killed += 1
+    outputs = []
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode in (0, -signal.SIGKILL), err[-2000:]
+        outputs.append(out)
+    return killed, outputs
+
+
 def _unknown_due(db: str) -> bool:
     with open_store(db) as store:
         return bool(store.list_jobs(state=JobState.UNKNOWN))
@@ -153,19 +164,8 @@ def test_sigkills_during_a_retract_leave_nothing_of_it_out_and_post_the_rest_onc
             killing = rounds <= KILL_ROUNDS // 2
             procs = [_start(db, server.url, f"r{rounds}w{n}") for n in range(WORKERS)]
             procs.append(_retract(db, server.url, f"r{rounds}retract", withdrawn))
-            if killing:
-                deadline = time.monotonic() + rng.uniform(0.3, 1.2)
-                for p in procs:
-                    try:
-                        p.wait(timeout=max(0.0, deadline - time.monotonic()))
-                    except subprocess.TimeoutExpired:
-                        p.send_signal(signal.SIGKILL)
-                        kills += 1
-            outputs = []
-            for p in procs:
-                out, err = p.communicate(timeout=120)
-                assert p.returncode in (0, -signal.SIGKILL), err[-2000:]
-                outputs.append(out)
+            killed, outputs = _kill_some_then_collect(procs, rng, kill=killing)
+            kills += killed
             if not killing and _settled(db, withdrawn) and _retract_clean(outputs[-1]):
                 break
             threading.Event().wait(LEASE / 2)  # let a dead worker's lease run out before the next start
