@@ -105,8 +105,12 @@ def test_claim_takes_due_jobs_in_run_at_order_up_to_the_limit(store: Store):
     now = T0 + timedelta(seconds=10)
     first = store.claim("w", now=now, lease_until=now + LEASE, limit=1)
     assert [j.slug for j in first] == ["a"]
-    assert first[0].state is JobState.RUNNING and first[0].attempts == 1
+    # A claim spends no attempt (the worker may die before sending); begin_attempt, right before sending, does.
+    assert first[0].state is JobState.RUNNING and first[0].attempts == 0
     assert first[0].lease_owner == "w" and first[0].lease_until == now + LEASE
+    assert store.begin_attempt(first[0].id, owner="w") == 1
+    with pytest.raises(JobStateError):
+        store.begin_attempt(first[0].id, owner="someone else")
     assert [j.slug for j in store.claim("w", now=now, lease_until=now + LEASE, limit=5)] == ["b"]
     assert store.claim("w", now=now, lease_until=now + LEASE, limit=5) == []
     ev = store.events(first[0].id)
@@ -371,3 +375,38 @@ def test_postgres_urls_are_shown_without_their_password():
     assert _redact("postgresql://u@h/db?password=hunter2secret") == "postgresql://u@h/db?password=****"
     assert _redact("postgresql://u:p@ss:w0rd@h:5432/db") == "postgresql://u:****@h:5432/db"
     assert _redact("postgresql://postgres@127.0.0.1:5432/test") == "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def test_a_retracted_articles_jobs_are_never_claimed(store: Store):
+    store.insert_jobs("weg", 1, [post("x"), post("y")], now=T0, run_at=T0)
+    store.insert_jobs("bleibt", 1, [post("x")], now=T0, run_at=T0)
+    [running] = store.claim("w", now=T0, lease_until=T0 + LEASE, limit=1, ids=[1])
+    marked = store.mark_retracted("weg", now=T0, accounts=["x", "y"])
+    assert [(j.id, j.state) for j in marked] == [(1, JobState.RUNNING), (2, JobState.QUEUED)]
+    assert all(j.retracted_at == T0 for j in marked)
+    assert store.mark_retracted("weg", now=T0) == []  # marked once
+    assert [j.slug for j in store.claim("w", now=T0, lease_until=T0 + LEASE, limit=5)] == ["bleibt"]
+    assert store.claim("w", now=T0, lease_until=T0 + LEASE, limit=5, ids=[2]) == []
+    # The worker's own compare-and-set returns the mark, so it learns of the retraction with its write.
+    done = store.transition(running.id, JobState.RUNNING, JobState.QUEUED, now=T0, reason="503", owner="w")
+    assert done.retracted_at == T0
+
+
+def test_flags_keep_reason_time_and_fingerprint_and_clear_by_compare_and_set(store: Store):
+    store.flag_account("bad", "token revoked", now=T0, fingerprint="salt$one")
+    [flag] = store.account_flags().values()
+    assert (flag.account, flag.reason, flag.at, flag.fingerprint) == ("bad", "token revoked", T0, "salt$one")
+    assert store.clear_account_flag("bad", fingerprint="salt$other") is False  # raised for other credentials
+    store.insert_jobs("a", 1, [post("bad"), post("good")], now=T0, run_at=T0)
+    assert store.waiting_on_flags(T0) == {"bad": 1}
+    assert store.clear_account_flag("bad", fingerprint="salt$one") is True
+    assert store.account_flags() == {} and store.waiting_on_flags(T0) == {}
+
+
+def test_unknown_jobs_can_be_leased_by_id_for_a_look(store: Store):
+    [job] = store.insert_jobs("a", 1, [post("x")], now=T0, run_at=T0)
+    store.claim("w", now=T0, lease_until=T0 + LEASE, limit=1)
+    store.transition(job.id, JobState.RUNNING, JobState.UNKNOWN, now=T0, reason="t", run_at=T0 + LEASE)
+    [held] = store.claim_unknown("retract", now=T0, lease_until=T0 + LEASE, limit=1, ids=[job.id])  # not due: still
+    assert held.lease_owner == "retract"
+    assert store.claim_unknown("w", now=T0 + LEASE, lease_until=T0 + 2 * LEASE, limit=5) == []  # leased

@@ -352,7 +352,7 @@ def test_watch_once_reports_a_skipped_file_with_its_reason_and_exit_status_1_the
     cfg = tmp_path / "sharebot.toml"
     write(tmp_path, "kaputt.md", "kein front matter\n")
     first = sharebot("--config", str(cfg), "watch", "--once", "--no-post", now=NOW)
-    assert first.exit_code == 1 and first.stderr == "sharebot: some articles could not be read\n"
+    assert first.exit_code == 3 and first.stderr == "sharebot: some articles could not be read\n"
     assert (f"skipped {tmp_path / 'content' / 'kaputt.md'}:1: no front matter; the file must start with a '---' "
             "line (tried again when it changes)") in first.stdout
     second = sharebot("--config", str(cfg), "watch", "--once", "--no-post", now=NOW)

@@ -106,6 +106,19 @@ MIGRATIONS: tuple[Migration, ...] = (
             " source TEXT NOT NULL, first_seen TIMESTAMPTZ NOT NULL)",
         ),
     ),
+    Migration(
+        # `retract` marks an article's jobs so no worker claims them again; an account flag keeps a salted
+        # fingerprint of the credentials it was raised for, so changed credentials clear it at the next use.
+        "0005_retractions_and_flag_fingerprints",
+        sqlite=(
+            "ALTER TABLE jobs ADD COLUMN retracted_at TEXT",
+            "ALTER TABLE accounts ADD COLUMN credential_fingerprint TEXT",
+        ),
+        postgres=(
+            "ALTER TABLE jobs ADD COLUMN retracted_at TIMESTAMPTZ",
+            "ALTER TABLE accounts ADD COLUMN credential_fingerprint TEXT",
+        ),
+    ),
 )
 
 MIGRATIONS_TABLE_SQL = (

@@ -23,7 +23,7 @@ from sharebot import links
 from sharebot.config import Settings
 from sharebot.errors import ArticleError, ConfigError
 from sharebot.jobs import Job, JobState
-from sharebot.models import Account, Article, Network, RenderedPost
+from sharebot.models import Account, Article, Issue, Network, RenderedPost, Severity
 from sharebot.networks import LINK_ONLY, NETWORKS, share_servers
 from sharebot.render import add_utm, render
 from sharebot.scheduler import PublishMode, plan
@@ -113,15 +113,28 @@ def dry_run(settings: Settings, request: PublishRequest, *, now: datetime,
     with _existing_queue(settings) as store:
         if store is None:
             article = chosen.article._replace(id=article_id(chosen.article))
-            return render_article(settings, article, chosen.accounts, now=now, mode=chosen.mode, at=chosen.at)
-        article = queue_slug(store, chosen.article)
-        preview = render_article(settings, article, chosen.accounts, now=now, mode=chosen.mode, at=chosen.at,
-                                 taken=taken_from(store, now))
-        if request.repost:  # a new round: new jobs, nothing held to correct
-            return preview
-        held = newest_jobs(store.list_jobs(slug=article.slug))
-        found = find_corrections([held[p.account] for p in preview.posts if p.account in held], preview.posts)
-        return preview._replace(corrections=MappingProxyType({c.job.account: c for c in found}))
+            preview = render_article(settings, article, chosen.accounts, now=now, mode=chosen.mode, at=chosen.at)
+        else:
+            article = queue_slug(store, chosen.article)
+            preview = render_article(settings, article, chosen.accounts, now=now, mode=chosen.mode, at=chosen.at,
+                                     taken=taken_from(store, now))
+            if not request.repost:  # a repost is a new round: new jobs, nothing held to correct
+                held = newest_jobs(store.list_jobs(slug=article.slug))
+                found = find_corrections([held[p.account] for p in preview.posts if p.account in held],
+                                         preview.posts)
+                preview = preview._replace(corrections=MappingProxyType({c.job.account: c for c in found}))
+    # An account that would post but cannot (no credential) is an error here, not a surprise at publish time.
+    accounts = {a.name: a for a in chosen.accounts}
+    return preview._replace(posts=tuple(
+        p._replace(issues=(*p.issues, Issue(Severity.ERROR, "missing-credential", f"not set: {', '.join(unset)}")))
+        if (unset := missing_credentials(settings, accounts[p.account])) else p for p in preview.posts))
+
+
+def missing_credentials(settings: Settings, account: Account) -> list[str]:
+    """The environment variables of the credentials the account's network cannot post without that are
+    not set (the registry's `secrets`)."""
+    present, variables = settings.credentials(account), settings.secret_vars(account)
+    return [variables.get(name, name) for name in NETWORKS[account.network].secrets if name not in present]
 
 
 @contextmanager
