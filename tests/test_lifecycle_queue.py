@@ -27,7 +27,7 @@ store = queue_support.store  # fixture
 store_url = queue_support.store_url  # fixture
 server = test_worker.server  # fixture: the keyed-post server
 clock = test_worker.clock  # fixture: the test's clock
-OURS = next(i for i, m in enumerate(MIGRATIONS) if m.name == "0005_edits_and_replies")
+OURS = next(i for i, m in enumerate(MIGRATIONS) if m.name == "0006_edits_and_replies")
 
 
 def worker(store: Store, server: KeyedPostServer, clock: Clock, adapters: Any = None) -> Worker:

@@ -15,6 +15,7 @@ from typing import NamedTuple
 from sharebot.adapters.base import Adapter, Delivery, RemotePost
 from sharebot.errors import Unsupported
 from sharebot.jobs import Job, JobKind, JobState, PublishResult
+from sharebot.networks import NETWORKS, Capability
 
 # An edit job's data key, set when its network refused the edit as impossible (Unsupported): the reason.
 CANNOT_EDIT = "cannot_edit"
@@ -63,6 +64,14 @@ CALLS: Mapping[JobKind, Callable[[Adapter, Job, RemotePost | None], Call]] = {
 def call_for(job: Job, adapter: Adapter, parent: Job | None = None) -> Call:
     """The adapter calls for `job`; `parent` is the job its edit or reply goes to (None for a post)."""
     return CALLS[job.kind](adapter, job, remote_post(parent) if parent is not None else None)
+
+
+def can_look(job: Job) -> bool:
+    """Can a lost answer to this job be settled by asking its network? A post or a reply: where the network finds
+    its own posts (Capability.FIND). An edit: wherever the network edits, since `find_edit` reads the post back or
+    (Telegram) answers None, and the same edit sent again changes nothing."""
+    needs = Capability.EDIT if job.kind is JobKind.EDIT else Capability.FIND
+    return needs in NETWORKS[job.network].capabilities
 
 
 class Readiness(StrEnum):

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from sharebot.config import Settings
 from sharebot.dispatch import CANNOT_EDIT
 from sharebot.errors import SharebotError, StoreError, ValidationError
-from sharebot.jobs import Job, JobKind, JobState
+from sharebot.exits import Exit, worst
+from sharebot.jobs import IN_DOUBT, Job, JobKind, JobState
 from sharebot.models import Account, Article, Issue, Network, RenderedPost, Severity
 from sharebot.networks import LINK_ONLY, NETWORKS, Capability, rules_for
 from sharebot.pipeline import load_article, render_article, select_accounts
@@ -56,6 +57,7 @@ class Action(StrEnum):
     EDIT = "edit"  # the post is changed in place
     REPLY = "reply"  # an answer under the post or the latest reply
     SKIP = "skip"  # nothing is sent; `why` says why
+    CANNOT = "cannot post"  # the account is flagged or lacks a credential: nothing queued or sent for it
 
 
 class Step(NamedTuple):
@@ -72,10 +74,16 @@ class Step(NamedTuple):
     job: Job | None = None  # the job queued for it; for a skip, the one that already does it, if any
 
     @property
-    def failed(self) -> bool:
-        """Sent, and not (or not surely) out: failed, or in doubt until a check or a person settles it."""
-        return (self.action is not Action.SKIP and self.job is not None
-                and self.job.state.value in ("failed", "unknown", "attention"))
+    def exit(self) -> Exit:
+        """FAILED: it would be refused, it cannot be sent, or it failed; UNSETTLED: sent, and in doubt until a
+        check or a person settles it."""
+        if self.action is Action.CANNOT or (self.post is not None and self.post.blocked):
+            return Exit.FAILED
+        if self.action is Action.SKIP or self.job is None:
+            return Exit.OK
+        if self.job.state is JobState.FAILED:
+            return Exit.FAILED
+        return Exit.UNSETTLED if self.job.state in IN_DOUBT else Exit.OK
 
 
 class Report(NamedTuple):
@@ -89,8 +97,13 @@ class Report(NamedTuple):
         return [s for s in self.steps if s.post is not None and s.post.blocked]
 
     @property
-    def failed(self) -> list[Step]:
-        return [s for s in self.steps if s.failed]
+    def not_done(self) -> list[Step]:
+        """The accounts whose change did not (surely) go through."""
+        return [s for s in self.steps if s.exit is not Exit.OK]
+
+    @property
+    def exit(self) -> Exit:
+        return worst(s.exit for s in self.steps)
 
     def to_dict(self) -> dict[str, Any]:
         def job(j: Job | None) -> dict[str, Any] | None:
@@ -285,12 +298,12 @@ def correct(settings: Settings, ref: str, *, store: Store, adapters: Callable[[s
     (edited in place, or a correction line as a reply), each change queued once and sent at once."""
     article, chosen = _chosen(settings, ref, networks, accounts)
     plan = _planner(settings, Purpose.CORRECTION, article, reply=reply)
-    steps = _queue(store, article, chosen, plan, clock)
+    steps = _queue(settings, store, article, chosen, plan, clock)
     steps = _send(settings, store, steps, adapters=adapters, clock=clock, owner=owner)
     refused = [i for i, s in enumerate(steps) if s.action is Action.EDIT and s.job is not None
                and CANNOT_EDIT in s.job.data]
     if refused:  # the network said this post cannot be edited: the correction goes as a reply now
-        again = _queue(store, article, [settings.account(steps[i].account) for i in refused], plan, clock)
+        again = _queue(settings, store, article, [settings.account(steps[i].account) for i in refused], plan, clock)
         again = _send(settings, store, again, adapters=adapters, clock=clock, owner=owner)
         for i, step in zip(refused, again, strict=True):
             _supersede(store, steps[i].job, step.job, clock())
@@ -304,7 +317,7 @@ def follow_up(settings: Settings, ref: str, text: str, *, store: Store, adapters
     reply (a thread), queued once and sent at once."""
     article, chosen = _chosen(settings, ref, networks, accounts)
     plan = _planner(settings, Purpose.FOLLOW_UP, article, text=text)
-    steps = _queue(store, article, chosen, plan, clock)
+    steps = _queue(settings, store, article, chosen, plan, clock)
     return Report(Purpose.FOLLOW_UP, article,
                   tuple(_send(settings, store, steps, adapters=adapters, clock=clock, owner=owner)), sent=True)
 
@@ -331,12 +344,19 @@ def _some_out(article: Article, found: Mapping[str, Thread]) -> None:
         raise SharebotError(f"nothing of {article.slug!r} was posted: `sharebot publish {article.slug}` first")
 
 
-def _queue(store: Store, article: Article, accounts: list[Account], plan: Planner, clock: Clock) -> list[Step]:
-    """Plan each account against the queue as it is and queue its job. A sequence another run took meanwhile
-    means the queue changed: that account is planned again (and may now have nothing left to do)."""
+def _queue(settings: Settings, store: Store, article: Article, accounts: list[Account], plan: Planner,
+           clock: Clock) -> list[Step]:
+    """Plan each account against the queue as it is and queue its job (none for an account that cannot post:
+    flagged, or a credential missing). A sequence another run took meanwhile means the queue changed: that
+    account is planned again (and may now have nothing left to do)."""
+    from sharebot.app import cannot_post
+
     found = threads(store, article.slug)
     _some_out(article, found)
+    blocked = cannot_post(settings, store, accounts)
     steps = [plan(a, found.get(a.name)) for a in accounts]
+    steps = [s._replace(action=Action.CANNOT, why=f"{blocked[s.account]} (it would {s.action}: {s.why})", post=None)
+             if s.account in blocked and s.action is not Action.SKIP else s for s in steps]
     for step in steps:
         if step.post is not None and step.post.blocked:
             reasons = "; ".join(i.message for i in step.post.issues if i.severity is Severity.ERROR)
@@ -345,7 +365,7 @@ def _queue(store: Store, article: Article, accounts: list[Account], plan: Planne
     done = []
     for account, step in zip(accounts, steps, strict=True):
         for _ in range(_RETRIES):
-            if step.action is Action.SKIP or step.post is None or step.parent is None:
+            if step.action in (Action.SKIP, Action.CANNOT) or step.post is None or step.parent is None:
                 break
             kind = JobKind.EDIT if step.action is Action.EDIT else JobKind.REPLY
             job = store.insert_answer(step.parent, kind, step.sequence, step.post, now=clock(), revision=step.revision)
@@ -365,13 +385,14 @@ def _send(settings: Settings, store: Store, steps: list[Step], *, adapters: Call
     from sharebot.app import lease_seconds, retry_policy
     from sharebot.worker import Worker
 
-    due = [s.job for s in steps if s.action is not Action.SKIP and s.job is not None]
+    sending = [s.action in (Action.EDIT, Action.REPLY) and s.job is not None for s in steps]
+    due = [s.job for s, sent in zip(steps, sending, strict=True) if sent and s.job is not None]
     if due:
         with Worker(store, adapters, owner=owner, clock=clock, policy=retry_policy(settings), concurrency=len(due),
-                    lease_seconds=lease_seconds(settings)) as worker:
-            worker.publish_now(due)
-    return [s._replace(job=store.get(s.job.id)) if s.action is not Action.SKIP and s.job is not None else s
-            for s in steps]
+                    lease_seconds=lease_seconds(settings), fingerprint=getattr(adapters, "fingerprint", None)) as w:
+            w.publish_now(due)
+    return [s._replace(job=store.get(s.job.id)) if sent and s.job is not None else s
+            for s, sent in zip(steps, sending, strict=True)]
 
 
 def _supersede(store: Store, edit: Job | None, reply: Job | None, now: datetime) -> None:

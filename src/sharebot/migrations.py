@@ -101,10 +101,37 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
     Migration(
+        # Which article (by canonical URL) each slug in the queue stands for, and where it was first read:
+        # two articles never share a slug, so never a job key. Slugs queued before this have no row; the
+        # first article to ask for one takes it, as before.
+        "0004_article_slugs",
+        sqlite=(
+            "CREATE TABLE articles (slug TEXT PRIMARY KEY, article_id TEXT NOT NULL UNIQUE,"
+            " source TEXT NOT NULL, first_seen TEXT NOT NULL)",
+        ),
+        postgres=(
+            "CREATE TABLE articles (slug TEXT PRIMARY KEY, article_id TEXT NOT NULL UNIQUE,"
+            " source TEXT NOT NULL, first_seen TIMESTAMPTZ NOT NULL)",
+        ),
+    ),
+    Migration(
+        # `retract` marks an article's jobs so no worker claims them again; an account flag keeps a salted
+        # fingerprint of the credentials it was raised for, so changed credentials clear it at the next use.
+        "0005_retractions_and_flag_fingerprints",
+        sqlite=(
+            "ALTER TABLE jobs ADD COLUMN retracted_at TEXT",
+            "ALTER TABLE accounts ADD COLUMN credential_fingerprint TEXT",
+        ),
+        postgres=(
+            "ALTER TABLE jobs ADD COLUMN retracted_at TIMESTAMPTZ",
+            "ALTER TABLE accounts ADD COLUMN credential_fingerprint TEXT",
+        ),
+    ),
+    Migration(
         # Edits and replies are jobs too (`sharebot correct`, `sharebot follow-up`): a job has a kind, the job it
         # edits or answers, and its sequence among the account's edits or replies of the round. One job per
         # (article, account, round, kind, sequence) instead of one per (article, account, round).
-        "0005_edits_and_replies",
+        "0006_edits_and_replies",
         sqlite=(
             lambda ex: _sqlite_rebuild(ex, "jobs", without=_ONE_JOB_PER_ROUND),
             "ALTER TABLE jobs ADD COLUMN kind TEXT NOT NULL DEFAULT 'post'",
@@ -123,6 +150,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
 )
+
 
 def _sqlite_rebuild(ex: Any, table: str, *, without: re.Pattern[str]) -> None:
     """Drop a table constraint on SQLite, which ALTER TABLE cannot: make the table again from its own CREATE

@@ -15,6 +15,7 @@ import hashlib
 import logging
 import os
 import re
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -120,6 +121,7 @@ class BlueskyAdapter(Adapter):
         self._session_handle = ""
         self._tokens: tuple[str, ...] = ()
         self._logins = 0  # password logins made by this instance
+        self._connecting = threading.Lock()  # the worker's threads share this adapter: one login, not one each
 
     # --- record key and time, chosen before the first attempt ------------------------------------
     def prepare(self, post: RenderedPost, delivery: Delivery) -> Mapping[str, Any]:
@@ -352,6 +354,12 @@ class BlueskyAdapter(Adapter):
     def _connect(self, now: datetime | None) -> Client:
         if self._client is not None:
             return self._client
+        with self._connecting:
+            if self._client is None:
+                self._client = self._new_client(now)
+            return self._client
+
+    def _new_client(self, now: datetime | None) -> Client:
         from atproto import Client, Request
 
         client = Client(base_url=self.pds, request=Request(timeout=self.context.timeout))
@@ -362,7 +370,6 @@ class BlueskyAdapter(Adapter):
             client.login(session_string=stored, fetch_bsky_profile=False)
         else:
             self._password_login(client, now)
-        self._client = client
         return client
 
     def _password_login(self, client: Client, now: datetime | None) -> None:
