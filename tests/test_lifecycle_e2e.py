@@ -324,3 +324,49 @@ def test_a_run_that_loses_a_race_plans_again_and_queues_nothing_twice(desk: News
     [step] = report.steps
     assert racing.raced == 1 and step.action is lifecycle.Action.SKIP and "unchanged since job" in step.why
     assert [j.kind for j in jobs(desk) if j.account == "mastodon"] == [JobKind.POST, JobKind.EDIT]
+
+
+def test_retract_after_a_correction_and_a_follow_up_takes_everything_down(desk: Newsroom):
+    retitle(desk, NEW_TITLE)
+    assert sharebot(desk, "correct", SLUG).exit_code == 0
+    assert sharebot(desk, "follow-up", SLUG, "--text", "Nachtrag: Der Kreml bestätigt das Gespräch.").exit_code == 0
+    result = sharebot(desk, "retract", SLUG, "--yes", "--network", "x,mastodon,facebook,threads,telegram")
+    assert result.exit_code == 0, result.output
+    states = {(j.account, j.kind): j.state for j in jobs(desk) if j.account != "linkedin"}
+    assert {k: s for k, s in states.items() if k[1] is not JobKind.EDIT} == {
+        k: JobState.DELETED for k in states if k[1] is not JobKind.EDIT}
+    assert desk.posted() == {"x": 0, "mastodon": 0, "linkedin": 1, "facebook": 0, "threads": 0, "telegram": 0}
+    assert not [c for c in desk.facebook.comments if not c.deleted]
+
+
+@pytest.mark.xfail(strict=True, reason="LinkedInAdapter.delete sends a comment URN to DELETE /rest/posts (reported)")
+def test_retract_deletes_linkedin_comments(desk: Newsroom):
+    assert sharebot(desk, "follow-up", SLUG, "--network", "linkedin", "--text", "Nachtrag").exit_code == 0
+    result = sharebot(desk, "retract", SLUG, "--yes", "--network", "linkedin")
+    assert result.exit_code == 0, result.output
+    assert not desk.linkedin.comments and not desk.linkedin.live
+
+
+def test_a_lost_telegram_reply_waits_for_a_person_and_an_account_that_cannot_post_is_named(desk: Newsroom):
+    desk.telegram.drop_next(method="POST", path="sendMessage", after=True)
+    env = {k: v for k, v in desk.env().items() if k != "SHAREBOT_MASTODON_ACCESS_TOKEN"}
+    result = sharebot(desk, "follow-up", SLUG, "--network", "telegram,mastodon", "--text", "Nachtrag", env=env)
+    assert result.exit_code == 3, result.output  # 3 (mastodon cannot post) wins over 4 (telegram in doubt)
+    assert "── mastodon (mastodon) · cannot post" in result.output
+    assert "SHAREBOT_MASTODON_ACCESS_TOKEN" in result.output
+    [reply] = [j for j in jobs(desk) if j.kind is JobKind.REPLY]
+    assert reply.account == "telegram" and reply.state.value == "attention"  # Telegram cannot look: a person can
+    assert "queue resolve" in (reply.last_error or "")
+    assert len(desk.telegram.replies_to(int(published_posts(desk)["telegram"].remote_id or 0))) == 1
+    desk.clock.advance(60)
+    assert "worker handled 0 job(s)" in sharebot(desk, "worker", "--burst").output  # nothing is sent again
+    assert len([m for m in desk.telegram.messages if m.reply_to is not None]) == 1
+
+
+def test_a_follow_up_too_long_for_a_network_is_refused_before_anything_is_queued(desk: Newsroom):
+    words = "Nachtrag: " + "sehr lang " * 40
+    preview = sharebot(desk, "follow-up", SLUG, "--network", "x,mastodon", "--text", words, "--dry-run")
+    assert preview.exit_code == 3 and "✗ too-long: the follow-up does not fit in 280" in preview.output
+    result = sharebot(desk, "follow-up", SLUG, "--network", "x,mastodon", "--text", words)
+    assert result.exit_code == 1 and "nothing queued: the reply for 'x' would be refused" in result.stderr
+    assert [j for j in jobs(desk) if j.kind is not JobKind.POST] == []
