@@ -145,6 +145,9 @@ def test_correct_edits_where_it_can_replies_elsewhere_and_a_second_run_sends_not
 def test_a_follow_up_thread_of_two_on_every_network(room: Newsroom, pds):
     assert sharebot(room, "publish", SLUG).exit_code == 0
     originals = published_posts(room)
+    preview = sharebot(room, "follow-up", SLUG, "--text", "Nachtrag: Der Kreml bestätigt das Gespräch.", "--dry-run",
+                       "--json")
+    planned = {a["account"]: a["text"] for a in json.loads(preview.output)["accounts"]}
     first = sharebot(room, "follow-up", SLUG, "--text", "Nachtrag: Der Kreml bestätigt das Gespräch.")
     assert first.exit_code == 0, first.output
     second = sharebot(room, "follow-up", SLUG, "--text", "Nachtrag 2: Peking veröffentlicht eine Erklärung.")
@@ -156,7 +159,7 @@ def test_a_follow_up_thread_of_two_on_every_network(room: Newsroom, pds):
         assert (one.sequence, one.parent_id, two.sequence, two.parent_id) == (1, originals[name].id, 2, one.id)
         first_back = read_back(room, pds, name, one.remote_id)
         second_back = read_back(room, pds, name, two.remote_id)
-        assert first_back.text.startswith("Nachtrag: Der Kreml") and first_back.parent == originals[name].remote_id
+        assert first_back.text == planned[name] and first_back.parent == originals[name].remote_id
         assert second_back.text.startswith("Nachtrag 2: Peking") and second_back.parent == one.remote_id
         if name == "bluesky":  # the root stays the post, the parent is the reply before
             assert first_back.root == originals[name].remote_id and second_back.root == originals[name].remote_id
