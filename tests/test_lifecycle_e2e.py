@@ -17,6 +17,7 @@ from test_publish_e2e import sharebot
 from sharebot import app
 from sharebot.config import load_settings
 from sharebot.jobs import JobKind, JobState
+from sharebot.sources.common import disambiguated
 
 SLUG = "putin-xi-videogespraech-partnerschaft"
 OLD_TITLE = "Putin und Xi stärken strategische Partnerschaft in Videogespräch"
@@ -373,3 +374,27 @@ def test_a_follow_up_too_long_for_a_network_is_refused_before_anything_is_queued
     result = sharebot(desk, "follow-up", SLUG, "--network", "x,mastodon", "--text", words)
     assert result.exit_code == 1 and "nothing queued: the reply for 'x' would be refused" in result.stderr
     assert [j for j in jobs(desk) if j.kind is not JobKind.POST] == []
+
+
+def test_a_page_filed_under_another_slug_is_corrected_under_that_one(newsroom: Newsroom, tmp_path: Path):
+    """Two pages whose addresses end alike are two articles; the second is filed under a slug of its own
+    (`pipeline.queue_slug`), and a correction of it reaches its post, not the other's."""
+    from fakes.base import FakeAPI, Response
+    from test_article_identity import SITE, page
+
+    newsroom.write_site(tmp_path, [SLUG])
+    newsroom.write_config(tmp_path)
+    image = newsroom.image_url(SLUG)
+    html = {"/politik/meldung": page("Politik meldet", SITE + "politik/meldung", image),
+            "/sport/meldung": page("Sport meldet", SITE + "sport/meldung", image)}
+    with FakeAPI() as pages:
+        pages.route("GET", "/(?P<section>politik|sport)/meldung",
+                    lambda req, m: Response(200, html[req.path], {"Content-Type": "text/html; charset=utf-8"}))
+        for path in html:
+            assert sharebot(newsroom, "publish", pages.url + path, "--network", "mastodon").exit_code == 0
+        html["/sport/meldung"] = page("Sport meldet mehr", SITE + "sport/meldung", image)
+        result = sharebot(newsroom, "correct", pages.url + "/sport/meldung", "--network", "mastodon")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"{disambiguated('meldung', SITE + 'sport/meldung')}: correction")
+    texts = sorted(status["text"] for status in newsroom.mastodon.statuses.values())
+    assert texts[0].startswith("Politik meldet\n") and texts[1].startswith("Sport meldet mehr\n")

@@ -27,7 +27,7 @@ from sharebot.exits import Exit, worst
 from sharebot.jobs import IN_DOUBT, Job, JobKind, JobState
 from sharebot.models import Account, Article, Issue, Network, RenderedPost, Severity
 from sharebot.networks import LINK_ONLY, NETWORKS, Capability, rules_for
-from sharebot.pipeline import load_article, render_article, select_accounts
+from sharebot.pipeline import load_article, queue_slug, render_article, select_accounts
 from sharebot.render import render
 
 if TYPE_CHECKING:
@@ -281,14 +281,16 @@ def preview(settings: Settings, purpose: Purpose | str, ref: str, *, networks: I
             accounts: Iterable[str] = (), reply: bool = False, text: str = "") -> Report:
     """A dry run of `correct` or `follow-up`: what each account gets and why, from the queue as it stands (read,
     never created, upgraded or written)."""
-    purpose = Purpose(purpose)
-    article, chosen = _chosen(settings, ref, networks, accounts)
-    plan = _planner(settings, purpose, article, reply=reply, text=text)
     from sharebot.pipeline import _existing_queue  # the dry run's own: opens the queue as it is, if there is one
 
+    purpose = Purpose(purpose)
+    article, chosen = _chosen(settings, ref, networks, accounts)
     with _existing_queue(settings) as store:
+        if store is not None:
+            article = queue_slug(store, article)
         found = threads(store, article.slug) if store is not None else {}
     _some_out(article, found)
+    plan = _planner(settings, purpose, article, reply=reply, text=text)
     return Report(purpose, article, tuple(plan(a, found.get(a.name)) for a in chosen))
 
 
@@ -297,6 +299,7 @@ def correct(settings: Settings, ref: str, *, store: Store, adapters: Callable[[s
     """`sharebot correct`: bring every account's post of the article in line with the article as it reads now
     (edited in place, or a correction line as a reply), each change queued once and sent at once."""
     article, chosen = _chosen(settings, ref, networks, accounts)
+    article = queue_slug(store, article)
     plan = _planner(settings, Purpose.CORRECTION, article, reply=reply)
     steps = _queue(settings, store, article, chosen, plan, clock)
     steps = _send(settings, store, steps, adapters=adapters, clock=clock, owner=owner)
@@ -316,6 +319,7 @@ def follow_up(settings: Settings, ref: str, text: str, *, store: Store, adapters
     """`sharebot follow-up`: reply with `text` under each account's post of the article, or under its latest
     reply (a thread), queued once and sent at once."""
     article, chosen = _chosen(settings, ref, networks, accounts)
+    article = queue_slug(store, article)
     plan = _planner(settings, Purpose.FOLLOW_UP, article, text=text)
     steps = _queue(settings, store, article, chosen, plan, clock)
     return Report(Purpose.FOLLOW_UP, article,
@@ -324,6 +328,7 @@ def follow_up(settings: Settings, ref: str, text: str, *, store: Store, adapters
 
 def _chosen(settings: Settings, ref: str, networks: Iterable[str], accounts: Iterable[str]) -> tuple[Article,
                                                                                                       list[Account]]:
+    """The article as its source has it now (filed under the queue's slug by the caller), and the accounts."""
     chosen = [a for a in select_accounts(settings, networks=networks, accounts=accounts) if a.network not in LINK_ONLY]
     if not chosen:
         raise SharebotError("no chosen account posts through an API: share links cannot be corrected or answered")
