@@ -104,8 +104,10 @@ class Store(ABC):
             remote_id=row["remote_id"], remote_url=row["remote_url"], last_error=row["last_error"],
             data=json.loads(row["data"] or "{}"),
             retracted_at=t(row["retracted_at"]) if row.get("retracted_at") is not None else None,
-            kind=JobKind(row["kind"]), parent_id=row["parent_id"], sequence=int(row["sequence"]),
-            revision=RenderedPost.from_dict(json.loads(row["revision"])) if row["revision"] else None,
+            # .get: a queue not yet migrated has no such columns (its jobs are all posts)
+            kind=JobKind(row.get("kind") or JobKind.POST), parent_id=row.get("parent_id"),
+            sequence=int(row.get("sequence") or 0),
+            revision=RenderedPost.from_dict(json.loads(row["revision"])) if row.get("revision") else None,
         )
 
     def _events(self, ex: Exec, logged: list[tuple[int, str]], at: datetime, from_state: JobState | None,
