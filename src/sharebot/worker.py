@@ -3,7 +3,8 @@
 Adapters run in a thread pool; every store write happens in the calling thread, so a store needs no
 cross-thread transactions (but for `begin_attempt` and `Delivery.save`, single writes from a pool thread).
 A job whose outcome is in doubt (read timeout, dead worker) becomes `unknown` and is only ever sent again
-after `adapter.find` has said it is not there; on a network that cannot look (no Capability.FIND) it becomes
+after `adapter.find` (for an edit or a reply, `find_edit` / `find_reply`: `sharebot.dispatch`) has said it is
+not there; on a network that cannot look (no Capability.FIND) it becomes
 `attention` and waits for a person. An attempt is counted just before the request goes out, so a claim that
 never reached the network spends none. A job whose article was retracted ends canceled when it certainly
 did not go out.
