@@ -27,7 +27,7 @@ from sharebot.exits import Exit, worst
 from sharebot.jobs import IN_DOUBT, Job, JobKind, JobState
 from sharebot.models import Account, Article, Issue, Network, RenderedPost, Severity
 from sharebot.networks import LINK_ONLY, NETWORKS, Capability, rules_for
-from sharebot.pipeline import load_article, queue_slug, render_article, select_accounts
+from sharebot.pipeline import load_article, newest_jobs, queue_slug, render_article, select_accounts
 from sharebot.render import render
 
 if TYPE_CHECKING:
@@ -41,8 +41,9 @@ CORRECTION_LINES: Mapping[str, str] = {
     "de": "Korrektur", "en": "Correction", "fr": "Correction", "es": "Corrección", "it": "Correzione",
     "nl": "Correctie", "pl": "Korekta", "pt": "Correção",
 }
-FOLLOW_UP_TEMPLATE = "{teaser}"  # the follow-up's words travel as the teaser, so fitting never cuts the title
-ENDED = frozenset({JobState.FAILED, JobState.CANCELED, JobState.DELETED})  # what these will never be out as
+# A template takes article fields only: the follow-up's words fill the teaser's (never shortened: `render_reply`).
+FOLLOW_UP_TEMPLATE = "{teaser}"
+ENDED = frozenset({JobState.FAILED, JobState.CANCELED, JobState.DELETED})  # not out, and not going out (or taken down)
 # A reply carries no image of its own, so what a post says about its image does not apply to it.
 _NOT_FOR_REPLIES = frozenset({"no-image", "no-alt-text", "photo-replaces-card"})
 _RETRIES = 5  # plans of one account a run makes while other runs take the sequence it chose
@@ -145,10 +146,7 @@ class Thread(NamedTuple):
 def threads(store: Store, slug: str, account: str | None = None) -> dict[str, Thread]:
     """Each account's thread (or just `account`'s) for the article, in the account's latest round."""
     jobs = store.list_jobs(slug=slug, account=account)
-    latest: dict[str, Job] = {}
-    for job in jobs:
-        if job.kind is JobKind.POST and (job.account not in latest or job.round > latest[job.account].round):
-            latest[job.account] = job
+    latest = newest_jobs(jobs)
     found = {}
     for name, post in latest.items():
         mine = [j for j in jobs if j.account == name and j.round == post.round]
