@@ -265,6 +265,13 @@ def test_a_correction_template_and_an_unpublished_account(newsroom: Newsroom, tm
     assert "── mastodon (mastodon) · skip" in preview.output and "never posted: nothing to correct" in preview.output
 
 
+def test_a_correction_template_is_checked_when_the_config_is_read(newsroom: Newsroom, tmp_path: Path):
+    newsroom.write_site(tmp_path, [SLUG])
+    newsroom.write_config(tmp_path, extra='[templates]\ncorrection = "Korrektur: {titel}"\n')
+    result = sharebot(newsroom, "correct", SLUG, "--dry-run")
+    assert result.exit_code == 1 and "templates.correction: template field {titel} is not one of" in result.stderr
+
+
 def test_nothing_posted_yet_is_said_and_a_dry_run_creates_no_queue(newsroom: Newsroom, tmp_path: Path):
     newsroom.write_site(tmp_path, [SLUG])
     config = newsroom.write_config(tmp_path)
