@@ -350,7 +350,6 @@ def test_retract_after_a_correction_and_a_follow_up_takes_everything_down(desk: 
     assert not [c for c in desk.facebook.comments if not c.deleted]
 
 
-@pytest.mark.xfail(strict=True, reason="LinkedInAdapter.delete sends a comment URN to DELETE /rest/posts (reported)")
 def test_retract_deletes_linkedin_comments(desk: Newsroom):
     assert sharebot(desk, "follow-up", SLUG, "--network", "linkedin", "--text", "Nachtrag").exit_code == 0
     result = sharebot(desk, "retract", SLUG, "--yes", "--network", "linkedin")
