@@ -133,9 +133,13 @@ def cmd_dry_run(run: Run) -> None:
     a = run.args
     preview = pipeline.dry_run(run.settings, publish_request(a), now=run.clock())
     run.echo(to_json(preview.to_dict()) if a.json else output.preview_text(preview), end="\n" if a.json else "")
-    if preview.blocked:
-        raise Failure(f"{len(preview.blocked)} post(s) would be refused: "
-                      + ", ".join(p.account for p in preview.blocked), Exit.FAILED)
+    refused = [p.account for p in preview.blocked if p.refused]
+    unset = [p.account for p in preview.blocked if not p.refused]
+    if refused or unset:
+        raise Failure("; ".join(
+            ([f"{len(refused)} post(s) would be refused: {', '.join(refused)}"] if refused else [])
+            + ([f"{len(unset)} account(s) cannot post until their credentials are set (environment or .env, "
+                f"see .env.example): {', '.join(unset)}"] if unset else [])), Exit.FAILED)
 
 
 def cmd_links(run: Run) -> None:

@@ -40,7 +40,7 @@ def preview_text(preview: Preview, *, width: int = 100) -> str:
     a = preview.article
     lines = [a.title, f"  {a.url}", f"  {a.language} · {a.section or 'no section'} · {len(a.tags)} tags", ""]
     for post in preview.posts:
-        status = "BLOCKED" if post.blocked else "ok"
+        status = "BLOCKED" if post.refused else "CANNOT POST" if post.blocked else "ok"
         head = f"── {post.account} ({post.network.value}) · {post.length}/{post.limit} {post.unit} · {status} "
         lines.append(head + "─" * max(0, width - len(head)))
         lines.extend(post.text.split("\n"))

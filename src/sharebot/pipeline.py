@@ -126,7 +126,8 @@ def dry_run(settings: Settings, request: PublishRequest, *, now: datetime,
     # An account that would post but cannot (no credential) is an error here, not a surprise at publish time.
     accounts = {a.name: a for a in chosen.accounts}
     return preview._replace(posts=tuple(
-        p._replace(issues=(*p.issues, Issue(Severity.ERROR, "missing-credential", f"not set: {', '.join(unset)}")))
+        p._replace(issues=(*p.issues, Issue(Severity.ERROR, "missing-credential",
+                                                f"credential not set: {', '.join(unset)}")))
         if (unset := missing_credentials(settings, accounts[p.account])) else p for p in preview.posts))
 
 
