@@ -10,7 +10,6 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sharebot.jobs import JobState
 from sharebot.models import Severity
 from sharebot.scheduler import describe
 
@@ -25,7 +24,7 @@ if TYPE_CHECKING:
         StatusReport,
         WorkerReport,
     )
-    from sharebot.jobs import AccountFlag, Job
+    from sharebot.jobs import AccountFlag, Job, JobState
     from sharebot.lifecycle import Report as AnswerReport
     from sharebot.pipeline import Correction, Preview
     from sharebot.queue import RetractStep
@@ -64,9 +63,7 @@ def preview_text(preview: Preview, *, width: int = 100) -> str:
             lines.append(f"  when      {_when(when, preview)}")
         correction = preview.corrections.get(post.account)
         if correction is not None:
-            job = correction.job
-            lines.append(f"  queue     job {job.id} holds an older post: "
-                         + ("publish updates it" if job.state is JobState.QUEUED else _too_late(job.state)))
+            lines.append(f"  queue     job {correction.job.id} holds an older post: {_held(correction.job)}")
             lines += [f"            {change}" for change in correction.changes]
         for f in post.facets:
             lines.append(f"  facet     {f.kind} bytes {f.byte_start}–{f.byte_end} → {f.value}")
@@ -85,7 +82,17 @@ def _when(when: datetime, preview: Preview) -> str:
     return describe(when, preview.zone)
 
 
+def _held(job: Job) -> str:
+    """What becomes of a held job's older post. The queue's types load only here: a dry run without a queue
+    never needs them."""
+    from sharebot.jobs import JobState
+
+    return "publish updates it" if job.state is JobState.QUEUED else _too_late(job.state)
+
+
 def _too_late(state: JobState) -> str:
+    from sharebot.jobs import JobState
+
     """Why a job's post was not corrected."""
     return {
         JobState.RUNNING: "not updated, it is being sent as it was",

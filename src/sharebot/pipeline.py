@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from sharebot import links
 from sharebot.config import Settings
 from sharebot.errors import ArticleError, ConfigError
-from sharebot.jobs import Job, JobKind, JobState
 from sharebot.models import Account, Article, Issue, Network, RenderedPost, Severity
 from sharebot.networks import LINK_ONLY, NETWORKS, share_servers
 from sharebot.render import add_utm, render
@@ -33,6 +32,7 @@ from sharebot.sources.fetch import http_fetcher, is_url
 from sharebot.when import UnreadableTime, parse_when
 
 if TYPE_CHECKING:
+    from sharebot.jobs import Job
     from sharebot.store import Store
 
 
@@ -212,6 +212,8 @@ def _same_directory(one: str, other: str) -> bool:
 
 def newest_jobs(jobs: Iterable[Job]) -> dict[str, Job]:
     """Each account's job in its newest round: the one a new post for the account would correct."""
+    from sharebot.jobs import JobKind  # the queue's types load only where a queue is read
+
     newest: dict[str, Job] = {}
     for job in jobs:
         if job.kind is not JobKind.POST:  # an edit or reply of a post (`sharebot correct`, `follow-up`)
@@ -237,6 +239,8 @@ def apply_corrections(store: Store, corrections: Iterable[Correction], posts: It
                       now: datetime) -> list[Correction]:
     """Give each corrected job that is still queued its new post (a compare-and-set on its state: a job a
     worker has claimed keeps the post it is sending), with a "post updated: …" event."""
+    from sharebot.jobs import JobState
+
     fresh = {p.account: p for p in posts}
     done = []
     for correction in corrections:
