@@ -92,6 +92,25 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX jobs_account_run_at ON jobs (account, run_at)",
         ),
     ),
+    Migration(
+        # Indexes that keep the hot queries off the finished history, however long it grows. Partial indexes
+        # (a query uses one only when it names the predicate's states as literals, which the store does):
+        # - finished jobs by state and last update: the scheduler's "what went out since" read (published,
+        #   with `account` so it is answered from the index alone) and `queue prune`'s oldest-first batches;
+        # - running jobs by lease end: the expiry probe every worker makes before each claim.
+        # SQLite proves `state = 'published'` implies the predicate only through an OR, not through IN.
+        "0004_history_indexes",
+        sqlite=(
+            "CREATE INDEX jobs_finished_updated_at ON jobs (state, updated_at, account) WHERE state = 'published'"
+            " OR state = 'deleted' OR state = 'canceled' OR state = 'failed'",
+            "CREATE INDEX jobs_running_lease_until ON jobs (lease_until) WHERE state = 'running'",
+        ),
+        postgres=(
+            "CREATE INDEX jobs_finished_updated_at ON jobs (state, updated_at, account)"
+            " WHERE state IN ('published', 'deleted', 'canceled', 'failed')",
+            "CREATE INDEX jobs_running_lease_until ON jobs (lease_until) WHERE state = 'running'",
+        ),
+    ),
 )
 
 MIGRATIONS_TABLE_SQL = (

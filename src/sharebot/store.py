@@ -34,6 +34,19 @@ _CHUNK = 100  # rows per multi-row INSERT, well inside both backends' parameter 
 _NOT_FLAGGED = "account NOT IN (SELECT name FROM accounts WHERE flagged_at IS NOT NULL)"
 
 
+def _state_is(*states: JobState) -> str:
+    """`state = 'queued'` or `state IN (…)`, the states written into the SQL rather than bound.
+
+    PostgreSQL plans a prepared statement without its parameter values from the sixth run on (its generic
+    plan) and then takes `state = $1` for an average state, which with a long history is most of the table:
+    the query turns into a sequential scan. A literal state is planned from that state's own statistics, and
+    lets both backends use the partial indexes whose predicate names it (migration 0004)."""
+    assert states and all(s.value.isidentifier() for s in states)  # enum values only: nothing to escape
+    if len(states) == 1:
+        return f"state = '{states[0].value}'"
+    return "state IN (" + ", ".join(f"'{s.value}'" for s in states) + ")"
+
+
 class Store(ABC):
     """The queue's storage contract. All methods are safe to call from several threads."""
 
@@ -250,7 +263,7 @@ class Store(ABC):
               ids: Iterable[int] | None = None) -> list[Job]:
         """Move up to `limit` due queued jobs (or just `ids`) of unflagged accounts to running, leased;
         each claim is logged as a queued -> running event."""
-        params: list[Any] = [str(JobState.QUEUED)]
+        params: list[Any] = []
         if ids is None:
             pick = "run_at <= ?"
             params.append(self._db_time(now))
@@ -258,13 +271,13 @@ class Store(ABC):
             id_list = [int(i) for i in ids] or [-1]
             pick = f"id IN ({', '.join('?' * len(id_list))})"
             params += id_list
-        picked = (f"picked AS (SELECT id FROM jobs WHERE state = ? AND {pick} AND {_NOT_FLAGGED}"
+        picked = (f"picked AS (SELECT id FROM jobs WHERE {_state_is(JobState.QUEUED)} AND {pick} AND {_NOT_FLAGGED}"
                   f" ORDER BY run_at, id LIMIT ?{self.skip_locked})")
         params.append(int(limit))
         # The pick is a CTE so PostgreSQL evaluates (and locks) it exactly once; as a plain IN-subquery the
         # planner may re-run it and hand out more than `limit` rows.
         # The pick is the compare: it ran under the write lock (SQLite) or locked its rows, re-checking
-        # `state = ?` on their newest version (PostgreSQL), so they are still queued. Repeating `state = ?`
+        # the state on their newest version (PostgreSQL), so they are still queued. Repeating the state
         # in the UPDATE would let the planner drive it from the state index and walk every queued row.
         update = ("UPDATE jobs SET state = ?, lease_owner = ?, lease_until = ?, attempts = attempts + 1,"
                   " updated_at = ? WHERE id IN (SELECT id FROM picked) RETURNING *")
@@ -276,14 +289,14 @@ class Store(ABC):
     def claim_unknown(self, owner: str, *, now: datetime, lease_until: datetime, limit: int) -> list[Job]:
         """Lease up to `limit` unknown jobs due for a check. Only the lease is written: the state stays
         unknown, and the check's outcome is what gets logged."""
-        inner = ("SELECT id FROM jobs WHERE state = ? AND run_at <= ?"
+        inner = (f"SELECT id FROM jobs WHERE {_state_is(JobState.UNKNOWN)} AND run_at <= ?"
                  f" AND (lease_until IS NULL OR lease_until < ?) AND {_NOT_FLAGGED}"
                  f" ORDER BY run_at, id LIMIT ?{self.skip_locked}")
         n = self._db_time(now)
         with self._transaction() as ex:
             rows = ex(f"WITH picked AS ({inner}) UPDATE jobs SET lease_owner = ?, lease_until = ?"
                       " WHERE id IN (SELECT id FROM picked) RETURNING *",
-                      (str(JobState.UNKNOWN), n, n, int(limit), owner, self._db_time(lease_until)))
+                      (n, n, int(limit), owner, self._db_time(lease_until)))
         return sorted((self._job(r) for r in rows), key=lambda j: (j.run_at, j.id))
 
     def renew_leases(self, job_ids: list[int], *, owner: str, until: datetime) -> None:
@@ -292,24 +305,25 @@ class Store(ABC):
             return
         marks = ", ".join("?" * len(job_ids))
         with self._transaction() as ex:
-            ex(f"UPDATE jobs SET lease_until = ? WHERE id IN ({marks}) AND lease_owner = ? AND state IN (?, ?)",
-               (self._db_time(until), *job_ids, owner, str(JobState.RUNNING), str(JobState.UNKNOWN)))
+            ex(f"UPDATE jobs SET lease_until = ? WHERE id IN ({marks}) AND lease_owner = ?"
+               f" AND {_state_is(JobState.RUNNING, JobState.UNKNOWN)}", (self._db_time(until), *job_ids, owner))
 
     def expire_leases(self, now: datetime, *, recheck_at: datetime | None = None) -> list[Job]:
         """Running jobs whose lease ran out: their worker died or hung mid-post, so the outcome is unknown.
         Each is logged as a running -> unknown event naming the lost lease, and checked (`claim_unknown`)
         from `recheck_at` on (default: now)."""
         n = self._db_time(now)
-        probe = "SELECT id FROM jobs WHERE state = ? AND lease_until < ? LIMIT 1"
+        running = _state_is(JobState.RUNNING)
+        probe = f"SELECT id FROM jobs WHERE {running} AND lease_until < ? LIMIT 1"
         with self._transaction(write=False) as ex:  # the common case, nothing expired, needs no write lock
-            if not ex(probe, (str(JobState.RUNNING), n)):
+            if not ex(probe, (n,)):
                 return []
-        picked = f"picked AS (SELECT id FROM jobs WHERE state = ? AND lease_until < ?{self.skip_locked})"
+        picked = f"picked AS (SELECT id FROM jobs WHERE {running} AND lease_until < ?{self.skip_locked})"
         # SET expressions read the row as it was, so last_error still sees the lapsed owner.
         update = ("UPDATE jobs SET state = ?, lease_owner = NULL, lease_until = NULL, updated_at = ?, run_at = ?,"
                   " last_error = 'lease of ' || COALESCE(lease_owner, 'no owner') || ' expired mid-post'"
                   " WHERE id IN (SELECT id FROM picked) RETURNING *")
-        params = (str(JobState.RUNNING), n, str(JobState.UNKNOWN), n, self._db_time(recheck_at or now))
+        params = (n, str(JobState.UNKNOWN), n, self._db_time(recheck_at or now))
         rows = self._write_state(update, params, at=now, from_state=JobState.RUNNING, to_state=JobState.UNKNOWN,
                                  reason=None, picked=picked)
         return sorted((self._job(r) for r in rows), key=lambda j: j.id)
@@ -321,10 +335,11 @@ class Store(ABC):
 
     def all_post_times(self, *, since: datetime) -> dict[str, list[datetime]]:
         """`post_times` for every account in one query (a dry run plans all accounts at once)."""
-        sql = ("SELECT account, run_at AS at FROM jobs WHERE state IN (?, ?, ?) AND run_at >= ?"
-               " UNION ALL SELECT account, updated_at AS at FROM jobs WHERE state = ? AND updated_at >= ?")
+        planned = _state_is(JobState.QUEUED, JobState.RUNNING, JobState.UNKNOWN)
+        sql = (f"SELECT account, run_at AS at FROM jobs WHERE {planned} AND run_at >= ? UNION ALL"
+               f" SELECT account, updated_at AS at FROM jobs WHERE {_state_is(JobState.PUBLISHED)} AND updated_at >= ?")
         s = self._db_time(utc(since))
-        params = (str(JobState.QUEUED), str(JobState.RUNNING), str(JobState.UNKNOWN), s, str(JobState.PUBLISHED), s)
+        params = (s, s)
         found: dict[str, list[datetime]] = {}
         with self._transaction(write=False) as ex:
             for row in ex(sql, params):
@@ -333,8 +348,8 @@ class Store(ABC):
 
     def upcoming(self, *, until: datetime | None = None) -> list[Job]:
         """Queued jobs, soonest first (overdue ones too: they go out next), up to `until`."""
-        sql = "SELECT * FROM jobs WHERE state = ?"
-        params = [str(JobState.QUEUED)]
+        sql = f"SELECT * FROM jobs WHERE {_state_is(JobState.QUEUED)}"
+        params: list[Any] = []
         if until is not None:
             sql += " AND run_at < ?"
             params.append(self._db_time(utc(until)))
