@@ -22,7 +22,7 @@ from history_support import fill_history, fill_seen
 from queue_support import post
 
 from sharebot.jobs import JobState
-from sharebot.store import SQLiteStore, Store
+from sharebot.store import PRUNABLE, SQLiteStore, Store
 
 pytestmark = pytest.mark.slow
 
@@ -171,9 +171,17 @@ def events(store: Store) -> Call:
     return read
 
 
+def prune_finished(store: Store) -> Call:
+    def prune() -> None:
+        for state in PRUNABLE:
+            assert store.prune_finished(state, before=NOW - timedelta(days=90), limit=100)[0] == 100
+
+    return prune
+
+
 HOT: list[Callable[[Store], Call]] = [claim, claim_by_id, claim_unknown, expire_leases, expire_leases_none_lapsed,
                                       renew_leases, all_post_times, upcoming, list_jobs_by_slug, latest_round, seen,
-                                      events]
+                                      events, prune_finished]
 
 
 @pytest.mark.parametrize("query", HOT, ids=[q.__name__ for q in HOT])

@@ -278,10 +278,21 @@ def check_accounts(settings: Settings, *, adapters: Callable[[str], Adapter], st
     return results
 
 
+def history_retention(settings: Settings, store: Store) -> queue.HistoryRetention | None:
+    """`[queue] keep_history` (checked when the config was loaded), if set: what the worker prunes by."""
+    keep = settings.raw.get("queue", {}).get("keep_history")
+    if not keep:
+        return None
+    from sharebot.when import parse_duration
+
+    return queue.HistoryRetention(store, parse_duration(keep))
+
+
 def run_worker(settings: Settings, *, store: Store, adapters: Callable[[str], Adapter], clock: Clock, owner: str,
                concurrency: int, burst: bool, stop: threading.Event) -> int:
     with Worker(store, adapters, owner=owner, clock=clock, policy=retry_policy(settings),
-                concurrency=concurrency, lease_seconds=lease_seconds(settings)) as worker:
+                concurrency=concurrency, lease_seconds=lease_seconds(settings),
+                housekeeping=history_retention(settings, store)) as worker:
         return worker.run(burst=burst, stop=stop)
 
 

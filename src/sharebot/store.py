@@ -47,6 +47,16 @@ def _state_is(*states: JobState) -> str:
     return "state IN (" + ", ".join(f"'{s.value}'" for s in states) + ")"
 
 
+# The states `prune_finished` deletes: a job in one of them is done with, and nobody waits on it. Migration
+# 0004's index on finished jobs covers exactly these.
+PRUNABLE = (JobState.PUBLISHED, JobState.DELETED, JobState.CANCELED, JobState.FAILED)
+
+
+def _check_prunable(state: JobState) -> None:
+    if state not in PRUNABLE:
+        raise ValueError(f"{state} jobs are never pruned")
+
+
 class Store(ABC):
     """The queue's storage contract. All methods are safe to call from several threads."""
 
@@ -355,6 +365,33 @@ class Store(ABC):
             params.append(self._db_time(utc(until)))
         with self._transaction(write=False) as ex:
             return [self._job(r) for r in ex(sql + " ORDER BY run_at, id", tuple(params))]
+
+    # --- history retention -----------------------------------------------------------------------
+    def prune_finished(self, state: JobState, *, before: datetime, limit: int) -> tuple[int, int]:
+        """Delete up to `limit` jobs in the finished `state` last changed before `before`, oldest first, with
+        their events, in one transaction; returns (jobs, events) deleted. A job some other writer holds
+        (PostgreSQL: a retry of a failed job, say) is skipped, and is still finished next time if it stays so."""
+        _check_prunable(state)
+        with self._transaction() as ex:
+            ids = [r["id"] for r in ex(f"SELECT id FROM jobs WHERE {_state_is(state)} AND updated_at < ?"
+                                       f" ORDER BY updated_at LIMIT ?{self.skip_locked}",
+                                       (self._db_time(before), int(limit)))]
+            if not ids:
+                return 0, 0
+            marks = ", ".join("?" * len(ids))
+            events = ex(f"DELETE FROM job_events WHERE job_id IN ({marks}) RETURNING id", tuple(ids))
+            jobs = ex(f"DELETE FROM jobs WHERE id IN ({marks}) RETURNING id", tuple(ids))
+        return len(jobs), len(events)
+
+    def count_finished(self, state: JobState, *, before: datetime) -> tuple[int, int]:
+        """What `prune_finished` would delete of `state` before `before` in all: (jobs, events)."""
+        _check_prunable(state)
+        chosen = f"FROM jobs WHERE {_state_is(state)} AND updated_at < ?"
+        b = self._db_time(before)
+        with self._transaction(write=False) as ex:
+            jobs = ex(f"SELECT COUNT(*) AS n {chosen}", (b,))[0]["n"]
+            events = ex(f"SELECT COUNT(*) AS n FROM job_events WHERE job_id IN (SELECT id {chosen})", (b,))[0]["n"]
+        return int(jobs), int(events)
 
     # --- articles met by `watch` -----------------------------------------------------------------
     def seen(self, source: str) -> set[str]:
