@@ -194,8 +194,9 @@ def prune(store: Store, *, now: datetime, older_than: timedelta, dry_run: bool =
           max_batches: int | None = None) -> PruneReport:
     """Delete finished jobs (published, deleted, canceled, failed) last changed more than `older_than` before
     `now`, with their events, `batch` jobs per transaction so that workers carry on between batches; with
-    `max_batches`, at most that many batches of each state. Queued, running and unknown jobs, and any job a person still has to
-    act on, are never touched. After this, sharebot no longer knows where those articles went."""
+    `max_batches`, at most that many batches of each state. Queued, running and unknown jobs, and any job a
+    person still has to act on, are never touched. After this, sharebot no longer knows where those articles
+    went: `publish` would post them again."""
     from sharebot.store import PRUNABLE
 
     if older_than < KEEP_AT_LEAST:

@@ -10,10 +10,9 @@ compare-and-set on the old state, with its `job_events` rows in the same transac
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
-import threading
+from _thread import RLock  # threading's lock, without importing threading: a dry run reads the queue
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -116,6 +115,8 @@ class Store(ABC):
 
     # --- rows <-> values -------------------------------------------------------------------------
     def _job(self, row: Mapping[str, Any]) -> Job:
+        import json  # here, not at the top: a dry run reads only times, and json costs it a millisecond
+
         t = self._py_time
         return Job(
             id=int(row["id"]), slug=row["slug"], account=row["account"], network=Network(row["network"]),
@@ -151,6 +152,8 @@ class Store(ABC):
 
         `run_at_for` gives an account its own time (its schedule's slot); others get `run_at`.
         """
+        import json
+
         times = run_at_for or {}
         values = [(slug, p.account, str(p.network), round, str(JobState.QUEUED),
                    json.dumps(p.to_dict(), ensure_ascii=False), job_key(slug, p.account, round),
@@ -262,6 +265,8 @@ class Store(ABC):
 
     def set_data(self, job_id: int, data: Mapping[str, Any], *, owner: str) -> Job:
         """Persist an adapter's `prepare` values on a running job this owner holds."""
+        import json
+
         with self._transaction() as ex:
             rows = ex("UPDATE jobs SET data = ? WHERE id = ? AND state = ? AND lease_owner = ? RETURNING *",
                       (json.dumps(dict(data)), job_id, str(JobState.RUNNING), owner))
@@ -439,7 +444,7 @@ class SQLiteStore(Store):
         except sqlite3.Error as e:
             raise StoreError(f"{self.path}: cannot open: {e}") from None
         self._conn.row_factory = lambda cur, row: {d[0]: v for d, v in zip(cur.description, row, strict=True)}
-        self._lock = threading.RLock()
+        self._lock = RLock()
         self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
         if self.path != ":memory:":
             self._conn.execute("PRAGMA journal_mode = WAL")
@@ -449,7 +454,15 @@ class SQLiteStore(Store):
             self.migrate()
 
     def _exec(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
-        return self._conn.execute(sql, params).fetchall()
+        # Tuples, made dicts here with the column names read once: the connection's row factory reads
+        # `description`, which sqlite3 builds anew at every access, for every row (a dry run reads a day of posts).
+        cursor = self._conn.cursor()
+        cursor.row_factory = None
+        rows = cursor.execute(sql, params).fetchall()
+        if not rows:
+            return []
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in rows]
 
     @contextmanager
     def _transaction(self, write: bool = True, single: bool = False) -> Iterator[Exec]:
