@@ -3,6 +3,7 @@
 Run as a script it is a worker process for the concurrency and crash tests:
     python tests/queue_support.py claim STORE OWNER BATCH
     python tests/queue_support.py work STORE SERVER_URL OWNER CONCURRENCY LEASE_SECONDS
+    python tests/queue_support.py retract STORE SERVER_URL OWNER PATIENCE SLUG...
 """
 
 from __future__ import annotations
@@ -101,7 +102,8 @@ def store(store_url: str) -> Iterator[Store]:
 # --- a server that honours Idempotency-Key ------------------------------------------------------------
 class KeyedPostServer(FakeAPI):
     """POST /posts creates a post, or with a known Idempotency-Key returns the earlier one; GET /posts?key=
-    looks one up. `drop_rate`/`fail_rate` inject faults at random (seeded): a drop happens after the post
+    looks one up; DELETE /posts/ID deletes one (404 when it is not there). `drop_rate`/`fail_rate` inject
+    faults at random (seeded): a drop happens after the post
     was made (the client cannot know), a 503 before (certainly not made). `hold_posts`, when set, is called
     as each POST arrives and the post is handled once it returns: a test keeps posts in flight with it."""
 
@@ -111,11 +113,17 @@ class KeyedPostServer(FakeAPI):
         self.posts: dict[str, dict[str, Any]] = {}  # idempotency key -> post
         self.created: list[tuple[str, str]] = []  # (post id, key) in creation order
         self.repeats = 0  # POSTs answered with an existing post
+        self.deleted: list[str] = []  # post ids, in the order DELETE removed them
         self.rng = random.Random(seed)
         self.drop_rate, self.fail_rate = drop_rate, fail_rate
         self.hold_posts: Callable[[], object] | None = None
         self.route("POST", "/posts", self._create)
         self.route("GET", "/posts", self._lookup)
+        self.route("DELETE", r"/posts/(?P<id>\d+)", self._delete)
+
+    def live(self) -> list[dict[str, Any]]:
+        """The posts made and not deleted."""
+        return [p for p in self.posts.values() if p["id"] not in self.deleted]
 
     def _dispatch(self, h: Any) -> None:
         # Before FakeAPI takes its lock, so held posts do not hold up each other or other requests.
@@ -149,6 +157,14 @@ class KeyedPostServer(FakeAPI):
             return Response(401, {"error": "The access token is invalid"})
         found = self.posts.get(req.query.get("key", [""])[0])
         return Response(200, found) if found else Response(404, {"error": "Record not found"})
+
+    def _delete(self, req: Request, match: Any) -> Response:
+        if not self._authorised(req):
+            return Response(401, {"error": "The access token is invalid"})
+        if match["id"] in self.deleted or not any(p["id"] == match["id"] for p in self.posts.values()):
+            return Response(404, {"error": "Record not found"})
+        self.deleted.append(match["id"])
+        return Response(200, {})
 
     @staticmethod
     def _write(h: Any, response: Response) -> None:
@@ -230,7 +246,11 @@ class KeyedAdapter(Adapter):
         return PublishResult(r.json()["id"], r.json()["url"])
 
     def delete(self, remote_id: str) -> None:
-        raise Rejected("mastodon", "delete is not offered by this test server")
+        if not self.account.options.get("delete"):
+            raise Rejected("mastodon", "delete is not offered by this test server")
+        r = self._call("DELETE", f"/posts/{remote_id}")
+        if r.status_code not in (200, 404):  # 404: already gone, which is what we wanted
+            self._raise_for(r)
 
     def check(self) -> AccountStatus:
         return AccountStatus(self.account.name, "ok")
@@ -307,11 +327,30 @@ def _work_main(url: str, server: str, owner: str, concurrency: int, lease: float
     print(json.dumps({"owner": owner, "handled": handled}), flush=True)
 
 
+def _retract_main(url: str, server: str, owner: str, patience: float, slugs: list[str]) -> None:
+    import time
+
+    from sharebot import app
+
+    store = open_store(url)
+    adapters = Adapters(server, options={"delete": True}, timeout=2.0)
+    print("ready", flush=True)
+    results: dict[str, int] = {}
+    for slug in slugs:
+        report = app.retract(store, slug, adapters=adapters, clock=lambda: datetime.now(UTC), owner=owner,
+                             wait=time.sleep, patience=patience)
+        for r in report.results:
+            results[str(r.result)] = results.get(str(r.result), 0) + 1
+    print(json.dumps(results), flush=True)
+
+
 if __name__ == "__main__":
     command, *args = sys.argv[1:]
     if command == "claim":
         _claim_main(args[0], args[1], int(args[2]))
     elif command == "work":
         _work_main(args[0], args[1], args[2], int(args[3]), float(args[4]))
+    elif command == "retract":
+        _retract_main(args[0], args[1], args[2], float(args[3]), args[4:])
     else:
         raise SystemExit(f"unknown command {command!r}")

@@ -21,9 +21,9 @@ from pds import PDS, PDSAccount, PDSProxy, create_account, get_blob, get_record,
 from PIL import Image
 
 from sharebot.adapters import make_adapter
-from sharebot.adapters.base import AdapterContext, Delivery, Secret
+from sharebot.adapters.base import AdapterContext, Delivery, RemotePost, Secret
 from sharebot.adapters.bluesky import TID_ALPHABET, BlueskyAdapter, make_tid
-from sharebot.errors import AuthError, NotSent, RateLimited, Rejected, Unconfirmed
+from sharebot.errors import AuthError, NotSent, RateLimited, Rejected, Unconfirmed, Unsupported
 from sharebot.fetch import FetchPolicy
 from sharebot.models import Account, Card, Facet, Network, RenderedPost
 
@@ -401,3 +401,77 @@ def test_check_reports_the_account_and_find_needs_a_prepared_rkey(pds: PDS, user
     status = adapter.check()
     assert (status.account, status.state, status.detail) == ("bsky-main", "ok", f"{user.handle} ({user.did})")
     assert adapter.find(simple_post(), Delivery("k", NOW)) is None
+
+
+# --- replies: a thread of strongRefs --------------------------------------------------------------
+def strong_ref(pds: PDS, did: str, uri: str) -> dict[str, str]:
+    """{uri, cid} of a record as the PDS serves it over plain XRPC."""
+    stored = get_record(pds, did, uri.rsplit("/", 1)[-1])
+    assert stored is not None
+    return {"uri": stored["uri"], "cid": stored["cid"]}
+
+
+def test_a_reply_names_the_post_as_root_and_parent_and_a_reply_to_it_keeps_the_root(
+        pds: PDS, user: PDSAccount, tmp_path: Path) -> None:
+    adapter = adapter_for(user, pds.url, tmp_path)
+    original = simple_post()
+    d = delivery(adapter, original)
+    posted = adapter.publish(original, d)
+    correction = post_with("Korrektur: Die Äpfel sind grün, nicht rot. 🍏")
+    first = adapter.reply(RemotePost(posted.remote_id, posted.url, d.data, original), correction,
+                          delivery(adapter, correction))
+    follow_up = post_with("Nachtrag: Die Ernte beginnt im September.")
+    second = adapter.reply(RemotePost(first.remote_id, first.url), follow_up, delivery(adapter, follow_up))
+
+    root = strong_ref(pds, user.did, posted.remote_id)
+    stored = get_record(pds, user.did, first.remote_id.rsplit("/", 1)[-1])
+    assert stored is not None
+    assert _ref(stored["value"]["reply"]["root"]) == root == _ref(stored["value"]["reply"]["parent"])
+    assert stored["value"]["text"] == correction.text and stored["value"]["langs"] == ["de"]
+    assert stored["value"]["embed"]["external"]["uri"] == LINK  # the reply carries the article card too
+
+    deeper = get_record(pds, user.did, second.remote_id.rsplit("/", 1)[-1])
+    assert deeper is not None
+    assert _ref(deeper["value"]["reply"]["root"]) == root  # the thread's first post, not the reply answered
+    assert _ref(deeper["value"]["reply"]["parent"]) == strong_ref(pds, user.did, first.remote_id)
+    assert second.url == f"https://bsky.app/profile/{user.handle}/post/{second.remote_id.rsplit('/', 1)[-1]}"
+
+
+def _ref(value: dict[str, str]) -> dict[str, str]:
+    return {"uri": value["uri"], "cid": value["cid"]}
+
+
+def test_a_reply_retried_after_a_crash_is_found_at_its_record_key(pds: PDS, user: PDSAccount, proxy: PDSProxy,
+                                                                 tmp_path: Path) -> None:
+    adapter = adapter_for(user, proxy.url, tmp_path)
+    original = simple_post()
+    posted = adapter.publish(original, delivery(adapter, original))
+    parent = RemotePost(posted.remote_id, posted.url)
+    answer = post_with("Nachtrag: Die Ernte beginnt im September.")
+    d = delivery(adapter, answer)
+    proxy.drop_next(path="createRecord", after=True)
+    made = adapter.reply(parent, answer, d)  # the read-back at the record key settles the lost answer
+    assert made.remote_id.endswith(rkey_of(d))
+    assert adapter.find_reply(parent, answer, d) == made
+    assert adapter.reply(parent, answer, d) == made  # a retry with the stored key posts nothing new
+    assert proxy.calls("com.atproto.repo.createRecord") == 2  # the post and the one reply
+    other = RemotePost(f"at://{user.did}/app.bsky.feed.post/{make_tid(1, 1)}")
+    with pytest.raises(Rejected, match="not a reply to"):  # the record at that key answers another post
+        adapter.find_reply(other, answer, d)
+
+
+def test_no_edit_and_no_reply_under_a_deleted_post(pds: PDS, user: PDSAccount, proxy: PDSProxy,
+                                                   tmp_path: Path) -> None:
+    adapter = adapter_for(user, proxy.url, tmp_path)
+    original = simple_post()
+    d = delivery(adapter, original)
+    posted = RemotePost(*adapter.publish(original, d), d.data, original)
+    before = len(proxy.requests)
+    with pytest.raises(Unsupported, match="cannot edit"):
+        adapter.edit(posted, post_with("Korrigiert"), d)
+    assert len(proxy.requests) == before  # refused without a request
+    adapter.delete(posted.remote_id)
+    answer = post_with("Nachtrag")
+    with pytest.raises(Rejected, match="does not exist"):
+        adapter.reply(posted, answer, delivery(adapter, answer))
+    assert proxy.calls("com.atproto.repo.createRecord") == 1

@@ -10,10 +10,10 @@ from fakes.base import Clock
 from fakes.facebook import FakeFacebook, graph_error, throttled
 
 from sharebot.adapters import make_adapter
-from sharebot.adapters.base import AdapterContext, Delivery, Secret
+from sharebot.adapters.base import AdapterContext, Delivery, RemotePost, Secret
 from sharebot.adapters.facebook import FacebookAdapter
 from sharebot.adapters.graph import usage_retry_after
-from sharebot.errors import AuthError, ConfigError, NotSent, RateLimited, Rejected, Unconfirmed
+from sharebot.errors import AuthError, ConfigError, NotSent, RateLimited, Rejected, Unconfirmed, Unsupported
 from sharebot.models import Account, Card, Network, RenderedPost
 
 TOKEN = "EAAGsecretPAGEtoken0123456789"
@@ -233,3 +233,51 @@ def test_duplicate_of_an_earlier_round_is_rejected_not_taken_as_ours(api: FakeFa
     with pytest.raises(Rejected, match="refuses identical content.*repost needs different text") as caught:
         fb.publish(post(), ROUND_2)
     assert type(caught.value) is Rejected and "#506" in str(caught.value) and len(api.live) == 1
+
+
+# --- edits and comments --------------------------------------------------------------------------------
+def test_an_edit_posts_the_new_message_to_the_post(api: FakeFacebook, tmp_path: Path) -> None:
+    fb = adapter(api, tmp_path)
+    made = fb.publish(post(), DELIVERY)
+    corrected = post("Wahl 2026: das vorläufige Ergebnis\n\nWas die Zahlen sagen.")
+    fb.edit(RemotePost(made.remote_id, made.url, post=post()), corrected, DELIVERY)
+    edit = [r for r in api.requests if r.method == "POST"][-1]
+    assert edit.path == f"/v25.0/{made.remote_id}"
+    assert edit.form() == {"message": corrected.text, "access_token": TOKEN}  # no link: it cannot change
+    [live] = api.live
+    assert (live.message, live.link, live.history) == (corrected.text, LINK, [post().text])
+
+
+def test_an_edit_that_would_change_the_link_is_unsupported_and_sends_nothing(api: FakeFacebook,
+                                                                            tmp_path: Path) -> None:
+    fb = adapter(api, tmp_path)
+    made = fb.publish(post(), DELIVERY)
+    moved = post(link="https://news.example/politik/wahl-2026-korrigiert")
+    before = len(api.requests)
+    with pytest.raises(Unsupported, match="cannot change the link") as caught:
+        fb.edit(RemotePost(made.remote_id, post=post()), moved, DELIVERY)
+    assert caught.value.capability == "edit" and len(api.requests) == before
+
+
+def test_a_visitors_post_cannot_be_edited(api: FakeFacebook, tmp_path: Path) -> None:
+    theirs = api.add_visitor_post("Tolle Seite!")
+    with pytest.raises(Rejected, match="Unsupported post request"):
+        adapter(api, tmp_path).edit(RemotePost(theirs.id), post(), DELIVERY)
+    assert theirs.message == "Tolle Seite!"
+
+
+def test_a_comment_carries_the_link_in_its_text_and_a_reply_to_it_nests(api: FakeFacebook,
+                                                                        tmp_path: Path) -> None:
+    fb = adapter(api, tmp_path)
+    made = fb.publish(post(), DELIVERY)
+    correction = post("Korrektur: Das Ergebnis ist vorläufig.")
+    first = fb.reply(RemotePost(made.remote_id), correction, DELIVERY)
+    [comment] = api.comments_under(made.remote_id)
+    assert comment.id == first.remote_id and comment.message == f"{correction.text}\n\n{LINK}"
+    assert first.url == f"https://www.facebook.com/1122334455/posts/{made.remote_id.split('_')[1]}" \
+                        f"?comment_id={first.remote_id.split('_')[1]}"
+    follow_up = post(f"Nachtrag: Das amtliche Ergebnis kommt am Montag. {LINK}")
+    second = fb.reply(RemotePost(first.remote_id), follow_up, DELIVERY)
+    [nested] = api.comments_under(first.remote_id)
+    assert nested.id == second.remote_id and nested.message == follow_up.text  # the link was there already
+    assert fb.find_reply(RemotePost(made.remote_id), correction, DELIVERY) == first

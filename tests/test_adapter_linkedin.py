@@ -13,9 +13,9 @@ from fakes.linkedin import FakeLinkedIn, restli_error
 from PIL import Image
 
 from sharebot.adapters import make_adapter
-from sharebot.adapters.base import AdapterContext, Delivery, Secret
+from sharebot.adapters.base import AdapterContext, Delivery, RemotePost, Secret
 from sharebot.adapters.linkedin import LinkedInAdapter
-from sharebot.errors import AuthError, ConfigError, NotSent, RateLimited, Rejected, Unconfirmed
+from sharebot.errors import AuthError, ConfigError, NotSent, RateLimited, Rejected, Unconfirmed, Unsupported
 from sharebot.fetch import FetchPolicy
 from sharebot.jobs import PublishResult
 from sharebot.models import Account, Card, Network, RenderedPost
@@ -301,3 +301,70 @@ def test_duplicate_for_a_job_without_a_round_start_is_taken_as_before(api: FakeL
     li = adapter(api, tmp_path, author=MEMBER)
     old = round_1(clock, li)
     assert li.publish(post(), DELIVERY).remote_id == old and post_reads(api) == []
+
+
+# --- edits and comments --------------------------------------------------------------------------------
+def test_an_edit_is_a_partial_update_of_the_commentary_only(api: FakeLinkedIn, tmp_path: Path) -> None:
+    li = adapter(api, tmp_path)
+    made = li.publish(post(), DELIVERY)
+    corrected = post(r"Wahl 2026: das vorläufige Ergebnis \#Politik")
+    result = li.edit(RemotePost(made.remote_id, made.url, post=post()), corrected, DELIVERY)
+    update = api.requests[-1]
+    assert update.method == "POST" and update.path == f"/rest/posts/{made.remote_id.replace(':', '%3A')}"
+    assert update.headers["x-restli-method"] == "PARTIAL_UPDATE"
+    assert update.json() == {"patch": {"$set": {"commentary": corrected.text}}}
+    [live] = api.live
+    assert live.body["commentary"] == corrected.text and live.history == [TEXT]
+    assert live.body["content"]["article"]["source"] == LINK  # the card stays as first posted
+    assert result == made and li.find_edit(RemotePost(made.remote_id), corrected, DELIVERY) == made
+
+
+def test_an_edit_that_would_change_the_article_is_unsupported_and_sends_nothing(api: FakeLinkedIn,
+                                                                               tmp_path: Path) -> None:
+    li = adapter(api, tmp_path)
+    made = li.publish(post(), DELIVERY)
+    before = len(api.requests)
+    with pytest.raises(Unsupported, match="cannot change the link"):
+        li.edit(RemotePost(made.remote_id, post=post()), post(link=f"{LINK}&v=2"), DELIVERY)
+    assert len(api.requests) == before and api.live[0].history == []
+
+
+def test_another_organizations_post_cannot_be_edited(api: FakeLinkedIn, tmp_path: Path) -> None:
+    theirs = api.add_post("urn:li:organization:1", "Fremder Beitrag")
+    with pytest.raises(Rejected, match="permission") as caught:
+        adapter(api, tmp_path).edit(RemotePost(theirs.urn), post(), DELIVERY)
+    assert caught.value.status == 403 and theirs.body["commentary"] == "Fremder Beitrag"
+
+
+def test_an_edit_of_a_members_post_cannot_be_read_back_and_is_safe_to_repeat(api: FakeLinkedIn,
+                                                                            tmp_path: Path) -> None:
+    li = adapter(api, tmp_path, author=MEMBER)
+    made = li.publish(post(), DELIVERY)
+    corrected = post(r"Wahl 2026: das vorläufige Ergebnis \#Politik")
+    assert li.find_edit(RemotePost(made.remote_id), corrected, DELIVERY) is None  # 403 without r_member_social
+    li.edit(RemotePost(made.remote_id), corrected, DELIVERY)
+    li.edit(RemotePost(made.remote_id), corrected, DELIVERY)
+    assert api.live[0].history == [TEXT]
+
+
+def test_a_comment_carries_the_link_in_its_text_and_a_reply_to_it_names_its_parent(api: FakeLinkedIn,
+                                                                                   tmp_path: Path) -> None:
+    li = adapter(api, tmp_path)
+    made = li.publish(post(), DELIVERY)
+    correction = post("Korrektur: Das Ergebnis ist vorläufig.")
+    first = li.reply(RemotePost(made.remote_id), correction, DELIVERY)
+    sent = api.requests[-1]
+    assert sent.path == f"/rest/socialActions/{made.remote_id.replace(':', '%3A')}/comments"
+    assert sent.json() == {"actor": ORG, "object": made.remote_id,
+                           "message": {"text": f"{correction.text}\n\n{LINK}"}}
+    assert first.remote_id.startswith(f"urn:li:comment:({made.remote_id},")
+    assert first.url == f"https://www.linkedin.com/feed/update/{made.remote_id}?commentUrn=" \
+                        + first.remote_id.replace(":", "%3A").replace("(", "%28").replace(",", "%2C").replace(")", "%29")
+    follow_up = post("Nachtrag: Das amtliche Ergebnis kommt am Montag.")
+    second = li.reply(RemotePost(first.remote_id), follow_up, DELIVERY)
+    assert api.requests[-1].json()["parentComment"] == first.remote_id
+    assert api.requests[-1].json()["object"] == made.remote_id
+    [nested] = [c for c in api.comments if c.urn == second.remote_id]
+    assert nested.parent == first.remote_id
+    assert li.find_reply(RemotePost(made.remote_id), correction, DELIVERY) == first
+    assert li.find_reply(RemotePost(made.remote_id), follow_up, DELIVERY) is None  # it is under the comment

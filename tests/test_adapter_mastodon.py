@@ -17,11 +17,12 @@ from fakes.mastodon import FakeMastodon, linkify
 from PIL import Image
 
 from sharebot.adapters import make_adapter
-from sharebot.adapters.base import AdapterContext, Delivery, Secret
+from sharebot.adapters.base import AdapterContext, Delivery, RemotePost, Secret
 from sharebot.adapters.http import retry_after
 from sharebot.adapters.mastodon import MastodonAdapter, is_post_of
 from sharebot.errors import AuthError, ConfigError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
 from sharebot.fetch import FetchPolicy
+from sharebot.jobs import PublishResult
 from sharebot.models import Account, Network, RenderedPost
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -295,3 +296,55 @@ def test_secrets_never_reach_messages_or_logs(api: FakeMastodon, tmp_path: Path,
 def test_importing_the_adapter_does_not_import_mastodon_py() -> None:
     code = "import sys, sharebot.adapters.mastodon; assert 'mastodon' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --- edits and replies --------------------------------------------------------------------------------
+def test_an_edit_keeps_the_attached_image_and_the_language(api: FakeMastodon, pictures: FakeAPI,
+                                                          tmp_path: Path) -> None:
+    m = adapter(api, tmp_path)
+    original = post(image=f"{pictures.url}/rgb-80x40.webp", attach_image=True)
+    made = m.publish(original, delivery(m, original))
+    [media_id] = api.media
+    corrected = original._replace(text=TEXT.replace("Das Ergebnis", "Das vorläufige Ergebnis"))
+    m.edit(RemotePost(made.remote_id, made.url, post=original), corrected, delivery(m, corrected))
+    [put] = [r for r in api.requests if r.method == "PUT"]
+    sent = parse_qs(put.body.decode())
+    # PUT replaces the whole status: the attachment is named again or it is gone
+    assert sent == {"status": [corrected.text], "media_ids[]": [media_id]}
+    status = api.statuses[made.remote_id]
+    assert [a["id"] for a in status["media_attachments"]] == [media_id] and status["language"] == "de"
+    assert status["edited_at"] is not None and status["card"] is None  # the instance fetches the card again
+    assert len(api.history[made.remote_id]) == 2  # the original and the edit, as /history would list them
+
+
+def test_an_edit_of_another_accounts_status_is_a_404(api: FakeMastodon, tmp_path: Path) -> None:
+    theirs = api.add_status(TEXT, account=api.stranger())
+    m = adapter(api, tmp_path)
+    with pytest.raises(Rejected, match="Record not found") as caught:
+        m.edit(RemotePost(theirs["id"]), post(), delivery(m, post()))
+    assert caught.value.status == 404 and api.statuses[theirs["id"]]["text"] == TEXT
+
+
+def test_a_reply_carries_in_reply_to_id_and_its_own_idempotency_key(api: FakeMastodon, tmp_path: Path) -> None:
+    m = adapter(api, tmp_path)
+    made = m.publish(post(), delivery(m, post(), key="job-7"))
+    answer = post(f"Korrektur: Das Ergebnis ist vorläufig. {LINK}")
+    d = delivery(m, answer, key="job-8")
+    reply = m.reply(RemotePost(made.remote_id), answer, d)
+    sent = creates(api)[-1]
+    assert parse_qs(sent.body.decode())["in_reply_to_id"] == [made.remote_id]
+    assert sent.headers["idempotency-key"] == "job-8"
+    assert m.reply(RemotePost(made.remote_id), answer, d) == reply  # the key answers with the same status
+    assert [s["id"] for s in api.statuses.values() if s["in_reply_to_id"]] == [reply.remote_id]
+
+
+def test_find_reply_reads_the_parents_thread_for_this_accounts_answer(api: FakeMastodon, tmp_path: Path) -> None:
+    m = adapter(api, tmp_path)
+    parent = api.add_status(TEXT)
+    answer = post(f"Nachtrag: Das amtliche Ergebnis kommt am Montag. {LINK}")
+    d = delivery(m, answer)
+    api.add_status(answer.text, in_reply_to_id=parent["id"], account=api.stranger())  # someone quoting us
+    api.add_status(answer.text, in_reply_to_id=parent["id"], created_at=NOW - timedelta(hours=2))  # a past round
+    assert m.find_reply(RemotePost(parent["id"]), answer, d) is None
+    ours = api.add_status(answer.text, in_reply_to_id=parent["id"])
+    assert m.find_reply(RemotePost(parent["id"]), answer, d) == PublishResult(ours["id"], ours["url"])

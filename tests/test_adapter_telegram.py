@@ -3,7 +3,7 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +13,9 @@ from fakes.telegram import FakeTelegram, link_preview
 from PIL import Image
 
 from sharebot.adapters import make_adapter
-from sharebot.adapters.base import AdapterContext, Delivery, Secret
+from sharebot.adapters.base import AdapterContext, Delivery, RemotePost, Secret
 from sharebot.adapters.telegram import TelegramAdapter
-from sharebot.errors import AuthError, ConfigError, RateLimited, Rejected, Unconfirmed
+from sharebot.errors import AuthError, ConfigError, RateLimited, Rejected, Unconfirmed, Unsupported
 from sharebot.fetch import FetchPolicy
 from sharebot.models import Account, Card, Network, RenderedPost
 
@@ -181,3 +181,63 @@ def test_token_never_in_errors_logs_or_repr(api: FakeTelegram, tmp_path: Path,
     secret_part = TOKEN.split(":")[1]
     for text in (*messages, logged, repr(tg.credentials), repr(tg.__dict__)):
         assert secret_part not in text
+
+
+# --- edits and replies ---------------------------------------------------------------------------------
+def test_an_edit_of_a_text_message_keeps_the_link_preview(api: FakeTelegram, tmp_path: Path) -> None:
+    tg = adapter(api, tmp_path)
+    made = tg.publish(post(), DELIVERY)
+    corrected = post("Wahl 2026: <vorläufiges Ergebnis> & mehr\n\nhttps://news.example/politik/wahl-2026")
+    assert tg.edit(RemotePost(made.remote_id, made.url, post=post()), corrected, DELIVERY) == made
+    edit = api.requests[-1]
+    assert edit.path.endswith("/editMessageText")
+    assert edit.json() == {"chat_id": "@sharebot_news", "message_id": int(made.remote_id), "text": corrected.text,
+                           "link_preview_options": {"url": LINK, "prefer_large_media": True}}
+    [message] = api.messages
+    assert message.text == corrected.text and message.history == [post().text] and message.edit_date
+    assert tg.find_edit(RemotePost(made.remote_id), corrected, DELIVERY) is None  # a bot cannot read it back
+
+
+def test_an_edit_of_a_photo_post_changes_its_caption_known_or_not(api: FakeTelegram, pictures: FakeAPI,
+                                                                 tmp_path: Path) -> None:
+    tg = adapter(api, tmp_path)
+    photo = post(image=f"{pictures.url}/rgba-64x40.png", attach_image=True)
+    made = tg.publish(photo, DELIVERY)
+    first = photo._replace(text="Wahl 2026: das vorläufige Ergebnis")
+    tg.edit(RemotePost(made.remote_id, post=photo), first, DELIVERY)
+    assert [r.path.rsplit("/", 1)[1] for r in api.requests[-1:]] == ["editMessageCaption"]
+    second = photo._replace(text="Wahl 2026: das amtliche Ergebnis")
+    tg.edit(RemotePost(made.remote_id), second, DELIVERY)  # what it is not said: the text edit says "no text"
+    assert [r.path.rsplit("/", 1)[1] for r in api.requests[-2:]] == ["editMessageText", "editMessageCaption"]
+    [message] = api.messages
+    assert message.text == second.text and message.history == [photo.text, first.text]
+
+
+def test_a_message_that_cannot_be_edited_is_unsupported_so_a_reply_can_carry_the_correction(
+        api: FakeTelegram, clock: Clock, tmp_path: Path) -> None:
+    tg = adapter(api, tmp_path)
+    theirs = api.add_message("@sharebot_news", "Von der Redaktion")  # not the bot's own
+    with pytest.raises(Unsupported, match="can't be edited") as caught:
+        tg.edit(RemotePost(str(theirs.message_id)), post(), DELIVERY)
+    assert caught.value.capability == "edit" and theirs.history == []
+    api.edit_window = timedelta(hours=48)  # as some integrations report; the docs limit business messages only
+    made = tg.publish(post(), DELIVERY)
+    clock.advance(49 * 3600)
+    with pytest.raises(Unsupported, match="can't be edited"):
+        tg.edit(RemotePost(made.remote_id), post("Korrigiert"), DELIVERY)
+    tg.reply(RemotePost(made.remote_id), post("Korrektur: vorläufig"), DELIVERY)
+    assert [m.params["text"] for m in api.replies_to(int(made.remote_id))] == ["Korrektur: vorläufig"]
+
+
+def test_a_reply_names_the_message_it_answers_as_text_or_photo(api: FakeTelegram, pictures: FakeAPI,
+                                                               tmp_path: Path) -> None:
+    tg = adapter(api, tmp_path)
+    made = tg.publish(post(), DELIVERY)
+    text = tg.reply(RemotePost(made.remote_id), post("Korrektur: vorläufig"), DELIVERY)
+    assert api.requests[-1].json()["reply_parameters"] == {"message_id": int(made.remote_id)}
+    photo = tg.reply(RemotePost(text.remote_id), post("Nachtrag", image=f"{pictures.url}/rgba-64x40.png",
+                                                      attach_image=True), DELIVERY)
+    assert [m.message_id for m in api.replies_to(int(made.remote_id))] == [int(text.remote_id)]
+    assert [m.message_id for m in api.replies_to(int(text.remote_id))] == [int(photo.remote_id)]
+    with pytest.raises(Unconfirmed, match="queue resolve"):
+        tg.find_reply(RemotePost(made.remote_id), post("Korrektur: vorläufig"), DELIVERY)

@@ -12,9 +12,10 @@ from fakes.facebook import graph_error, throttled
 from fakes.threads import FakeThreads
 
 from sharebot.adapters import make_adapter
-from sharebot.adapters.base import AdapterContext, Delivery, Secret
+from sharebot.adapters.base import AdapterContext, Delivery, RemotePost, Secret
 from sharebot.adapters.threads import ThreadsAdapter
 from sharebot.errors import AuthError, ConfigError, NotSent, RateLimited, Rejected, Unconfirmed
+from sharebot.jobs import PublishResult
 from sharebot.models import Account, Card, Network, RenderedPost
 
 TOKEN = "THQWsecretTHREADStoken0123456789"
@@ -268,3 +269,56 @@ def test_published_container_settles_on_this_rounds_post_only(api: FakeThreads, 
     api.media[found.remote_id].deleted = True
     with pytest.raises(Unconfirmed, match="PUBLISHED but the post is not listed"):
         th.find(post(), retry)
+
+
+# --- replies -------------------------------------------------------------------------------------------
+def test_a_reply_is_a_container_with_reply_to_id_counted_against_the_reply_quota(api: FakeThreads,
+                                                                                tmp_path: Path) -> None:
+    th = adapter(api, tmp_path)
+    made = th.publish(post(), DELIVERY)
+    answer = post("Korrektur: Das Ergebnis ist vorläufig.")
+    reply = th.reply(RemotePost(made.remote_id), answer, DELIVERY)
+    container = list(api.containers.values())[-1]
+    assert container.params == {"media_type": "TEXT", "text": answer.text, "link_attachment": LINK,
+                                "reply_to_id": made.remote_id}
+    [media] = api.replies_to(made.remote_id)
+    assert reply.remote_id == media.id and reply.url == media.permalink
+    quota = [r for r in api.requests if r.path.endswith("/threads_publishing_limit")][-1]
+    assert quota.query["fields"] == ["reply_quota_usage,reply_config"]
+    assert [m.id for m in api.live if not m.reply_to] == [made.remote_id]  # a reply is not a post of its own
+
+
+def test_a_used_up_reply_quota_is_rate_limited_before_anything_is_created(api: FakeThreads,
+                                                                        tmp_path: Path) -> None:
+    api.reply_quota_total = 0
+    th = adapter(api, tmp_path)
+    made = th.publish(post(), DELIVERY)  # posts have their own quota
+    with pytest.raises(RateLimited, match="reply quota"):
+        th.reply(RemotePost(made.remote_id), post("Nachtrag"), DELIVERY)
+    assert len(api.containers) == 1
+
+
+def test_a_reply_whose_publish_answer_is_lost_is_settled_by_its_container(api: FakeThreads,
+                                                                          tmp_path: Path) -> None:
+    th = adapter(api, tmp_path)
+    made = th.publish(post(), DELIVERY)
+    answer = post("Nachtrag: Das amtliche Ergebnis kommt am Montag.")
+    saved: dict[str, Any] = {}
+    api.drop_next(path="threads_publish$", after=True)
+    with pytest.raises(Unconfirmed):
+        th.reply(RemotePost(made.remote_id), answer, Delivery("job-10", NOW, save=saved.update))
+    found = th.find_reply(RemotePost(made.remote_id), answer, Delivery("job-10", NOW, dict(saved)))
+    [media] = api.replies_to(made.remote_id)
+    assert found is not None and found.remote_id == media.id
+    assert th.reply(RemotePost(made.remote_id), answer, Delivery("job-10", NOW, dict(saved))) == found
+    assert len(api.replies_to(made.remote_id)) == 1
+
+
+def test_find_reply_ignores_someone_elses_identical_reply(api: FakeThreads, tmp_path: Path) -> None:
+    th = adapter(api, tmp_path)
+    made = th.publish(post(), DELIVERY)
+    answer = post("Nachtrag: Das amtliche Ergebnis kommt am Montag.")
+    api.add_reply(made.remote_id, answer.text, "copycat")
+    assert th.find_reply(RemotePost(made.remote_id), answer, DELIVERY) is None
+    ours = api.add_reply(made.remote_id, answer.text, api.username)
+    assert th.find_reply(RemotePost(made.remote_id), answer, DELIVERY) == PublishResult(ours.id, ours.permalink)

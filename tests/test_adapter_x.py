@@ -15,11 +15,12 @@ from fakes.x import FakeX
 from PIL import Image
 
 from sharebot.adapters import make_adapter
-from sharebot.adapters.base import AdapterContext, Delivery, Secret
+from sharebot.adapters.base import AdapterContext, Delivery, RemotePost, Secret
 from sharebot.adapters.http import retry_after
 from sharebot.adapters.x import XAdapter
 from sharebot.errors import AuthError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
 from sharebot.fetch import FetchPolicy
+from sharebot.jobs import PublishResult
 from sharebot.models import Account, Network, RenderedPost
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -274,3 +275,44 @@ def test_secrets_never_reach_messages_or_logs(api: FakeX, tmp_path: Path, caplog
 def test_importing_the_adapter_does_not_import_tweepy() -> None:
     code = "import sys, sharebot.adapters.x; assert 'tweepy' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --- replies ------------------------------------------------------------------------------------------
+def test_a_reply_names_the_post_it_answers(api: FakeX, tmp_path: Path) -> None:
+    x = adapter(api, tmp_path)
+    made = x.publish(post(), delivery(x, post()))
+    answer = post(f"Korrektur: Das Ergebnis ist vorläufig. {LINK}")
+    reply = x.reply(RemotePost(made.remote_id, made.url), answer, delivery(x, answer))
+    assert creates(api)[-1].json() == {"text": answer.text, "reply": {"in_reply_to_tweet_id": made.remote_id}}
+    assert api.tweets[reply.remote_id].in_reply_to == made.remote_id
+    assert reply.url == f"https://x.com/i/web/status/{reply.remote_id}"
+    # `find` for the post reads no replies, so a reply carrying the same link never passes for the post
+    assert x.find(post(), delivery(x, post())) == made
+    [timeline] = [r for r in api.requests if r.method == "GET" and r.path.endswith("/tweets")]
+    assert timeline.query["exclude"] == ["replies,retweets"]
+
+
+def test_find_reply_reads_replies_and_ignores_the_handles_x_puts_before_them(api: FakeX, tmp_path: Path) -> None:
+    x = adapter(api, tmp_path)
+    parent = api.add_tweet(TEXT)
+    answer = post(f"Nachtrag: Das amtliche Ergebnis kommt am Montag. {LINK}")
+    d = delivery(x, answer)
+    assert x.find_reply(RemotePost(parent.id), answer, d) is None
+    shown = api.add_tweet(f"@newsroom {answer.text}", in_reply_to=parent.id)
+    assert x.find_reply(RemotePost(parent.id), answer, d) == PublishResult(shown.id, f"https://x.com/i/web/status/{shown.id}")
+    timeline = [r for r in api.requests if r.method == "GET" and r.path.endswith("/tweets")][-1]
+    assert timeline.query["exclude"] == ["retweets"]
+    assert timeline.query["tweet.fields"] == ["created_at,entities,referenced_tweets"]
+    assert x.find_reply(RemotePost("1"), answer, d) is None  # the same text under another post is not it
+
+
+def test_a_duplicate_reply_is_settled_as_this_deliverys_when_it_is_under_the_same_post(api: FakeX,
+                                                                                        tmp_path: Path) -> None:
+    x = adapter(api, tmp_path)
+    parent = api.add_tweet(TEXT)
+    answer = post(f"Nachtrag: Das amtliche Ergebnis kommt am Montag. {LINK}")
+    earlier = api.add_tweet(answer.text, in_reply_to=parent.id)  # our own attempt, its answer lost
+    assert x.reply(RemotePost(parent.id), answer, delivery(x, answer)).remote_id == earlier.id
+    elsewhere = api.add_tweet(TEXT.replace("Wahl", "Wahlen"))
+    with pytest.raises(Rejected, match="duplicate"):  # the same text under another post: not ours to claim
+        x.reply(RemotePost(elsewhere.id), answer, delivery(x, answer))

@@ -17,10 +17,15 @@ ALL_NETWORKS = {"x", "bluesky", "mastodon", "linkedin", "facebook", "threads", "
 
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)  # the dry runs plan post times: on a fixed clock
+# A value for every credential the example accounts cannot post without: a missing one is an error in the dry
+# run (see test_a_missing_credential_is_an_error_in_the_dry_run). Never sent anywhere.
+CREDENTIALS = {f"SHAREBOT_{name}": "dry-run-not-a-real-secret" for name in (
+    "BLUESKY_APP_PASSWORD", "MASTODON_ACCESS_TOKEN", "LINKEDIN_ACCESS_TOKEN", "FACEBOOK_PAGE_ACCESS_TOKEN",
+    "THREADS_ACCESS_TOKEN", "TELEGRAM_BOT_TOKEN")}
 
 
 def run(*args: str, env: dict[str, str] | None = None):
-    return sharebot("--config", str(EXAMPLE_CONFIG), *args, env=env, now=NOW)
+    return sharebot("--config", str(EXAMPLE_CONFIG), *args, env={**CREDENTIALS, **(env or {})}, now=NOW)
 
 
 def test_dry_run_json_has_a_post_for_every_network():
@@ -62,9 +67,11 @@ def test_network_and_account_narrow_the_output():
 @pytest.mark.slow  # walks the whole checkout, .venv included
 def test_dry_run_needs_no_credentials_and_writes_nothing(tmp_path):
     before = sorted(p for p in ROOT.rglob("*") if ".git" not in p.parts and "__pycache__" not in p.parts)
-    result = run("publish", SEED_SLUG, "--dry-run", env={"HOME": str(tmp_path)})
+    result = sharebot("--config", str(EXAMPLE_CONFIG), "publish", SEED_SLUG, "--dry-run", env={"HOME": str(tmp_path)},
+                      now=NOW)
     after = sorted(p for p in ROOT.rglob("*") if ".git" not in p.parts and "__pycache__" not in p.parts)
-    assert result.exit_code == 0
+    # It runs without any credential; each account that would post says which one it lacks (exit 3).
+    assert result.exit_code == 3 and result.output.count("✗ missing-credential") == 6
     assert [p for p in after if p not in before and ".pytest_cache" not in p.parts and ".hypothesis" not in p.parts] == []
 
 
@@ -123,7 +130,7 @@ def test_dry_run_does_not_import_network_sdks():
         "heavy = [m for m in ('atproto', 'tweepy', 'mastodon', 'httpx', 'feedparser', 'PIL') if m in sys.modules]\n"
         "assert not heavy, heavy\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    env = {**os.environ, **CREDENTIALS, "PYTHONPATH": str(ROOT / "src")}
     proc = subprocess.run([sys.executable, "-c", code, str(EXAMPLE_CONFIG), SEED_SLUG], capture_output=True,
                           text=True, env=env, cwd=str(Path(EXAMPLE_CONTENT).parent))
     assert proc.returncode == 0, proc.stderr
@@ -143,7 +150,7 @@ def test_dry_run_of_an_article_page_url(tmp_path):
                          encoding="utf-8")
         refused = run("publish", f"{server.url}/{SEED_SLUG}", "--dry-run")
         result = sharebot("--config", str(local), "publish", f"{server.url}/{SEED_SLUG}", "--dry-run", "--json",
-                          "--network", "bluesky")
+                          "--network", "bluesky", env=CREDENTIALS)
         missing = sharebot("--config", str(local), "publish", f"{server.url}/gibt-es-nicht", "--dry-run")
     finally:
         server.stop()
@@ -153,3 +160,15 @@ def test_dry_run_of_an_article_page_url(tmp_path):
     assert doc["posts"][0]["card"]["image"]
     assert missing.exit_code == 1 and "gibt-es-nicht" in missing.stderr and "404" in missing.stderr
     assert refused.exit_code == 1 and "127.0.0.1 is a loopback address" in refused.stderr
+
+
+def test_a_missing_credential_is_an_error_in_the_dry_run():
+    env = {**CREDENTIALS, "SHAREBOT_TELEGRAM_BOT_TOKEN": ""}
+    result = sharebot("--config", str(EXAMPLE_CONFIG), "publish", SEED_SLUG, "--dry-run", "--json", env=env, now=NOW)
+    assert result.exit_code == 3 and "would be refused: telegram" in result.stderr
+    [telegram] = [p for p in json.loads(result.stdout)["posts"] if p["network"] == "telegram"]
+    assert {"severity": "error", "code": "missing-credential",
+            "message": "not set: SHAREBOT_TELEGRAM_BOT_TOKEN"} in telegram["issues"]
+    # X needs one complete set of its optional credentials, which its adapter checks; share links need none.
+    others = [i for p in json.loads(result.stdout)["posts"] if p["network"] != "telegram" for i in p["issues"]]
+    assert [i for i in others if i["severity"] == "error"] == []

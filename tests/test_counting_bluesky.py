@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import regex
 from conformance_data import load, params
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from sharebot.counting import bluesky_graphemes, threads_length, utf8_length, utf16_length
+from sharebot.counting import bluesky_graphemes, graphemes, threads_length, utf8_length, utf16_length
 
 GRAPHEMES = ("bluesky", "grapheme-length.json")
 
@@ -78,3 +81,21 @@ def test_threads_length(text: str, expected: int) -> None:
 def test_threads_limit_with_emoji() -> None:
     assert threads_length("a" * 496 + "😀") == 500
     assert threads_length("a" * 497 + "😀") == 501
+
+
+JOINERS = st.sampled_from(["a", "ä", "\r", "\n", "\r\n", "e\u0301", "\u0301", "\u200d", "👨\u200d👩\u200d👧", "🇩🇪", "🇦",
+                           "\u0915\u094d\u0937", "\u0915\u094d", "\u1100\u1161\u11a8", "가", "👍🏽", "🏽", "x\u0903",
+                           "\u0600a", "日", " ", "\ufe0f", "#\ufe0f\u20e3", "\U000e0067", "\u0e33"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(JOINERS, max_size=30))
+def test_graphemes_segments_only_where_characters_join(pieces: list[str]) -> None:
+    # Counting skips segmentation between two characters that cannot join; the result is \X's.
+    text = "".join(pieces)
+    assert graphemes(text) == len(regex.findall(r"\X", text))
+
+
+def test_graphemes_of_long_simple_and_zalgo_text() -> None:
+    assert graphemes("Grüße aus Köln. " * 10_000) == 160_000
+    assert graphemes("Z" + "\u0301\u0302\u0303" * 2000 + "a") == 2

@@ -85,6 +85,57 @@ def test_measured_weights(text: str, expected: int) -> None:
     assert x_weighted_length(text) == expected
 
 
+# Measured with twitter-text 3.1.0 from npm (parseTweet, default v3 config; its emoji extractor is
+# twemoji-parser 11.0.2). It weighs 2 only the emoji sequences it knows; anything else weighs per code point.
+TWITTER_TEXT_3_1_0 = [
+    ("unassigned-flag-pair", "🇦🇦", 4),  # two lone regional indicators
+    ("flag-found-one-later", "🇦🇦🇫🇷", 6),  # 🇦, then the pair 🇦🇫 (Afghanistan), then 🇷
+    ("lone-regional-indicator", "🇦", 2),
+    ("skin-tone-on-non-modifier", "😀🏽", 4),
+    ("selector-after-emoji-presentation", "😀\ufe0f", 4),
+    ("text-presentation-selector", "☺\ufe0e", 4),
+    ("emoji-presentation-selector", "☺\ufe0f", 2),
+    ("emoji-12-modifier-base", "🤏🏽", 4),
+    ("emoji-12-zwj", "🧑\u200d🤝\u200d🧑", 8),
+    ("emoji-13-1-zwj", "❤️\u200d🔥", 5),
+    ("emoji-13-single", "🥲", 2),
+    ("emoji-14-single", "🫠", 2),
+    ("rainbow-flag-without-fe0f", "🏳\u200d🌈", 5),
+    ("rainbow-flag", "🏳️\u200d🌈", 2),
+    ("eye-in-speech-bubble", "👁\u200d🗨", 2),
+    ("health-worker-with-tone", "👨🏽\u200d⚕️", 2),
+    ("texas-tag-sequence-not-rgi", "🏴\U000e0075\U000e0073\U000e0074\U000e0078\U000e007f", 12),
+    ("keycap-without-fe0f", "#\u20e3", 2),
+    ("trademark-emoji", "™️", 2),
+    ("chess-pawn-emoji", "♟️", 2),
+    ("onion-url", "https://nachrichten.onion/a", 23),
+    ("onion-bare", "x.onion", 23),
+    ("zip-bare", "see x.zip", 27),
+    ("not-a-tld", "x.example", 9),
+    ("protocol-alone", "https://", 8),
+    ("protocol-in-parens", "(https://)", 10),
+    ("protocol-and-dot", "http://.", 8),
+    ("tco-slug-41-is-no-url", "https://t.co/" + "a" * 41, 54),
+    ("tco-slug-40", "https://t.co/" + "a" * 40, 23),
+    # After "#" the JavaScript scan starts the domain at the emoji's low surrogate, which makes the label
+    # 64 characters once encoded: no URL. One "x" less and it is one.
+    ("label-limit-counts-a-low-surrogate", "#😀" + "x" * 54 + ".com", 61),
+    ("label-limit-one-less", "#😀" + "x" * 53 + ".com", 26),
+    ("url-after-url-before-astral", "e.om/😀" + "x" * 53 + ".com", 48),
+]
+
+
+@pytest.mark.parametrize("text, expected", [pytest.param(t, n, id=i) for i, t, n in TWITTER_TEXT_3_1_0])
+def test_weights_measured_with_twitter_text(text: str, expected: int) -> None:
+    assert x_weighted_length(text) == expected
+
+
+def test_158_families_weigh_two_each() -> None:
+    family = "👨\u200d👩\u200d👧\u200d👦"
+    assert x_weighted_length(family * 158) == 316
+    assert x_weighted_length(family * 158 + ".de") == 316 + 3
+
+
 def test_v2_counts_emoji_per_code_point_and_v3_once() -> None:
     family = "👨\u200d👩\u200d👧\u200d👦"
     assert x_weighted_length(family, X_V2) == 4 * 2 + 3 * 1

@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from collections import defaultdict
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -59,17 +60,7 @@ def test_sigkilled_workers_never_post_twice_and_lose_nothing(tmp_path, record_pr
         while rounds < MAX_ROUNDS:
             rounds += 1
             procs = [_start(db, server.url, f"r{rounds}w{n}") for n in range(WORKERS)]
-            if rounds <= KILL_ROUNDS:
-                deadline = time.monotonic() + rng.uniform(0.3, 1.2)
-                for p in procs:
-                    try:
-                        p.wait(timeout=max(0.0, deadline - time.monotonic()))
-                    except subprocess.TimeoutExpired:
-                        p.send_signal(signal.SIGKILL)
-                        kills += 1
-            for p in procs:
-                _, err = p.communicate(timeout=60)
-                assert p.returncode in (0, -signal.SIGKILL), err[-2000:]
+            kills += _kill_some_then_collect(procs, rng, kill=rounds <= KILL_ROUNDS)[0]
             with open_store(db) as store:
                 counts = store.counts()
             if not counts.get(JobState.QUEUED) and not counts.get(JobState.RUNNING) and rounds > KILL_ROUNDS:
@@ -117,6 +108,103 @@ def test_sigkilled_workers_never_post_twice_and_lose_nothing(tmp_path, record_pr
     assert len(server.created) == len(published) + sum(1 for j in unknown if j.key in server.posts)
 
 
+def _kill_some_then_collect(procs: list[subprocess.Popen[str]], rng: random.Random, *,
+                            kill: bool) -> tuple[int, list[str]]:
+    """With `kill`, SIGKILL those still running after a random 0.3-1.2 s; then wait for all. Returns how many
+    were killed and each one's output; a process must end by itself (0) or by the kill."""
+    killed = 0
+    if kill:
+        deadline = time.monotonic() + rng.uniform(0.3, 1.2)
+        for p in procs:
+            try:
+                p.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                p.send_signal(signal.SIGKILL)
+                killed += 1
+    outputs = []
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode in (0, -signal.SIGKILL), err[-2000:]
+        outputs.append(out)
+    return killed, outputs
+
+
 def _unknown_due(db: str) -> bool:
     with open_store(db) as store:
         return bool(store.list_jobs(state=JobState.UNKNOWN))
+
+
+RETRACT_SLUGS, RETRACTED = 16, 8  # 16 articles x 4 accounts; the first 8 are retracted while they go out
+RETRACT_ACCOUNTS, PATIENCE = 4, 3.0
+
+
+def _retract(db: str, url: str, owner: str, slugs: list[str]) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, str(SUPPORT), "retract", db, url, owner, str(PATIENCE), *slugs],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.slow
+def test_sigkills_during_a_retract_leave_nothing_of_it_out_and_post_the_rest_once(tmp_path, record_property):
+    rng = random.Random(SEED + 1)
+    db = str(tmp_path / "retract.db")
+    slugs = [f"article-{s}" for s in range(RETRACT_SLUGS)]
+    withdrawn = slugs[:RETRACTED]
+    start = datetime.now(UTC)  # the worker processes run on the wall clock
+    with open_store(db) as store:
+        for slug in slugs:  # spread over the first seconds: some go out before the retract, some during, some after
+            times = {f"acct{a}": start + timedelta(seconds=rng.uniform(0, 4)) for a in range(RETRACT_ACCOUNTS)}
+            enqueue(store, slug, [post(f"acct{a}", text=f"{slug} for acct{a}") for a in range(RETRACT_ACCOUNTS)],
+                    now=T0, run_at_for=times)
+    server = KeyedPostServer(seed=SEED, drop_rate=0.05, fail_rate=0.05).start()
+    server.delay = 0.04
+    kills = rounds = 0
+    try:
+        while rounds < MAX_ROUNDS:
+            rounds += 1
+            killing = rounds <= KILL_ROUNDS // 2
+            procs = [_start(db, server.url, f"r{rounds}w{n}") for n in range(WORKERS)]
+            procs.append(_retract(db, server.url, f"r{rounds}retract", withdrawn))
+            killed, outputs = _kill_some_then_collect(procs, rng, kill=killing)
+            kills += killed
+            if not killing and _settled(db, withdrawn) and _retract_clean(outputs[-1]):
+                break
+            threading.Event().wait(LEASE / 2)  # let a dead worker's lease run out before the next start
+    finally:
+        threading.Thread(target=server.stop, daemon=True).start()
+
+    with open_store(db) as store:
+        jobs = store.list_jobs()
+    by_text: dict[str, set[str]] = defaultdict(set)
+    for p in server.posts.values():
+        by_text[p["text"]].add(p["id"])
+    duplicates = sum(len(ids) - 1 for ids in by_text.values())
+    gone = [j for j in jobs if j.slug in withdrawn]
+    kept = [j for j in jobs if j.slug not in withdrawn]
+    live_withdrawn = [p for p in server.live() if p["text"].split(" for ")[0] in withdrawn]
+    lost = [j.id for j in kept if j.state is JobState.PUBLISHED and server.posts.get(j.key, {}).get("id") != j.remote_id]
+    lost += [j.id for j in kept if j.state not in (JobState.PUBLISHED, JobState.UNKNOWN)]
+    figures = {"rounds": rounds, "kills": kills, "posts_made": len(server.created), "deleted": len(server.deleted),
+               "duplicates": duplicates, "live_withdrawn": len(live_withdrawn), "lost": len(lost),
+               "withdrawn_states": sorted({str(j.state) for j in gone})}
+    print("retract crash figures:", json.dumps(figures))
+    record_property("retract_crash_figures", json.dumps(figures))
+
+    assert kills > 0
+    assert duplicates == 0
+    assert live_withdrawn == []
+    assert {j.state for j in gone} <= {JobState.CANCELED, JobState.DELETED}
+    assert len(server.deleted) == len(set(server.deleted)) == sum(1 for j in gone if j.state is JobState.DELETED)
+    assert lost == []
+
+
+def _settled(db: str, withdrawn: list[str]) -> bool:
+    with open_store(db) as store:
+        jobs = store.list_jobs()
+    waiting = [j for j in jobs if j.slug not in withdrawn and j.state in (JobState.QUEUED, JobState.RUNNING)]
+    open_ = [j for j in jobs if j.slug in withdrawn and j.state not in (JobState.CANCELED, JobState.DELETED)]
+    return not waiting and not open_ and not any(j.state is JobState.UNKNOWN for j in jobs)
+
+
+def _retract_clean(output: str) -> bool:
+    lines = [line for line in output.splitlines() if line.startswith("{")]
+    return bool(lines) and not ({"NOT deleted", "in flight"} & set(json.loads(lines[-1])))

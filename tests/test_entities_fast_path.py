@@ -1,6 +1,14 @@
-"""The quick URL pattern (any letters as TLD, checked afterwards) finds exactly what the IANA alternation finds."""
+"""The linear URL scan finds exactly what twitter-text's pattern finds when tried at every position.
+
+`entities._url_matches` tries the pattern only where a URL can start (a run holding a dot before a letter,
+the first allowed start of each run of domain characters, and "http(s)://"), with letters standing for the
+TLD until a match ends in a non-TLD. The reference here is the plain scan: the whole pattern, with its
+`before` group and the full TLD alternation, tried everywhere by `finditer`.
+"""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 import yaml
@@ -11,9 +19,9 @@ from hypothesis import strategies as st
 from sharebot import entities
 
 
-def conformance_texts() -> list[str]:
+def conformance_texts(*names: str) -> list[str]:
     texts = []
-    for name in ("validate.yml", "extract.yml", "autolink.yml"):
+    for name in names:
         path = conformance_path("twitter-text", "conformance", name)
         if path is None:
             pytest.skip(missing_reason("twitter-text", "conformance", name))
@@ -23,27 +31,42 @@ def conformance_texts() -> list[str]:
 
 
 def both(text: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-    quick = [m.span("url") for m in entities._url_matches(text)]
-    full = [m.span("url") for m in entities._twitter_url().finditer(text)]
-    return quick, full
+    fast = [m.span("url") for m, _ in entities._url_matches(text)]
+    reference = [m.span("url") for m in entities._twitter_url().finditer(text)]
+    return fast, reference
 
 
 def test_same_matches_on_every_conformance_text():
-    texts = conformance_texts()
-    assert len(texts) > 300
+    texts = conformance_texts("validate.yml", "extract.yml", "autolink.yml", "tlds.yml")
+    assert len(texts) > 1800
     for text in texts:
-        quick, full = both(text)
-        assert quick == full, text
+        fast, reference = both(text)
+        assert fast == reference, text
+
+
+def test_every_tld_starts_with_a_letter():
+    # The scan only looks at dots followed by a letter; punycode TLDs start with "x".
+    assert all(re.match(r"[^\W\d_]", tld) for tld in entities.twitter_tld_set())
 
 
 LABELS = st.sampled_from(["example", "com", "community", "de", "foo", "z", "B", "xn--p1ai", "рф", "nachrichten",
-                          "co", "uk", "bar", "txt", "jpg", "1", "a-b", "www", "t"])
-SEPS = st.sampled_from([".", ". ", " ", "/", "-", "@", "#", "://", "https://", "?x=1", ", ", ""])
+                          "co", "uk", "bar", "txt", "jpg", "1", "a-b", "www", "t", "onion", "zip", "日本", "é",
+                          "👨\u200d👩\u200d👧", "😀", "\u0301", "x_y", "ñandú", "ＡＢ", "http", "https"])
+SEPS = st.sampled_from([".", ". ", " ", "/", "-", "_", "@", "#", "$", "://", "https://", "http://", "?x=1", ", ",
+                        "", "(", ")", "\u200f", "\xa0", "\n", "＠", "＃", ":80/"])
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(LABELS, SEPS), min_size=1, max_size=12))
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.tuples(LABELS, SEPS), min_size=1, max_size=14))
 def test_same_matches_on_domain_like_text(parts):
     text = "".join(label + sep for label, sep in parts)
-    quick, full = both(text)
-    assert quick == full
+    fast, reference = both(text)
+    assert fast == reference, text
+
+
+def test_long_runs_without_a_domain_are_not_scanned_again_and_again():
+    # 158 ZWJ families and a dot: one run of ~1,100 domain characters; found the same way, once.
+    family = "👨\u200d👩\u200d👧\u200d👦" * 158
+    for text in (family, family + ".", family + ".de", "x" + family + ".zz y.com", "#" + "ä" * 3000 + ".de"):
+        fast, reference = both(text)
+        assert fast == reference

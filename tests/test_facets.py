@@ -80,3 +80,42 @@ def test_facet_problems_finds_stale_and_broken_facets() -> None:
     assert facet_problems(text, [Facet(2, 4, "tag", "x")]) == ["tag facet 2-4: starts or ends inside a character"]
     overlap = [Facet(0, 4, "link", "https://a.de"), Facet(2, 6, "tag", "x")]
     assert facet_problems("abcdefgh", overlap) == ["tag facet 2-6: overlaps the facet before it"]
+
+
+@pytest.mark.parametrize("text", [
+    "Mehr unter (https://) bald",  # the client would link "https://": a PDS refuses that post
+    "https://",
+    "http://.",
+    "siehe https://, dann",
+    "https:///pfad",
+    "https://-",
+    "https://?q=1",
+])
+def test_no_link_facet_without_a_host(text: str) -> None:
+    assert [f for f in detect_facets(text) if f.kind == "link"] == []
+
+
+def test_a_link_with_a_host_is_kept() -> None:
+    assert detect_facets("(https://a)") == [Facet(1, 10, "link", "https://a")]
+    assert detect_facets("https://example.com:8080/x") == [Facet(0, 26, "link", "https://example.com:8080/x")]
+
+
+@pytest.mark.parametrize("text, uri", [
+    ("Mehr unter https://example.com/wahl… und", "https://example.com/wahl"),
+    ("(https://example.com/wahl)…", "https://example.com/wahl"),
+    ("example.com/wahl…", "https://example.com/wahl"),
+])
+def test_a_link_facet_never_takes_an_ellipsis(text: str, uri: str) -> None:
+    links = [f for f in detect_facets(text) if f.kind == "link"]
+    assert [f.value for f in links] == [uri]
+    raw = text.encode()
+    assert "…" not in raw[links[0].byte_start:links[0].byte_end].decode()
+
+
+@pytest.mark.parametrize("text", ["#\ufe0f\u20e3", "#\u20e3", "#\ufe0e\u20e3", "Nummer #\u20e3 eins", "#\u20e3abc",
+                                  "\uff03\u20e3"])
+def test_keycaps_are_emoji_not_tags(text: str) -> None:
+    assert [f for f in detect_facets(text) if f.kind == "tag"] == []
+    from sharebot import entities
+    assert entities.find_hashtags(text) == []
+    assert entities.find_hashtags(text, style="bluesky") == []

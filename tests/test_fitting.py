@@ -5,12 +5,14 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable
 
+import pytest
 import regex
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sharebot import counting, entities
-from sharebot.fitting import shorten
+from sharebot import counting, entities, fitting
+from sharebot.facets import detect_facets
+from sharebot.fitting import longest_whole_sentences, sentence_ends, shorten
 
 
 def at_most(n: int, measure: Callable[[str], int] = len) -> Callable[[str], bool]:
@@ -174,7 +176,10 @@ def test_property_fits_and_is_a_clean_prefix(text: str, rule: str, data: st.Data
         return
     assert result.endswith("…")
     kept = result[:-1]
+    if kept.endswith(" ") and not nfc.startswith(kept):
+        kept = kept[:-1]  # the space put between an entity and the ellipsis
     assert nfc.startswith(kept)
+    assert not any(s.end == len(kept) for s in protected_spans(nfc)) or result.endswith(" …")
     core = kept.rstrip()
     cut = len(core)
     # A grapheme boundary of the full text ...
@@ -216,3 +221,95 @@ def test_cjk_without_punctuation_is_cut_between_ideographs_rather_than_dropped()
     assert result and result.endswith("…") and len(result) <= 20 and text.startswith(result[:-1])
     # where there is a sentence mark, the cut goes there as before
     assert shorten("東京の桜が満開。多くの人が公園に集まった" * 3, at_most(12)) == "東京の桜が満開…"
+
+
+# --- the ellipsis never touches an entity ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, limit, expected", [
+    # the fuzz case: the cut after "…/wahl," strips the comma, and "…" would have run into the link
+    ("Mehr unter https://example.com/wahl, dann weiter im Text", 37, "Mehr unter https://example.com/wahl …"),
+    ("Aktie $AAPL, dann weiter", 13, "Aktie $AAPL …"),
+    ("Frag @alice@mastodon.social, sie weiß es", 30, "Frag @alice@mastodon.social …"),
+    ("Heute #Wahl2025: alles dazu", 18, "Heute #Wahl2025 …"),
+    ("Siehe (https://example.com/a) und mehr", 32, "Siehe (https://example.com/a) …"),
+    ("Kurz gesagt: nein, doch", 12, "Kurz gesagt…"),  # a plain word keeps its ellipsis
+])
+def test_ellipsis_after_an_entity_comes_after_a_space(text: str, limit: int, expected: str) -> None:
+    result = shorten(text, at_most(limit))
+    assert result == expected
+    for f in detect_facets(result):
+        assert not result.encode()[f.byte_start:f.byte_end].decode().endswith("…")
+
+
+def test_entity_is_dropped_when_the_space_does_not_fit() -> None:
+    # "…/wahl …" needs one more character than "…/wahl…": without it the link is left out instead
+    assert shorten("Mehr unter https://example.com/wahl, dann", at_most(36)) == "Mehr unter…"
+
+
+def test_custom_ellipsis_that_starts_with_a_space_gets_no_second_one() -> None:
+    assert shorten("Siehe https://example.com/a und mehr", at_most(35), ellipsis=" [...]") == (
+        "Siehe https://example.com/a [...]")
+
+
+# --- sentences ------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, sentences", [
+    ("Siehe S.\u00a05 der Vorlage. Dann mehr.", ["Siehe S.\u00a05 der Vorlage."]),
+    ("Das gilt z.\u00a0B. für Berlin. Und sonst?", ["Das gilt z.\u00a0B. für Berlin."]),
+    ("Das gilt z. B. für Berlin. Und sonst?", ["Das gilt z. B. für Berlin."]),
+    ("Es ging um Nr. 5 der Liste. Danach kam Nr. 6.", ["Es ging um Nr. 5 der Liste."]),
+    ("Dr. Müller sprach. Prof. Meier auch.", ["Dr. Müller sprach."]),
+    ("Es kostet 3.5 Mio. Euro. Zu viel.", ["Es kostet 3.5 Mio. Euro."]),
+    ("Am 3. Oktober ist Feiertag. Immer.", ["Am 3. Oktober ist Feiertag."]),
+    ("Die U.S. Army kam. Dann ging sie.", ["Die U.S. Army kam."]),
+    ("Er fragte: „Wirklich?“ Ja. Gut.", ["Er fragte: „Wirklich?“", "Er fragte: „Wirklich?“ Ja."]),
+    ("Äpfel, Birnen usw. sind Obst. Ja!", ["Äpfel, Birnen usw. sind Obst."]),
+    ("Ein Satz. ein kleiner Anfang", []),
+    ("Version 2.0 ist da. Jetzt.", ["Version 2.0 ist da."]),
+    ("东京下雨了。明天晴。", ["东京下雨了。"]),
+    ("Zu Ende.", []),
+])
+def test_sentence_ends(text: str, sentences: list[str]) -> None:
+    assert [text[:end] for end in sentence_ends(text)] == sentences
+
+
+def test_longest_whole_sentences_is_bisected() -> None:
+    text = " ".join(f"Satz Nummer {i} ist hier." for i in range(2000))
+    calls: list[str] = []
+
+    def fits(t: str) -> bool:
+        calls.append(t)
+        return len(t) <= 300
+
+    result = longest_whole_sentences(text, fits)
+    assert result.endswith("ist hier.") and len(result) <= 300 and len(result) > 270
+    assert len(calls) <= 20 and max(len(c) for c in calls) < 20_000
+    assert longest_whole_sentences(text, fits, at_least=301) == ""
+    assert longest_whole_sentences("Kein Satzende hier", fits) == ""
+
+
+# --- long texts -----------------------------------------------------------------------------------------------
+
+def test_long_text_is_cut_as_if_it_were_analysed_whole() -> None:
+    words = ["Wort", "https://example.com/a", "#Tag", "@alice", "$AAPL", "東京", "x" * 50, "Ende."]
+    text = " ".join(words[i * 7 % len(words)] for i in range(12_000))  # ~130,000 characters
+    whole = fitting._Cutter(text, "…")
+    points = whole.cut_points()
+    for limit in (100, 280, 3000, 20_000, 70_000):
+        calls: list[str] = []
+
+        def fits(t: str, limit: int = limit, calls: list[str] = calls) -> bool:
+            calls.append(t)
+            return len(t) <= limit
+
+        result = shorten(text, fits)
+        assert max(len(c) for c in calls) <= max(4 * limit, 40_000)  # never measures the whole text
+        assert result == fitting._bisect(whole, points, fits)[1]
+
+
+def test_a_cut_does_not_end_on_an_article_when_it_can_avoid_it() -> None:
+    avoid = frozenset({"der", "die", "und"})
+    text = "Heute kamen die Minister und die Gäste"
+    assert shorten(text, at_most(21)) == "Heute kamen die…"
+    assert shorten(text, at_most(21), avoid_ending=avoid) == "Heute kamen…"
+    assert shorten(text, at_most(33), avoid_ending=avoid) == "Heute kamen die Minister…"

@@ -242,3 +242,40 @@ def test_queries_and_event_history(store: Store):
     ]
     with pytest.raises(NotFound):
         queue.job_events(store, 999)
+
+
+def test_attention_waits_for_a_person_and_is_settled_either_way(store: Store):
+    job = _job_in(store, S.ATTENTION)
+    with pytest.raises(JobStateError, match="resolve"):
+        cancel(store, job.id, T0)
+    with pytest.raises(JobStateError, match="resolve"):
+        retry(store, job.id, T0)
+    assert queue.resolve(store, job.id, T0, not_posted=True).state is S.QUEUED
+    other = _job_in(store, S.ATTENTION)
+    done = queue.resolve(store, other.id, T0, posted_url="https://t.me/news/7", remote_id="7")
+    assert (done.state, done.remote_id) == (S.PUBLISHED, "7")
+
+
+def test_a_retracted_job_is_never_sent_again(store: Store):
+    failed, unknown = _job_in(store, S.FAILED), _job_in(store, S.UNKNOWN)
+    for job in (failed, unknown):
+        store.mark_retracted(job.slug, now=T0)
+    with pytest.raises(JobStateError, match="--repost"):
+        retry(store, failed.id, T0)
+    settled = queue.resolve(store, unknown.id, T0, not_posted=True)
+    assert settled.state is S.CANCELED and store.events(unknown.id)[-1].reason.endswith("article retracted")
+
+
+def test_retract_step_follows_the_state():
+    A = queue.RetractAction
+
+    def step(state: JobState, network=None, **kw):
+        job = jobs.Job(1, "a", "acct", network or post().network, 1, state, post(), "k", 0, T0, T0, T0, **kw)
+        return queue.retract_step(job).action
+
+    from sharebot.models import Network
+
+    assert step(S.PUBLISHED, remote_id="9") is A.DELETE and step(S.PUBLISHED, remote_url="https://m/9") is A.BY_HAND
+    assert step(S.QUEUED) is A.CANCEL and step(S.FAILED) is A.CANCEL and step(S.RUNNING) is A.WAIT
+    assert step(S.UNKNOWN) is A.LOOK and step(S.UNKNOWN, Network.TELEGRAM) is A.BY_HAND
+    assert step(S.ATTENTION) is A.BY_HAND and step(S.CANCELED) is A.GONE and step(S.DELETED) is A.GONE

@@ -284,3 +284,13 @@ def test_edits_are_seen_by_a_long_running_source(tmp_path: Path) -> None:
     assert source.get("a").title == "Vorher"
     path.write_text("---\ntitle: Nachher, länger\n---\n", encoding="utf-8")
     assert source.get("a").title == "Nachher, länger"
+
+
+def test_two_files_for_one_url_are_named_and_the_second_skipped(tmp_path: Path) -> None:
+    first = write(tmp_path, "eins.md", "---\ntitle: Eins\nurl: /politik/meldung/\n---\n")
+    second = write(tmp_path, "zwei.md", "---\ntitle: Zwei\nurl: /politik/meldung/index.html\n---\n")
+    scan = site(tmp_path).scan()
+    assert [a.slug for a in scan.articles] == ["eins"] and scan.articles[0].id == BASE + "politik/meldung"
+    assert [(b.where, b.reason) for b in scan.bad] == [(str(second), (
+        f"{second}: field 'url': {BASE}politik/meldung/index.html is the article of {first} already"))]
+    assert error_of(site(tmp_path).articles) == scan.bad[0].reason

@@ -15,7 +15,7 @@ import queue_support
 from queue_support import PG_URL, T0, PgSchema, post
 
 from sharebot.errors import JobStateError, NotFound
-from sharebot.jobs import JobState, job_key
+from sharebot.jobs import JobEvent, JobState, job_key
 from sharebot.migrations import MIGRATIONS
 from sharebot.models import Card, Facet, Issue, Network, RenderedPost, Severity
 from sharebot.queue import enqueue
@@ -24,6 +24,7 @@ from sharebot.store import Store
 
 SUPPORT = Path(__file__).with_name("queue_support.py")
 LEASE = timedelta(seconds=60)
+SECOND = timedelta(seconds=1)
 
 store = queue_support.store  # fixture
 store_url = queue_support.store_url  # fixture
@@ -104,8 +105,12 @@ def test_claim_takes_due_jobs_in_run_at_order_up_to_the_limit(store: Store):
     now = T0 + timedelta(seconds=10)
     first = store.claim("w", now=now, lease_until=now + LEASE, limit=1)
     assert [j.slug for j in first] == ["a"]
-    assert first[0].state is JobState.RUNNING and first[0].attempts == 1
+    # A claim spends no attempt (the worker may die before sending); begin_attempt, right before sending, does.
+    assert first[0].state is JobState.RUNNING and first[0].attempts == 0
     assert first[0].lease_owner == "w" and first[0].lease_until == now + LEASE
+    assert store.begin_attempt(first[0].id, owner="w") == 1
+    with pytest.raises(JobStateError):
+        store.begin_attempt(first[0].id, owner="someone else")
     assert [j.slug for j in store.claim("w", now=now, lease_until=now + LEASE, limit=5)] == ["b"]
     assert store.claim("w", now=now, lease_until=now + LEASE, limit=5) == []
     ev = store.events(first[0].id)
@@ -233,6 +238,43 @@ def test_set_data_needs_the_lease(store: Store):
     assert store.get(job.id).data == {"rkey": "3k2"}
 
 
+def test_replace_post_is_a_compare_and_set_on_queued(store_url):
+    a, b = open_store(store_url), open_store(store_url)
+    try:
+        [job] = a.insert_jobs("a", 1, [post("x", "Tippfeler")], now=T0, run_at=T0 + LEASE)
+        fixed = post("x", "Tippfehler")
+        updated = b.replace_post(job.id, fixed, now=T0 + SECOND, reason="post updated: text")
+        assert updated is not None and updated.post == fixed == a.get(job.id).post
+        assert (updated.state, updated.run_at, updated.key, updated.attempts) == (JobState.QUEUED, T0 + LEASE, job.key, 0)
+        assert a.events(job.id)[-1] == JobEvent(job.id, T0 + SECOND, JobState.QUEUED, JobState.QUEUED,
+                                                "post updated: text")
+        [claimed] = a.claim("w", now=T0 + LEASE, lease_until=T0 + 2 * LEASE, limit=1)
+        assert claimed.post == fixed
+        # A worker holds it now: a later correction is refused, and what the worker sends stays as stored.
+        assert b.replace_post(job.id, post("x", "Zu spät"), now=T0 + LEASE, reason="post updated: text") is None
+        assert a.get(job.id).post == fixed and a.get(job.id).state is JobState.RUNNING
+        assert [e.to_state for e in a.events(job.id)] == [JobState.QUEUED, JobState.QUEUED, JobState.RUNNING]
+    finally:
+        a.close()
+        b.close()
+
+
+def test_each_slug_stands_for_one_article(store: Store):
+    first, second, third = "https://site.example/politik/x", "https://site.example/sport/x", "https://site.example/x"
+    # a look writes nothing
+    assert store.article_slug(first, ["x"], source="politik.xml") == ("x", first, "politik.xml")
+    assert store.article_slug(second, ["x"], source="sport.xml") == ("x", second, "sport.xml")
+    assert store.article_slug(first, ["x"], source="politik.xml", now=T0) == ("x", first, "politik.xml")
+    # another article asking for a held slug gets its next choice; an article keeps the slug it got
+    assert store.article_slug(second, ["x", "x-2"], source="sport.xml", now=T0) == ("x-2", second, "sport.xml")
+    assert store.article_slug(second, ["x"], source="elsewhere", now=T0) == ("x-2", second, "sport.xml")
+    assert store.article_slug(first, ["y"], source="elsewhere") == ("x", first, "politik.xml")
+    # every choice held: the holder of the first comes back, and nothing is recorded
+    assert store.article_slug(third, ["x", "x-2"], source="x.md", now=T0) == ("x", first, "politik.xml")
+    assert store.article_slug(third, ["x-2"], source="x.md") == ("x-2", second, "sport.xml")
+    assert store.article_slug(third, ["z"], source="x.md") == ("z", third, "x.md")
+
+
 def test_sqlite_claim_uses_the_state_run_at_index(tmp_path):
     with open_store(tmp_path / "q.db") as s:
         plan = s._conn.execute(  # type: ignore[attr-defined]
@@ -333,3 +375,38 @@ def test_postgres_urls_are_shown_without_their_password():
     assert _redact("postgresql://u@h/db?password=hunter2secret") == "postgresql://u@h/db?password=****"
     assert _redact("postgresql://u:p@ss:w0rd@h:5432/db") == "postgresql://u:****@h:5432/db"
     assert _redact("postgresql://postgres@127.0.0.1:5432/test") == "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def test_a_retracted_articles_jobs_are_never_claimed(store: Store):
+    store.insert_jobs("weg", 1, [post("x"), post("y")], now=T0, run_at=T0)
+    store.insert_jobs("bleibt", 1, [post("x")], now=T0, run_at=T0)
+    [running] = store.claim("w", now=T0, lease_until=T0 + LEASE, limit=1, ids=[1])
+    marked = store.mark_retracted("weg", now=T0, accounts=["x", "y"])
+    assert [(j.id, j.state) for j in marked] == [(1, JobState.RUNNING), (2, JobState.QUEUED)]
+    assert all(j.retracted_at == T0 for j in marked)
+    assert store.mark_retracted("weg", now=T0) == []  # marked once
+    assert [j.slug for j in store.claim("w", now=T0, lease_until=T0 + LEASE, limit=5)] == ["bleibt"]
+    assert store.claim("w", now=T0, lease_until=T0 + LEASE, limit=5, ids=[2]) == []
+    # The worker's own compare-and-set returns the mark, so it learns of the retraction with its write.
+    done = store.transition(running.id, JobState.RUNNING, JobState.QUEUED, now=T0, reason="503", owner="w")
+    assert done.retracted_at == T0
+
+
+def test_flags_keep_reason_time_and_fingerprint_and_clear_by_compare_and_set(store: Store):
+    store.flag_account("bad", "token revoked", now=T0, fingerprint="salt$one")
+    [flag] = store.account_flags().values()
+    assert (flag.account, flag.reason, flag.at, flag.fingerprint) == ("bad", "token revoked", T0, "salt$one")
+    assert store.clear_account_flag("bad", fingerprint="salt$other") is False  # raised for other credentials
+    store.insert_jobs("a", 1, [post("bad"), post("good")], now=T0, run_at=T0)
+    assert store.waiting_on_flags(T0) == {"bad": 1}
+    assert store.clear_account_flag("bad", fingerprint="salt$one") is True
+    assert store.account_flags() == {} and store.waiting_on_flags(T0) == {}
+
+
+def test_unknown_jobs_can_be_leased_by_id_for_a_look(store: Store):
+    [job] = store.insert_jobs("a", 1, [post("x")], now=T0, run_at=T0)
+    store.claim("w", now=T0, lease_until=T0 + LEASE, limit=1)
+    store.transition(job.id, JobState.RUNNING, JobState.UNKNOWN, now=T0, reason="t", run_at=T0 + LEASE)
+    [held] = store.claim_unknown("retract", now=T0, lease_until=T0 + LEASE, limit=1, ids=[job.id])  # not due: still
+    assert held.lease_owner == "retract"
+    assert store.claim_unknown("w", now=T0 + LEASE, lease_until=T0 + 2 * LEASE, limit=5) == []  # leased

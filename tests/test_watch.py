@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import textwrap
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -14,8 +16,10 @@ from cli_support import sharebot
 from fakes.base import FakeAPI, Response
 from standins import Newsroom, example_schedules
 
-from sharebot import app
+from sharebot import app, output
 from sharebot.config import load_settings
+from sharebot.fetch import FetchPolicy
+from sharebot.sources.fetch import http_fetcher
 from sharebot.storage import open_store
 from sharebot.watch import WatchSource, watch_once
 
@@ -285,3 +289,189 @@ def test_once_polls_one_round_without_waiting_and_a_set_stop_event_polls_none(tm
     stopped.set()
     assert app.run_watch(settings, store=store, adapters=no_adapters, clock=lambda: NOW, owner="t", stop=stopped,
                          on_report=no_adapters) is None
+
+
+# --- one bad file or item does not stop the rest ----------------------------------------------------
+def content_setup(tmp_path: Path):
+    (tmp_path / "content").mkdir()
+    path = tmp_path / "sharebot.toml"
+    path.write_text(config(tmp_path, "unused").read_text().replace('feed = "unused"', 'content = "content"'),
+                    encoding="utf-8")
+    settings = load_settings(path, {}, dotenv_path=tmp_path / "none")
+    return settings, open_store(settings.database)
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / "content" / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_broken_file_is_reported_once_skipped_and_tried_again_when_it_changes(tmp_path):
+    settings, store = content_setup(tmp_path)
+    assert watch_once(settings, store, now=NOW).recorded == {f"content:{tmp_path / 'content'}": 0}
+    broken = write(tmp_path, "kaputt.md", "---\ntitle: [nicht zu\n---\n")
+    write(tmp_path, "neu.md", "---\ntitle: Neue Meldung\ntags: [Politik]\n---\n")
+
+    report = watch_once(settings, store, now=NOW + timedelta(minutes=1))
+    assert [e.article.slug for e in report.enqueued] == ["neu"] and report.errors == {}
+    [skipped] = report.skipped
+    assert skipped.item.where == str(broken) and skipped.item.reason.startswith(f"{broken}:")
+    assert "invalid YAML front matter" in skipped.item.reason
+    assert jobs_by_slug(store) == {"neu": ["masto", "tg"]}
+
+    quiet = watch_once(settings, store, now=NOW + timedelta(minutes=2))  # unchanged: not reported again
+    assert quiet.skipped == [] and list(quiet.still_skipped.values()) == [1] and quiet.enqueued == []
+    broken.write_text("---\ntitle: Immer noch\npublished_at: gestern\n---\n", encoding="utf-8")
+    changed = watch_once(settings, store, now=NOW + timedelta(minutes=3))
+    assert [s.item.reason for s in changed.skipped] == [
+        f"{broken}:3: field 'published_at': 'gestern' is not an ISO 8601 date or datetime"]
+    broken.write_text("---\ntitle: Repariert\ntags: [Politik]\n---\n", encoding="utf-8")
+    fixed = watch_once(settings, store, now=NOW + timedelta(minutes=4))
+    assert [e.article.slug for e in fixed.enqueued] == ["kaputt"]
+    assert fixed.skipped == [] and fixed.still_skipped == {}
+    assert jobs_by_slug(store) == {"neu": ["masto", "tg"], "kaputt": ["masto", "tg"]}
+
+
+def test_a_feed_item_without_a_link_is_skipped_and_the_item_next_to_it_enqueued(tmp_path, feed):
+    settings, store = setup(tmp_path, feed)
+    watch_once(settings, store, now=NOW)
+    feed.add("neu", "Neue Meldung")
+    plain = feed.xml
+    feed.xml = lambda: plain().replace("<item>", "<item><title>Ohne Link</title><pubDate>x</pubDate></item><item>", 1)
+    report = watch_once(settings, store, now=NOW + timedelta(minutes=1))
+    assert [e.article.slug for e in report.enqueued] == ["neu"] and report.errors == {}
+    [skipped] = report.skipped
+    assert skipped.item.reason == f"{feed.url}/feed.xml: item 1 ('Ohne Link'): missing field 'link'"
+    assert watch_once(settings, store, now=NOW + timedelta(minutes=2)).skipped == []
+
+
+def test_watch_once_reports_a_skipped_file_with_its_reason_and_exit_status_1_then_0(tmp_path):
+    settings, store = content_setup(tmp_path)
+    store.close()
+    cfg = tmp_path / "sharebot.toml"
+    write(tmp_path, "kaputt.md", "kein front matter\n")
+    first = sharebot("--config", str(cfg), "watch", "--once", "--no-post", now=NOW)
+    assert first.exit_code == 3 and first.stderr == "sharebot: some articles could not be read\n"
+    assert (f"skipped {tmp_path / 'content' / 'kaputt.md'}:1: no front matter; the file must start with a '---' "
+            "line (tried again when it changes)") in first.stdout
+    second = sharebot("--config", str(cfg), "watch", "--once", "--no-post", now=NOW)
+    assert second.exit_code == 0, second.output
+    assert "1 item(s) still skipped, unchanged since reported" in second.stdout
+
+
+class Drip(BaseHTTPRequestHandler):
+    """A feed server that sends its answer a byte every 0.1 s: no single read waits long, the whole takes 20 s."""
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        self.send_response(200)
+        self.send_header("Content-Type", "application/rss+xml")
+        self.send_header("Content-Length", "200")
+        self.end_headers()
+        try:
+            for _ in range(200):
+                self.wfile.write(b" ")
+                self.wfile.flush()
+                time.sleep(0.1)
+        except OSError:
+            pass  # the client hung up at its deadline
+
+
+def test_a_feed_server_dripping_its_answer_is_cut_at_the_deadline_and_the_others_go_on(tmp_path, feed):
+    settings, store = setup(tmp_path, feed)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Drip)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    drip = WatchSource("feed:drip", "feed", f"http://127.0.0.1:{server.server_address[1]}/feed.xml")
+    good = WatchSource("feed:good", "feed", f"{feed.url}/feed.xml")
+    fetch = http_fetcher(timeout=0.5, policy=FetchPolicy(("127.0.0.1",)))
+    try:
+        watch_once(settings, store, now=NOW, sources=[good], fetch=fetch)
+        feed.add("neu", "Neue Meldung")
+        started = time.monotonic()
+        report = watch_once(settings, store, now=NOW, sources=[drip, good], fetch=fetch)
+        took = time.monotonic() - started
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert report.errors == {"feed:drip": f"cannot read {drip.location}: no answer within 0.5 s"}
+    assert [e.article.slug for e in report.enqueued] == ["neu"]
+    assert took < 10  # the drip alone would take 20 s
+
+
+@pytest.mark.parametrize("interval", ["0", "5", "9s", "0.1m"])
+def test_an_interval_under_ten_seconds_is_a_usage_error(tmp_path, feed, interval, capsys):
+    result = sharebot("--config", str(config(tmp_path, f"{feed.url}/feed.xml")), "watch", "--interval", interval)
+    assert result.exit_code == 2 and result.stdout == ""
+    usage = capsys.readouterr().err  # argparse writes usage errors itself
+    assert usage.splitlines()[-1] == f"sharebot watch: error: argument --interval: '{interval}': poll at most every 10 seconds"
+
+
+def test_a_configured_interval_under_ten_seconds_is_a_config_error(tmp_path, feed):
+    cfg = config(tmp_path, f"{feed.url}/feed.xml", '[watch]\ninterval = "2s"\n')
+    result = sharebot("--config", str(cfg), "watch", now=NOW)
+    assert result.exit_code == 1
+    assert result.stderr == "sharebot: watch.interval: 2 s is too short; poll at most every 10 s\n"
+
+
+def test_a_source_recorded_by_slug_before_article_ids_is_not_new_again(tmp_path, feed):
+    settings, store = setup(tmp_path, feed)
+    feed.add("alt", "Alte Meldung", hours_ago=3)
+    plain = feed.xml
+    feed.xml = lambda: plain().replace("/alt</link>", "/alt/index.html</link>")  # recorded then as "index"
+    source = f"feed:{feed.url}/feed.xml"
+    store.mark_seen(source, ["", "index"], now=NOW)
+    assert watch_once(settings, store, now=NOW).enqueued == []
+    assert "https://nachrichten.sharebot-demo.de/alt" in store.seen(source)
+    feed.add("neu", "Neue Meldung")
+    assert [e.article.slug for e in watch_once(settings, store, now=NOW).enqueued] == ["neu"]
+
+
+# --- corrections of queued posts ----------------------------------------------------------------------
+def masto_job(store):
+    return next(j for j in store.list_jobs() if j.account == "masto")
+
+
+def test_an_edited_item_corrects_its_queued_post_once(tmp_path, feed):
+    settings, store = setup(tmp_path, feed)
+    watch_once(settings, store, now=NOW)
+    feed.add("neu", "Neue Meldnug")
+    watch_once(settings, store, now=NOW + timedelta(minutes=1))
+    assert masto_job(store).state == "queued" and "Meldnug" in masto_job(store).post.text  # waits for 12:00
+
+    feed.items["neu"]["title"] = "Neue Meldung"
+    report = watch_once(settings, store, now=NOW + timedelta(minutes=2))
+    assert sorted(c.correction.job.account for c in report.corrected) == ["masto", "tg"]  # tg: not yet sent either
+    fixed = next(c for c in report.corrected if c.correction.job.account == "masto")
+    assert fixed.correction.updated
+    assert "- Neue Meldnug" in fixed.correction.changes and "+ Neue Meldung" in fixed.correction.changes
+    job = masto_job(store)
+    assert "Neue Meldung" in job.post.text and "Meldnug" not in job.post.text
+    assert store.events(job.id)[-1].reason.startswith("post updated: text")
+    text = output.watch_text(report, zone="Europe/Berlin")
+    assert f"changed: neu: masto (job {job.id})\n  post updated:\n" in text and "    + Neue Meldung\n" in text
+    assert watch_once(settings, store, now=NOW + timedelta(minutes=3)).corrected == []
+
+
+def test_two_feeds_that_word_one_article_differently_do_not_take_turns(tmp_path, feed):
+    settings, store = setup(tmp_path, feed)
+    other = FeedServer().start()
+    try:
+        a = WatchSource("feed:a", "feed", f"{feed.url}/feed.xml")
+        b = WatchSource("feed:b", "feed", f"{other.url}/feed.xml")
+        watch_once(settings, store, now=NOW, sources=[a, b])
+        feed.add("neu", "Neue Meldung")
+        other.add("neu", "Neue Meldung, anders gesagt")
+        watch_once(settings, store, now=NOW + timedelta(minutes=1), sources=[a, b])
+        for minutes in (2, 3):
+            assert watch_once(settings, store, now=NOW + timedelta(minutes=minutes), sources=[a, b]).corrected == []
+        assert masto_job(store).post.text.startswith("Neue Meldung\n")  # as the feed it was first met in says
+        other.items["neu"]["title"] = "Neue Meldung, nochmal anders"  # b changed: b's word counts now
+        fixed = watch_once(settings, store, now=NOW + timedelta(minutes=4), sources=[a, b]).corrected
+        assert {c.source for c in fixed} == {"feed:b"} and len(fixed) == 2
+        assert masto_job(store).post.text.startswith("Neue Meldung, nochmal anders")
+    finally:
+        other.stop()

@@ -354,3 +354,20 @@ def test_run_stops_when_told_and_burst_drains(store, server, clock):
         assert worker.run(burst=False, stop=stop) == 0
         assert worker.run(burst=True) == 6
     assert store.counts() == {S.PUBLISHED: 6}
+
+
+def test_the_worker_report_says_how_its_jobs_ended(store, server, clock, example_settings):
+    from sharebot.exits import Exit
+
+    enqueue(store, "a", [post("ok"), post("lost")], now=clock())
+    server.drop_next(method="POST", after=True)  # one answer is lost: in doubt
+    reports = []
+    handled = app.run_worker(example_settings, store=store, adapters=Adapters(server.url), clock=clock, owner="w",
+                             concurrency=1, burst=True, stop=threading.Event(), on_done=reports.append)
+    [report] = reports
+    assert handled == 2 and report.states == {S.PUBLISHED: 1, S.UNKNOWN: 1} and report.exit is Exit.UNSETTLED
+    enqueue(store, "b", [post("refused")], now=clock())
+    server.fail_next(422, {"error": "Validation failed"}, method="POST")
+    app.run_worker(example_settings, store=store, adapters=Adapters(server.url), clock=clock, owner="w",
+                   concurrency=1, burst=True, stop=threading.Event(), on_done=reports.append)
+    assert reports[-1].states == {S.FAILED: 1} and reports[-1].exit is Exit.FAILED

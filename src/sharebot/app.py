@@ -18,16 +18,39 @@ from typing import NamedTuple
 from sharebot import queue
 from sharebot.adapters.base import AccountState, AccountStatus, Adapter, AdapterContext, mask
 from sharebot.config import Settings, WatchConfig
-from sharebot.errors import MissingCredential, SharebotError, ValidationError
-from sharebot.jobs import Job, JobEvent, JobState
+from sharebot.credentials import fingerprint, same_credentials
+from sharebot.errors import ConfigError, MissingCredential, SharebotError, ValidationError
+from sharebot.exits import Exit, worst
+from sharebot.jobs import IN_DOUBT, AccountFlag, Job, JobEvent, JobState
 from sharebot.models import Account, Article, Network, Severity
 from sharebot.networks import LINK_ONLY
-from sharebot.pipeline import PublishRequest, render_article, resolve, taken_from
-from sharebot.queue import RetryPolicy, enqueue, record_check, reschedule
+from sharebot.pipeline import (
+    Correction,
+    PublishRequest,
+    apply_corrections,
+    find_corrections,
+    missing_credentials,
+    queue_slug,
+    render_article,
+    resolve,
+    select_accounts,
+    taken_from,
+)
+from sharebot.queue import (
+    Retracted,
+    RetractResult,
+    RetractStep,
+    RetryPolicy,
+    enqueue,
+    record_check,
+    reschedule,
+    retract_step,
+    settle_retracted,
+)
 from sharebot.scheduler import PublishMode, describe
 from sharebot.storage import open_store
 from sharebot.store import Store
-from sharebot.watch import WatchReport, watch_once
+from sharebot.watch import WatchReport, check_interval, watch_once
 from sharebot.worker import Worker
 
 Clock = Callable[[], datetime]
@@ -78,9 +101,53 @@ class Adapters:
                 self._made[name] = make_adapter(account, self.settings.credentials(account), self.context)
             return self._made[name]
 
+    def fingerprint(self, name: str) -> str | None:
+        """A salted fingerprint of the account's credentials as configured now (None: no such account)."""
+        try:
+            account = self.settings.account(name)
+        except ConfigError:
+            return None
+        return fingerprint(self.settings.credentials(account))
+
     def close(self) -> None:
         for adapter in self._made.values():
             adapter.close()
+
+
+# --- accounts that cannot post ------------------------------------------------------------------------
+def refresh_flags(settings: Settings, store: Store) -> dict[str, AccountFlag]:
+    """The account flags still in force: a flag raised for credentials that have since changed is cleared
+    (each flag keeps a salted fingerprint of the credentials it was raised for)."""
+    flags = store.account_flags()
+    configured = {a.name: a for a in settings.accounts}
+    for name, flag in list(flags.items()):
+        account = configured.get(name)
+        if flag.fingerprint and account is not None and \
+                not same_credentials(flag.fingerprint, settings.credentials(account)):
+            if store.clear_account_flag(name, fingerprint=flag.fingerprint):
+                logging.getLogger("sharebot.accounts").info("account %s: credentials changed, flag cleared", name)
+            del flags[name]
+    return flags
+
+
+def flag_advice(flag: AccountFlag) -> str:
+    return (f"flagged {flag.at:%Y-%m-%d %H:%M}Z: {flag.reason}; change its credentials, or "
+            f"`sharebot accounts clear {flag.account}`")
+
+
+def cannot_post(settings: Settings, store: Store, accounts: Iterable[Account]) -> dict[str, str]:
+    """Of these accounts, those that cannot post now, and why: flagged, or a credential missing."""
+    flags = refresh_flags(settings, store)
+    blocked = {}
+    for account in accounts:
+        if account.network in LINK_ONLY:
+            continue
+        unset = missing_credentials(settings, account)
+        if unset:
+            blocked[account.name] = f"missing credential(s) {', '.join(unset)}: set them, then publish again"
+        elif account.name in flags:
+            blocked[account.name] = flag_advice(flags[account.name])
+    return blocked
 
 
 class LineState(StrEnum):
@@ -88,6 +155,7 @@ class LineState(StrEnum):
 
     SCHEDULED = "scheduled"  # queued by this run for a later time
     SHARE_LINK = "share link"  # a network without a posting API: the link is the result
+    CANNOT_POST = "cannot post"  # flagged or without credentials: nothing queued or sent for it
 
 
 @dataclass(frozen=True)
@@ -101,6 +169,7 @@ class PublishLine:
     detail: str = ""
     job_id: int | None = None
     already: bool = False  # from an earlier run: nothing was sent now
+    correction: Correction | None = None  # the job held an older post: updated, or too late to be
 
 
 @dataclass(frozen=True)
@@ -111,7 +180,12 @@ class PublishReport:
 
     @property
     def failed(self) -> list[PublishLine]:
-        return [d for d in self.lines if d.state in (JobState.FAILED, JobState.UNKNOWN)]
+        """Lines that did not go through: failed, in doubt, or for an account that cannot post."""
+        return [d for d in self.lines if d.state in (JobState.FAILED, LineState.CANNOT_POST, *IN_DOUBT)]
+
+    @property
+    def exit(self) -> Exit:
+        return worst(_exit_for(d.state) for d in self.lines)
 
     @property
     def waiting(self) -> list[PublishLine]:
@@ -132,9 +206,14 @@ def publish_article(settings: Settings, article: Article, accounts: Iterable[Acc
                     mode: PublishMode = PublishMode.SCHEDULE, at: datetime | None = None,
                     repost: bool = False) -> PublishReport:
     """Render and validate, plan each account's time (by `mode`; `at` for PublishMode.AT), enqueue one job
-    per account, and post the ones due now in parallel."""
+    per account, correct the posts of jobs from an earlier run that are still queued, and post the ones due
+    now in parallel. The article is filed under its `pipeline.queue_slug`."""
     mode = PublishMode(mode)
     now = clock()
+    article = queue_slug(store, article, now=now)
+    accounts = list(accounts)
+    blocked = cannot_post(settings, store, accounts)
+    accounts = [a for a in accounts if a.name not in blocked]
     preview = render_article(settings, article, accounts, now=now, mode=mode, at=at, taken=taken_from(store, now))
     if preview.blocked:
         post = preview.blocked[0]
@@ -143,54 +222,83 @@ def publish_article(settings: Settings, article: Article, accounts: Iterable[Acc
                               f"{reasons}")
     postable = [p for p in preview.posts if p.network not in LINK_ONLY]
     queued = enqueue(store, article.slug, postable, now=now, run_at=now, repost=repost, run_at_for=preview.times)
-    existing = list(queued.existing)
+    corrected = {c.job.account: c for c in apply_corrections(store, find_corrections(queued.existing, postable),
+                                                             postable, now=now)}
+    existing = [corrected[j.account].job if j.account in corrected else j for j in queued.existing]
     if mode is not PublishMode.SCHEDULE:  # --now/--at/--next-slot also move a job still waiting for its time
         reason = f"publish --{mode.value.replace('_', '-')}"
         existing = [reschedule(store, j, preview.times[j.account], now, reason=reason)
                     if j.state is JobState.QUEUED and j.run_at != preview.times[j.account] else j for j in existing]
     moved = [j for j in existing if j.state is JobState.QUEUED and j.run_at <= now]
     zone = settings.site.timezone
-    lines = [_line(job, zone, already=True) for job in existing if job not in moved]
+    lines = [_line(job, zone, already=True, correction=corrected.get(job.account))
+             for job in existing if job not in moved]
     due = [j for j in queued.added if j.run_at <= now] + moved
     if due:
         with Worker(store, adapters, owner=owner, clock=clock, policy=retry_policy(settings),
-                    concurrency=len(due), lease_seconds=lease_seconds(settings)) as worker:
+                    concurrency=len(due), lease_seconds=lease_seconds(settings),
+                    fingerprint=getattr(adapters, "fingerprint", None)) as worker:
             outcomes = worker.publish_now(due)
-        lines += [_line(store.get(o.job_id), zone, detail=o.detail) for o in outcomes]
+        lines += [_line(job, zone, detail=o.detail, correction=corrected.get(job.account))
+                  for o in outcomes for job in [store.get(o.job_id)]]
     lines += [_line(j, zone, state=LineState.SCHEDULED, detail=describe(j.run_at, zone))
               for j in queued.added if j.run_at > now]
     lines += [PublishLine(p.account, p.network, LineState.SHARE_LINK, p.share_url, "no posting API: share this link")
               for p in preview.posts if p.network in LINK_ONLY]
-    order = {p.account: i for i, p in enumerate(preview.posts)}
+    lines += [PublishLine(name, settings.account(name).network, LineState.CANNOT_POST, None, why)
+              for name, why in blocked.items()]
+    order = {a.name: i for i, a in enumerate(settings.accounts)}
     return PublishReport(article, queued.round, tuple(sorted(lines, key=lambda d: order.get(d.account, 0))))
 
 
 def _line(job: Job, zone: str, *, state: LineState | None = None, detail: str | None = None,
-          already: bool = False) -> PublishLine:
+          already: bool = False, correction: Correction | None = None) -> PublishLine:
     """A job's line: its state and post URL as stored; `detail` says what this run did (default: the last
     error, and for a queued job when it is due)."""
     if detail is None:
         detail = job.last_error or ""
         if job.state is JobState.QUEUED:
             detail = f"due {describe(job.run_at, zone)}" + (f"; last error: {job.last_error}" if job.last_error else "")
-    return PublishLine(job.account, job.network, state or job.state, job.remote_url, detail, job.id, already)
+    return PublishLine(job.account, job.network, state or job.state, job.remote_url, detail, job.id, already,
+                       correction)
 
 
-def status(store: Store, slug: str) -> list[Job]:
+def _exit_for(state: JobState | LineState) -> Exit:
+    if state in (JobState.FAILED, LineState.CANNOT_POST):
+        return Exit.FAILED
+    return Exit.UNSETTLED if state in IN_DOUBT else Exit.OK
+
+
+class StatusReport(NamedTuple):
+    jobs: list[Job]
+    flags: Mapping[str, AccountFlag]  # the flagged accounts among the jobs'
+
+    @property
+    def exit(self) -> Exit:
+        """FAILED when a post failed or an account with a waiting post cannot post; UNSETTLED when in doubt."""
+        waiting = {j.account for j in self.jobs if j.state is JobState.QUEUED}
+        codes = [_exit_for(j.state) for j in self.jobs]
+        return worst(codes + [Exit.FAILED] * bool(waiting & set(self.flags)))
+
+
+def status(store: Store, slug: str) -> StatusReport:
     jobs = store.list_jobs(slug=slug)
     if not jobs:
         raise SharebotError(f"nothing queued or posted for {slug!r}")
-    return jobs
+    flags = store.account_flags()
+    return StatusReport(jobs, {a: f for a, f in flags.items() if a in {j.account for j in jobs}})
 
 
 class QueueListing(NamedTuple):
     jobs: list[Job]  # those the filters chose
     counts: Mapping[JobState, int]  # the whole queue, by state
+    flags: Mapping[str, AccountFlag] = {}  # accounts whose jobs no worker takes until they are fixed
 
 
 def list_queue(store: Store, *, state: JobState | str | None = None, account: str | None = None,
                slug: str | None = None, limit: int | None = None) -> QueueListing:
-    return QueueListing(queue.list_jobs(store, state=state, account=account, slug=slug, limit=limit), store.counts())
+    return QueueListing(queue.list_jobs(store, state=state, account=account, slug=slug, limit=limit), store.counts(),
+                        store.account_flags())
 
 
 class JobHistory(NamedTuple):
@@ -218,44 +326,94 @@ def upcoming(store: Store, *, now: datetime, within: timedelta | None = None, ac
     return plan
 
 
-@dataclass(frozen=True)
-class Retracted:
-    job: Job
-    deleted: bool
-    detail: str = ""
+class RetractReport(NamedTuple):
+    slug: str
+    plan: list[RetractStep]  # what it would do with each job, by its state when it looked
+    results: list[Retracted]  # what it did (empty for a dry run, or when not confirmed)
+    done: bool  # False: a dry run, or the person said no; nothing was changed
+
+    @property
+    def exit(self) -> Exit:
+        if not self.done:
+            return Exit.OK
+        codes = {RetractResult.NOT_DELETED: Exit.FAILED, RetractResult.IN_FLIGHT: Exit.UNSETTLED}
+        return worst(codes.get(r.result, Exit.OK) for r in self.results)
 
 
-def retract(store: Store, slug: str, *, adapters: Callable[[str], Adapter], clock: Clock) -> list[Retracted]:
-    """Delete every published post of the article (for corrections) and record each deletion."""
-    done = []
-    for job in store.list_jobs(slug=slug, state=JobState.PUBLISHED):
-        if not job.remote_id:  # settled by hand with only a URL
-            done.append(Retracted(job, False, f"no network id was recorded; delete {job.remote_url} by hand"))
-            continue
-        try:
-            done.append(Retracted(queue.retract(store, adapters(job.account), job.id, clock()), True))
-        except SharebotError as exc:
-            done.append(Retracted(job, False, str(exc)))
-    if not done:
-        raise SharebotError(f"{slug!r} has no published post to retract")
-    return done
+def retract(store: Store, slug: str, *, adapters: Callable[[str], Adapter], clock: Clock, owner: str = "retract",
+            settings: Settings | None = None, networks: Iterable[str] = (), accounts: Iterable[str] = (),
+            dry_run: bool = False, confirm: Callable[[list[RetractStep]], bool] | None = None,
+            wait: Callable[[float], object] | None = None, patience: float = 60.0) -> RetractReport:
+    """Withdraw the article everywhere (for corrections): delete its posts, cancel what has not gone out,
+    settle what may have gone out by looking first. With `networks`/`accounts` (checked against `settings`),
+    only those. `confirm` sees the plan first and may say no; `dry_run` stops at the plan.
+
+    The jobs are first marked retracted in one statement, so no worker claims them from then on. A post in
+    flight is waited for (`wait(seconds)`, up to `patience` seconds on `clock`), then deleted or canceled
+    as it came out; should it outlast that, a worker cancels it if it was not sent, and a later run deletes
+    it if it was.
+    """
+    jobs = store.list_jobs(slug=slug)
+    if networks or accounts:
+        if settings is None:
+            raise ValueError("retract: filtering by network or account needs the settings")
+        chosen = {a.name for a in select_accounts(settings, networks=networks, accounts=accounts)}
+        jobs = [j for j in jobs if j.account in chosen]
+    if not jobs:
+        raise SharebotError(f"nothing queued or posted for {slug!r}" + (" on those accounts" if accounts or networks
+                                                                        else ""))
+    plan = [retract_step(j) for j in jobs]
+    if dry_run or (confirm is not None and not confirm(plan)):
+        return RetractReport(slug, plan, [], False)
+    names = sorted({j.account for j in jobs}) if networks or accounts else None
+    marked = {j.id: j for j in store.mark_retracted(slug, now=clock(), accounts=names)}
+    lease = timedelta(seconds=lease_seconds(settings) if settings is not None else 120)
+    deadline = clock() + timedelta(seconds=patience)
+    results: dict[int, Retracted] = {}
+    todo = [marked.get(j.id) or store.get(j.id) for j in jobs]  # as marked: a worker's write is before or after
+    while todo:
+        for job in todo:
+            if job.state is not JobState.RUNNING or clock() >= deadline:
+                results[job.id] = settle_retracted(store, job, adapters, now=clock(), owner=owner, lease=lease)
+            else:
+                results[job.id] = Retracted(job, RetractResult.IN_FLIGHT)
+        todo = [r.job for r in results.values() if r.result is RetractResult.IN_FLIGHT]
+        if not todo or wait is None or clock() >= deadline:
+            break
+        wait(1.0)
+        # A post whose worker died stays running until its lease runs out; expiring it (as any worker would)
+        # makes it unknown, and so looked for here rather than waited for in vain.
+        store.expire_leases(clock())
+        todo = [store.get(j.id) for j in todo]
+    return RetractReport(slug, plan, [results[j.id] for j in jobs], True)
 
 
 @dataclass(frozen=True)
 class AccountLine:
     account: Account
     credentials: dict[str, str]  # field -> "VAR=ab…yz" (masked) or "VAR (not set)"
+    flag: AccountFlag | None = None  # why it cannot post, since when
+    missing: tuple[str, ...] = ()  # required credentials not set
 
 
-def list_accounts(settings: Settings) -> list[AccountLine]:
+def list_accounts(settings: Settings, store: Store | None = None) -> list[AccountLine]:
+    """The configured accounts, secrets masked, with any flag the queue holds (`store`) for them."""
+    flags = refresh_flags(settings, store) if store is not None else {}
     lines = []
     for account in settings.accounts:
         present = settings.credentials(account)
         shown = {}
         for name, var in settings.secret_vars(account).items():
             shown[name] = f"{var}={mask(present[name])}" if name in present else f"{var} (not set)"
-        lines.append(AccountLine(account, shown))
+        missing = () if account.network in LINK_ONLY else tuple(missing_credentials(settings, account))
+        lines.append(AccountLine(account, shown, flags.get(account.name), missing))
     return lines
+
+
+def clear_account(settings: Settings, store: Store, name: str) -> bool:
+    """`sharebot accounts clear NAME`: let the account post again; False when it was not flagged."""
+    settings.account(name)  # a ConfigError naming the configured accounts for a typo
+    return store.clear_account_flag(name)
 
 
 def check_accounts(settings: Settings, *, adapters: Callable[[str], Adapter], store: Store | None,
@@ -273,7 +431,7 @@ def check_accounts(settings: Settings, *, adapters: Callable[[str], Adapter], st
         except SharebotError as exc:
             result = AccountStatus(account.name, AccountState.REJECTED, str(exc))
         if store is not None:
-            record_check(store, result, clock())
+            record_check(store, result, clock(), fingerprint=fingerprint(settings.credentials(account)))
         results.append(result)
     return results
 
@@ -288,22 +446,46 @@ def history_retention(settings: Settings, store: Store) -> queue.HistoryRetentio
     return queue.HistoryRetention(store, parse_duration(keep))
 
 
+class WorkerReport(NamedTuple):
+    handled: int
+    states: Mapping[JobState, int]  # where the jobs it handled ended, by state
+    waiting: Mapping[str, int]  # due jobs no worker takes, per flagged account
+    flags: Mapping[str, AccountFlag]
+
+    @property
+    def exit(self) -> Exit:
+        failed = bool(self.states.get(JobState.FAILED) or self.waiting)
+        unsettled = any(self.states.get(s) for s in IN_DOUBT)
+        return Exit.FAILED if failed else Exit.UNSETTLED if unsettled else Exit.OK
+
+
 def run_worker(settings: Settings, *, store: Store, adapters: Callable[[str], Adapter], clock: Clock, owner: str,
-               concurrency: int, burst: bool, stop: threading.Event) -> int:
+               concurrency: int, burst: bool, stop: threading.Event,
+               on_done: Callable[[WorkerReport], object] | None = None) -> int:
+    """Post due jobs until `stop` (or, with `burst`, until none is due); returns how many it handled and
+    hands `on_done` the full report: where they ended, and the due jobs flagged accounts hold up."""
+    refresh_flags(settings, store)
+    fingerprint_of = getattr(adapters, "fingerprint", None)
     with Worker(store, adapters, owner=owner, clock=clock, policy=retry_policy(settings),
-                concurrency=concurrency, lease_seconds=lease_seconds(settings),
+                concurrency=concurrency, lease_seconds=lease_seconds(settings), fingerprint=fingerprint_of,
                 housekeeping=history_retention(settings, store)) as worker:
-        return worker.run(burst=burst, stop=stop)
+        handled = worker.run(burst=burst, stop=stop)
+    if on_done is not None:
+        on_done(WorkerReport(handled, worker.tally(), store.waiting_on_flags(clock()), store.account_flags()))
+    return handled
 
 
 def run_watch(settings: Settings, *, store: Store, adapters: Callable[[str], Adapter], clock: Clock, owner: str,
               stop: threading.Event, on_report: Callable[[WatchReport], None], interval: float | None = None,
               backfill: int = 0, once: bool = False, post: bool = True, concurrency: int = 4) -> WatchReport | None:
     """Poll the sources (`watch.watch_once`), hand each poll's report to `on_report`, post what is due
-    (unless `post` is False), then wait `interval` seconds (default: `[watch] interval`) on `stop`; until
-    `stop` is set, or after one round with `once`. `backfill` applies to the first poll. Returns the last
-    poll's report (None if `stop` was set before the first)."""
-    wait = (settings.watch or WatchConfig()).interval if interval is None else interval
+    (unless `post` is False), then wait `interval` seconds (default: `[watch] interval`; at least
+    `watch.MIN_INTERVAL`) on `stop`; until `stop` is set, or after one round with `once`. `backfill`
+    applies to the first poll. Returns the last poll's report (None if `stop` was set before the first)."""
+    if interval is None:
+        wait = check_interval((settings.watch or WatchConfig()).interval, "watch.interval")
+    else:
+        wait = check_interval(interval, "interval")
     report = None
     while not stop.is_set():
         report = watch_once(settings, store, now=clock(), backfill=backfill)

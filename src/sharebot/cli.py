@@ -1,6 +1,7 @@
 """The `sharebot` command. Thin: each command parses, calls one library function, prints.
 
-Library errors become one line on stderr and exit status 1 here and only here; usage errors exit 2.
+Library errors become one line on stderr and exit status 1 here and only here; usage errors exit 2. Every
+exit status is an `exits.Exit` (README.md, "Exit status").
 Heavy modules (the queue, adapters, their SDKs) are imported inside the commands that need them.
 argparse rather than click: click's import alone is ~7 ms, most of the 10x-`python -c pass` budget that
 a dry run has left after PyYAML, regex and the rendering itself.
@@ -16,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
 from sharebot.errors import SharebotError
+from sharebot.exits import Exit
 from sharebot.when import UnreadableTime
 
 
@@ -26,7 +28,7 @@ def utcnow() -> datetime:
 class Failure(Exception):
     """A command's own verdict: print `message` on stderr and exit with `code`."""
 
-    def __init__(self, message: str, code: int = 1) -> None:
+    def __init__(self, message: str, code: int = Exit.ERROR) -> None:
         super().__init__(message)
         self.code = code
 
@@ -35,11 +37,12 @@ class Run:
     """What a command gets: its arguments, the environment, the settings (read on first use) and output."""
 
     def __init__(self, args: argparse.Namespace, environ: Mapping[str, str], out: TextIO,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow, stdin: TextIO | None = None) -> None:
         self.args = args
         self.environ = environ
         self.out = out
         self.clock = clock
+        self.stdin = stdin
         self._settings: Any = None
 
     @property
@@ -52,6 +55,19 @@ class Run:
 
     def echo(self, text: str = "", end: str = "\n") -> None:
         self.out.write(text + end)
+
+    def interactive(self) -> bool:
+        """Is a person at the keyboard (stdin a terminal) to answer a question?"""
+        try:
+            return self.stdin is not None and self.stdin.isatty()
+        except (AttributeError, ValueError, OSError):
+            return False
+
+    def ask(self, question: str) -> bool:
+        self.out.write(question + " [y/N] ")
+        self.out.flush()
+        assert self.stdin is not None
+        return self.stdin.readline().strip().lower() in ("y", "yes")
 
 
 def names(values: list[str] | None) -> list[str]:
@@ -107,7 +123,8 @@ def cmd_publish(run: Run) -> None:
     run.echo(to_json(output.publish_json(report)) if a.json else output.publish_text(report),
              end="\n" if a.json else "")
     if report.failed:
-        raise Failure(f"{len(report.failed)} account(s) not posted: {', '.join(d.account for d in report.failed)}")
+        raise Failure(f"{len(report.failed)} account(s) not posted: {', '.join(d.account for d in report.failed)}",
+                      report.exit)
 
 
 def cmd_dry_run(run: Run) -> None:
@@ -118,7 +135,7 @@ def cmd_dry_run(run: Run) -> None:
     run.echo(to_json(preview.to_dict()) if a.json else output.preview_text(preview), end="\n" if a.json else "")
     if preview.blocked:
         raise Failure(f"{len(preview.blocked)} post(s) would be refused: "
-                      + ", ".join(p.account for p in preview.blocked))
+                      + ", ".join(p.account for p in preview.blocked), Exit.FAILED)
 
 
 def cmd_links(run: Run) -> None:
@@ -138,7 +155,10 @@ def cmd_status(run: Run) -> None:
     from sharebot import app, output
 
     with QueueSession(run.settings, adapters=False) as (store, _):
-        run.echo(output.jobs_text(app.status(store, run.args.slug)), end="")
+        report = app.status(store, run.args.slug)
+    run.echo(output.status_text(report), end="")
+    if report.exit:
+        raise Failure(f"{run.args.slug}: not everything went through (see above)", report.exit)
 
 
 def cmd_queue(run: Run) -> None:
@@ -188,7 +208,7 @@ def cmd_queue_resolve(run: Run) -> None:
 
     a = run.args
     if bool(a.posted) == a.not_posted:
-        raise Failure("queue resolve: give exactly one of --posted URL or --not-posted", 2)
+        raise Failure("queue resolve: give exactly one of --posted URL or --not-posted", Exit.USAGE)
     with QueueSession(run.settings, adapters=False) as (store, _):
         job = queue.resolve(store, a.job_id, run.clock(), posted_url=a.posted, remote_id=a.remote_id,
                             not_posted=a.not_posted)
@@ -208,14 +228,29 @@ def cmd_queue_prune(run: Run) -> None:
 
 
 def cmd_retract(run: Run) -> None:
-    from sharebot import app
+    import threading
+
+    from sharebot import app, output
+
+    a = run.args
+    confirm = None
+    if not a.dry_run and not a.yes:
+        if not run.interactive():
+            raise Failure("retract: stdin is not a terminal; give --yes to retract without asking", Exit.USAGE)
+
+        def confirm(plan: Any) -> bool:
+            run.echo(output.retract_plan_text(a.slug, plan), end="")
+            return run.ask(f"Retract {a.slug} as above?")
 
     with QueueSession(run.settings) as (store, adapters):
-        results = app.retract(store, run.args.slug, adapters=adapters, clock=run.clock)
-    for r in results:
-        run.echo(f"  {r.job.account:<12} {'deleted' if r.deleted else 'NOT deleted: ' + r.detail}")
-    if any(not r.deleted for r in results):
-        raise Failure("some posts could not be deleted")
+        report = app.retract(store, a.slug, adapters=adapters, clock=run.clock, owner=owner_name("retract"),
+                             settings=run.settings, networks=names(a.network), accounts=names(a.account),
+                             dry_run=a.dry_run, confirm=confirm, wait=threading.Event().wait)
+    if not report.done and not a.dry_run:
+        raise Failure("retract: not confirmed; nothing changed")
+    run.echo(output.retract_text(report), end="")
+    if report.exit:
+        raise Failure("some posts are not deleted or not settled yet (see above)", report.exit)
 
 
 # --- worker and watch -----------------------------------------------------------------------------
@@ -234,14 +269,17 @@ def stop_on_signals() -> Any:
 
 
 def cmd_worker(run: Run) -> None:
-    from sharebot import app
+    from sharebot import app, output
 
     stop = stop_on_signals()
+    reports: list[Any] = []
     with QueueSession(run.settings) as (store, adapters):
-        handled = app.run_worker(run.settings, store=store, adapters=adapters, clock=run.clock,
-                                 owner=owner_name("worker"), concurrency=run.args.concurrency,
-                                 burst=run.args.burst, stop=stop)
-    run.echo(f"worker handled {handled} job(s)")
+        app.run_worker(run.settings, store=store, adapters=adapters, clock=run.clock, owner=owner_name("worker"),
+                       concurrency=run.args.concurrency, burst=run.args.burst, stop=stop, on_done=reports.append)
+    run.echo(output.worker_text(reports[0]), end="")
+    # A worker that runs until stopped ends as asked; a burst (cron) says how its jobs came out.
+    if run.args.burst and reports[0].exit:
+        raise Failure("some jobs did not go through (see above)", reports[0].exit)
 
 
 def cmd_watch(run: Run) -> None:
@@ -254,18 +292,29 @@ def cmd_watch(run: Run) -> None:
                              stop=stop, on_report=lambda report: run.echo(output.watch_text(report, zone=zone), end=""),
                              interval=a.interval, backfill=a.backfill, once=a.once, post=not a.no_post,
                              concurrency=a.concurrency)
-    if a.once and last is not None and last.errors:
-        raise Failure("some sources could not be read")
+    if a.once and last is not None and (last.errors or last.skipped):
+        raise Failure("some sources could not be read" if last.errors else "some articles could not be read",
+                      Exit.FAILED)
 
 
 # --- accounts -------------------------------------------------------------------------------------
 def cmd_accounts(run: Run) -> None:
+    from sharebot import app, output
+
+    with QueueSession(run.settings, adapters=False) as (store, _):
+        lines = app.list_accounts(run.settings, store)
+    run.echo(output.accounts_text(lines), end="")
+    stuck = [line.account.name for line in lines if line.account.enabled and (line.flag or line.missing)]
+    if stuck:
+        raise Failure(f"{len(stuck)} account(s) cannot post: {', '.join(stuck)}", Exit.FAILED)
+
+
+def cmd_accounts_clear(run: Run) -> None:
     from sharebot import app
 
-    for line in app.list_accounts(run.settings):
-        a = line.account
-        creds = ", ".join(f"{k}: {v}" for k, v in line.credentials.items()) or "no credentials"
-        run.echo(f"{a.name:<12} {a.network.value:<9} {'enabled' if a.enabled else 'disabled':<8} {creds}")
+    with QueueSession(run.settings, adapters=False) as (store, _):
+        cleared = app.clear_account(run.settings, store, run.args.name)
+    run.echo(f"{run.args.name}: flag cleared; its jobs go out again" if cleared else f"{run.args.name}: not flagged")
 
 
 def cmd_accounts_check(run: Run) -> None:
@@ -277,7 +326,7 @@ def cmd_accounts_check(run: Run) -> None:
         run.echo(f"{r.account:<12} {r.state:<10} {r.detail}")
     bad = [r.account for r in results if r.state not in ("ok", "expiring")]
     if bad:
-        raise Failure(f"{len(bad)} account(s) not usable: {', '.join(bad)}")
+        raise Failure(f"{len(bad)} account(s) not usable: {', '.join(bad)}", Exit.FAILED)
 
 
 # --- the parser -----------------------------------------------------------------------------------
@@ -307,6 +356,14 @@ def _links_args(p: argparse.ArgumentParser) -> None:
 
 def _slug_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("slug")
+
+
+def _retract_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("slug")
+    p.add_argument("--dry-run", action="store_true", help="say what it would do with each post; change nothing")
+    p.add_argument("--network", action="append", metavar="NAMES", help="only these networks (x,bluesky,…)")
+    p.add_argument("--account", action="append", metavar="NAMES", help="only these accounts")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask (needed when stdin is not a terminal)")
 
 
 def _queue_args(p: argparse.ArgumentParser) -> None:
@@ -375,6 +432,15 @@ def _seconds(text: str) -> float:
     return seconds
 
 
+def _interval(text: str) -> float:
+    from sharebot.watch import MIN_INTERVAL
+
+    seconds = _duration(text, "s").total_seconds()
+    if seconds < MIN_INTERVAL:
+        raise argparse.ArgumentTypeError(f"{text!r}: poll at most every {MIN_INTERVAL:g} seconds")
+    return seconds
+
+
 def _worker_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--burst", action="store_true", help="post what is due, then exit (for cron)")
     p.add_argument("--concurrency", type=int, default=4, choices=range(1, 65), metavar="N",
@@ -385,12 +451,17 @@ def _accounts_args(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="accounts_command", metavar="SUBCOMMAND")
     text = "Verify every account's credentials with one authenticated read each."
     sub.add_parser("check", help=text, description=text).set_defaults(handler=cmd_accounts_check)
+    text = "Let a flagged account post again (changed credentials clear its flag by themselves)."
+    clear = sub.add_parser("clear", help=text, description=text)
+    clear.set_defaults(handler=cmd_accounts_clear)
+    clear.add_argument("name", metavar="NAME")
 
 
 def _watch_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--once", action="store_true", help="poll once, post what is due, then exit (for cron)")
-    p.add_argument("--interval", type=_seconds, metavar="SECONDS",
-                   help="between polls, in seconds or as a duration: 90, 2m (default: [watch].interval)")
+    p.add_argument("--interval", type=_interval, metavar="SECONDS",
+                   help="between polls, at least 10 s, in seconds or as a duration: 90, 2m "
+                        "(default: [watch].interval)")
     p.add_argument("--backfill", type=int, default=0, metavar="N",
                    help="on a source's first poll, enqueue its newest N articles instead of none")
     p.add_argument("--no-post", action="store_true", help="only enqueue; leave posting to `sharebot worker`")
@@ -405,12 +476,14 @@ COMMANDS: dict[str, tuple[Callable[[Run], None], Callable[[argparse.ArgumentPars
               "WhatsApp, Telegram, Threads, Mastodon."),
     "status": (cmd_status, _slug_arg, "Where SLUG went: each account's state, post URL and time."),
     "queue": (cmd_queue, _queue_args, "List jobs (with filters), or inspect and repair one with a subcommand."),
-    "retract": (cmd_retract, _slug_arg, "Delete SLUG's posts on every network (for corrections), and record it."),
+    "retract": (cmd_retract, _retract_args, "Withdraw SLUG everywhere (for corrections): delete its posts, cancel "
+                "those not sent yet, settle those in doubt by looking first."),
     "worker": (cmd_worker, _worker_args, "Post due jobs until stopped; SIGTERM finishes the posts in hand, "
                "then exits."),
     "watch": (cmd_watch, _watch_args, "Poll the configured sources and post new articles by each account's "
               "schedule and filter."),
-    "accounts": (cmd_accounts, _accounts_args, "List configured accounts with their secrets masked."),
+    "accounts": (cmd_accounts, _accounts_args, "List configured accounts with their secrets masked, and any that "
+                 "cannot post (flagged, or a credential missing)."),
 }
 
 
@@ -450,10 +523,10 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None, *, environ: Mapping[str, str] | None = None,
-         stdout: TextIO | None = None, stderr: TextIO | None = None,
+         stdout: TextIO | None = None, stderr: TextIO | None = None, stdin: TextIO | None = None,
          clock: Callable[[], datetime] = utcnow) -> int:
-    """Run one command; returns the exit status (the console script exits with it). `clock` gives the time
-    (aware UTC) for everything the command plans or records; tests pass a fixed one."""
+    """Run one command; returns the exit status (an `Exit`; the console script exits with it). `clock`
+    gives the time (aware UTC) for everything the command plans or records; tests pass a fixed one."""
     out, err = stdout or sys.stdout, stderr or sys.stderr
     argv = sys.argv[1:] if argv is None else argv
     try:
@@ -461,20 +534,21 @@ def main(argv: list[str] | None = None, *, environ: Mapping[str, str] | None = N
     except SystemExit as exc:  # argparse has printed usage or help
         return int(exc.code or 0)
     try:
-        args.handler(Run(args, os.environ if environ is None else environ, out, clock))
+        args.handler(Run(args, os.environ if environ is None else environ, out, clock,
+                         sys.stdin if stdin is None else stdin))
     except Failure as exc:
         err.write(f"sharebot: {exc}\n")
-        return exc.code
+        return int(exc.code)
     except UnreadableTime as exc:  # a time given on the command line (the library names the option)
         err.write(f"sharebot: {exc}\n")
-        return 2
+        return Exit.USAGE
     except SharebotError as exc:
         err.write(f"sharebot: {exc}\n")
-        return 1
+        return Exit.ERROR
     except KeyboardInterrupt:
         err.write("sharebot: interrupted\n")
-        return 130
-    return 0
+        return Exit.INTERRUPTED
+    return Exit.OK
 
 
 def entry() -> None:

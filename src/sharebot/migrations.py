@@ -93,13 +93,40 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
     Migration(
+        # Which article (by canonical URL) each slug in the queue stands for, and where it was first read:
+        # two articles never share a slug, so never a job key. Slugs queued before this have no row; the
+        # first article to ask for one takes it, as before.
+        "0004_article_slugs",
+        sqlite=(
+            "CREATE TABLE articles (slug TEXT PRIMARY KEY, article_id TEXT NOT NULL UNIQUE,"
+            " source TEXT NOT NULL, first_seen TEXT NOT NULL)",
+        ),
+        postgres=(
+            "CREATE TABLE articles (slug TEXT PRIMARY KEY, article_id TEXT NOT NULL UNIQUE,"
+            " source TEXT NOT NULL, first_seen TIMESTAMPTZ NOT NULL)",
+        ),
+    ),
+    Migration(
+        # `retract` marks an article's jobs so no worker claims them again; an account flag keeps a salted
+        # fingerprint of the credentials it was raised for, so changed credentials clear it at the next use.
+        "0005_retractions_and_flag_fingerprints",
+        sqlite=(
+            "ALTER TABLE jobs ADD COLUMN retracted_at TEXT",
+            "ALTER TABLE accounts ADD COLUMN credential_fingerprint TEXT",
+        ),
+        postgres=(
+            "ALTER TABLE jobs ADD COLUMN retracted_at TIMESTAMPTZ",
+            "ALTER TABLE accounts ADD COLUMN credential_fingerprint TEXT",
+        ),
+    ),
+    Migration(
         # Indexes that keep the hot queries off the finished history, however long it grows. Partial indexes
         # (a query uses one only when it names the predicate's states as literals, which the store does):
         # - finished jobs by state and last update: the scheduler's "what went out since" read (published,
         #   with `account` so it is answered from the index alone) and `queue prune`'s oldest-first batches;
         # - running jobs by lease end: the expiry probe every worker makes before each claim.
         # SQLite proves `state = 'published'` implies the predicate only through an OR, not through IN.
-        "0004_history_indexes",
+        "0006_history_indexes",
         sqlite=(
             "CREATE INDEX jobs_finished_updated_at ON jobs (state, updated_at, account) WHERE state = 'published'"
             " OR state = 'deleted' OR state = 'canceled' OR state = 'failed'",

@@ -29,7 +29,12 @@ class Account(NamedTuple):
 
 
 class Article(NamedTuple):
-    """One published news article, as a source describes it."""
+    """One published news article, as a source describes it.
+
+    `id` is what makes it this article: its canonical URL (`sources.common.canonical_url`), the same from
+    a content file, a feed item or the page itself. `slug` is what people type and what the queue files
+    it under; the queue keeps one slug per id (`pipeline.queue_slug`).
+    """
 
     slug: str
     title: str
@@ -43,6 +48,9 @@ class Article(NamedTuple):
     published_at: datetime | None = None
     author: str = ""
     source: str = ""  # where it was read from: a file path, feed or page URL
+    id: str = ""  # the canonical URL; "" only for an Article made by hand (then its `url` counts)
+    feed_id: str = ""  # the feed's own id for the item (RSS guid, Atom id, JSON Feed id), if it has one
+    slug_derived: bool = False  # made from the URL (feeds, pages), not chosen by an editor (content files)
 
     def to_dict(self) -> dict[str, Any]:
         data = self._asdict()

@@ -58,6 +58,9 @@ class Rules:
     link_placement: ClassVar[str] = "text"
     # True where sharebot must send title/description/thumbnail itself (no crawler).
     builds_card: ClassVar[bool] = False
+    # The most code points one unit of `limit` can stand for; None where a unit has no such bound (a grapheme
+    # may carry any number of combining marks).
+    max_code_points_per_unit: ClassVar[float | None] = None
 
     def __init__(self, limit: int | None = None) -> None:
         self.limit = limit or self.default_limit
@@ -74,6 +77,10 @@ class Rules:
         raise NotImplementedError
 
     def fits(self, text: str) -> bool:
+        # A text with more code points than any post can hold is refused before it is measured, so fitting a
+        # 5 MB teaser never counts all of it.
+        if self.max_code_points_per_unit is not None and len(text) > self.limit * self.max_code_points_per_unit:
+            return False
         return 0 < self.length(text) <= self.limit
 
     def problems(self, text: str) -> list[tuple[str, str]]:
@@ -89,6 +96,7 @@ class Rules:
 
 class XRules(Rules):
     unit = "weighted characters"
+    max_code_points_per_unit = 4096 / 23  # a URL of up to 4,096 characters counts 23
     default_template = "{title}\n\n{teaser}\n\n{link}\n\n{hashtags}"
     default_limit = 280
 
@@ -104,6 +112,7 @@ class XRules(Rules):
 
 class BlueskyRules(Rules):
     unit = "graphemes"
+    max_code_points_per_unit = 10  # 3,000 UTF-8 bytes at most, and each code point takes one or more
     default_template = "{title}\n\n{teaser}\n\n{hashtags}"
     link_placement = "field"  # the link travels in the app.bsky.embed.external card we build
     builds_card = True
@@ -127,6 +136,7 @@ class BlueskyRules(Rules):
 
 class MastodonRules(Rules):
     unit = "characters"
+    max_code_points_per_unit = 4096 / 23  # each URL counts 23; a mention counts its local part only
     default_template = "{title}\n\n{teaser}\n\n{link}\n\n{hashtags}"
     default_max_hashtags = 4
     default_limit = 500  # each instance sets its own: the account's max_characters
@@ -146,6 +156,7 @@ class MastodonRules(Rules):
 
 class LinkedInRules(Rules):
     unit = "UTF-16 code units"
+    max_code_points_per_unit = 1  # a code point is one or two UTF-16 units
     # The Posts API does not scrape links: the URL goes in content.article and stays out of the commentary,
     # where little-text escaping would break it (platforms.md §4.3).
     default_template = "{title}\n\n{teaser}\n\n{hashtags}"
@@ -160,6 +171,7 @@ class LinkedInRules(Rules):
 
 class FacebookRules(Rules):
     unit = "characters"
+    max_code_points_per_unit = 1  # counted in UTF-16 units, one or two per code point
     default_template = "{title}\n\n{teaser}"
     link_placement = "field"  # Graph API `link`; Facebook's crawler builds the card from og: tags
     default_max_hashtags = 0
@@ -182,6 +194,7 @@ class ThreadsRules(Rules):
 
 class TelegramRules(Rules):
     unit = "UTF-16 code units"
+    max_code_points_per_unit = 1  # a code point is one or two UTF-16 units
     default_template = "{title}\n\n{teaser}\n\n{link}"
     default_max_hashtags = 0
     default_limit = 4096
@@ -197,6 +210,7 @@ class TelegramRules(Rules):
 
 class WhatsAppRules(Rules):
     unit = "characters"
+    max_code_points_per_unit = 1
     default_template = "{title}\n\n{link}"
     default_max_hashtags = 0
     default_limit = 65536

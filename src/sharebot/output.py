@@ -10,13 +10,24 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from sharebot.jobs import JobState
 from sharebot.models import Severity
 from sharebot.scheduler import describe
 
 if TYPE_CHECKING:
-    from sharebot.app import JobHistory, Planned, PublishReport, QueueListing
-    from sharebot.jobs import Job
-    from sharebot.pipeline import Preview
+    from sharebot.app import (
+        AccountLine,
+        JobHistory,
+        Planned,
+        PublishReport,
+        QueueListing,
+        RetractReport,
+        StatusReport,
+        WorkerReport,
+    )
+    from sharebot.jobs import AccountFlag, Job
+    from sharebot.pipeline import Correction, Preview
+    from sharebot.queue import RetractStep
     from sharebot.watch import WatchReport
 
 
@@ -50,6 +61,12 @@ def preview_text(preview: Preview, *, width: int = 100) -> str:
         when = preview.times.get(post.account)
         if when is not None:
             lines.append(f"  when      {_when(when, preview)}")
+        correction = preview.corrections.get(post.account)
+        if correction is not None:
+            job = correction.job
+            lines.append(f"  queue     job {job.id} holds an older post: "
+                         + ("publish updates it" if job.state is JobState.QUEUED else _too_late(job.state)))
+            lines += [f"            {change}" for change in correction.changes]
         for f in post.facets:
             lines.append(f"  facet     {f.kind} bytes {f.byte_start}–{f.byte_end} → {f.value}")
         if post.share_url:
@@ -67,16 +84,34 @@ def _when(when: datetime, preview: Preview) -> str:
     return describe(when, preview.zone)
 
 
+def _too_late(state: JobState) -> str:
+    """Why a job's post was not corrected."""
+    return {
+        JobState.RUNNING: "not updated, it is being sent as it was",
+        JobState.UNKNOWN: "not updated, it may have gone out as it was",
+        JobState.PUBLISHED: "not updated, it went out as it was",
+        JobState.DELETED: "not updated, it went out as it was and was deleted",
+    }.get(state, f"not updated, it is {state}: a retry sends it as it was")
+
+
 def publish_text(report: PublishReport) -> str:
     lines = [f"{report.article.slug} (round {report.round})"]
     for line in report.lines:
         note = " (earlier run)" if line.already else ""
         lines.append(f"  {line.account:<12} {line.network.value:<9} {line.state:<10}{note} "
                      f"{line.url or ''} {'' if line.url else line.detail}".rstrip())
+        if line.correction is not None:
+            lines += _correction_lines(line.correction)
     if report.waiting:
         lines.append(f"{len(report.waiting)} post(s) wait in the queue: `sharebot worker` (or `watch`) sends them "
                      "when due")
     return _text(lines)
+
+
+def _correction_lines(correction: Correction, indent: str = "      ") -> list[str]:
+    """The post's changes under its line, headed by whether the queue now holds the new post."""
+    head = "post updated" if correction.updated else f"post {_too_late(correction.job.state)}"
+    return [f"{indent}{head}:"] + [f"{indent}  {change}" for change in correction.changes]
 
 
 def publish_json(report: PublishReport) -> dict[str, Any]:
@@ -84,7 +119,9 @@ def publish_json(report: PublishReport) -> dict[str, Any]:
         "article": report.article.slug,
         "round": report.round,
         "accounts": [{"account": d.account, "network": d.network.value, "state": d.state, "url": d.url,
-                      "detail": d.detail, "job": d.job_id, "earlier_run": d.already} for d in report.lines],
+                      "detail": d.detail, "job": d.job_id, "earlier_run": d.already,
+                      "post_updated": d.correction.updated if d.correction else False,
+                      "changes": list(d.correction.changes) if d.correction else []} for d in report.lines],
     }
 
 
@@ -94,20 +131,95 @@ def job_line(job: Job) -> str:
             f"{job.updated_at:%Y-%m-%d %H:%M}Z  {where}").rstrip()
 
 
+def settle_hint(job: Job) -> str | None:
+    """The command a person runs to settle a job that waits for them, or None."""
+    if job.state.value != "attention":
+        return None
+    return f"         settle it: sharebot queue resolve {job.id} --posted URL [--remote-id ID]  |  --not-posted"
+
+
 def jobs_text(jobs: list[Job]) -> str:
-    return _text(job_line(job) for job in jobs)
+    lines = []
+    for job in jobs:
+        lines.append(job_line(job))
+        hint = settle_hint(job)
+        if hint:
+            lines.append(hint)
+        if job.retracted_at is not None and job.state.value == "published":
+            lines.append(f"         retracted {job.retracted_at:%Y-%m-%d %H:%M}Z but still up: "
+                         f"`sharebot retract {job.slug}` deletes it")
+    return _text(lines)
+
+
+def flag_line(flag: AccountFlag) -> str:
+    return (f"account {flag.account} cannot post: flagged {flag.at:%Y-%m-%d %H:%M}Z: {flag.reason} "
+            f"(change its credentials, or `sharebot accounts clear {flag.account}`)")
+
+
+def status_text(report: StatusReport) -> str:
+    return jobs_text(report.jobs) + _text(flag_line(f) for f in report.flags.values())
 
 
 def queue_text(listing: QueueListing) -> str:
     counts = "  ".join(f"{state.value}: {n}" for state, n in listing.counts.items() if n)
-    return jobs_text(listing.jobs) + (counts or "the queue is empty") + "\n"
+    flags = _text(flag_line(f) for f in listing.flags.values())
+    return jobs_text(listing.jobs) + (counts or "the queue is empty") + "\n" + flags
 
 
 def history_text(history: JobHistory) -> str:
     job = history.job
     lines = [job_line(job), f"  key {job.key[:16]}…  attempts {job.attempts}  run at {job.run_at:%Y-%m-%d %H:%M:%S}Z",
              "  " + job.post.text.replace("\n", "\n  ")]
+    if job.retracted_at is not None:
+        lines.append(f"  article retracted {job.retracted_at:%Y-%m-%d %H:%M:%S}Z: never sent again")
     lines += [f"  {e.at:%Y-%m-%d %H:%M:%S}Z  {e.from_state or '-'} -> {e.to_state}  {e.reason}" for e in history.events]
+    hint = settle_hint(job)
+    if hint:
+        lines.append(hint.strip())
+    return _text(lines)
+
+
+def retract_text(report: RetractReport) -> str:
+    """One line per job (an account's, per round): what retract did, or with `done` False would do."""
+    if not report.done:
+        return retract_plan_text(report.slug, report.plan)
+    rounds = len({step.job.round for step in report.plan}) > 1
+    lines = []
+    for r in report.results:
+        who = f"{r.job.account} r{r.job.round}" if rounds else r.job.account
+        lines.append(f"  {who:<12} {r.result.value}{': ' + r.detail if r.detail else ''}")
+    return _text(lines)
+
+
+def retract_plan_text(slug: str, plan: list[RetractStep]) -> str:
+    rounds = len({step.job.round for step in plan}) > 1
+    lines = [f"{slug}: retract would"]
+    for step in plan:
+        who = f"{step.job.account} r{step.job.round}" if rounds else step.job.account
+        lines.append(f"  {who:<12} {step.action.value}: {step.detail}")
+    return _text(lines)
+
+
+def accounts_text(lines: list[AccountLine]) -> str:
+    out = []
+    for line in lines:
+        a = line.account
+        creds = ", ".join(f"{k}: {v}" for k, v in line.credentials.items()) or "no credentials"
+        out.append(f"{a.name:<12} {a.network.value:<9} {'enabled' if a.enabled else 'disabled':<8} {creds}")
+        if line.flag is not None:
+            out.append(f"{'':<12} FLAGGED {line.flag.at:%Y-%m-%d %H:%M}Z: {line.flag.reason} "
+                       f"(change its credentials, or `sharebot accounts clear {a.name}`)")
+        if line.missing:
+            out.append(f"{'':<12} cannot post: not set: {', '.join(line.missing)}")
+    return _text(out)
+
+
+def worker_text(report: WorkerReport) -> str:
+    ended = ", ".join(f"{n} {state.value}" for state, n in sorted(report.states.items()) if n)
+    lines = [f"worker handled {report.handled} job(s)" + (f": {ended}" if ended else "")]
+    for account, n in report.waiting.items():
+        flag = report.flags.get(account)
+        lines.append(f"{n} due job(s) wait: " + (flag_line(flag) if flag else f"account {account} is flagged"))
     return _text(lines)
 
 
@@ -131,7 +243,15 @@ def watch_text(report: WatchReport, *, zone: str) -> str:
         times = ", ".join(f"{account} {describe(t, zone)}" for account, t in item.times.items())
         lines.append(f"new: {item.article.slug}: {times or 'no account takes it'}")
         lines += [f"  {account}: {why}" for account, why in item.skipped.items()]
+    for fixed in report.corrected:
+        job = fixed.correction.job
+        lines.append(f"changed: {fixed.article.slug}: {job.account} (job {job.id})")
+        lines += _correction_lines(fixed.correction, indent="  ")
     lines += [f"{source}: {message} (will try again)" for source, message in report.errors.items()]
+    lines += [f"{skipped.source}: skipped {skipped.item.reason} (tried again when it changes)"
+              for skipped in report.skipped]
+    lines += [f"{source}: {count} item(s) still skipped, unchanged since reported"
+              for source, count in report.still_skipped.items()]
     return _text(lines)
 
 

@@ -1,5 +1,11 @@
 """The pipeline from an article to planned posts: find the article, choose the accounts, render a post
-for each, and plan when each goes out. What a dry run shows and what `publish` enqueues both come from here.
+for each, and plan when each goes out. What a dry run shows and what `publish` enqueues both come from here,
+and so do the two things `publish` and `watch` settle with the queue before enqueueing:
+
+- the slug the queue files the article under (`queue_slug`): one slug per article, so two articles never
+  share a job;
+- corrections (`find_corrections`, `apply_corrections`): when the post rendered now differs from the one a
+  job holds, a job still queued gets the new one.
 
 Nothing here sends or needs a credential; the dry run reads the queue, if there is one, and writes nothing.
 """
@@ -15,13 +21,15 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sharebot import links
 from sharebot.config import Settings
-from sharebot.errors import ConfigError
-from sharebot.models import Account, Article, Network, RenderedPost
+from sharebot.errors import ArticleError, ConfigError
+from sharebot.jobs import Job, JobState
+from sharebot.models import Account, Article, Issue, Network, RenderedPost, Severity
 from sharebot.networks import LINK_ONLY, NETWORKS, share_servers
 from sharebot.render import add_utm, render
 from sharebot.scheduler import PublishMode, plan
 from sharebot.sources import Fetcher, open_source, read_page
-from sharebot.sources.fetch import http_fetcher
+from sharebot.sources.common import canonical_url, disambiguated
+from sharebot.sources.fetch import http_fetcher, is_url
 from sharebot.when import UnreadableTime, parse_when
 
 if TYPE_CHECKING:
@@ -48,12 +56,25 @@ class Resolved(NamedTuple):
     at: datetime | None
 
 
+class Correction(NamedTuple):
+    """A job the queue holds for the article whose post differs from the one rendered now."""
+
+    job: Job  # as it stands: with the new post when `updated`
+    changes: tuple[str, ...]  # what differs, as "- old" / "+ new" lines
+    updated: bool = False  # the job now holds the new post (it was still queued)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"account": self.job.account, "job": self.job.id, "state": str(self.job.state),
+                "changes": list(self.changes), "updated": self.updated}
+
+
 class Preview(NamedTuple):
     article: Article
     posts: tuple[RenderedPost, ...]
     times: Mapping[str, datetime] = MappingProxyType({})  # account -> when its post would go out (UTC)
     now: datetime | None = None
     zone: str = "UTC"
+    corrections: Mapping[str, Correction] = MappingProxyType({})  # account -> its job's older post
 
     @property
     def blocked(self) -> list[RenderedPost]:
@@ -66,7 +87,8 @@ class Preview(NamedTuple):
             when = self.times.get(post.account)
             data["scheduled_at"] = when.isoformat() if when else None
             posts.append(data)
-        return {"article": self.article.to_dict(), "posts": posts}
+        return {"article": self.article.to_dict(), "posts": posts,
+                "corrections": [c.to_dict() for c in self.corrections.values()]}
 
 
 def resolve(settings: Settings, request: PublishRequest, *, now: datetime,
@@ -89,9 +111,30 @@ def dry_run(settings: Settings, request: PublishRequest, *, now: datetime,
     there is one: a dry run creates, upgrades and writes nothing)."""
     chosen = resolve(settings, request, now=now, fetch=fetch)
     with _existing_queue(settings) as store:
-        taken = taken_from(store, now) if store is not None else None
-        return render_article(settings, chosen.article, chosen.accounts, now=now, mode=chosen.mode, at=chosen.at,
-                              taken=taken)
+        if store is None:
+            article = chosen.article._replace(id=article_id(chosen.article))
+            preview = render_article(settings, article, chosen.accounts, now=now, mode=chosen.mode, at=chosen.at)
+        else:
+            article = queue_slug(store, chosen.article)
+            preview = render_article(settings, article, chosen.accounts, now=now, mode=chosen.mode, at=chosen.at,
+                                     taken=taken_from(store, now))
+            if not request.repost:  # a repost is a new round: new jobs, nothing held to correct
+                held = newest_jobs(store.list_jobs(slug=article.slug))
+                found = find_corrections([held[p.account] for p in preview.posts if p.account in held],
+                                         preview.posts)
+                preview = preview._replace(corrections=MappingProxyType({c.job.account: c for c in found}))
+    # An account that would post but cannot (no credential) is an error here, not a surprise at publish time.
+    accounts = {a.name: a for a in chosen.accounts}
+    return preview._replace(posts=tuple(
+        p._replace(issues=(*p.issues, Issue(Severity.ERROR, "missing-credential", f"not set: {', '.join(unset)}")))
+        if (unset := missing_credentials(settings, accounts[p.account])) else p for p in preview.posts))
+
+
+def missing_credentials(settings: Settings, account: Account) -> list[str]:
+    """The environment variables of the credentials the account's network cannot post without that are
+    not set (the registry's `secrets`)."""
+    present, variables = settings.credentials(account), settings.secret_vars(account)
+    return [variables.get(name, name) for name in NETWORKS[account.network].secrets if name not in present]
 
 
 @contextmanager
@@ -123,6 +166,123 @@ def load_article(settings: Settings, ref: str, *, fetch: Fetcher | None = None) 
     source = open_source(settings.source.kind, settings.source.location, base_url=settings.site.base_url,
                          language=settings.site.language, fetch=fetch, timezone=settings.site.timezone)
     return source.get(ref)
+
+
+def article_id(article: Article) -> str:
+    """What makes `article` this article: its id, or for one made by hand without, its URL's canonical form."""
+    return article.id or canonical_url(article.url)
+
+
+class Filed(NamedTuple):
+    article: Article  # with its id, and the slug the queue files it under
+    first_source: str  # where the queue first met the article (a file, feed or page)
+
+
+def queue_slug(store: Store, article: Article, *, now: datetime | None = None) -> Article:
+    """`article` with its id, and the slug the queue files it under: its own slug, unless another article
+    holds it. Then a slug sharebot made from the URL (a feed item's, a page's) gets a suffix made from the
+    article's id (`disambiguated`); one an editor chose stays, and two sources claiming it for different
+    articles are an ArticleError naming both. With `now`, a slug new to the queue is recorded as the
+    article's; without, it is only looked up (the dry run).
+
+    In one content directory a slug names one article: a file whose `url` was corrected keeps its slug.
+    """
+    return file_article(store, article, now=now).article
+
+
+def file_article(store: Store, article: Article, *, now: datetime | None = None) -> Filed:
+    """`queue_slug`, and where the queue first met the article."""
+    ident = article_id(article)
+    slugs = [article.slug] + ([disambiguated(article.slug, ident)] if article.slug_derived else [])
+    slug, holder, holder_source = store.article_slug(ident, slugs, source=article.source, now=now)
+    if holder == ident:
+        return Filed(article._replace(slug=slug, id=ident), holder_source)
+    if not article.slug_derived and _same_directory(holder_source, article.source):
+        return Filed(article._replace(id=ident), holder_source)
+    raise ArticleError(f"two articles claim the slug '{slug}': {holder} (from {holder_source}) and {ident} "
+                       f"(from {article.source or 'here'}); give one of them another slug")
+
+
+def _same_directory(one: str, other: str) -> bool:
+    """Are `one` and `other` files in one directory (not URLs)?"""
+    files = bool(one and other) and not is_url(one) and not is_url(other)
+    return files and os.path.dirname(one) == os.path.dirname(other)
+
+
+def newest_jobs(jobs: Iterable[Job]) -> dict[str, Job]:
+    """Each account's job in its newest round: the one a new post for the account would correct."""
+    newest: dict[str, Job] = {}
+    for job in jobs:
+        if job.account not in newest or job.round > newest[job.account].round:
+            newest[job.account] = job
+    return newest
+
+
+def find_corrections(jobs: Iterable[Job], posts: Iterable[RenderedPost]) -> list[Correction]:
+    """The jobs whose post differs from the new post for their account, with what differs."""
+    fresh = {p.account: p for p in posts}
+    found = []
+    for job in jobs:
+        post = fresh.get(job.account)
+        changes = post_changes(job.post, post) if post is not None else ()
+        if changes:
+            found.append(Correction(job, changes))
+    return found
+
+
+def apply_corrections(store: Store, corrections: Iterable[Correction], posts: Iterable[RenderedPost], *,
+                      now: datetime) -> list[Correction]:
+    """Give each corrected job that is still queued its new post (a compare-and-set on its state: a job a
+    worker has claimed keeps the post it is sending), with a "post updated: …" event."""
+    fresh = {p.account: p for p in posts}
+    done = []
+    for correction in corrections:
+        job = correction.job
+        if job.state is JobState.QUEUED:
+            fields = ", ".join(name for name, _, _ in _differences(job.post, fresh[job.account]))
+            updated = store.replace_post(job.id, fresh[job.account], now=now, reason=f"post updated: {fields}")
+            if updated is not None:
+                done.append(correction._replace(job=updated, updated=True))
+                continue
+            job = store.get(job.id)
+        done.append(correction._replace(job=job))
+    return done
+
+
+def post_changes(old: RenderedPost, new: RenderedPost) -> tuple[str, ...]:
+    """What of a post that goes out differs, as "- old" / "+ new" lines: the text's changed lines, then
+    each other changed field as "- name: value"; () when nothing that goes out differs."""
+    lines: list[str] = []
+    for name, before, after in _differences(old, new):
+        if name != "text":
+            lines += [f"- {name}: {_shown(before)}", f"+ {name}: {_shown(after)}"]
+            continue
+        import difflib  # only when a text changed
+
+        was, now = str(before).split("\n"), str(after).split("\n")
+        for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=was, b=now, autojunk=False).get_opcodes():
+            if tag != "equal":
+                lines += [f"- {line}" for line in was[i1:i2]] + [f"+ {line}" for line in now[j1:j2]]
+    return tuple(lines)
+
+
+def _differences(old: RenderedPost, new: RenderedPost) -> list[tuple[str, Any, Any]]:
+    """(field, old value, new value) for each field that goes out and differs. Facets count only when the
+    text is the same: otherwise they follow from it."""
+    found = [(name, getattr(old, name), getattr(new, name))
+             for name in ("text", "link", "image", "image_alt", "language")]
+    old_card = old.card.to_dict() if old.card else {}
+    new_card = new.card.to_dict() if new.card else {}
+    found += [(f"card {name}", old_card.get(name), new_card.get(name))
+              for name in ("uri", "title", "description", "image", "image_alt")]
+    found += [("options", dict(old.options), dict(new.options))]
+    if old.text == new.text:
+        found += [("facets", [f.to_dict() for f in old.facets], [f.to_dict() for f in new.facets])]
+    return [(name, before, after) for name, before, after in found if before != after]
+
+
+def _shown(value: object) -> str:
+    return "(none)" if value in (None, "", {}, []) else str(value)
 
 
 def select_accounts(settings: Settings, *, networks: Iterable[str] = (), accounts: Iterable[str] = ()) -> list[Account]:

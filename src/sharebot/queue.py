@@ -10,13 +10,15 @@ Writes of a lease alone (`Store.claim_unknown`, `Store.renew_leases`) change no 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import TYPE_CHECKING, NamedTuple
 
-from sharebot.errors import JobStateError, StoreError, ValidationError
-from sharebot.jobs import Job, JobEvent, JobState
+from sharebot.errors import JobStateError, SharebotError, StoreError, ValidationError
+from sharebot.jobs import IN_DOUBT, Job, JobEvent, JobState
 from sharebot.models import RenderedPost
+from sharebot.networks import NETWORKS, Capability
 
 if TYPE_CHECKING:
     from random import Random
@@ -109,8 +111,11 @@ def reschedule(store: Store, job: Job, run_at: datetime, now: datetime, *, reaso
 def retry(store: Store, job_id: int, now: datetime, *, run_at: datetime | None = None) -> Job:
     """Send a failed or canceled job again, with a fresh attempt budget."""
     job = store.get(job_id)
-    if job.state is JobState.UNKNOWN:
+    if job.state in IN_DOUBT:
         raise JobStateError(f"job {job_id} may already be posted: settle it with resolve first")
+    if job.retracted_at is not None:
+        raise JobStateError(f"job {job_id}: its article was retracted; `sharebot publish {job.slug} --repost` "
+                            "posts it again")
     if job.state not in (JobState.FAILED, JobState.CANCELED):
         raise JobStateError(f"job {job_id} is {job.state}: only failed or canceled jobs are retried")
     return store.transition(job_id, job.state, JobState.QUEUED, now=now, reason="retry requested",
@@ -119,12 +124,15 @@ def retry(store: Store, job_id: int, now: datetime, *, run_at: datetime | None =
 
 def cancel(store: Store, job_id: int, now: datetime, *, reason: str = "canceled") -> Job:
     job = store.get(job_id)
+    if job.state in IN_DOUBT:  # canceled, it could be retried blind
+        raise JobStateError(f"job {job_id} is {job.state}: it may already be posted; settle it with resolve first")
     return store.transition(job_id, job.state, JobState.CANCELED, now=now, reason=reason)
 
 
 def resolve(store: Store, job_id: int, now: datetime, *, posted_url: str | None = None,
             remote_id: str | None = None, not_posted: bool = False) -> Job:
-    """A person settles an unknown job: it went out (at posted_url), or it did not (send it again).
+    """A person settles an unknown or attention job: it went out (at posted_url), or it did not (send it
+    again; canceled instead when its article was retracted).
 
     Without the network's own `remote_id` the job is published with no id: `retract` then says it cannot
     delete that post itself, rather than sending a URL where the network expects an id.
@@ -134,12 +142,15 @@ def resolve(store: Store, job_id: int, now: datetime, *, posted_url: str | None 
     if posted_url is not None and not posted_url.startswith(("https://", "http://")):
         raise ValidationError(f"--posted: {posted_url!r} is not an http(s) URL")
     job = store.get(job_id)
-    if job.state is not JobState.UNKNOWN:
-        raise JobStateError(f"job {job_id} is {job.state}, only unknown jobs are resolved")
+    if job.state not in IN_DOUBT:
+        raise JobStateError(f"job {job_id} is {job.state}, only unknown or attention jobs are resolved")
+    if not_posted and job.retracted_at is not None:
+        return store.transition(job_id, job.state, JobState.CANCELED, now=now,
+                                reason="resolved: not posted; article retracted", last_error=None)
     if not_posted:
-        return store.transition(job_id, JobState.UNKNOWN, JobState.QUEUED, now=now,
+        return store.transition(job_id, job.state, JobState.QUEUED, now=now,
                                 reason="resolved: not posted", run_at=now)
-    return store.transition(job_id, JobState.UNKNOWN, JobState.PUBLISHED, now=now, reason="resolved: posted",
+    return store.transition(job_id, job.state, JobState.PUBLISHED, now=now, reason="resolved: posted",
                             remote_id=remote_id, remote_url=posted_url, last_error=None)
 
 
@@ -156,12 +167,134 @@ def retract(store: Store, adapter: Adapter, job_id: int, now: datetime) -> Job:
     return mark_deleted(store, job_id, now, reason="retracted")
 
 
-def record_check(store: Store, status: AccountStatus, now: datetime) -> None:
-    """Keep the account flag in step with a credential check: ok clears it, rejected sets it."""
+# --- retracting a whole article ----------------------------------------------------------------------
+class RetractAction(StrEnum):
+    """What `retract` does (or, in a dry run, would do) with one job."""
+
+    DELETE = "delete"  # published: delete the post on its network
+    CANCEL = "cancel"  # queued or failed: it never goes out
+    LOOK = "look"  # unknown: ask the network whether it went out, then delete or cancel
+    WAIT = "wait"  # in flight: wait for its outcome, then delete or cancel
+    BY_HAND = "by hand"  # sharebot cannot settle it: a person must (the detail says how)
+    GONE = "gone"  # canceled or deleted already
+
+
+class RetractResult(StrEnum):
+    DELETED = "deleted"
+    CANCELED = "canceled"
+    GONE = "already gone"
+    NOT_DELETED = "NOT deleted"  # could not: the detail says why and what a person must do
+    IN_FLIGHT = "in flight"  # still being posted when retract stopped waiting; the worker cancels it if unsent
+
+
+class RetractStep(NamedTuple):
+    job: Job
+    action: RetractAction
+    detail: str = ""
+
+
+class Retracted(NamedTuple):
+    job: Job
+    result: RetractResult
+    detail: str = ""
+
+
+def _label(job: Job) -> str:
+    return NETWORKS[job.network].label
+
+
+def _by_hand(job: Job) -> str:
+    return (f"it may be out, and {_label(job)} cannot look for its own posts: check the account; if the post is "
+            f"there, `sharebot queue resolve {job.id} --posted URL --remote-id ID` and retract again, else "
+            f"`sharebot queue resolve {job.id} --not-posted`")
+
+
+def retract_step(job: Job) -> RetractStep:
+    """What retracting the article does with this job, judged by its state alone."""
+    state, A = job.state, RetractAction
+    if state is JobState.PUBLISHED:
+        if not job.remote_id:  # settled by hand with only a URL
+            return RetractStep(job, A.BY_HAND, f"no network id was recorded; delete {job.remote_url} by hand")
+        return RetractStep(job, A.DELETE, job.remote_url or job.remote_id)
+    if state in (JobState.QUEUED, JobState.FAILED):
+        return RetractStep(job, A.CANCEL, "not sent")
+    if state is JobState.RUNNING:
+        return RetractStep(job, A.WAIT, "in flight: waits for its outcome, then deletes or cancels it")
+    if state is JobState.UNKNOWN and Capability.FIND in NETWORKS[job.network].capabilities:
+        return RetractStep(job, A.LOOK, f"may be out: asks {_label(job)} first")
+    if state in IN_DOUBT:
+        return RetractStep(job, A.BY_HAND, _by_hand(job))
+    return RetractStep(job, A.GONE, str(state))
+
+
+def settle_retracted(store: Store, job: Job, adapter_for: Callable[[str], Adapter], *, now: datetime,
+                     owner: str, lease: timedelta) -> Retracted:
+    """Carry out `retract_step` for one job already marked retracted (`Store.mark_retracted`), as it stands
+    now. Every write is a compare-and-set; one lost to a worker is looked at again, once it has settled."""
+    R = RetractResult
+    step = retract_step(job)
+    try:
+        if step.action is RetractAction.GONE:
+            return Retracted(job, R.GONE, step.detail)
+        if step.action is RetractAction.CANCEL:
+            return Retracted(store.transition(job.id, job.state, JobState.CANCELED, now=now,
+                                              reason="article retracted", last_error=None), R.CANCELED)
+        if step.action is RetractAction.DELETE:
+            assert job.remote_id is not None
+            adapter_for(job.account).delete(job.remote_id)
+            return Retracted(mark_deleted(store, job.id, now, reason="retracted"), R.DELETED, step.detail)
+        if step.action is RetractAction.WAIT:
+            return Retracted(job, R.IN_FLIGHT, "still in flight: a worker cancels it if it is not sent; if it is "
+                             f"posted, `sharebot retract {job.slug}` again deletes it")
+        if step.action is RetractAction.LOOK:
+            return _look_then_settle(store, job, adapter_for, now=now, owner=owner, lease=lease)
+        if job.state is JobState.UNKNOWN:  # no way to look: make it wait for a person where all can see it
+            job = store.transition(job.id, JobState.UNKNOWN, JobState.ATTENTION, now=now,
+                                   reason=f"article retracted; {step.detail}", last_error=step.detail)
+        return Retracted(job, R.NOT_DELETED, step.detail)
+    except JobStateError:  # a worker moved it meanwhile: judge it again as it is now
+        current = store.get(job.id)
+        if current.state is job.state:
+            raise
+        return settle_retracted(store, current, adapter_for, now=now, owner=owner, lease=lease)
+    except SharebotError as exc:
+        return Retracted(job, R.NOT_DELETED, str(exc))
+
+
+def _look_then_settle(store: Store, job: Job, adapter_for: Callable[[str], Adapter], *, now: datetime, owner: str,
+                      lease: timedelta) -> Retracted:
+    from sharebot.adapters.base import Delivery
+
+    leased = store.claim_unknown(owner, now=now, lease_until=now + lease, limit=1, ids=[job.id])
+    if not leased:  # a worker is checking it right now
+        return Retracted(job, RetractResult.IN_FLIGHT, "a worker is checking it now: if it finds the post, "
+                         f"`sharebot retract {job.slug}` again deletes it, else it is canceled")
+    try:
+        held = leased[0]
+        found = adapter_for(job.account).find(held.post, Delivery(held.key, now, held.data))
+    except SharebotError as exc:
+        why = f"cannot look ({exc}): run `sharebot retract {job.slug}` again later, or settle it by hand with " \
+              f"`sharebot queue resolve {job.id}`"
+        job = store.transition(job.id, JobState.UNKNOWN, JobState.UNKNOWN, now=now, owner=owner,
+                               reason=f"check during retract failed: {exc}", last_error=str(exc))
+        return Retracted(job, RetractResult.NOT_DELETED, why)
+    if found is None:
+        job = store.transition(job.id, JobState.UNKNOWN, JobState.CANCELED, now=now, owner=owner,
+                               reason="article retracted; the check found no post", last_error=None)
+        return Retracted(job, RetractResult.CANCELED, "the check found no post")
+    job = store.transition(job.id, JobState.UNKNOWN, JobState.PUBLISHED, now=now, owner=owner,
+                           reason="check found the post", remote_id=found.remote_id, remote_url=found.url,
+                           last_error=None)
+    return settle_retracted(store, job, adapter_for, now=now, owner=owner, lease=lease)
+
+
+def record_check(store: Store, status: AccountStatus, now: datetime, *, fingerprint: str | None = None) -> None:
+    """Keep the account flag in step with a credential check: ok clears it, rejected sets it (for the
+    credentials `fingerprint` names)."""
     if status.state == "ok":
         store.clear_account_flag(status.account)
     elif status.state in ("rejected", "missing"):
-        store.flag_account(status.account, status.detail or status.state, now=now)
+        store.flag_account(status.account, status.detail or status.state, now=now, fingerprint=fingerprint)
 
 
 def jobs_for_slug(store: Store, slug: str) -> list[Job]:

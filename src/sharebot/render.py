@@ -5,6 +5,7 @@ What this returns is what goes out: the queue stores it and the worker sends it 
 
 from __future__ import annotations
 
+import math
 import re
 import string
 import unicodedata
@@ -51,6 +52,8 @@ def hashtag(tag: str) -> str | None:
     body = "".join(words)
     # Letters, marks (Indic and Thai vowel signs are marks) and digits only; anything else would be lost.
     if not body or body.isdigit() or any(unicodedata.category(c)[0] not in "LMN" for c in body):
+        return None
+    if not any(unicodedata.category(c)[0] in "LN" for c in body):  # marks alone: a keycap "#️⃣" is an emoji
         return None
     return body if counting.bluesky_graphemes(body) <= MAX_TAG_GRAPHEMES else None
 
@@ -117,7 +120,7 @@ def render(article: Article, account: Account, *, templates: Mapping[str, str], 
     rules = spec.rules.for_options(account.options)
     where = f"accounts.{account.name}"
     template = Template(account.template or templates.get(network.value) or rules.default_template, where=where)
-    title, teaser = nfc(article.title).strip(), nfc(article.teaser).strip()
+    title, teaser = _bounded(nfc(article.title).strip(), rules), _bounded(nfc(article.teaser).strip(), rules)
     link = add_utm(article.url, utm if account.utm is None else account.utm, network=network.value,
                    slug=article.slug)
     limit = rules.default_max_hashtags if account.max_hashtags is None else account.max_hashtags
@@ -148,6 +151,17 @@ def render(article: Article, account: Account, *, templates: Mapping[str, str], 
 
 
 _ESCAPED = ("title", "teaser", "section", "author", "site")
+# How far past the last code point a post can hold fitting looks to decide a cut (a word or URL running on).
+_CUT_LOOKAHEAD = 4160
+
+
+def _bounded(text: str, rules: Rules) -> str:
+    """The part of a field that fitting can ever use. Without it a 5 MB teaser is escaped, searched for words
+    and measured whole on every try (seconds per post); text past the bound could never be in the post."""
+    if rules.max_code_points_per_unit is None:
+        return text
+    bound = int(rules.limit * rules.max_code_points_per_unit) + _CUT_LOOKAHEAD
+    return text if len(text) <= bound else text[:bound]
 
 
 def _as_is(text: str) -> str:
@@ -190,7 +204,6 @@ def _fit(rules: Rules, fill: Callable[[Mapping[str, str]], str], values: dict[st
 _DANGLING = frozenset("""der die das den dem des ein eine einer eines einem einen und oder aber mit von vom zu zum zur
 im in am an auf aus für bei nach über unter vor seit durch gegen ohne um als wie dass sich nicht noch auch the a an
 and or but of to in on at for with by from as that""".split())
-_SENTENCE_END = re.compile(r"(?<=[.!?。！？])[\s\u3000]+|(?<=[。！？])")
 
 
 def _shorten(rules: Rules, fill: Callable[[Mapping[str, str]], str], values: Mapping[str, str], field: str) -> str:
@@ -200,20 +213,10 @@ def _shorten(rules: Rules, fill: Callable[[Mapping[str, str]], str], values: Map
         return rules.fits(fill({**values, field: t}))
 
     text = nfc(values[field])
-    cut = fitting.shorten(text, fits)
-    kept = len(cut.rstrip("…"))
-    ends = [m.start() for m in _SENTENCE_END.finditer(text)]
-    for end in reversed(ends):  # the longest run of whole sentences that fits needs no ellipsis at all
-        whole = text[:end].rstrip()
-        if len(whole) < 0.6 * kept:
-            break
-        if fits(whole):
-            return whole
-    words = cut.rstrip("…").split()
-    if words and words[-1].casefold() in _DANGLING:
-        better = fitting.shorten(text, lambda t: fits(t) and t.rstrip("…").split()[-1].casefold() not in _DANGLING)
-        return better or cut
-    return cut
+    cut = fitting.shorten(text, fits, avoid_ending=_DANGLING)
+    kept = len(cut.rstrip("…").rstrip())
+    # The longest run of whole sentences that fits needs no ellipsis at all.
+    return fitting.longest_whole_sentences(text, fits, at_least=math.ceil(0.6 * kept)) or cut
 
 
 def language_tag(code: str) -> str:

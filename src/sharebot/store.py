@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from sharebot.errors import JobStateError, NotFound, StoreError
-from sharebot.jobs import Job, JobEvent, JobState, check_transition, job_key
+from sharebot.jobs import AccountFlag, Job, JobEvent, JobState, check_transition, job_key
 from sharebot.migrations import MIGRATIONS_TABLE_SQL, pending
 from sharebot.models import Network, RenderedPost
 from sharebot.times import utc
@@ -39,7 +39,7 @@ def _state_is(*states: JobState) -> str:
     PostgreSQL plans a prepared statement without its parameter values from the sixth run on (its generic
     plan) and then takes `state = $1` for an average state, which with a long history is most of the table:
     the query turns into a sequential scan. A literal state is planned from that state's own statistics, and
-    lets both backends use the partial indexes whose predicate names it (migration 0004)."""
+    lets both backends use the partial indexes whose predicate names it (migration 0006)."""
     assert states and all(s.value.isidentifier() for s in states)  # enum values only: nothing to escape
     if len(states) == 1:
         return f"state = '{states[0].value}'"
@@ -47,7 +47,7 @@ def _state_is(*states: JobState) -> str:
 
 
 # The states `prune_finished` deletes: a job in one of them is done with, and nobody waits on it. Migration
-# 0004's index on finished jobs covers exactly these.
+# 0006's index on finished jobs covers exactly these.
 PRUNABLE = (JobState.PUBLISHED, JobState.DELETED, JobState.CANCELED, JobState.FAILED)
 
 
@@ -127,6 +127,7 @@ class Store(ABC):
             lease_until=t(row["lease_until"]) if row["lease_until"] is not None else None,
             remote_id=row["remote_id"], remote_url=row["remote_url"], last_error=row["last_error"],
             data=json.loads(row["data"] or "{}"),
+            retracted_at=t(row["retracted_at"]) if row.get("retracted_at") is not None else None,
         )
 
     def _events(self, ex: Exec, logged: list[tuple[int, str]], at: datetime, from_state: JobState | None,
@@ -263,6 +264,18 @@ class Store(ABC):
         held = f", lease held by {found[0]['lease_owner']}" if owner is not None else ""
         raise JobStateError(f"job {job_id}: expected {from_state}, found {found[0]['state']}{held}")
 
+    def replace_post(self, job_id: int, post: RenderedPost, *, now: datetime, reason: str) -> Job | None:
+        """Store a corrected `post` on a job that is still queued: a compare-and-set on state queued, logged
+        as a queued -> queued event with `reason`. None when the job has left the queue (a worker claimed
+        it, or it went out): the post it holds is the one that goes, or went, out."""
+        import json
+
+        update = "UPDATE jobs SET post = ?, updated_at = ? WHERE id = ? AND state = ? RETURNING *"
+        params = (json.dumps(post.to_dict(), ensure_ascii=False), self._db_time(now), job_id, str(JobState.QUEUED))
+        rows = self._write_state(update, params, at=now, from_state=JobState.QUEUED, to_state=JobState.QUEUED,
+                                 reason=reason, job_id=job_id)
+        return self._job(rows[0]) if rows else None
+
     def set_data(self, job_id: int, data: Mapping[str, Any], *, owner: str) -> Job:
         """Persist an adapter's `prepare` values on a running job this owner holds."""
         import json
@@ -276,8 +289,9 @@ class Store(ABC):
 
     def claim(self, owner: str, *, now: datetime, lease_until: datetime, limit: int,
               ids: Iterable[int] | None = None) -> list[Job]:
-        """Move up to `limit` due queued jobs (or just `ids`) of unflagged accounts to running, leased;
-        each claim is logged as a queued -> running event."""
+        """Move up to `limit` due queued jobs (or just `ids`) of unflagged accounts and unretracted articles to
+        running, leased; each claim is logged as a queued -> running event. A claim spends no attempt:
+        `begin_attempt` does, just before the request goes out."""
         params: list[Any] = []
         if ids is None:
             pick = "run_at <= ?"
@@ -287,6 +301,7 @@ class Store(ABC):
             pick = f"id IN ({', '.join('?' * len(id_list))})"
             params += id_list
         picked = (f"picked AS (SELECT id FROM jobs WHERE {_state_is(JobState.QUEUED)} AND {pick} AND {_NOT_FLAGGED}"
+                  " AND retracted_at IS NULL"
                   f" ORDER BY run_at, id LIMIT ?{self.skip_locked})")
         params.append(int(limit))
         # The pick is a CTE so PostgreSQL evaluates (and locks) it exactly once; as a plain IN-subquery the
@@ -294,24 +309,54 @@ class Store(ABC):
         # The pick is the compare: it ran under the write lock (SQLite) or locked its rows, re-checking
         # the state on their newest version (PostgreSQL), so they are still queued. Repeating the state
         # in the UPDATE would let the planner drive it from the state index and walk every queued row.
-        update = ("UPDATE jobs SET state = ?, lease_owner = ?, lease_until = ?, attempts = attempts + 1,"
+        update = ("UPDATE jobs SET state = ?, lease_owner = ?, lease_until = ?,"
                   " updated_at = ? WHERE id IN (SELECT id FROM picked) RETURNING *")
         params += [str(JobState.RUNNING), owner, self._db_time(lease_until), self._db_time(now)]
         rows = self._write_state(update, tuple(params), at=now, from_state=JobState.QUEUED,
                                  to_state=JobState.RUNNING, reason=f"claimed by {owner}", picked=picked)
         return sorted((self._job(r) for r in rows), key=lambda j: (j.run_at, j.id))
 
-    def claim_unknown(self, owner: str, *, now: datetime, lease_until: datetime, limit: int) -> list[Job]:
-        """Lease up to `limit` unknown jobs due for a check. Only the lease is written: the state stays
-        unknown, and the check's outcome is what gets logged."""
-        inner = (f"SELECT id FROM jobs WHERE {_state_is(JobState.UNKNOWN)} AND run_at <= ?"
-                 f" AND (lease_until IS NULL OR lease_until < ?) AND {_NOT_FLAGGED}"
-                 f" ORDER BY run_at, id LIMIT ?{self.skip_locked}")
+    def begin_attempt(self, job_id: int, *, owner: str) -> int:
+        """Count one send attempt on a running job this owner holds, right before its request goes out;
+        returns the attempts made so far. A worker that dies before this line spent none."""
+        with self._transaction(single=True) as ex:
+            rows = ex("UPDATE jobs SET attempts = attempts + 1 WHERE id = ? AND state = ? AND lease_owner = ?"
+                      " RETURNING attempts", (job_id, str(JobState.RUNNING), owner))
+        if not rows:
+            raise JobStateError(f"job {job_id}: not running under {owner}; not sent")
+        return int(rows[0]["attempts"])
+
+    def mark_retracted(self, slug: str, *, now: datetime, accounts: Iterable[str] | None = None) -> list[Job]:
+        """Mark the article's jobs (of `accounts`, if given) as retracted, so no claim takes them again;
+        returns the jobs this call marked, as they stood at that moment (one statement: a worker's
+        compare-and-set on one of them lands either wholly before or wholly after it)."""
+        sql = "UPDATE jobs SET retracted_at = ? WHERE slug = ? AND retracted_at IS NULL"
+        params: list[Any] = [self._db_time(now), slug]
+        if accounts is not None:
+            names = list(accounts) or [""]
+            sql += f" AND account IN ({', '.join('?' * len(names))})"
+            params += names
+        with self._transaction(single=True) as ex:
+            rows = ex(sql + " RETURNING *", tuple(params))
+        return sorted((self._job(r) for r in rows), key=lambda j: j.id)
+
+    def claim_unknown(self, owner: str, *, now: datetime, lease_until: datetime, limit: int,
+                      ids: Iterable[int] | None = None) -> list[Job]:
+        """Lease up to `limit` unknown jobs due for a check (or just `ids`, due or not, flagged or not: a
+        retraction looks at once). Only the lease is written: the state stays unknown, and the check's
+        outcome is what gets logged."""
         n = self._db_time(now)
+        if ids is None:
+            pick, params = f"run_at <= ? AND {_NOT_FLAGGED}", [n]
+        else:
+            id_list = [int(i) for i in ids] or [-1]
+            pick, params = f"id IN ({', '.join('?' * len(id_list))})", id_list
+        inner = (f"SELECT id FROM jobs WHERE {_state_is(JobState.UNKNOWN)} AND {pick}"
+                 f" AND (lease_until IS NULL OR lease_until < ?) ORDER BY run_at, id LIMIT ?{self.skip_locked}")
         with self._transaction() as ex:
             rows = ex(f"WITH picked AS ({inner}) UPDATE jobs SET lease_owner = ?, lease_until = ?"
                       " WHERE id IN (SELECT id FROM picked) RETURNING *",
-                      (n, n, int(limit), owner, self._db_time(lease_until)))
+                      (*params, n, int(limit), owner, self._db_time(lease_until)))
         return sorted((self._job(r) for r in rows), key=lambda j: (j.run_at, j.id))
 
     def renew_leases(self, job_ids: list[int], *, owner: str, until: datetime) -> None:
@@ -411,18 +456,79 @@ class Store(ABC):
                 ex("INSERT INTO seen (source, slug, first_seen) VALUES " + ", ".join(["(?, ?, ?)"] * len(chunk))
                    + " ON CONFLICT DO NOTHING", tuple(v for row in chunk for v in row))
 
-    # --- account flags ---------------------------------------------------------------------------
-    def flag_account(self, name: str, reason: str, *, now: datetime) -> None:
-        with self._transaction() as ex:
-            ex("INSERT INTO accounts (name, flagged_at, flag_reason) VALUES (?, ?, ?) ON CONFLICT (name)"
-               " DO UPDATE SET flagged_at = excluded.flagged_at, flag_reason = excluded.flag_reason",
-               (name, self._db_time(now), reason))
+    # --- which article each slug stands for ------------------------------------------------------
+    def article_slug(self, article_id: str, slugs: Iterable[str], *, source: str,
+                     now: datetime | None = None) -> tuple[str, str, str]:
+        """The slug the article `article_id` is queued under, as (slug, holding article's id, its source).
 
-    def clear_account_flag(self, name: str) -> bool:
+        The article's own slug if it has one; else the first of `slugs` no other article holds, which is
+        recorded as the article's (read from `source`) when `now` is given, and only looked up without.
+        When another article holds every one of `slugs`, that holder of the first comes back: a caller
+        tells it by the id.
+        """
+        mine = "SELECT slug, article_id, source FROM articles WHERE article_id = ?"
+        first: dict[str, Any] | None = None
+        with self._transaction(write=now is not None) as ex:
+            rows = ex(mine, (article_id,))
+            for slug in slugs:
+                if rows:
+                    break
+                if now is not None:
+                    rows = ex("INSERT INTO articles (slug, article_id, source, first_seen) VALUES (?, ?, ?, ?)"
+                              " ON CONFLICT DO NOTHING RETURNING slug, article_id, source",
+                              (slug, article_id, source, self._db_time(now)))
+                    # Nothing inserted: another article holds the slug, or (PostgreSQL) a concurrent run
+                    # has just given this article one.
+                    rows = rows or ex(mine, (article_id,))
+                    if rows:
+                        break
+                held = ex("SELECT slug, article_id, source FROM articles WHERE slug = ?", (slug,))
+                if not held:  # a look only: the slug is free
+                    return slug, article_id, source
+                first = first or held[0]
+        row = rows[0] if rows else first
+        if row is None:
+            raise ValueError("article_slug needs at least one slug")
+        return row["slug"], row["article_id"], row["source"]
+
+    # --- account flags ---------------------------------------------------------------------------
+    def flag_account(self, name: str, reason: str, *, now: datetime, fingerprint: str | None = None) -> None:
+        """Stop claiming the account's jobs; `fingerprint` (`credentials.fingerprint`) names the credentials
+        that failed, so other credentials clear the flag (`clear_account_flag(..., unless=...)`)."""
         with self._transaction() as ex:
-            rows = ex("UPDATE accounts SET flagged_at = NULL, flag_reason = NULL"
-                      " WHERE name = ? AND flagged_at IS NOT NULL RETURNING name", (name,))
+            ex("INSERT INTO accounts (name, flagged_at, flag_reason, credential_fingerprint) VALUES (?, ?, ?, ?)"
+               " ON CONFLICT (name) DO UPDATE SET flagged_at = excluded.flagged_at,"
+               " flag_reason = excluded.flag_reason, credential_fingerprint = excluded.credential_fingerprint",
+               (name, self._db_time(now), reason, fingerprint))
+
+    def clear_account_flag(self, name: str, *, fingerprint: str | None = None) -> bool:
+        """Clear the flag; with `fingerprint`, only a flag raised for exactly those credentials (a
+        compare-and-set: a flag raised meanwhile for other credentials stays)."""
+        sql = ("UPDATE accounts SET flagged_at = NULL, flag_reason = NULL, credential_fingerprint = NULL"
+               " WHERE name = ? AND flagged_at IS NOT NULL")
+        params: tuple[Any, ...] = (name,)
+        if fingerprint is not None:
+            sql += " AND credential_fingerprint = ?"
+            params += (fingerprint,)
+        with self._transaction() as ex:
+            rows = ex(sql + " RETURNING name", params)
         return bool(rows)
+
+    def account_flags(self) -> dict[str, AccountFlag]:
+        """Every flagged account: why, since when, and for which credentials."""
+        with self._transaction(write=False) as ex:
+            rows = ex("SELECT name, flagged_at, flag_reason, credential_fingerprint FROM accounts"
+                      " WHERE flagged_at IS NOT NULL ORDER BY name")
+        return {r["name"]: AccountFlag(r["name"], r["flag_reason"] or "", self._py_time(r["flagged_at"]),
+                                       r["credential_fingerprint"]) for r in rows}
+
+    def waiting_on_flags(self, now: datetime) -> dict[str, int]:
+        """Due queued jobs that no worker takes because their account is flagged, per account."""
+        sql = (f"SELECT account, COUNT(*) AS n FROM jobs WHERE {_state_is(JobState.QUEUED)} AND run_at <= ?"
+               f" AND retracted_at IS NULL AND NOT ({_NOT_FLAGGED}) GROUP BY account ORDER BY account")
+        with self._transaction(write=False) as ex:
+            rows = ex(sql, (self._db_time(now),))
+        return {r["account"]: int(r["n"]) for r in rows}
 
     def flagged_accounts(self) -> dict[str, str]:
         with self._transaction(write=False) as ex:

@@ -1,14 +1,19 @@
 """The worker: claims due jobs under a lease, posts them in parallel, and records what happened.
 
 Adapters run in a thread pool; every store write happens in the calling thread, so a store needs no
-cross-thread transactions. A job whose outcome is in doubt (read timeout, dead worker) becomes `unknown`
-and is only ever sent again after `adapter.find` has said it is not there.
+cross-thread transactions (but for `begin_attempt` and `Delivery.save`, single writes from a pool thread).
+A job whose outcome is in doubt (read timeout, dead worker) becomes `unknown` and is only ever sent again
+after `adapter.find` has said it is not there; on a network that cannot look (no Capability.FIND) it becomes
+`attention` and waits for a person. An attempt is counted just before the request goes out, so a claim that
+never reached the network spends none. A job whose article was retracted ends canceled when it certainly
+did not go out.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
@@ -18,14 +23,17 @@ from typing import Any
 
 from sharebot.adapters.base import Adapter, Delivery, mask
 from sharebot.errors import AuthError, JobStateError, NotSent, RateLimited, Rejected, Unconfirmed
+from sharebot.fetch import FetchError
 from sharebot.jobs import Job, JobState
+from sharebot.networks import NETWORKS, Capability
 from sharebot.queue import RetryPolicy
 from sharebot.scrub import one_line
 from sharebot.store import Store
 
 log = logging.getLogger("sharebot.worker")
 S = JobState
-_Task = tuple[str, Job, Adapter]  # ("publish" | "find", the job with the lease we hold on it, its adapter)
+# ("publish" | "find", the job with the lease we hold on it, its adapter, the attempts counted when it was sent)
+_Task = tuple[str, Job, Adapter, list[int]]
 Wait = Callable[[Collection[Future[Any]], float], Collection[Future[Any]]]
 
 
@@ -37,6 +45,15 @@ class Outcome:
     state: JobState | None  # None: another worker owns the job now, nothing was recorded
     detail: str = ""
     url: str | None = None
+
+
+class _LeaseLost(Exception):
+    """The job was no longer ours when its request was about to go out: nothing was sent."""
+
+
+def can_look(job: Job) -> bool:
+    """Can the job's network find its own posts (to settle an unknown outcome)?"""
+    return Capability.FIND in NETWORKS[job.network].capabilities
 
 
 def first_done(futures: Collection[Future[Any]], timeout: float) -> Collection[Future[Any]]:
@@ -52,6 +69,7 @@ class Worker:
     def __init__(self, store: Store, adapter_for: Callable[[str], Adapter], *, owner: str,
                  clock: Callable[[], datetime], policy: RetryPolicy, concurrency: int = 4,
                  lease_seconds: float = 120, poll_seconds: float = 1.0, wait: Wait = first_done,
+                 fingerprint: Callable[[str], str | None] | None = None,
                  housekeeping: Callable[[datetime], object] | None = None) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -66,7 +84,13 @@ class Worker:
         self.renew_every = timedelta(seconds=max(0.05, lease_seconds / 3))
         self.poll_seconds = poll_seconds
         self.housekeeping = housekeeping  # called with the clock's time before each claim (history retention)
+        self.fingerprint = fingerprint  # account -> a fingerprint of its credentials, kept with a flag
+        self.finals: dict[int, JobState] = {}  # each job this worker recorded an outcome for: its last state
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"sharebot-{owner}")
+
+    def tally(self) -> Counter[JobState]:
+        """How the jobs this worker recorded outcomes for stand, by state."""
+        return Counter(self.finals.values())
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
@@ -156,9 +180,9 @@ class Worker:
             until = renew_at if deadline is None else min(renew_at, deadline)
             done = self.wait(list(pending), max(0.0, (until - now).total_seconds()))
             for fut in done:
-                kind, job, adapter = pending.pop(fut)
+                kind, job, adapter, counted = pending.pop(fut)
                 record = self._after_find if kind == "find" else self._after_publish
-                outcomes.append(record(job, adapter, fut))
+                outcomes.append(record(job, adapter, fut, counted))
             if deadline is not None and (done or self.clock() >= deadline):
                 break
         return outcomes
@@ -166,26 +190,29 @@ class Worker:
     def _renew_due(self, pending: dict[Future[Any], _Task], now: datetime) -> datetime:
         """Renew the leases in flight once the first to run out is a third used up; returns when the next
         renewal is due."""
-        first_out = min(job.lease_until or now for _, job, _ in pending.values())
+        first_out = min(job.lease_until or now for _, job, _, _ in pending.values())
         renew_at = first_out - self.lease + self.renew_every
         if now < renew_at:
             return renew_at
         until = now + self.lease
-        self.store.renew_leases([job.id for _, job, _ in pending.values()], owner=self.owner, until=until)
-        for fut, (kind, job, adapter) in list(pending.items()):
-            pending[fut] = (kind, job._replace(lease_until=until), adapter)
+        self.store.renew_leases([job.id for _, job, _, _ in pending.values()], owner=self.owner, until=until)
+        for fut, (kind, job, adapter, counted) in list(pending.items()):
+            pending[fut] = (kind, job._replace(lease_until=until), adapter, counted)
         return now + self.renew_every
 
     def _submit(self, checks: list[Job], posts: list[Job], now: datetime,
                 pending: dict[Future[Any], _Task]) -> list[Outcome]:
         for job in posts:
-            self._log(job, S.QUEUED, S.RUNNING, f"claimed, attempt {job.attempts}")
+            self._log(job, S.QUEUED, S.RUNNING, f"claimed, attempt {job.attempts + 1}")
         outcomes: list[Outcome] = []
         for job in checks:
+            if not can_look(job):  # looking would only fail again: a person settles it, no check loop
+                outcomes.append(self._move(job, S.ATTENTION, now, self._attention_reason(job, job.last_error)))
+                continue
             adapter = self._adapter(job, outcomes)
             if adapter is not None:
                 fut = self._pool.submit(adapter.find, job.post, Delivery(job.key, now, job.data))
-                pending[fut] = ("find", job, adapter)
+                pending[fut] = ("find", job, adapter, [])
         for job in posts:
             adapter = self._adapter(job, outcomes)
             if adapter is None:
@@ -203,9 +230,10 @@ class Worker:
                 outcomes.append(self._move(job, S.FAILED, self.clock(),
                                            f"prepare failed: {self._scrub(e, adapter)}"))
                 continue
-            fut = self._pool.submit(adapter.publish, job.post,
-                                    Delivery(job.key, now, data, save=self._saver(job.id, data)))
-            pending[fut] = ("publish", job, adapter)
+            counted: list[int] = []
+            fut = self._pool.submit(self._send, job, adapter,
+                                    Delivery(job.key, now, data, save=self._saver(job.id, data)), counted)
+            pending[fut] = ("publish", job, adapter, counted)
         return outcomes
 
     def _adapter(self, job: Job, outcomes: list[Outcome]) -> Adapter | None:
@@ -215,51 +243,64 @@ class Worker:
             reason = f"no adapter for account {job.account!r}: {one_line(e)}"
             now = self.clock()
             if isinstance(e, AuthError):
-                self.store.flag_account(job.account, one_line(e), now=now)
+                self._flag(job.account, one_line(e), now)
             if job.state is S.UNKNOWN:  # cannot check now; keep it in doubt, look again later
                 outcomes.append(self._move(job, S.UNKNOWN, now, reason, run_at=now + self._wait(job)))
             else:
                 outcomes.append(self._move(job, S.FAILED, now, reason))
             return None
 
-    # --- the except-ladder -----------------------------------------------------------------------
-    def _after_publish(self, job: Job, adapter: Adapter, fut: Future[Any]) -> Outcome:
-        now = self.clock()
+    def _send(self, job: Job, adapter: Adapter, delivery: Delivery, counted: list[int]) -> Any:
+        """In a pool thread: count the attempt (if the lease is still ours), then post."""
         try:
+            counted.append(self.store.begin_attempt(job.id, owner=self.owner))
+        except JobStateError as e:
+            raise _LeaseLost(str(e)) from None
+        return adapter.publish(job.post, delivery)
+
+    # --- the except-ladder -----------------------------------------------------------------------
+    def _after_publish(self, job: Job, adapter: Adapter, fut: Future[Any], counted: list[int]) -> Outcome:
+        now = self.clock()
+        job = job._replace(attempts=counted[0] if counted else job.attempts)
+        e = fut.exception()
+        if e is None:
             result = fut.result()
-        except RateLimited as e:
+            return self._move(job, S.PUBLISHED, now, "posted", remote_id=result.remote_id, remote_url=result.url,
+                              last_error=None)
+        if isinstance(e, _LeaseLost):
+            return Outcome(job.id, job.slug, job.account, None, str(e))
+        if isinstance(e, FetchError):  # the safe fetcher only reads (an article image): nothing was posted
+            e = (Rejected if e.lasting else NotSent)(str(job.network), f"image: {e}")
+        if isinstance(e, RateLimited):
             # Not counted against max_attempts: the network is pacing us, the post itself is fine.
             seconds = self.policy.delay(job.attempts, retry_after=e.retry_after, previous=self._previous(job))
             return self._move(job, S.QUEUED, now, self._scrub(e, adapter),
                               run_at=now + timedelta(seconds=seconds), attempts=max(0, job.attempts - 1))
-        except NotSent as e:
+        if isinstance(e, NotSent):
             msg = self._scrub(e, adapter)
             if not self.policy.may_retry(job.attempts):
                 return self._move(job, S.FAILED, now, f"gave up after {job.attempts} attempts: {msg}")
             return self._move(job, S.QUEUED, now, msg, run_at=now + self._wait(job))
-        except AuthError as e:
+        if isinstance(e, AuthError):
             msg = self._scrub(e, adapter)
-            self.store.flag_account(job.account, msg, now=now)
+            self._flag(job.account, msg, now)
             return self._move(job, S.FAILED, now, msg)
-        except Rejected as e:
+        if isinstance(e, Rejected):
             return self._move(job, S.FAILED, now, self._scrub(e, adapter))
-        except Unconfirmed as e:
-            return self._move(job, S.UNKNOWN, now, self._scrub(e, adapter),
-                              run_at=now + timedelta(seconds=self.policy.base))
-        except Exception as e:  # an adapter bug: nothing proves the post did not go out
-            return self._move(job, S.UNKNOWN, now, f"unexpected {self._scrub(e, adapter)}",
-                              run_at=now + timedelta(seconds=self.policy.base))
-        return self._move(job, S.PUBLISHED, now, "posted", remote_id=result.remote_id, remote_url=result.url,
-                          last_error=None)
+        # Unconfirmed, or an adapter bug: nothing proves the post did not go out.
+        msg = self._scrub(e, adapter) if isinstance(e, Unconfirmed) else f"unexpected {self._scrub(e, adapter)}"
+        if not can_look(job):
+            return self._move(job, S.ATTENTION, now, self._attention_reason(job, msg))
+        return self._move(job, S.UNKNOWN, now, msg, run_at=now + timedelta(seconds=self.policy.base))
 
-    def _after_find(self, job: Job, adapter: Adapter, fut: Future[Any]) -> Outcome:
+    def _after_find(self, job: Job, adapter: Adapter, fut: Future[Any], counted: list[int]) -> Outcome:
         now = self.clock()
         try:
             result = fut.result()
         except Exception as e:
             msg = self._scrub(e, adapter)
             if isinstance(e, AuthError):
-                self.store.flag_account(job.account, msg, now=now)
+                self._flag(job.account, msg, now)
             return self._move(job, S.UNKNOWN, now, f"check failed: {msg}", run_at=now + self._wait(job))
         if result is None:
             if not self.policy.may_retry(job.attempts):
@@ -291,7 +332,29 @@ class Worker:
             log.warning("job %d %s/%s: outcome %s not recorded: %s", job.id, job.slug, job.account, to, e)
             return Outcome(job.id, job.slug, job.account, None, str(e))
         self._log(done, job.state, to, reason)
+        if to is S.QUEUED and done.retracted_at is not None:
+            # `retract` marked it while we held it: it is certainly not out, and must never go out now. No
+            # claim takes a marked job, so the lease we just gave up is not needed for this compare-and-set.
+            why = "article retracted; not sent again"
+            try:
+                done = self.store.transition(done.id, S.QUEUED, S.CANCELED, now=now, reason=why, last_error=why)
+            except JobStateError as e:  # `retract` canceled it first
+                return Outcome(job.id, job.slug, job.account, None, str(e))
+            self._log(done, S.QUEUED, S.CANCELED, why)
+            to, reason = S.CANCELED, why
+        self.finals[done.id] = to
         return Outcome(done.id, done.slug, done.account, done.state, reason, done.remote_url)
+
+    def _flag(self, account: str, reason: str, now: datetime) -> None:
+        """Stop posting for the account, noting which credentials failed so that new ones clear the flag."""
+        print_ = self.fingerprint(account) if self.fingerprint is not None else None
+        self.store.flag_account(account, reason, now=now, fingerprint=print_)
+
+    @staticmethod
+    def _attention_reason(job: Job, why: str | None) -> str:
+        label = NETWORKS[job.network].label
+        return (f"{why + '; ' if why else ''}{label} cannot look for its own posts: check the account, then "
+                f"`sharebot queue resolve {job.id} --posted URL` or `--not-posted`")
 
     def _wait(self, job: Job) -> timedelta:
         return timedelta(seconds=self.policy.delay(max(1, job.attempts), previous=self._previous(job)))

@@ -6,6 +6,14 @@ answer carries X-RateLimit-Limit/Remaining/Reset with Reset as an ISO 8601 time;
 seen within the last hour returns the status made for it instead of a new one; content is HTML with
 links shortened Mastodon's way (invisible/ellipsis spans, `&` escaped in href); the link card appears on
 later reads only, because the instance fetches it after the status is created.
+
+Replies and edits as app/controllers/api/v1/statuses_controller.rb and UpdateStatusService do them: a reply to a
+status that does not exist is 404 "The post you are trying to reply to does not appear to exist."; PUT
+/api/v1/statuses/:id edits only the account's own statuses (another's, or a missing one, is 404 "Record not
+found") and replaces the whole status: attachments not named again are dropped. An edit that changes nothing
+is accepted and leaves no trace; the first real edit also records the original, so `history` lists every
+version oldest first, as GET /api/v1/statuses/:id/history does. `source` gives the plain text, `context` the
+thread. Mastodon has no edit window.
 """
 
 from __future__ import annotations
@@ -63,6 +71,7 @@ class FakeMastodon(FakeAPI):
         self.media: dict[str, dict[str, Any]] = {}
         self.uploads: dict[str, bytes] = {}  # media id -> the file as received
         self.keys: dict[str, tuple[str, datetime]] = {}  # Idempotency-Key -> (status id, when)
+        self.history: dict[str, list[dict[str, Any]]] = {}  # status id -> its versions, oldest first, once edited
         self._ids = itertools.count(113_000_000_000_000_001)
         self._route("GET", r"/api/v1/instance/?", self._instance_v1, auth=False)
         self._route("GET", r"/api/v2/instance/?", self._instance_v2, auth=False)
@@ -70,6 +79,11 @@ class FakeMastodon(FakeAPI):
         self._route("GET", r"/api/v1/accounts/(?P<id>\d+)/statuses", self._timeline)
         self._route("POST", r"/api/v1/statuses", self._create)
         self._route("DELETE", r"/api/v1/statuses/(?P<id>\d+)", self._delete)
+        self._route("PUT", r"/api/v1/statuses/(?P<id>\d+)", self._edit)
+        self._route("GET", r"/api/v1/statuses/(?P<id>\d+)", self._show)
+        self._route("GET", r"/api/v1/statuses/(?P<id>\d+)/source", self._source)
+        self._route("GET", r"/api/v1/statuses/(?P<id>\d+)/history", self._history)
+        self._route("GET", r"/api/v1/statuses/(?P<id>\d+)/context", self._context)
         self._route("POST", r"/api/v2/media", self._upload)
         self._route("GET", r"/api/v1/media/(?P<id>\d+)", self._media)
         self.processing_polls = 0  # > 0: uploads answer 202 and stay unprocessed for that many looks
@@ -84,19 +98,29 @@ class FakeMastodon(FakeAPI):
                 "fields": [], "emojis": []}
 
     def add_status(self, text: str, *, created_at: datetime | None = None, visibility: str = "public",
-                   language: str | None = "de", media_ids: list[str] | None = None) -> dict[str, Any]:
+                   language: str | None = "de", media_ids: list[str] | None = None,
+                   in_reply_to_id: str | None = None, account: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A status of this account (or of `account`, someone else), a reply when `in_reply_to_id` is given."""
         status_id = str(next(self._ids))
         when = created_at or self.clock()
+        parent = self.statuses.get(in_reply_to_id) if in_reply_to_id else None
+        if parent is not None:
+            parent["replies_count"] += 1
         self.statuses[status_id] = {
-            "id": status_id, "created_at": iso(when), "in_reply_to_id": None, "in_reply_to_account_id": None,
+            "id": status_id, "created_at": iso(when), "in_reply_to_id": in_reply_to_id,
+            "in_reply_to_account_id": parent["account"]["id"] if parent else None, "edited_at": None,
             "sensitive": False, "spoiler_text": "", "visibility": visibility, "language": language,
             "uri": f"https://{self.domain}/users/{self.username}/statuses/{status_id}",
             "url": f"https://{self.domain}/@{self.username}/{status_id}", "replies_count": 0,
             "reblogs_count": 0, "favourites_count": 0, "content": linkify(text, self.domain), "reblog": None,
-            "account": self.account(), "mentions": [], "tags": [], "emojis": [], "card": None, "poll": None,
+            "account": account or self.account(), "mentions": [], "tags": [], "emojis": [], "card": None, "poll": None,
             "media_attachments": [self.media[m] for m in media_ids or ()], "text": text,
         }
         return self.statuses[status_id]
+
+    def stranger(self) -> dict[str, Any]:
+        """Another account on the instance, whose statuses this account cannot edit."""
+        return {**self.account(), "id": "109000000000000999", "username": "stranger", "acct": "stranger"}
 
     def forget_keys(self) -> None:
         """As if the idempotency window had passed."""
@@ -171,11 +195,83 @@ class FakeMastodon(FakeAPI):
         visibility = form.get("visibility", ["public"])[0]
         if visibility not in ("public", "unlisted", "private", "direct"):
             return Response(422, {"error": "Validation failed: Visibility is not included in the list"})
+        parent = form.get("in_reply_to_id", [""])[0] or None
+        if parent is not None and parent not in self.statuses:
+            return Response(404, {"error": "The post you are trying to reply to does not appear to exist."})
         status = self.add_status(text, visibility=visibility, language=form.get("language", [None])[0],
-                                 media_ids=media_ids)
+                                 media_ids=media_ids, in_reply_to_id=parent)
         if key:
             self.keys[key] = (status["id"], self.clock())
         return Response(200, self._public(status))
+
+    def _own(self, status_id: str) -> dict[str, Any] | None:
+        status = self.statuses.get(status_id)
+        return status if status is not None and status["account"]["id"] == self.account_id else None
+
+    def _version(self, status: dict[str, Any], at: str) -> dict[str, Any]:
+        """A status as its edit history shows it (a StatusEdit)."""
+        return {"content": status["content"], "spoiler_text": status["spoiler_text"], "sensitive": status["sensitive"],
+                "created_at": at, "account": status["account"], "poll": None,
+                "media_attachments": status["media_attachments"], "emojis": [], "text": status["text"]}
+
+    def _edit(self, req: Request, match: re.Match[str]) -> Response:
+        status = self._own(match["id"])
+        if status is None:
+            return Response(404, {"error": "Record not found"})
+        form = parse_qs(req.body.decode(), keep_blank_values=True)
+        text = form.get("status", [""])[0]
+        media_ids = form.get("media_ids[]", [])
+        if not text.strip() and not media_ids:
+            return Response(422, {"error": "Validation failed: Text can't be blank"})
+        if len(URL.sub("x" * self.reserved_per_url, text)) > self.max_characters:
+            return Response(422, {"error": f"Validation failed: Text character limit of {self.max_characters} exceeded"})
+        if any(m not in self.media for m in media_ids):
+            return Response(422, {"error": "Validation failed: Media attachments are invalid"})
+        media = [self.media[m] for m in media_ids]
+        if text == status["text"] and media == status["media_attachments"]:
+            return Response(200, self._public(status))  # no change: nothing recorded
+        versions = self.history.setdefault(status["id"], [])
+        if not versions:
+            versions.append(self._version(status, status["created_at"]))
+        language = form.get("language", [None])[0]
+        status.update(text=text, content=linkify(text, self.domain), media_attachments=media, edited_at=iso(self.clock()),
+                      card=None, language=language or status["language"], spoiler_text=form.get("spoiler_text", [""])[0])
+        versions.append(self._version(status, status["edited_at"]))
+        return Response(200, self._public(status))
+
+    def _show(self, req: Request, match: re.Match[str]) -> Response:
+        status = self.statuses.get(match["id"])
+        if status is None:
+            return Response(404, {"error": "Record not found"})
+        return Response(200, self._public(status))
+
+    def _source(self, req: Request, match: re.Match[str]) -> Response:
+        status = self._own(match["id"])
+        if status is None:
+            return Response(404, {"error": "Record not found"})
+        return Response(200, {"id": status["id"], "text": status["text"], "spoiler_text": status["spoiler_text"]})
+
+    def _history(self, req: Request, match: re.Match[str]) -> Response:
+        status = self.statuses.get(match["id"])
+        if status is None:
+            return Response(404, {"error": "Record not found"})
+        versions = self.history.get(status["id"]) or [self._version(status, status["created_at"])]
+        return Response(200, [{k: v for k, v in version.items() if k != "text"} for version in versions])
+
+    def _context(self, req: Request, match: re.Match[str]) -> Response:
+        status = self.statuses.get(match["id"])
+        if status is None:
+            return Response(404, {"error": "Record not found"})
+        ancestors, parent = [], status["in_reply_to_id"]
+        while parent in self.statuses:
+            ancestors.insert(0, self._public(self.statuses[parent]))
+            parent = self.statuses[parent]["in_reply_to_id"]
+        descendants, below = [], [status["id"]]
+        while below:
+            children = [s for s in self.statuses.values() if s["in_reply_to_id"] in below]
+            descendants += [self._public(child) for child in children]
+            below = [child["id"] for child in children]
+        return Response(200, {"ancestors": ancestors, "descendants": descendants})
 
     def _delete(self, req: Request, match: re.Match[str]) -> Response:
         status = self.statuses.pop(match["id"], None)

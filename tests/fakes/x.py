@@ -1,9 +1,12 @@
-"""A stand-in for X API v2: create/delete posts, the account's own timeline, users/me, v2 media upload.
+"""A stand-in for X API v2: create/delete posts and replies, the account's own timeline, users/me, v2 media upload.
 
 As documented (/work/shared/docs/platforms.md §1): errors are problem-JSON bodies (`title`, `detail`,
 `type`, `status`); identical text to a recent post is refused with 403 "duplicate content"; 429 carries
 `x-rate-limit-*` headers in epoch seconds and no Retry-After; URLs in a post's text come back t.co-wrapped
-with the original in `entities.urls[].expanded_url`. OAuth 1.0a signatures are verified (HMAC-SHA1 over
+with the original in `entities.urls[].expanded_url`. A reply (`reply.in_reply_to_tweet_id`) to a post that is
+gone is refused with 403 (the message as reported by users, unverified); replies carry `referenced_tweets`
+(`replied_to`) and `conversation_id`, and the timeline leaves them out when asked to (`exclude=replies`).
+There is no edit endpoint: X's API cannot edit a post. OAuth 1.0a signatures are verified (HMAC-SHA1 over
 query and OAuth parameters; JSON and multipart bodies are not signed), bearer tokens compared.
 """
 
@@ -25,6 +28,7 @@ from fakes.telegram import parse_multipart
 
 URL = re.compile(r"https?://\S+")
 DUPLICATE = "You are not allowed to create a Tweet with duplicate content."
+REPLY_GONE = "You attempted to reply to a Tweet that is deleted or not visible to you."
 
 
 def problem(status: int, title: str, detail: str, kind: str = "about:blank") -> Response:
@@ -39,9 +43,15 @@ class Tweet:
     created_at: datetime
     urls: list[dict[str, Any]]
     media_ids: list[str] = field(default_factory=list)
+    in_reply_to: str | None = None  # the post this one answers
+    conversation_id: str = ""  # the first post of its thread
 
     def to_json(self, fields: set[str]) -> dict[str, Any]:
         data: dict[str, Any] = {"id": self.id, "text": self.text, "edit_history_tweet_ids": [self.id]}
+        if "referenced_tweets" in fields and self.in_reply_to:
+            data["referenced_tweets"] = [{"type": "replied_to", "id": self.in_reply_to}]
+        if "conversation_id" in fields:
+            data["conversation_id"] = self.conversation_id or self.id
         if "created_at" in fields:
             data["created_at"] = self.created_at.strftime("%Y-%m-%dT%H:%M:%S.000Z")
         if "entities" in fields and self.urls:
@@ -70,8 +80,8 @@ class FakeX(FakeAPI):
         self.route("POST", r"/2/media/upload", self._upload)
 
     # --- test helpers ----------------------------------------------------------------------------
-    def add_tweet(self, text: str, created_at: datetime | None = None) -> Tweet:
-        """A post the account made earlier (another round, another tool)."""
+    def add_tweet(self, text: str, created_at: datetime | None = None, in_reply_to: str | None = None) -> Tweet:
+        """A post the account made earlier (another round, another tool), or a reply when `in_reply_to`."""
         tweet_id = str(next(self._ids))
         urls, shown = [], text
         for match in URL.finditer(text):
@@ -80,9 +90,14 @@ class FakeX(FakeAPI):
             shown = shown.replace(match.group(), short, 1)
             urls.append({"start": start, "end": start + len(short), "url": short,
                          "expanded_url": match.group(), "display_url": match.group().split("://", 1)[1][:26]})
-        tweet = Tweet(tweet_id, text, shown, created_at or self.clock(), urls)
+        tweet = Tweet(tweet_id, text, shown, created_at or self.clock(), urls, in_reply_to=in_reply_to)
+        if in_reply_to:
+            tweet.conversation_id = self.tweets[in_reply_to].conversation_id or in_reply_to
         self.tweets[tweet_id] = tweet
         return tweet
+
+    def replies_to(self, tweet_id: str) -> list[Tweet]:
+        return [t for t in self.tweets.values() if t.in_reply_to == tweet_id]
 
     def rate_limit_next(self, seconds: int, *, path: str | None = None) -> None:
         reset = int(self.clock().timestamp()) + seconds
@@ -135,7 +150,10 @@ class FakeX(FakeAPI):
                                   "detail": "One or more parameters to your request was invalid."})
         if any(t.sent == text for t in self.tweets.values()):
             return problem(403, "Forbidden", DUPLICATE)
-        tweet = self.add_tweet(text)
+        parent = str((body.get("reply") or {}).get("in_reply_to_tweet_id") or "") or None
+        if parent is not None and parent not in self.tweets:
+            return problem(403, "Forbidden", REPLY_GONE)
+        tweet = self.add_tweet(text, in_reply_to=parent)
         tweet.media_ids = media_ids
         return Response(201, {"data": {"id": tweet.id, "text": tweet.text, "edit_history_tweet_ids": [tweet.id]}})
 
@@ -162,6 +180,9 @@ class FakeX(FakeAPI):
                                   "detail": "One or more parameters to your request was invalid."})
         fields = set(",".join(req.query.get("tweet.fields", [])).split(","))
         tweets = sorted(self.tweets.values(), key=lambda t: t.created_at, reverse=True)
+        excluded = set(",".join(req.query.get("exclude", [])).split(","))
+        if "replies" in excluded:
+            tweets = [t for t in tweets if not t.in_reply_to]
         if "start_time" in req.query:
             start = datetime.strptime(req.query["start_time"][0], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
             tweets = [t for t in tweets if t.created_at >= start]

@@ -13,17 +13,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, ClassVar
+from types import MappingProxyType
+from typing import Any, ClassVar, NamedTuple
 
 from sharebot import USER_AGENT
 from sharebot.credentials import Secret, mask
-from sharebot.errors import MissingCredential
+from sharebot.errors import MissingCredential, Unsupported
 from sharebot.fetch import FetchPolicy
 from sharebot.jobs import PublishResult
 from sharebot.models import Account, Network, RenderedPost
-from sharebot.networks import NETWORKS
+from sharebot.networks import NETWORKS, Capability
 
-__all__ = ["Adapter", "AdapterContext", "AccountState", "AccountStatus", "Delivery", "Secret", "mask"]
+__all__ = ["Adapter", "AdapterContext", "AccountState", "AccountStatus", "Delivery", "RemotePost", "Secret", "mask"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,21 @@ class Delivery:
     # Persists more values on the job mid-publish (e.g. a Threads container id made before the publish call),
     # durably before it returns, so a later attempt or check can see them. None outside the worker.
     save: Callable[[Mapping[str, Any]], None] | None = field(default=None, compare=False, repr=False)
+
+
+class RemotePost(NamedTuple):
+    """A post sharebot made, as the job that made it recorded it: what `edit` changes and `reply` answers.
+
+    For a follow-up it may itself be a reply: each follow-up answers the one before, so they read as a thread.
+    """
+
+    remote_id: str  # the network's id: an at:// URI, a URN, a status or message id
+    url: str | None = None
+    data: Mapping[str, Any] = MappingProxyType({})  # that job's adapter data (Bluesky's record key, ...)
+    post: RenderedPost | None = None  # the post as it went out, when known: an edit compares its link with it
+
+
+_CANNOT = {Capability.EDIT: "edit a post", Capability.REPLY: "reply under a post"}
 
 
 class AccountState(StrEnum):
@@ -103,6 +119,37 @@ class Adapter(ABC):
     @abstractmethod
     def delete(self, remote_id: str) -> None:
         """Remove a post we made."""
+
+    # --- after a post is out: corrections and follow-ups --------------------------------------------
+    # A network without the capability (see its registry entry) keeps these defaults: they send nothing and
+    # raise Unsupported, so a caller can fall back (a reply where no edit is possible) instead of posting blind.
+    def edit(self, original: RemotePost, post: RenderedPost, delivery: Delivery) -> PublishResult:
+        """Make `original` read as `post`: its text, and its link and card where the API lets them change.
+
+        Raises Unsupported where the network cannot make this edit (no edit API, or a link that cannot change),
+        else what `publish` raises. An answer lost on the way back is Unconfirmed and `find_edit` tells whether
+        the edit landed; sending the same edit again is harmless on every network that can edit.
+        """
+        raise self.unsupported(Capability.EDIT)
+
+    def find_edit(self, original: RemotePost, post: RenderedPost, delivery: Delivery) -> PublishResult | None:
+        """Does `original` read as `post` now? Its result when it does. None when it does not, or when the network
+        cannot be read back (Telegram): the edit may then simply be sent again."""
+        raise self.unsupported(Capability.EDIT)
+
+    def reply(self, parent: RemotePost, post: RenderedPost, delivery: Delivery) -> PublishResult:
+        """Post `post` as a reply under `parent` (a comment, where the network calls it that). Prepared
+        (`prepare`), retried and settled like a post: raises what `publish` raises."""
+        raise self.unsupported(Capability.REPLY)
+
+    def find_reply(self, parent: RemotePost, post: RenderedPost, delivery: Delivery) -> PublishResult | None:
+        """Did this delivery's reply under `parent` go out? As `find` is for posts."""
+        raise self.unsupported(Capability.REPLY)
+
+    def unsupported(self, capability: Capability) -> Unsupported:
+        spec = NETWORKS[self.network]
+        return Unsupported(str(self.network), f"the {spec.label} API cannot {_CANNOT[capability]}; nothing was sent",
+                           capability=str(capability))
 
     @abstractmethod
     def check(self) -> AccountStatus:

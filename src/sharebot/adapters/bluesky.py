@@ -2,7 +2,11 @@
 
 Retries stay single because the record key is ours: `prepare` derives a TID from the delivery, the queue
 stores it, and every attempt first looks for a record at that key before creating one there.
-Facts used here: https://atproto.com/specs/record-key and https://atproto.com/specs/tid.
+A reply is the same with a `reply` of two strongRefs (uri + cid): `parent`, the post answered, and `root`, the
+first post of the thread, which a reply to a reply takes over from its parent. Both are read from the parent's
+record, so they name the version that exists. Posts cannot be edited (the lexicon defines no edit).
+Facts used here: https://atproto.com/specs/record-key, https://atproto.com/specs/tid and
+https://docs.bsky.app/docs/advanced-guides/posts#replies.
 """
 
 from __future__ import annotations
@@ -11,12 +15,13 @@ import hashlib
 import logging
 import os
 import re
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sharebot.adapters.base import AccountState, AccountStatus, Adapter, AdapterContext, Delivery, Secret
+from sharebot.adapters.base import AccountState, AccountStatus, Adapter, AdapterContext, Delivery, RemotePost, Secret
 from sharebot.errors import AuthError, ConfigError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
 from sharebot.images import BLUESKY_THUMB_MAX_BYTES, article_image
 from sharebot.jobs import PublishResult
@@ -116,6 +121,7 @@ class BlueskyAdapter(Adapter):
         self._session_handle = ""
         self._tokens: tuple[str, ...] = ()
         self._logins = 0  # password logins made by this instance
+        self._connecting = threading.Lock()  # the worker's threads share this adapter: one login, not one each
 
     # --- record key and time, chosen before the first attempt ------------------------------------
     def prepare(self, post: RenderedPost, delivery: Delivery) -> Mapping[str, Any]:
@@ -128,35 +134,18 @@ class BlueskyAdapter(Adapter):
 
     # --- the contract ---------------------------------------------------------------------------
     def publish(self, post: RenderedPost, delivery: Delivery) -> PublishResult:
-        data = delivery.data if delivery.data.get("rkey") else self.prepare(post, delivery)
-        rkey, created_at = str(data["rkey"]), str(data["created_at"])
-        found = self._lookup(rkey, delivery.now, post)
-        if found:  # an earlier attempt made it; creating again at this rkey would answer HTTP 500
-            log.info("bluesky %s: %s already exists", self.account.name, found.remote_id)
-            return found
-        record = self._record(post, created_at, delivery.now)
-
-        def create(client: Client) -> Any:
-            return client.app.bsky.feed.post.create(self._did, record, rkey=rkey)
-
-        try:
-            response = self._call("createRecord", create, sent=True, now=delivery.now)
-        except PublishError:
-            # Whatever went wrong, the record may exist now (dropped answer, 500 on a duplicate key).
-            try:
-                found = self._lookup(rkey, delivery.now, post)
-            except PublishError:
-                found = None
-            if found:
-                log.info("bluesky %s: %s was created despite the error", self.account.name, found.remote_id)
-                return found
-            raise
-        log.info("bluesky %s: posted %s", self.account.name, response.uri)
-        return PublishResult(response.uri, self._web_url(rkey))
+        return self._create(post, delivery, None)
 
     def find(self, post: RenderedPost, delivery: Delivery) -> PublishResult | None:
         rkey = delivery.data.get("rkey")
         return self._lookup(str(rkey), delivery.now, post) if rkey else None
+
+    def reply(self, parent: RemotePost, post: RenderedPost, delivery: Delivery) -> PublishResult:
+        return self._create(post, delivery, parent)
+
+    def find_reply(self, parent: RemotePost, post: RenderedPost, delivery: Delivery) -> PublishResult | None:
+        rkey = delivery.data.get("rkey")
+        return self._lookup(str(rkey), delivery.now, post, parent.remote_id) if rkey else None
 
     def delete(self, remote_id: str) -> None:
         match = _AT_URI.match(remote_id)
@@ -183,8 +172,37 @@ class BlueskyAdapter(Adapter):
             self._client.request.close()
             self._client = None
 
-    # --- building the record ----------------------------------------------------------------------
-    def _record(self, post: RenderedPost, created_at: str, now: datetime) -> Any:
+    # --- creating the record ----------------------------------------------------------------------
+    def _create(self, post: RenderedPost, delivery: Delivery, parent: RemotePost | None) -> PublishResult:
+        data = delivery.data if delivery.data.get("rkey") else self.prepare(post, delivery)
+        rkey, created_at = str(data["rkey"]), str(data["created_at"])
+        parent_uri = parent.remote_id if parent else None
+        found = self._lookup(rkey, delivery.now, post, parent_uri)
+        if found:  # an earlier attempt made it; creating again at this rkey would answer HTTP 500
+            log.info("bluesky %s: %s already exists", self.account.name, found.remote_id)
+            return found
+        reply = self._reply_ref(parent, delivery.now) if parent else None
+        record = self._record(post, created_at, delivery.now, reply)
+
+        def create(client: Client) -> Any:
+            return client.app.bsky.feed.post.create(self._did, record, rkey=rkey)
+
+        try:
+            response = self._call("createRecord", create, sent=True, now=delivery.now)
+        except PublishError:
+            # Whatever went wrong, the record may exist now (dropped answer, 500 on a duplicate key).
+            try:
+                found = self._lookup(rkey, delivery.now, post, parent_uri)
+            except PublishError:
+                found = None
+            if found:
+                log.info("bluesky %s: %s was created despite the error", self.account.name, found.remote_id)
+                return found
+            raise
+        log.info("bluesky %s: posted %s", self.account.name, response.uri)
+        return PublishResult(response.uri, self._web_url(rkey))
+
+    def _record(self, post: RenderedPost, created_at: str, now: datetime, reply: Any = None) -> Any:
         from atproto import models
 
         facets = self._facets(post.facets, now)
@@ -194,7 +212,34 @@ class BlueskyAdapter(Adapter):
             facets=facets or None,
             embed=self._card(post, now),
             langs=[post.language] if post.language else None,  # the SDK's send_post would say ["en"]
+            reply=reply,
         )
+
+    def _reply_ref(self, parent: RemotePost, now: datetime) -> Any:
+        """The record's `reply`: strongRefs to the parent as it is now, and to the root of its thread."""
+        from atproto import exceptions as ax
+        from atproto import models
+
+        match = _AT_URI.match(parent.remote_id)
+        if not match:
+            raise Rejected(NETWORK, f"not an at:// record URI: {parent.remote_id!r}")
+        repo, collection, rkey = match.groups()
+
+        def get(client: Client) -> Any:
+            try:
+                return client.com.atproto.repo.get_record({"repo": repo, "collection": collection, "rkey": rkey})
+            except ax.BadRequestError as exc:
+                if getattr(exc.response.content, "error", "") == "RecordNotFound":
+                    return None
+                raise
+
+        response = self._call("getRecord", get, now=now)
+        if response is None or not response.cid:
+            # A reply to a record that is gone would hang under nothing: refuse rather than post it.
+            raise Rejected(NETWORK, f"{parent.remote_id} does not exist (deleted?); nothing to reply under")
+        parent_ref = models.ComAtprotoRepoStrongRef.Main(uri=response.uri, cid=response.cid)
+        thread = getattr(response.value, "reply", None)
+        return models.AppBskyFeedPost.ReplyRef(root=thread.root if thread else parent_ref, parent=parent_ref)
 
     def _facets(self, facets: Iterable[Facet], now: datetime) -> list[Any]:
         from atproto import models
@@ -256,7 +301,8 @@ class BlueskyAdapter(Adapter):
         return models.AppBskyEmbedExternal.Main(external=external)
 
     # --- reading back -----------------------------------------------------------------------------
-    def _lookup(self, rkey: str, now: datetime | None, post: RenderedPost | None = None) -> PublishResult | None:
+    def _lookup(self, rkey: str, now: datetime | None, post: RenderedPost | None = None,
+                parent_uri: str | None = None) -> PublishResult | None:
         from atproto import exceptions as ax
 
         def get(client: Client) -> Any:
@@ -272,6 +318,9 @@ class BlueskyAdapter(Adapter):
             return None
         if post is not None and getattr(response.value, "text", post.text) != post.text:
             raise Rejected(NETWORK, f"record key {rkey} already holds a different post; not posting over it")
+        answered = getattr(getattr(getattr(response.value, "reply", None), "parent", None), "uri", None)
+        if parent_uri is not None and answered != parent_uri:
+            raise Rejected(NETWORK, f"record key {rkey} holds a post that is not a reply to {parent_uri}")
         return PublishResult(response.uri, self._web_url(rkey))
 
     def _web_url(self, rkey: str) -> str:
@@ -305,6 +354,12 @@ class BlueskyAdapter(Adapter):
     def _connect(self, now: datetime | None) -> Client:
         if self._client is not None:
             return self._client
+        with self._connecting:
+            if self._client is None:
+                self._client = self._new_client(now)
+            return self._client
+
+    def _new_client(self, now: datetime | None) -> Client:
         from atproto import Client, Request
 
         client = Client(base_url=self.pds, request=Request(timeout=self.context.timeout))
@@ -315,7 +370,6 @@ class BlueskyAdapter(Adapter):
             client.login(session_string=stored, fetch_bsky_profile=False)
         else:
             self._password_login(client, now)
-        self._client = client
         return client
 
     def _password_login(self, client: Client, now: datetime | None) -> None:

@@ -8,6 +8,11 @@ Graph has no idempotency key, so an unknown outcome is settled by looking for th
 recent posts, counting only posts made since this round began (`not_before`, kept on the job by
 `prepare`): `sharebot publish --repost` posts the same link again, and the earlier round's post must not
 pass for the new one.
+
+An edit posts a new `message` to /{post-id}; the link of a post cannot change, so an edit that would change it
+is refused here (Unsupported). A reply is a comment (/{post-id}/comments, or /{comment-id}/comments under a
+comment) with the link in its text, found again among the comments under its parent
+(https://developers.facebook.com/docs/pages-api/posts). Unverified parts: docs/lifecycle.md.
 """
 
 from __future__ import annotations
@@ -16,9 +21,9 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
-from sharebot.adapters.base import AccountState, AccountStatus, Delivery
+from sharebot.adapters.base import AccountState, AccountStatus, Delivery, RemotePost
 from sharebot.adapters.graph import GraphAdapter
-from sharebot.adapters.http import in_round, round_start, status_from_error
+from sharebot.adapters.http import in_round, keep_link, round_start, same_text, status_from_error, with_link
 from sharebot.errors import PublishError, Rejected, Unconfirmed
 from sharebot.jobs import PublishResult
 from sharebot.models import Network, RenderedPost
@@ -79,6 +84,41 @@ class FacebookAdapter(GraphAdapter):
     def delete(self, remote_id: str) -> None:
         self._call("DELETE", remote_id)
 
+    def edit(self, original: RemotePost, post: RenderedPost, delivery: Delivery) -> PublishResult:
+        post_id = original.remote_id
+        keep_link(self.network, original, post)
+        body = self._call("POST", post_id, data={"message": post.text})
+        if body.get("success") is not True:
+            raise Unconfirmed(str(self.network), f"editing {post_id}: the answer did not say success")
+        return PublishResult(post_id, original.url or self._permalink(post_id))
+
+    def find_edit(self, original: RemotePost, post: RenderedPost, delivery: Delivery) -> PublishResult | None:
+        body = self._call("GET", original.remote_id, params={"fields": "id,message"})
+        if same_text(str(body.get("message") or ""), post.text):
+            return PublishResult(original.remote_id, original.url or self._permalink(original.remote_id))
+        return None
+
+    def reply(self, parent: RemotePost, post: RenderedPost, delivery: Delivery) -> PublishResult:
+        # A comment has no link field: the link goes in its text, where Facebook links it.
+        body = self._call("POST", f"{parent.remote_id}/comments", data={"message": with_link(post.text, post.link)})
+        comment_id = str(body.get("id") or "")
+        if not comment_id:
+            raise Unconfirmed(str(self.network), "the comment answer carried no id")
+        return PublishResult(comment_id, self._comment_link(comment_id))
+
+    def find_reply(self, parent: RemotePost, post: RenderedPost, delivery: Delivery) -> PublishResult | None:
+        body = self._call("GET", f"{parent.remote_id}/comments", params={
+            "fields": "id,message,from,created_time,permalink_url", "order": "reverse_chronological",
+            "limit": FIND_LIMIT})
+        since = round_start(delivery.data)
+        text = with_link(post.text, post.link)
+        for item in body.get("data") or []:
+            author = str((item.get("from") or {}).get("id") or "")
+            if author == self.owner_id and in_round(item.get("created_time"), since) \
+                    and same_text(str(item.get("message") or ""), text):
+                return PublishResult(str(item["id"]), item.get("permalink_url"))
+        return None
+
     def check(self) -> AccountStatus:
         try:
             page = self._call("GET", self.owner_id, params={"fields": "id,name"})
@@ -91,6 +131,13 @@ class FacebookAdapter(GraphAdapter):
         if code in DUPLICATE_CODES:
             return _Duplicate(str(self.network), f"{detail}: duplicate content", status)
         return None
+
+    def _comment_link(self, comment_id: str) -> str | None:
+        # The comment exists now; a failed permalink read must not turn that into an error.
+        try:
+            return self._call("GET", comment_id, params={"fields": "permalink_url"}).get("permalink_url")
+        except PublishError:
+            return None
 
     def _permalink(self, post_id: str) -> str:
         page, _, story = str(post_id).partition("_")

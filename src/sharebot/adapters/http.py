@@ -18,8 +18,10 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from sharebot.adapters.base import AccountState, AccountStatus
-from sharebot.errors import NotSent, PublishError, Unconfirmed
+from sharebot.adapters.base import AccountState, AccountStatus, RemotePost
+from sharebot.errors import NotSent, PublishError, Unconfirmed, Unsupported
+from sharebot.models import RenderedPost
+from sharebot.networks import NETWORKS, Network
 from sharebot.scrub import one_line
 from sharebot.times import utc
 
@@ -128,6 +130,25 @@ def in_round(created: Any, since: datetime | None) -> bool:
         return True
     moment = posted_at(created)
     return moment is not None and moment >= since
+
+
+def same_text(shown: str, sent: str) -> bool:
+    """Does a text a network shows back equal the one sent? Networks trim and rewrap whitespace."""
+    return " ".join(shown.split()) == " ".join(sent.split())
+
+
+def with_link(text: str, link: str | None) -> str:
+    """A comment has no link field: the post's link goes on a line of its own after the text, unless the text
+    already carries it."""
+    return text if not link or link in text else f"{text.rstrip()}\n\n{link}"
+
+
+def keep_link(network: Network, original: RemotePost, post: RenderedPost) -> None:
+    """For a network whose posts keep their link for good (the card is fixed): refuse an edit that would change it,
+    so the post never ends up pointing at another page than the one it says."""
+    if original.post is not None and original.post.link != post.link:
+        raise Unsupported(str(network), f"{NETWORKS[network].label} cannot change the link of {original.remote_id} "
+                                        f"({original.post.link} -> {post.link}); nothing was sent", capability="edit")
 
 
 def status_from_error(account: str, exc: PublishError) -> AccountStatus:

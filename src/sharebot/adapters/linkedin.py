@@ -10,6 +10,12 @@ No idempotency key. An unknown outcome is settled by the organization's post lis
 DUPLICATE_POST a repeat gets, which names the existing post. Either way only a post made since this
 round began (`not_before`, kept on the job by `prepare`) is ours: `sharebot publish --repost` sends the
 same article again, and LinkedIn's duplicate then names the earlier round's post.
+
+An edit is a PARTIAL_UPDATE of the post's commentary; LinkedIn cannot change the article (link and card) of a
+post, so an edit that would change the link is refused here (Unsupported). A reply is a comment (Comments API,
+socialActions): plain text with the link in it, since a comment has no article; a reply to a comment is nested
+under it. A lost comment is found among the comments under its parent. Facts and what is unverified:
+docs/lifecycle.md.
 """
 
 from __future__ import annotations
@@ -19,16 +25,19 @@ import re
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote, urlsplit
 
-from sharebot.adapters.base import AccountState, AccountStatus, Adapter, Delivery
+from sharebot.adapters.base import AccountState, AccountStatus, Adapter, Delivery, RemotePost
 from sharebot.adapters.http import (
     Http,
     in_round,
     json_body,
+    keep_link,
     posted_at,
     retry_after,
     round_start,
+    same_text,
     seconds_to_utc_midnight,
     status_from_error,
+    with_link,
 )
 from sharebot.errors import AuthError, ConfigError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
 from sharebot.images import article_image
@@ -47,6 +56,8 @@ DEFAULT_VERSION = "202607"  # versions are supported for at least 12 months, the
 THUMBNAIL_MAX_BYTES = 5_000_000
 FIND_COUNT = 20
 _POST_URN = re.compile(r"urn:li:(?:share|ugcPost):\d+")
+# urn:li:comment:(<the post's activity or share/ugcPost URN>,<comment id>)
+_COMMENT_URN = re.compile(r"urn:li:comment:\((?P<post>urn:li:\w+:\d+),(?P<id>\d+)\)")
 
 
 class LinkedInAdapter(Adapter):
@@ -124,6 +135,61 @@ class LinkedInAdapter(Adapter):
         response = self._send("DELETE", f"/rest/posts/{quote(remote_id, safe='')}")
         if response.status_code not in (200, 204):
             raise self._error(response, None)
+
+    def edit(self, original: RemotePost, post: RenderedPost, delivery: Delivery) -> PublishResult:
+        urn = original.remote_id
+        keep_link(self.network, original, post)
+        # The card (content.article) stays as first posted: only commentary and a few ad fields can change.
+        response = self._send("POST", f"/rest/posts/{quote(urn, safe='')}",
+                              json={"patch": {"$set": {"commentary": post.text}}},
+                              headers={"X-RestLi-Method": "PARTIAL_UPDATE"})
+        if response.status_code not in (200, 204):
+            raise self._error(response, delivery.now)
+        return PublishResult(urn, original.url or _permalink(urn))
+
+    def find_edit(self, original: RemotePost, post: RenderedPost, delivery: Delivery) -> PublishResult | None:
+        urn = original.remote_id
+        response = self._send("GET", f"/rest/posts/{quote(urn, safe='')}")
+        if response.status_code == 403:  # a member's post without r_member_social: the update is safe to repeat
+            return None
+        if response.status_code != 200:
+            raise self._error(response, delivery.now, read=True)
+        if same_text(str((json_body(response) or {}).get("commentary") or ""), post.text):
+            return PublishResult(urn, original.url or _permalink(urn))
+        return None
+
+    def reply(self, parent: RemotePost, post: RenderedPost, delivery: Delivery) -> PublishResult:
+        # A comment has no article: the link goes in its text.
+        comment = _COMMENT_URN.fullmatch(parent.remote_id)
+        body: dict[str, Any] = {"actor": self.author, "object": comment["post"] if comment else parent.remote_id,
+                                "message": {"text": with_link(post.text, post.link)}}
+        if comment:  # a reply to a comment is nested under it (LinkedIn nests one level deep)
+            body["parentComment"] = parent.remote_id
+        response = self._send("POST", f"/rest/socialActions/{quote(parent.remote_id, safe='')}/comments",
+                              json=body)
+        if response.status_code not in (200, 201):
+            raise self._error(response, delivery.now)
+        made = json_body(response) or {}
+        urn = made.get("commentUrn") or made.get("$URN") or response.headers.get("x-restli-id") or ""
+        if not _COMMENT_URN.fullmatch(str(urn)):
+            raise Unconfirmed(str(self.network), f"{response.status_code} without the comment's URN",
+                              response.status_code)
+        return PublishResult(str(urn), _comment_link(str(urn)))
+
+    def find_reply(self, parent: RemotePost, post: RenderedPost, delivery: Delivery) -> PublishResult | None:
+        response = self._send("GET", f"/rest/socialActions/{quote(parent.remote_id, safe='')}/comments",
+                              params={"count": FIND_COUNT})
+        if response.status_code != 200:
+            raise self._error(response, delivery.now, read=True)
+        since = round_start(delivery.data)
+        text = with_link(post.text, post.link)
+        for element in (json_body(response) or {}).get("elements") or []:
+            urn = str(element.get("commentUrn") or element.get("$URN") or "")
+            if (element.get("actor") == self.author and _COMMENT_URN.fullmatch(urn)
+                    and in_round((element.get("created") or {}).get("time"), since)
+                    and same_text(str((element.get("message") or {}).get("text") or ""), text)):
+                return PublishResult(urn, _comment_link(urn))
+        return None
 
     def check(self) -> AccountStatus:
         kind, _, ident = self.author.rpartition(":")
@@ -247,3 +313,11 @@ def _created(element: dict[str, Any]) -> Any:
 
 def _permalink(urn: str) -> str:
     return f"https://www.linkedin.com/feed/update/{urn}"
+
+
+def _comment_link(urn: str) -> str:
+    """A comment is shown on its post's page, picked out by `commentUrn` (the form LinkedIn's own "copy link
+    to comment" gives; unverified for API-made comments)."""
+    match = _COMMENT_URN.fullmatch(urn)
+    post = match["post"] if match else urn
+    return f"{_permalink(post)}?commentUrn={quote(urn, safe='')}"

@@ -2,8 +2,10 @@
 
 Mastodon keeps an `Idempotency-Key` for an hour and answers a repeated key with the original status, so
 a retry after an unknown outcome is safe within that hour; after it, `find` reads the account's own recent
-statuses for the article link. Facts: https://docs.joinmastodon.org/methods/statuses/#create,
-https://docs.joinmastodon.org/api/rate-limits
+statuses for the article link. A reply is a status with `in_reply_to_id` and its own key; a lost one is found
+in the parent's context. An edit is PUT /api/v1/statuses/:id, which replaces the whole status: the attachments
+it keeps must be named again. Facts: https://docs.joinmastodon.org/methods/statuses/#create,
+https://docs.joinmastodon.org/methods/statuses/#edit, https://docs.joinmastodon.org/api/rate-limits
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
 from sharebot import counting
-from sharebot.adapters.base import AccountState, AccountStatus, Adapter, Delivery
-from sharebot.adapters.http import requests_never_sent, retry_after, status_from_error
+from sharebot.adapters.base import AccountState, AccountStatus, Adapter, Delivery, RemotePost
+from sharebot.adapters.http import requests_never_sent, retry_after, same_text, status_from_error
 from sharebot.errors import AuthError, ConfigError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
 from sharebot.images import article_image
 from sharebot.jobs import PublishResult
@@ -75,34 +77,47 @@ class MastodonAdapter(Adapter):
         return {"not_before": delivery.now.isoformat()}
 
     def publish(self, post: RenderedPost, delivery: Delivery) -> PublishResult:
-        media_ids = None
-        if post.image and post.options.get("attach_image"):
-            media_ids = [self._upload(post.image, post.image_alt)]
-        visibility = str(post.options.get("visibility") or self.visibility)
-        if visibility not in VISIBILITIES:  # Mastodon.py would raise a bare ValueError
-            raise Rejected(str(self.network), f"visibility {visibility!r} is not one of {', '.join(VISIBILITIES)}")
-        max_characters, per_url = self.instance_limits(delivery.now)
-        length = counting.mastodon_length(post.text, url_length=per_url)
-        if length > max_characters:  # the config's max_characters is higher than this instance allows
-            raise Rejected(str(self.network), f"{length} characters, but {urlsplit(self.api_base).netloc} allows "
-                                              f"{max_characters}: set max_characters = {max_characters} for "
-                                              f"account {self.account.name!r}")
-        # The same key within an hour returns the status made by the first attempt instead of a second one.
-        status = self._call(lambda api: api.status_post(
-            # Mastodon takes an ISO 639 code, not a BCP 47 tag: pt-BR goes as pt.
-            post.text, media_ids=media_ids, visibility=visibility, language=post.language.split("-")[0],
-            idempotency_key=delivery.key), now=delivery.now, write=True)
-        return PublishResult(str(status["id"]), status.get("url"))
+        return self._post(post, delivery, None)
+
+    def reply(self, parent: RemotePost, post: RenderedPost, delivery: Delivery) -> PublishResult:
+        return self._post(post, delivery, parent.remote_id)
+
+    def find_reply(self, parent: RemotePost, post: RenderedPost, delivery: Delivery) -> PublishResult | None:
+        since = self._round_start(delivery)
+        account_id = self._me(delivery.now)
+        context = self._call(lambda api: api.status_context(parent.remote_id), now=delivery.now)
+        for status in context.get("descendants") or ():
+            if (str(status.get("in_reply_to_id")) == parent.remote_id
+                    and str((status.get("account") or {}).get("id")) == account_id
+                    and not _before(status.get("created_at"), since)
+                    and same_text(plain(str(status.get("content") or "")), post.text)):
+                return PublishResult(str(status["id"]), status.get("url"))
+        return None
+
+    def edit(self, original: RemotePost, post: RenderedPost, delivery: Delivery) -> PublishResult:
+        self._check_length(post, delivery.now)
+        # The edit replaces the whole status: attachments not named again are dropped, so the status is read
+        # first and its media kept. Language, visibility and a card fetched from the new text follow on their own.
+        current = self._call(lambda api: api.status(original.remote_id), now=delivery.now)
+        media_ids = [str(m["id"]) for m in current.get("media_attachments") or ()] or None
+        status = self._call(lambda api: api.status_update(original.remote_id, post.text, media_ids=media_ids),
+                            now=delivery.now, write=True)
+        return PublishResult(str(status["id"]), status.get("url") or original.url)
+
+    def find_edit(self, original: RemotePost, post: RenderedPost, delivery: Delivery) -> PublishResult | None:
+        # The source is the plain text as last sent, so no HTML needs reading.
+        source = self._call(lambda api: api.status_source(original.remote_id), now=delivery.now)
+        if same_text(str(source.get("text") or ""), post.text):
+            return PublishResult(original.remote_id, original.url)
+        return None
 
     def find(self, post: RenderedPost, delivery: Delivery) -> PublishResult | None:
-        not_before = delivery.data.get("not_before")
-        since = utc(datetime.fromisoformat(str(not_before))) - CLOCK_SKEW if not_before else None
+        since = self._round_start(delivery)
         account_id = self._me(delivery.now)
         statuses = self._call(lambda api: api.account_statuses(account_id, limit=FIND_COUNT, exclude_replies=True),
                               now=delivery.now)
         for status in statuses:
-            created = status.get("created_at")
-            if since and isinstance(created, datetime) and utc(created) < since:
+            if _before(status.get("created_at"), since):
                 continue
             if is_post_of(status, post):
                 return PublishResult(str(status["id"]), status.get("url"))
@@ -160,6 +175,34 @@ class MastodonAdapter(Adapter):
         return limits
 
     # --- helpers ---------------------------------------------------------------------------------
+    def _post(self, post: RenderedPost, delivery: Delivery, in_reply_to_id: str | None) -> PublishResult:
+        media_ids = None
+        if post.image and post.options.get("attach_image"):
+            media_ids = [self._upload(post.image, post.image_alt)]
+        visibility = str(post.options.get("visibility") or self.visibility)
+        if visibility not in VISIBILITIES:  # Mastodon.py would raise a bare ValueError
+            raise Rejected(str(self.network), f"visibility {visibility!r} is not one of {', '.join(VISIBILITIES)}")
+        self._check_length(post, delivery.now)
+        # The same key within an hour returns the status made by the first attempt instead of a second one.
+        status = self._call(lambda api: api.status_post(
+            # Mastodon takes an ISO 639 code, not a BCP 47 tag: pt-BR goes as pt.
+            post.text, in_reply_to_id=in_reply_to_id, media_ids=media_ids, visibility=visibility,
+            language=post.language.split("-")[0], idempotency_key=delivery.key), now=delivery.now, write=True)
+        return PublishResult(str(status["id"]), status.get("url"))
+
+    def _check_length(self, post: RenderedPost, now: datetime) -> None:
+        max_characters, per_url = self.instance_limits(now)
+        length = counting.mastodon_length(post.text, url_length=per_url)
+        if length > max_characters:  # the config's max_characters is higher than this instance allows
+            raise Rejected(str(self.network), f"{length} characters, but {urlsplit(self.api_base).netloc} allows "
+                                              f"{max_characters}: set max_characters = {max_characters} for "
+                                              f"account {self.account.name!r}")
+
+    @staticmethod
+    def _round_start(delivery: Delivery) -> datetime | None:
+        not_before = delivery.data.get("not_before")
+        return utc(datetime.fromisoformat(str(not_before))) - CLOCK_SKEW if not_before else None
+
     def _me(self, now: datetime | None) -> str:
         if self._account_id is None:
             self._account_id = str(self._call(lambda api: api.account_verify_credentials(), now=now)["id"])
@@ -212,6 +255,11 @@ class MastodonAdapter(Adapter):
                                  ratelimit_method="throw", request_timeout=self.context.timeout,
                                  version_check_mode="none", session=session, user_agent=self.context.user_agent)
         return self._api
+
+
+def _before(created: Any, since: datetime | None) -> bool:
+    """Was a status (created_at as Mastodon.py parses it) made before this round began?"""
+    return since is not None and isinstance(created, datetime) and utc(created) < since
 
 
 def is_post_of(status: Any, post: RenderedPost) -> bool:

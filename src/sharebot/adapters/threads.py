@@ -6,6 +6,9 @@ id in `Delivery.data["container_id"]` is settled by asking for that status, and 
 published rather than created again. Without one, the account's recent posts are searched for the link,
 counting only posts made since this round began (`not_before`, kept on the job by `prepare`), so that
 `sharebot publish --repost` is not settled by the earlier round's post of the same link.
+A reply is the same two steps with `reply_to_id` on the container, settled the same way, else by looking among
+the parent's replies (https://developers.facebook.com/docs/threads/retrieve-and-manage-replies/create-replies);
+replies have their own quota. The API cannot edit a post.
 The token travels as for every Graph API call (see `sharebot.adapters.graph`).
 """
 
@@ -16,15 +19,15 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sharebot.adapters.base import AccountState, AccountStatus, Delivery
+from sharebot.adapters.base import AccountState, AccountStatus, Delivery, RemotePost
 from sharebot.adapters.graph import GraphAdapter
-from sharebot.adapters.http import in_round, round_start, status_from_error
+from sharebot.adapters.http import in_round, round_start, same_text, status_from_error
 from sharebot.errors import NotSent, PublishError, RateLimited, Rejected, Unconfirmed
 from sharebot.jobs import PublishResult
 from sharebot.models import Network, RenderedPost
 
 FIND_LIMIT = 25
-QUOTA_RETRY_SECONDS = 3600.0  # the 250-post quota is a rolling 24 h window; look again in an hour
+QUOTA_RETRY_SECONDS = 3600.0  # the 250-post (1,000-reply) quota is a rolling 24 h window; look again in an hour
 NOT_READY_SUBCODE = 2207027  # "media not ready for publishing"
 
 
@@ -45,6 +48,7 @@ class ThreadsAdapter(GraphAdapter):
         # publishing, so image posts poll the container status this often, this many times.
         self.poll_interval = float(options.get("poll_interval", 3.0))
         self.poll_attempts = int(options.get("poll_attempts", 10))
+        self._own_username: str | None = None
 
     # --- the Adapter contract --------------------------------------------------------------------
     def prepare(self, post: RenderedPost, delivery: Delivery) -> dict[str, Any]:
@@ -53,13 +57,37 @@ class ThreadsAdapter(GraphAdapter):
         return {"not_before": delivery.now.isoformat()}
 
     def publish(self, post: RenderedPost, delivery: Delivery) -> PublishResult:
-        self._check_quota()
+        return self._post(post, delivery, None)
+
+    def find(self, post: RenderedPost, delivery: Delivery) -> PublishResult | None:
+        return self._find(post, delivery, None)
+
+    def reply(self, parent: RemotePost, post: RenderedPost, delivery: Delivery) -> PublishResult:
+        return self._post(post, delivery, parent.remote_id)
+
+    def find_reply(self, parent: RemotePost, post: RenderedPost, delivery: Delivery) -> PublishResult | None:
+        return self._find(post, delivery, parent.remote_id)
+
+    def delete(self, remote_id: str) -> None:
+        self._call("DELETE", remote_id)
+
+    def check(self) -> AccountStatus:
+        try:
+            me = self._call("GET", self.owner_id, params={"fields": "id,username"})
+        except PublishError as exc:
+            return status_from_error(self.account.name, exc)
+        return AccountStatus(self.account.name, AccountState.OK, f"posting as @{me.get('username') or self.owner_id}")
+
+    # --- steps -------------------------------------------------------------------------------------
+    def _post(self, post: RenderedPost, delivery: Delivery, reply_to: str | None) -> PublishResult:
+        """Publish `post`, as a reply under `reply_to` when given, through this job's one container."""
+        self._check_quota(reply=reply_to is not None)
         container = str(delivery.data.get("container_id") or "")
         status = self._status(container) if container else None
         if status == "PUBLISHED":
-            return self._published_elsewhere(post, container, delivery)
+            return self._published_elsewhere(post, container, delivery, reply_to)
         if status not in ("FINISHED", "IN_PROGRESS"):
-            container = self._create(post)
+            container = self._create(post, reply_to)
             if delivery.save:  # a retry or check after a crash then asks this container, not a new one
                 delivery.save({"container_id": container})
             status = "IN_PROGRESS" if _wants_image(post) else "FINISHED"
@@ -74,39 +102,32 @@ class ThreadsAdapter(GraphAdapter):
             raise Unconfirmed(str(self.network), f"container {container}: publish answer had no media id")
         return PublishResult(media_id, self._permalink(media_id))
 
-    def find(self, post: RenderedPost, delivery: Delivery) -> PublishResult | None:
+    def _find(self, post: RenderedPost, delivery: Delivery, reply_to: str | None) -> PublishResult | None:
         container = str(delivery.data.get("container_id") or "")
         if container:
             status = self._status(container)
             if status == "PUBLISHED":
-                return self._published_elsewhere(post, container, delivery)
+                return self._published_elsewhere(post, container, delivery, reply_to)
             if status in ("FINISHED", "IN_PROGRESS"):
                 return None  # this job's only container is unpublished: certainly not posted
-        return self._lookup(post, round_start(delivery.data))
+        return self._lookup(post, round_start(delivery.data), reply_to)
 
-    def delete(self, remote_id: str) -> None:
-        self._call("DELETE", remote_id)
-
-    def check(self) -> AccountStatus:
-        try:
-            me = self._call("GET", self.owner_id, params={"fields": "id,username"})
-        except PublishError as exc:
-            return status_from_error(self.account.name, exc)
-        return AccountStatus(self.account.name, AccountState.OK, f"posting as @{me.get('username') or self.owner_id}")
-
-    # --- steps -------------------------------------------------------------------------------------
-    def _check_quota(self) -> None:
-        """250 API posts per profile per rolling 24 h; asking first beats a refused publish."""
+    def _check_quota(self, *, reply: bool) -> None:
+        """250 API posts and 1,000 replies per profile per rolling 24 h; asking first beats a refused publish."""
+        kind = "reply_" if reply else ""
         body = self._call("GET", f"{self.owner_id}/threads_publishing_limit",
-                          params={"fields": "quota_usage,config"})
+                          params={"fields": f"{kind}quota_usage,{kind}config"})
         for entry in body.get("data") or []:
-            used, total = entry.get("quota_usage"), (entry.get("config") or {}).get("quota_total")
+            used, total = entry.get(f"{kind}quota_usage"), (entry.get(f"{kind}config") or {}).get("quota_total")
             if isinstance(used, int) and isinstance(total, int) and used >= total:
-                raise RateLimited(str(self.network), f"publishing quota used up ({used}/{total} in 24 h)",
+                what = "reply" if reply else "publishing"
+                raise RateLimited(str(self.network), f"{what} quota used up ({used}/{total} in 24 h)",
                                   None, retry_after=QUOTA_RETRY_SECONDS)
 
-    def _create(self, post: RenderedPost) -> str:
+    def _create(self, post: RenderedPost, reply_to: str | None) -> str:
         form: dict[str, str] = {"text": post.text}
+        if reply_to:
+            form["reply_to_id"] = reply_to
         if _wants_image(post):
             form.update(media_type="IMAGE", image_url=str(post.image))
             if post.image_alt:
@@ -144,21 +165,42 @@ class ThreadsAdapter(GraphAdapter):
                 time.sleep(self.poll_interval)
         raise NotSent(str(self.network), f"container {container} still processing its media; try again later")
 
-    def _published_elsewhere(self, post: RenderedPost, container: str, delivery: Delivery) -> PublishResult:
-        found = self._lookup(post, round_start(delivery.data))
+    def _published_elsewhere(self, post: RenderedPost, container: str, delivery: Delivery,
+                             reply_to: str | None) -> PublishResult:
+        found = self._lookup(post, round_start(delivery.data), reply_to)
         if found is None:
             raise Unconfirmed(str(self.network),
                               f"container {container} is PUBLISHED but the post is not listed yet")
         return found
 
-    def _lookup(self, post: RenderedPost, since: datetime | None) -> PublishResult | None:
-        """The account's recent post of this link or text, made at or after `since` (when given)."""
+    def _lookup(self, post: RenderedPost, since: datetime | None, reply_to: str | None) -> PublishResult | None:
+        """The account's recent post of this link or text, made at or after `since` (when given); with `reply_to`,
+        its reply of this text among that post's replies (a correction and a follow-up may share a link)."""
+        if reply_to:
+            return self._lookup_reply(post, since, reply_to)
         body = self._call("GET", f"{self.owner_id}/threads", params={
             "fields": "id,text,permalink,timestamp,link_attachment_url", "limit": FIND_LIMIT})
         for item in body.get("data") or []:
             if in_round(item.get("timestamp"), since) and _matches(item, post):
                 return PublishResult(str(item["id"]), item.get("permalink"))
         return None
+
+    def _lookup_reply(self, post: RenderedPost, since: datetime | None, reply_to: str) -> PublishResult | None:
+        # /replies lists the replies directly under a post, everyone's, newest first.
+        body = self._call("GET", f"{reply_to}/replies", params={
+            "fields": "id,text,username,permalink,timestamp", "reverse": "true"})
+        username = self._username()
+        for item in body.get("data") or []:
+            if item.get("username") == username and in_round(item.get("timestamp"), since) \
+                    and same_text(str(item.get("text") or ""), post.text):
+                return PublishResult(str(item["id"]), item.get("permalink"))
+        return None
+
+    def _username(self) -> str:
+        if self._own_username is None:
+            me = self._call("GET", self.owner_id, params={"fields": "id,username"})
+            self._own_username = str(me.get("username") or "")
+        return self._own_username
 
     def _permalink(self, media_id: str) -> str | None:
         # The post exists now; a failed permalink read must not turn that into an error.

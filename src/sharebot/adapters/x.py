@@ -3,6 +3,8 @@
 Auth is OAuth 1.0a user context (four values; tokens do not expire) or an OAuth 2.0 user token sent as a
 bearer. X has no idempotency key, so an unknown outcome is settled by reading the account's own recent
 posts and looking for the article link among their expanded URLs (post text carries t.co links only).
+A reply is a post with `reply.in_reply_to_tweet_id`; a lost one is found among the account's recent posts by
+the post it answers and its text. The API cannot edit a post (see docs/lifecycle.md).
 Facts: https://docs.x.com/x-api/posts/manage-tweets/migrate/overview
 """
 
@@ -10,12 +12,13 @@ from __future__ import annotations
 
 import functools
 import html
+import re
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 
-from sharebot.adapters.base import AccountState, AccountStatus, Adapter, Delivery
-from sharebot.adapters.http import requests_never_sent, retry_after, status_from_error
+from sharebot.adapters.base import AccountState, AccountStatus, Adapter, Delivery, RemotePost
+from sharebot.adapters.http import requests_never_sent, retry_after, same_text, status_from_error
 from sharebot.errors import AuthError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
 from sharebot.images import article_image
 from sharebot.jobs import PublishResult
@@ -31,6 +34,7 @@ IMAGE_MAX_BYTES = 5_000_000
 CLOCK_SKEW = timedelta(minutes=10)
 # Own-post reads are billed per post returned; X accepts 5..100.
 FIND_COUNT = 20
+MENTIONS = re.compile(r"^(@\w+\s+)+")  # the handles X puts before a reply's text
 
 T = TypeVar("T")
 
@@ -63,27 +67,26 @@ class XAdapter(Adapter):
         return {"not_before": delivery.now.isoformat()}
 
     def publish(self, post: RenderedPost, delivery: Delivery) -> PublishResult:
-        # A photo replaces X's link card, so the image goes along only when the renderer asked for it.
-        media_ids = [self._upload(post.image, delivery.now)] if post.image and post.options.get("attach_image") \
-            else None
-        try:
-            response = self._call(lambda c: c.create_tweet(text=post.text, media_ids=media_ids,
-                                                           user_auth=self.user_auth),
-                                  now=delivery.now, write=True)
-        except DuplicateContent as exc:
-            found = self.find(post, delivery)
-            if found:
-                return found
-            raise Rejected(str(self.network), f"duplicate of an earlier post, not this delivery's: {exc.detail}",
-                           exc.status) from exc
-        return result(str(response.data["id"]))
+        return self._create(post, delivery, None)
+
+    def reply(self, parent: RemotePost, post: RenderedPost, delivery: Delivery) -> PublishResult:
+        return self._create(post, delivery, parent)
+
+    def find_reply(self, parent: RemotePost, post: RenderedPost, delivery: Delivery) -> PublishResult | None:
+        # Replies are left out of `find`'s read; this one asks for them, and for what each answers.
+        params = self._since(delivery, {"max_results": FIND_COUNT, "exclude": ["retweets"],
+                                        "tweet_fields": ["created_at", "entities", "referenced_tweets"]})
+        user_id = self._me(delivery.now)
+        response = self._call(lambda c: c.get_users_tweets(user_id, user_auth=self.user_auth, **params),
+                              now=delivery.now)
+        for tweet in response.data or ():
+            if is_reply_of(tweet.data, parent.remote_id, post):
+                return result(str(tweet.id))
+        return None
 
     def find(self, post: RenderedPost, delivery: Delivery) -> PublishResult | None:
-        params: dict[str, Any] = {"max_results": FIND_COUNT, "tweet_fields": ["created_at", "entities"],
-                                  "exclude": ["replies", "retweets"]}
-        not_before = delivery.data.get("not_before")
-        if not_before:
-            params["start_time"] = datetime.fromisoformat(str(not_before)) - CLOCK_SKEW
+        params = self._since(delivery, {"max_results": FIND_COUNT, "tweet_fields": ["created_at", "entities"],
+                                        "exclude": ["replies", "retweets"]})
         user_id = self._me(delivery.now)
         response = self._call(lambda c: c.get_users_tweets(user_id, user_auth=self.user_auth, **params),
                               now=delivery.now)
@@ -115,6 +118,32 @@ class XAdapter(Adapter):
             self._client.session.close()
 
     # --- helpers ---------------------------------------------------------------------------------
+    def _create(self, post: RenderedPost, delivery: Delivery, parent: RemotePost | None) -> PublishResult:
+        # A photo replaces X's link card, so the image goes along only when the renderer asked for it.
+        media_ids = [self._upload(post.image, delivery.now)] if post.image and post.options.get("attach_image") \
+            else None
+        in_reply_to = parent.remote_id if parent else None
+        try:
+            response = self._call(lambda c: c.create_tweet(text=post.text, media_ids=media_ids,
+                                                           in_reply_to_tweet_id=in_reply_to,
+                                                           user_auth=self.user_auth),
+                                  now=delivery.now, write=True)
+        except DuplicateContent as exc:
+            found = self.find_reply(parent, post, delivery) if parent else self.find(post, delivery)
+            if found:
+                return found
+            raise Rejected(str(self.network), f"duplicate of an earlier post, not this delivery's: {exc.detail}",
+                           exc.status) from exc
+        return result(str(response.data["id"]))
+
+    @staticmethod
+    def _since(delivery: Delivery, params: dict[str, Any]) -> dict[str, Any]:
+        """`params` for reading own posts, from the start of this delivery's round when it is known."""
+        not_before = delivery.data.get("not_before")
+        if not_before:
+            params["start_time"] = datetime.fromisoformat(str(not_before)) - CLOCK_SKEW
+        return params
+
     def _me(self, now: datetime | None) -> str:
         if self._user_id is None:
             self._user_id = str(self._call(lambda c: c.get_me(user_auth=self.user_auth), now=now).data.id)
@@ -162,6 +191,24 @@ def is_post_of(tweet: dict[str, Any], post: RenderedPost) -> bool:
         urls = (tweet.get("entities") or {}).get("urls") or ()
         return any(post.link in (u.get("expanded_url"), u.get("unwound_url")) for u in urls)
     return html.unescape(tweet.get("text") or "") == post.text
+
+
+def is_reply_of(tweet: dict[str, Any], parent_id: str, post: RenderedPost) -> bool:
+    """Is this (own, recent) post the rendered reply under `parent_id`? By what it answers and by its text:
+    a correction and a follow-up under one post may carry the same link. X puts the @handles of the accounts
+    answered before a reply's text (to other accounts only, as documented; unverified for one's own thread)."""
+    answers = {str(ref.get("id")) for ref in tweet.get("referenced_tweets") or () if ref.get("type") == "replied_to"}
+    text = shown_text(tweet)
+    return parent_id in answers and (same_text(text, post.text) or same_text(MENTIONS.sub("", text), post.text))
+
+
+def shown_text(tweet: dict[str, Any]) -> str:
+    """A post's text as it was sent: t.co links expanded, entities unescaped."""
+    text = html.unescape(tweet.get("text") or "")
+    for url in (tweet.get("entities") or {}).get("urls") or ():
+        if url.get("url") and url.get("expanded_url"):
+            text = text.replace(url["url"], url["expanded_url"])
+    return text
 
 
 @functools.cache

@@ -1,9 +1,9 @@
 """Where articles come from: a content directory, a feed, or a single article page.
 
-Every source answers the same two questions (`get(slug)`, `articles()`), so the rest of sharebot never
-needs to know which one it is talking to. The submodules are imported only when a source is opened, and
-feedparser/httpx only when a feed or page is actually read, so a dry run over a content directory stays
-cheap.
+Every source answers the same questions (`get(slug)`, `articles()`, and `scan()`: the articles it can
+read and the items it had to skip), so the rest of sharebot never needs to know which one it is talking
+to. The submodules are imported only when a source is opened, and feedparser/httpx only when a feed or
+page is actually read, so a dry run over a content directory stays cheap.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ from typing import Protocol
 
 from sharebot.errors import ArticleError
 from sharebot.models import Article
+from sharebot.sources.common import BadItem, Scan
 from sharebot.sources.fetch import Fetcher
 
-__all__ = ["Source", "Fetcher", "open_source", "read_page"]
+__all__ = ["BadItem", "Fetcher", "Scan", "Source", "open_source", "read_page"]
 
 KINDS = ("content", "feed")
 
@@ -23,6 +24,8 @@ class Source(Protocol):
     def get(self, slug: str) -> Article: ...
 
     def articles(self) -> list[Article]: ...
+
+    def scan(self) -> Scan: ...
 
 
 def open_source(kind: str, location: str, *, base_url: str, language: str, fetch: Fetcher | None = None,

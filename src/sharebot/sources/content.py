@@ -10,7 +10,8 @@
     Body (not used for posts).
 
 Files are parsed on demand and cached by modification time, so `get(slug)` reads one file when the file
-is named after the slug, and a long-running worker sees edits.
+is named after the slug, and a long-running worker sees edits. `scan()` reads them all and skips (and
+names) the files it cannot read, so one broken file does not hide the others from `watch`.
 """
 
 from __future__ import annotations
@@ -26,7 +27,18 @@ import yaml
 from sharebot.errors import ArticleError
 from sharebot.models import Article
 from sharebot.scrub import one_line
-from sharebot.sources.common import clean, clean_tags, newest_first, parse_when, unknown_slug, zone_named
+from sharebot.sources.common import (
+    BadItem,
+    Scan,
+    canonical_url,
+    clean,
+    clean_tags,
+    fingerprint,
+    newest_first,
+    parse_when,
+    unknown_slug,
+    zone_named,
+)
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
@@ -76,13 +88,33 @@ class ContentSource:
         raise unknown_slug(slug, str(self.directory), self._known_slugs())
 
     def articles(self) -> list[Article]:
+        """Every article, newest first; the first file that cannot be read is an ArticleError."""
+        scan = self.scan()
+        if scan.bad:
+            raise ArticleError(scan.bad[0].reason)
+        return scan.articles
+
+    def scan(self) -> Scan:
+        """Every readable article, newest first, and each file skipped with why. A second file with the slug
+        or the URL of another is skipped: the first one in name order keeps it."""
         by_slug: dict[str, Article] = {}
+        by_id: dict[str, Article] = {}
+        bad = []
         for path in self._files():
-            article = self._read(path)
-            if article.slug in by_slug:
-                raise _duplicate(article.slug, by_slug[article.slug].source, article.source)
-            by_slug[article.slug] = article
-        return newest_first(by_slug.values())
+            try:
+                article = self._read(path)
+            except ArticleError as exc:
+                bad.append(BadItem(str(path), str(exc), _file_fingerprint(path)))
+                continue
+            if article.slug in by_slug or article.id in by_id:
+                first = by_slug.get(article.slug) or by_id[article.id]
+                problem = (_duplicate(article.slug, first.source, article.source) if article.slug == first.slug
+                           else ArticleError(f"{article.source}: field 'url': {article.url} is the article of "
+                                             f"{first.source} already"))
+                bad.append(BadItem(str(path), str(problem), _file_fingerprint(path, first.source)))
+                continue
+            by_slug[article.slug] = by_id[article.id] = article
+        return Scan(newest_first(by_slug.values()), bad)
 
     # --- files -----------------------------------------------------------------------------------
     def _files(self) -> list[Path]:
@@ -154,10 +186,11 @@ class ContentSource:
                 published_at = parse_when(data["published_at"], self.zone)
             except ValueError as exc:
                 raise fields.error("published_at", str(exc)) from None
+        url = fields.url("url") or urljoin(self.base_url, slug)
         return Article(
             slug=slug,
             title=title,
-            url=fields.url("url") or urljoin(self.base_url, slug),
+            url=url,
             teaser=fields.text("teaser", collapse=False),
             image=fields.url("image") or None,
             image_alt=fields.text("image_alt"),
@@ -167,6 +200,7 @@ class ContentSource:
             published_at=published_at,
             author=fields.text("author"),
             source=str(path),
+            id=canonical_url(url),
         )
 
 
@@ -234,6 +268,15 @@ def _kind(value: object) -> str:
     if isinstance(value, list):
         return "a list"
     return type(value).__name__
+
+
+def _file_fingerprint(path: Path, *context: str) -> str:
+    """The file's content (or, unreadable, its error), with `context`: what makes the same failure recur."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        data = f"unreadable: {exc.errno}".encode()
+    return fingerprint(str(path), data, *context)
 
 
 def _duplicate(slug: str, first: str, second: str) -> ArticleError:

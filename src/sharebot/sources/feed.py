@@ -2,6 +2,12 @@
 
 RSS and Atom go through feedparser (imported only here, and only when the feed is read); JSON Feed is
 plain JSON (https://www.jsonfeed.org/version/1.1/). The feed is read once, on first use.
+
+An item is known by its link's canonical URL (`Article.id`) and, where the feed gives one, its own id
+(guid, Atom id, JSON Feed id: `Article.feed_id`). Its slug is made from the link (`slug_from_url`); when
+two items of the feed would get the same slug, the oldest keeps it and the others get one with a suffix
+made from their id (`disambiguated`), so each keeps its slug as newer items arrive. An item that cannot
+be read (no link, no title, a date that is not one) is skipped by `scan()` and named; the others go on.
 """
 
 from __future__ import annotations
@@ -15,7 +21,19 @@ from typing import Any
 from sharebot.errors import ArticleError
 from sharebot.models import Article
 from sharebot.scrub import one_line
-from sharebot.sources.common import clean, clean_tags, newest_first, parse_when, slug_from_url, unknown_slug
+from sharebot.sources.common import (
+    BadItem,
+    Scan,
+    canonical_url,
+    clean,
+    clean_tags,
+    disambiguated,
+    fingerprint,
+    newest_first,
+    parse_when,
+    slug_from_url,
+    unknown_slug,
+)
 from sharebot.sources.fetch import Fetcher, read_location
 
 _JSON_FEED = "https://jsonfeed.org/version/"
@@ -27,36 +45,61 @@ class FeedSource:
         self.base_url = base_url
         self.language = language
         self.fetch = fetch
-        self._articles: list[Article] | None = None
+        self._scan: Scan | None = None
 
     def __repr__(self) -> str:
         return f"FeedSource({self.location!r})"
 
     def get(self, slug: str) -> Article:
-        articles = self.articles()
-        for article in articles:
+        """The item with this slug, or with this slug's disambiguated form (what the queue may file it as)."""
+        scan = self.scan()
+        for article in scan.articles:
             if article.slug == slug:
                 return article
-        raise unknown_slug(slug, self.location, (a.slug for a in articles))
+        for article in scan.articles:
+            if disambiguated(article.slug, article.id) == slug:
+                return article
+        error = unknown_slug(slug, self.location, (a.slug for a in scan.articles))
+        if scan.bad:
+            raise ArticleError(f"{error}; {len(scan.bad)} item(s) skipped, the first: {scan.bad[0].reason}")
+        raise error
 
     def articles(self) -> list[Article]:
-        if self._articles is None:
+        """Every item, newest first; the first item that cannot be read is an ArticleError."""
+        scan = self.scan()
+        if scan.bad:
+            raise ArticleError(scan.bad[0].reason)
+        return scan.articles
+
+    def scan(self) -> Scan:
+        """The readable items, newest first, and each skipped item with why. A feed that cannot be read or
+        is no feed at all is an ArticleError."""
+        if self._scan is None:
             data = read_location(self.location, self.fetch)
             items = self._json_feed(data) if data.lstrip()[:1] == b"{" else self._xml_feed(data)
-            seen: dict[str, Article] = {}
-            for article in items:
-                if article.slug in seen:
-                    raise ArticleError(f"{self.location}: duplicate slug '{article.slug}' in items "
-                                       f"{seen[article.slug].url} and {article.url}")
-                seen[article.slug] = article
-            self._articles = newest_first(items)
-        return list(self._articles)
+            articles = [item for item in items if isinstance(item, Article)]
+            self._scan = Scan(newest_first(_distinct_slugs(articles)),
+                              [item for item in items if isinstance(item, BadItem)])
+        return Scan(list(self._scan.articles), list(self._scan.bad))
 
     def _fail(self, problem: str) -> ArticleError:
         return ArticleError(f"{self.location}: {one_line(problem)}")
 
+    def _bad(self, number: int, raw: Any, error: ArticleError) -> BadItem:
+        """A skipped item: its error, and a fingerprint of its content (not of its position, which shifts
+        as items arrive)."""
+        content = json.dumps(raw, sort_keys=True, default=str, ensure_ascii=False)
+        return BadItem(f"{self.location} item {number}", str(error), fingerprint(self.location, content))
+
+    def _identity(self, link: str, where: str) -> tuple[str, str]:
+        """The item's slug and id from its link."""
+        slug = slug_from_url(link)
+        if not slug:
+            raise self._fail(f"{where}: no slug in its link {link} (the link needs a path or a query)")
+        return slug, canonical_url(link)
+
     # --- RSS / Atom --------------------------------------------------------------------------------
-    def _xml_feed(self, data: bytes) -> list[Article]:
+    def _xml_feed(self, data: bytes) -> list[Article | BadItem]:
         import feedparser
 
         parsed = feedparser.parse(data)
@@ -65,31 +108,40 @@ class FeedSource:
         if not parsed.get("version"):
             reason = parsed.get("bozo_exception") or "no <rss>, <feed> or <rdf:RDF> element"
             raise self._fail(f"not an RSS or Atom feed ({reason})")
-        feed = parsed.feed
-        language = clean(feed.get("language") or "") or self.language
-        articles = []
+        language = clean(parsed.feed.get("language") or "") or self.language
+        items: list[Article | BadItem] = []
         for number, entry in enumerate(parsed.entries, 1):
-            where = f"item {number}"
-            title = strip_html(entry.get("title", ""))
-            link = entry.get("link") or ""
-            if not title:
-                raise self._fail(f"{where} ({link or 'no link'}): missing field 'title'")
-            if not link:
-                raise self._fail(f"{where} ('{title}'): missing field 'link'")
-            author = entry.get("author_detail", {}).get("name") or entry.get("author") or ""
-            articles.append(Article(
-                slug=self._slug(link, where),
-                title=title,
-                url=link,
-                teaser=strip_html(entry.get("summary", "")),
-                image=_xml_image(entry),
-                tags=clean_tags(t.get("term") or t.get("label") or "" for t in entry.get("tags", [])),
-                language=language,
-                published_at=self._xml_date(entry, where),
-                author=clean(author),
-                source=self.location,
-            ))
-        return articles
+            try:
+                items.append(self._xml_entry(number, entry, language))
+            except ArticleError as exc:
+                items.append(self._bad(number, entry, exc))
+        return items
+
+    def _xml_entry(self, number: int, entry: Any, language: str) -> Article:
+        where = f"item {number}"
+        title = strip_html(entry.get("title", ""))
+        link = entry.get("link") or ""
+        if not title:
+            raise self._fail(f"{where} ({link or 'no link'}): missing field 'title'")
+        if not link:
+            raise self._fail(f"{where} ('{title}'): missing field 'link'")
+        slug, article_id = self._identity(link, where)
+        author = entry.get("author_detail", {}).get("name") or entry.get("author") or ""
+        return Article(
+            slug=slug,
+            title=title,
+            url=link,
+            teaser=strip_html(entry.get("summary", "")),
+            image=_xml_image(entry),
+            tags=clean_tags(t.get("term") or t.get("label") or "" for t in entry.get("tags", [])),
+            language=language,
+            published_at=self._xml_date(entry, where),
+            author=clean(author),
+            source=self.location,
+            id=article_id,
+            feed_id=clean(str(entry.get("id") or "")),  # feedparser's name for the guid and the Atom id
+            slug_derived=True,
+        )
 
     def _xml_date(self, entry: Any, where: str) -> datetime | None:
         raw = entry.get("published") or entry.get("updated")
@@ -113,7 +165,7 @@ class FeedSource:
         raise self._fail(f"{where}: cannot read the date '{raw}'")
 
     # --- JSON Feed ---------------------------------------------------------------------------------
-    def _json_feed(self, data: bytes) -> list[Article]:
+    def _json_feed(self, data: bytes) -> list[Article | BadItem]:
         try:
             feed = json.loads(data)
         except (ValueError, UnicodeDecodeError) as exc:
@@ -124,44 +176,65 @@ class FeedSource:
         if not isinstance(items, list):
             raise self._fail("not a JSON Feed (\"items\" is not a list)")
         language = clean(str(feed.get("language") or "")) or self.language
-        feed_author = _json_author(feed)
-        articles = []
+        author = _json_author(feed)
+        read: list[Article | BadItem] = []
         for number, item in enumerate(items, 1):
-            if not isinstance(item, dict):
-                raise self._fail(f"item {number} is not an object")
-            where = f"item {number}"
-            link = str(item.get("url") or item.get("external_url") or "")
-            title = clean(str(item.get("title") or ""))
-            if not title:
-                raise self._fail(f"{where} ({link or 'no url'}): missing field 'title'")
-            if not link:
-                raise self._fail(f"{where} ('{title}'): missing field 'url'")
-            published_at = None
-            if item.get("date_published"):
-                try:
-                    published_at = parse_when(str(item["date_published"]).replace("Z", "+00:00"), None)
-                except ValueError as exc:
-                    raise self._fail(f"{where}: field 'date_published': {exc}") from None
-            tags = item.get("tags") or []
-            articles.append(Article(
-                slug=self._slug(link, where),
-                title=title,
-                url=link,
-                teaser=strip_html(str(item.get("summary") or "")),
-                image=str(item.get("image") or item.get("banner_image") or "") or None,
-                tags=clean_tags(str(t) for t in tags) if isinstance(tags, list) else (),
-                language=clean(str(item.get("language") or "")) or language,
-                published_at=published_at,
-                author=_json_author(item) or feed_author,
-                source=self.location,
-            ))
-        return articles
+            try:
+                read.append(self._json_item(number, item, language, author))
+            except ArticleError as exc:
+                read.append(self._bad(number, item, exc))
+        return read
 
-    def _slug(self, link: str, where: str) -> str:
-        slug = slug_from_url(link)
-        if not slug:
-            raise self._fail(f"{where}: no slug in its link {link} (the link needs a path)")
-        return slug
+    def _json_item(self, number: int, item: Any, language: str, feed_author: str) -> Article:
+        where = f"item {number}"
+        if not isinstance(item, dict):
+            raise self._fail(f"{where} is not an object")
+        link = str(item.get("url") or item.get("external_url") or "")
+        title = clean(str(item.get("title") or ""))
+        if not title:
+            raise self._fail(f"{where} ({link or 'no url'}): missing field 'title'")
+        if not link:
+            raise self._fail(f"{where} ('{title}'): missing field 'url'")
+        slug, article_id = self._identity(link, where)
+        published_at = None
+        if item.get("date_published"):
+            try:
+                published_at = parse_when(str(item["date_published"]).replace("Z", "+00:00"), None)
+            except ValueError as exc:
+                raise self._fail(f"{where}: field 'date_published': {exc}") from None
+        tags = item.get("tags") or []
+        return Article(
+            slug=slug,
+            title=title,
+            url=link,
+            teaser=strip_html(str(item.get("summary") or "")),
+            image=str(item.get("image") or item.get("banner_image") or "") or None,
+            tags=clean_tags(str(t) for t in tags) if isinstance(tags, list) else (),
+            language=clean(str(item.get("language") or "")) or language,
+            published_at=published_at,
+            author=_json_author(item) or feed_author,
+            source=self.location,
+            id=article_id,
+            feed_id=clean(str(item.get("id") or "")),
+            slug_derived=True,
+        )
+
+
+def _distinct_slugs(articles: list[Article]) -> list[Article]:
+    """One article per id (the first one listed: a feed that lists an item twice means one article), and one
+    slug per article: of the items that would share a slug, the oldest keeps it and the others are
+    `disambiguated`. Undated items count as older than dated ones, the last listed as the oldest."""
+    first: dict[str, Article] = {}
+    for article in articles:
+        first.setdefault(article.id, article)
+    sharing: dict[str, list[Article]] = {}
+    for article in first.values():
+        sharing.setdefault(article.slug, []).append(article)
+    renamed = {}
+    for slug, group in sharing.items():
+        for article in newest_first(group)[:-1]:
+            renamed[article.id] = disambiguated(slug, article.id)
+    return [a._replace(slug=renamed[a.id]) if a.id in renamed else a for a in first.values()]
 
 
 def _xml_image(entry: Any) -> str | None:

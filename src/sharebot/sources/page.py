@@ -15,7 +15,7 @@ from urllib.parse import urljoin, urlsplit
 
 from sharebot.errors import ArticleError
 from sharebot.models import Article
-from sharebot.sources.common import clean, clean_tags, parse_when, slug_from_url, zone_named
+from sharebot.sources.common import canonical_url, clean, clean_tags, parse_when, slug_from_url, zone_named
 from sharebot.sources.fetch import Fetcher, read_location
 
 _ARTICLE_TYPES = {"NewsArticle", "Article", "ReportageNewsArticle", "AnalysisNewsArticle", "BlogPosting",
@@ -53,8 +53,11 @@ def read_page(url: str, *, language: str, fetch: Fetcher | None = None,
             raise ArticleError(f"{url}: field 'article:published_time': {exc}") from None
     tags = page.tags or _ld_keywords(ld.get("keywords"))
     locale = first(meta.get("og:locale")).replace("_", "-")
+    slug = slug_from_url(canonical) or slug_from_url(url)
+    if not slug:
+        raise ArticleError(f"{url}: no slug in the page's address {canonical} (it needs a path or a query)")
     return Article(
-        slug=slug_from_url(canonical) or slug_from_url(url),
+        slug=slug,
         title=title,
         url=canonical,
         teaser=first(meta.get("og:description"), meta.get("twitter:description"), ld.get("description"),
@@ -68,6 +71,8 @@ def read_page(url: str, *, language: str, fetch: Fetcher | None = None,
         published_at=published_at,
         author=first(_ld_author(ld.get("author")), meta.get("author")),
         source=url,
+        id=canonical_url(canonical),
+        slug_derived=True,
     )
 
 
