@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fakes.base import Clock as _Clock  # noqa: E402
 from fakes.base import FakeAPI, Request, Response, _Fault
 
-from sharebot.adapters.base import AccountStatus, Adapter, AdapterContext, Delivery, Secret  # noqa: E402
+from sharebot.adapters.base import AccountStatus, Adapter, AdapterContext, Delivery, RemotePost, Secret  # noqa: E402
 from sharebot.errors import AuthError, NotSent, RateLimited, Rejected, Unconfirmed  # noqa: E402
 from sharebot.jobs import JobState, PublishResult  # noqa: E402
 from sharebot.models import Account, Network, RenderedPost  # noqa: E402
@@ -101,11 +101,13 @@ def store(store_url: str) -> Iterator[Store]:
 
 # --- a server that honours Idempotency-Key ------------------------------------------------------------
 class KeyedPostServer(FakeAPI):
-    """POST /posts creates a post, or with a known Idempotency-Key returns the earlier one; GET /posts?key=
-    looks one up; DELETE /posts/ID deletes one (404 when it is not there). `drop_rate`/`fail_rate` inject
-    faults at random (seeded): a drop happens after the post
-    was made (the client cannot know), a 503 before (certainly not made). `hold_posts`, when set, is called
-    as each POST arrives and the post is handled once it returns: a test keeps posts in flight with it."""
+    """POST /posts creates a post (a reply with `in_reply_to`), or with a known Idempotency-Key returns the
+    earlier one; GET /posts?key= looks one up; PUT /posts/ID changes a post's text (keeping the earlier ones in
+    its `history`; the same text again changes nothing), GET /posts/ID reads it and DELETE /posts/ID deletes it
+    (404 when it is not there). `drop_rate`/`fail_rate` inject faults at random (seeded) into POSTs and PUTs: a
+    drop happens after the post was made or changed (the client cannot know), a 503 before (certainly not).
+    `hold_posts`, when set, is called as each POST arrives and the post is handled once it returns: a test keeps
+    posts in flight with it."""
 
     def __init__(self, *, token: str = TOKEN, seed: int = 0, drop_rate: float = 0.0, fail_rate: float = 0.0):
         super().__init__()
@@ -117,8 +119,11 @@ class KeyedPostServer(FakeAPI):
         self.rng = random.Random(seed)
         self.drop_rate, self.fail_rate = drop_rate, fail_rate
         self.hold_posts: Callable[[], object] | None = None
+        self.by_id: dict[str, dict[str, Any]] = {}  # post id -> post
         self.route("POST", "/posts", self._create)
         self.route("GET", "/posts", self._lookup)
+        self.route("PUT", r"/posts/(?P<id>\d+)", self._edit)
+        self.route("GET", r"/posts/(?P<id>\d+)", self._read)
         self.route("DELETE", r"/posts/(?P<id>\d+)", self._delete)
 
     def live(self) -> list[dict[str, Any]]:
@@ -148,9 +153,30 @@ class KeyedPostServer(FakeAPI):
             "url": f"{self.url}/@acct/{post_id}",
             "text": body["text"],
             "data": body.get("data") or {},
+            "in_reply_to": body.get("in_reply_to"),
+            "history": [],
         }
+        self.by_id[post_id] = self.posts[key]
         self.created.append((post_id, key))
         return Response(200, self.posts[key])
+
+    def _edit(self, req: Request, m: Any) -> Response:
+        if not self._authorised(req):
+            return Response(401, {"error": "The access token is invalid"})
+        post = None if m["id"] in self.deleted else self.by_id.get(m["id"])
+        if post is None:
+            return Response(404, {"error": "Record not found"})
+        text = req.json()["text"]
+        if text != post["text"]:
+            post["history"].append(post["text"])
+            post["text"] = text
+        return Response(200, post)
+
+    def _read(self, req: Request, m: Any) -> Response:
+        if not self._authorised(req):
+            return Response(401, {"error": "The access token is invalid"})
+        post = None if m["id"] in self.deleted else self.by_id.get(m["id"])
+        return Response(200, post) if post else Response(404, {"error": "Record not found"})
 
     def _lookup(self, req: Request, _m: Any) -> Response:
         if not self._authorised(req):
@@ -175,7 +201,7 @@ class KeyedPostServer(FakeAPI):
 
     def _take_fault(self, method: str, path: str) -> _Fault | None:
         fault = super()._take_fault(method, path)
-        if fault or method != "POST" or path != "/posts":
+        if fault or not ((method == "POST" and path == "/posts") or (method == "PUT" and path.startswith("/posts/"))):
             return fault
         with self._lock:
             roll = self.rng.random()
@@ -244,6 +270,33 @@ class KeyedAdapter(Adapter):
         if r.status_code != 200:
             self._raise_for(r)
         return PublishResult(r.json()["id"], r.json()["url"])
+
+    def edit(self, original: RemotePost, post: RenderedPost, delivery: Delivery) -> PublishResult:
+        r = self._call("PUT", f"/posts/{original.remote_id}", json={"text": post.text})
+        if r.status_code != 200:
+            self._raise_for(r)
+        return PublishResult(r.json()["id"], r.json()["url"])
+
+    def find_edit(self, original: RemotePost, post: RenderedPost, delivery: Delivery) -> PublishResult | None:
+        r = self._call("GET", f"/posts/{original.remote_id}")
+        if r.status_code != 200:
+            self._raise_for(r)
+        return PublishResult(r.json()["id"], r.json()["url"]) if r.json()["text"] == post.text else None
+
+    def reply(self, parent: RemotePost, post: RenderedPost, delivery: Delivery) -> PublishResult:
+        r = self._call("POST", "/posts", json={"text": post.text, "data": dict(delivery.data),
+                                               "in_reply_to": parent.remote_id},
+                       headers={"Idempotency-Key": delivery.key})
+        if r.status_code != 200:
+            self._raise_for(r)
+        return PublishResult(r.json()["id"], r.json()["url"])
+
+    def find_reply(self, parent: RemotePost, post: RenderedPost, delivery: Delivery) -> PublishResult | None:
+        found = self.find(post, delivery)
+        if found is None:
+            return None
+        r = self._call("GET", f"/posts/{found.remote_id}")
+        return found if r.status_code == 200 and r.json()["in_reply_to"] == parent.remote_id else None
 
     def delete(self, remote_id: str) -> None:
         if not self.account.options.get("delete"):

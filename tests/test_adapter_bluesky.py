@@ -53,7 +53,7 @@ def proxy(pds: PDS) -> Iterator[PDSProxy]:
 
 
 def adapter_for(user: PDSAccount, base: str, state_dir: Path, *, password: str | None = None,
-                timeout: float = 1.0) -> BlueskyAdapter:
+                timeout: float = 10.0) -> BlueskyAdapter:
     account = Account("bsky-main", Network.BLUESKY, options={"handle": user.handle, "pds": base},
                       secrets={"app_password": "BSKY_APP_PASSWORD"})
     credentials = {"app_password": Secret(password or user.app_password)}

@@ -28,7 +28,7 @@ def api(clock: Clock) -> Iterator[FakeFacebook]:
         yield fake
 
 
-def adapter(api: FakeFacebook | str, tmp_path: Path, *, token: str = TOKEN, timeout: float = 1.0,
+def adapter(api: FakeFacebook | str, tmp_path: Path, *, token: str = TOKEN, timeout: float = 10.0,
             **options: str) -> FacebookAdapter:
     base = api if isinstance(api, str) else api.url
     account = Account("fb", Network.FACEBOOK, options={"page_id": "1122334455", "api_base": base, **options},

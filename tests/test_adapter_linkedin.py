@@ -35,7 +35,7 @@ def api(clock: Clock) -> Iterator[FakeLinkedIn]:
         yield fake
 
 
-def adapter(api: FakeLinkedIn | str, tmp_path: Path, *, token: str = TOKEN, timeout: float = 1.0,
+def adapter(api: FakeLinkedIn | str, tmp_path: Path, *, token: str = TOKEN, timeout: float = 10.0,
             policy: FetchPolicy = LOOPBACK, **options: Any) -> LinkedInAdapter:
     base = api if isinstance(api, str) else api.url
     account = Account("li", Network.LINKEDIN, options={"author": ORG, "api_base": base, **options},

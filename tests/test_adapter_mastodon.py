@@ -37,7 +37,7 @@ def api(clock: Clock) -> Iterator[FakeMastodon]:
         yield fake
 
 
-def adapter(api: FakeMastodon | str, tmp_path: Path, token: str | None = None, *, timeout: float = 1.0,
+def adapter(api: FakeMastodon | str, tmp_path: Path, token: str | None = None, *, timeout: float = 10.0,
             **options: Any) -> MastodonAdapter:
     base = api if isinstance(api, str) else api.url
     account = Account("house-masto", Network.MASTODON, options={"instance": base, **options},

@@ -32,7 +32,7 @@ def api(clock: Clock) -> Iterator[FakeTelegram]:
 
 
 def adapter(api: FakeAPI, tmp_path: Path, *, chat: str = "@sharebot_news", token: str = TOKEN,
-            timeout: float = 1.0) -> TelegramAdapter:
+            timeout: float = 10.0) -> TelegramAdapter:
     account = Account("tg", Network.TELEGRAM, options={"chat_id": chat, "api_base": api.url},
                       secrets={"bot_token": "SHAREBOT_TG_TOKEN"})
     context = AdapterContext(tmp_path, timeout=timeout, fetch_policy=LOOPBACK)

@@ -32,7 +32,7 @@ def api(clock: Clock) -> Iterator[FakeThreads]:
         yield fake
 
 
-def adapter(api: FakeThreads | str, tmp_path: Path, *, token: str = TOKEN, timeout: float = 1.0,
+def adapter(api: FakeThreads | str, tmp_path: Path, *, token: str = TOKEN, timeout: float = 10.0,
             **options: Any) -> ThreadsAdapter:
     base = api if isinstance(api, str) else api.url
     options = {"user_id": USER, "api_base": base, "poll_interval": 0.01, **options}

@@ -41,7 +41,7 @@ def oauth1(api: FakeX) -> dict[str, Secret]:
 
 
 def adapter(api: FakeX | str, tmp_path: Path, credentials: dict[str, Secret] | None = None, *,
-            timeout: float = 1.0) -> XAdapter:
+            timeout: float = 10.0) -> XAdapter:
     base = api if isinstance(api, str) else api.url
     account = Account("house-x", Network.X, options={"api_base": base},
                       secrets={"consumer_key": "X_CK", "consumer_secret": "X_CS", "access_token": "X_AT",

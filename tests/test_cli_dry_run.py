@@ -165,10 +165,11 @@ def test_dry_run_of_an_article_page_url(tmp_path):
 def test_a_missing_credential_is_an_error_in_the_dry_run():
     env = {**CREDENTIALS, "SHAREBOT_TELEGRAM_BOT_TOKEN": ""}
     result = sharebot("--config", str(EXAMPLE_CONFIG), "publish", SEED_SLUG, "--dry-run", "--json", env=env, now=NOW)
-    assert result.exit_code == 3 and "would be refused: telegram" in result.stderr
+    assert result.exit_code == 3 and "1 account(s) cannot post until their credentials are set" in result.stderr
+    assert result.stderr.rstrip().endswith(": telegram") and "would be refused" not in result.stderr
     [telegram] = [p for p in json.loads(result.stdout)["posts"] if p["network"] == "telegram"]
     assert {"severity": "error", "code": "missing-credential",
-            "message": "not set: SHAREBOT_TELEGRAM_BOT_TOKEN"} in telegram["issues"]
+            "message": "credential not set: SHAREBOT_TELEGRAM_BOT_TOKEN"} in telegram["issues"]
     # X needs one complete set of its optional credentials, which its adapter checks; share links need none.
     others = [i for p in json.loads(result.stdout)["posts"] if p["network"] != "telegram" for i in p["issues"]]
     assert [i for i in others if i["severity"] == "error"] == []

@@ -20,13 +20,14 @@ from pathlib import Path
 import pytest
 from queue_support import T0, KeyedPostServer, post
 
-from sharebot.jobs import JobState
+from sharebot.jobs import JobKind, JobState
 from sharebot.queue import enqueue
 from sharebot.storage import open_store
 
 SUPPORT = Path(__file__).with_name("queue_support.py")
 SEED = 20261125
 SLUGS, ACCOUNTS = 40, 8  # 320 jobs
+CORRECTED_SLUGS = 16  # 128 posts, each with an edit, a correction line and a follow-up: 384 jobs
 WORKERS, CONCURRENCY, LEASE = 2, 3, 1.0
 KILL_ROUNDS, MAX_ROUNDS = 12, 60
 
@@ -54,21 +55,8 @@ def test_sigkilled_workers_never_post_twice_and_lose_nothing(tmp_path, record_pr
             )
     server = KeyedPostServer(seed=SEED, drop_rate=0.05, fail_rate=0.05).start()
     server.delay = 0.04  # slow enough that the queue outlives the kill rounds and kills land mid-request
-    kills = rounds = 0
-    started = time.monotonic()
     try:
-        while rounds < MAX_ROUNDS:
-            rounds += 1
-            procs = [_start(db, server.url, f"r{rounds}w{n}") for n in range(WORKERS)]
-            kills += _kill_some_then_collect(procs, rng, kill=rounds <= KILL_ROUNDS)[0]
-            with open_store(db) as store:
-                counts = store.counts()
-            if not counts.get(JobState.QUEUED) and not counts.get(JobState.RUNNING) and rounds > KILL_ROUNDS:
-                if not _unknown_due(db):
-                    break
-            if rounds > KILL_ROUNDS and not counts.get(JobState.QUEUED):
-                threading.Event().wait(LEASE / 2)  # let a dead worker's lease run out before the next start
-        elapsed = time.monotonic() - started
+        rounds, kills, elapsed = _kill_rounds(db, server, rng)
     finally:
         threading.Thread(target=server.stop, daemon=True).start()
 
@@ -106,6 +94,100 @@ def test_sigkilled_workers_never_post_twice_and_lose_nothing(tmp_path, record_pr
     assert lost == []
     assert len(published) + len(unknown) == len(jobs)
     assert len(server.created) == len(published) + sum(1 for j in unknown if j.key in server.posts)
+
+
+def _kill_rounds(db: str, server: KeyedPostServer, rng: random.Random) -> tuple[int, int, float]:
+    """Start WORKERS worker processes a round; SIGKILL those still running at a random moment in each of the first
+    KILL_ROUNDS rounds; then let rounds run out until nothing is queued, running or unknown.
+    Returns (rounds, kills, seconds)."""
+    kills = rounds = 0
+    started = time.monotonic()
+    while rounds < MAX_ROUNDS:
+        rounds += 1
+        procs = [_start(db, server.url, f"r{rounds}w{n}") for n in range(WORKERS)]
+        kills += _kill_some_then_collect(procs, rng, kill=rounds <= KILL_ROUNDS)[0]
+        with open_store(db) as store:
+            counts = store.counts()
+        if not counts.get(JobState.QUEUED) and not counts.get(JobState.RUNNING) and rounds > KILL_ROUNDS:
+            if not _unknown_due(db):
+                break
+        if rounds > KILL_ROUNDS and not counts.get(JobState.QUEUED):
+            threading.Event().wait(LEASE / 2)  # let a dead worker's lease run out before the next start
+    return rounds, kills, time.monotonic() - started
+
+
+@pytest.mark.slow
+def test_sigkilled_workers_during_correction_rounds_never_send_twice_and_lose_nothing(tmp_path, record_property):
+    """Every post out, then a correction round per post: an edit of it, a correction line under it and a
+    follow-up under that line (which waits for it). Workers die at random moments while these go out."""
+    rng = random.Random(SEED + 9)
+    db = str(tmp_path / "corrections.db")
+    server = KeyedPostServer(seed=SEED + 9).start()
+    try:
+        with open_store(db) as store:
+            for s in range(CORRECTED_SLUGS):
+                enqueue(store, f"article-{s}", [post(f"acct{a}", text=f"article-{s} for acct{a}")
+                                                for a in range(ACCOUNTS)], now=T0)
+        _settle(db, server.url)  # the posts, without faults or kills
+        with open_store(db) as store:
+            originals = store.list_jobs(state=JobState.PUBLISHED)
+            assert len(originals) == CORRECTED_SLUGS * ACCOUNTS
+            for original in originals:
+                text = original.post.text
+                store.insert_answer(original, JobKind.EDIT, 1, post(original.account, f"{text}, corrected"), now=T0)
+                line = store.insert_answer(original, JobKind.REPLY, 1, post(original.account, f"Correction: {text}"),
+                                           now=T0)
+                assert line is not None
+                store.insert_answer(line, JobKind.REPLY, 2, post(original.account, f"Update: {text}"), now=T0)
+        server.drop_rate, server.fail_rate, server.delay = 0.05, 0.05, 0.04
+        rounds, kills, elapsed = _kill_rounds(db, server, rng)
+    finally:
+        threading.Thread(target=server.stop, daemon=True).start()
+
+    with open_store(db) as store:
+        answers = [j for j in store.list_jobs() if j.kind is not JobKind.POST]
+        by_id = {j.id: j for j in store.list_jobs()}
+        in_doubt = sum(1 for j in answers if any(e.to_state is JobState.UNKNOWN for e in store.events(j.id)))
+        expired = sum(1 for j in answers for e in store.events(j.id) if "expired mid-post" in e.reason)
+    texts: dict[str, int] = defaultdict(int)
+    for made in server.posts.values():
+        texts[made["text"]] += 1
+    duplicates = sum(n - 1 for n in texts.values())
+    duplicates += sum(max(0, len(server.by_id[o.remote_id or ""]["history"]) - 1) for o in originals)
+    lost, stuck = [], [j.id for j in answers if j.state is not JobState.PUBLISHED]
+    for job in answers:
+        parent = by_id[job.parent_id or 0]
+        if job.kind is JobKind.EDIT:
+            made = server.by_id[parent.remote_id or ""]
+            if made["text"] != job.post.text or made["history"] != [parent.post.text]:
+                lost.append(job.id)
+        elif job.state is JobState.PUBLISHED:
+            made = server.by_id[job.remote_id or ""]
+            if made["text"] != job.post.text or made["in_reply_to"] != parent.remote_id:
+                lost.append(job.id)
+        elif texts.get(job.post.text, 0) == 0 and job.state is not JobState.UNKNOWN:
+            lost.append(job.id)
+    figures = {
+        "jobs": len(answers), "edits": sum(1 for j in answers if j.kind is JobKind.EDIT),
+        "replies": sum(1 for j in answers if j.kind is JobKind.REPLY), "rounds": rounds, "kills": kills,
+        "lease_expiries": expired, "settled_after_doubt": in_doubt, "repeats_absorbed_by_key": server.repeats,
+        "duplicates": duplicates, "lost": len(lost), "stuck": stuck,
+        "seconds": round(elapsed, 1),
+    }
+    print("correction crash figures:", json.dumps(figures))
+    record_property("correction_crash_figures", json.dumps(figures))
+
+    assert len(answers) == 3 * CORRECTED_SLUGS * ACCOUNTS
+    assert kills > 0
+    assert duplicates == 0
+    assert lost == []
+    assert stuck == []
+
+
+def _settle(db: str, url: str) -> None:
+    proc = _start(db, url, "setup")
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err[-2000:]
 
 
 def _kill_some_then_collect(procs: list[subprocess.Popen[str]], rng: random.Random, *,

@@ -224,9 +224,14 @@ def check_postgres_plan(store: Store, sql: str, params: tuple[Any, ...], mode: s
             args = "(" + ", ".join(["%s"] * len(params)) + ")" if params else ""
             cur.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE hot{args}", params)
             plan = cur.fetchone()[0][0]["Plan"]  # type: ignore[index]
+            # Sequential scans this transaction made, those of the foreign keys' triggers included.
+            seq_scans = conn.execute("SELECT relname, seq_scan FROM pg_stat_xact_user_tables WHERE schemaname ="
+                                     " current_schema() AND relname = ANY(%s) AND seq_scan > 0",
+                                     (sorted(BIG_TABLES),)).fetchall()
     scans = list(nodes_on_big_tables(plan))
     shown = f"{mode} plan of {sql}:\n{json.dumps(plan, indent=1)}"
     assert not [n for n in scans if n["Node Type"] == "Seq Scan"], shown
+    assert not seq_scans, f"sequential scans {seq_scans} running the {shown}"
     read = sum((n["Actual Rows"] + n.get("Rows Removed by Filter", 0) + n.get("Rows Removed by Index Recheck", 0))
                * n["Actual Loops"] for n in scans)
     assert read <= MOST_ROWS_READ, f"{read} rows read by the {shown}"

@@ -16,7 +16,7 @@ from queue_support import T0, Clock, post
 
 from sharebot.config import load_settings
 from sharebot.errors import ConfigError, ValidationError
-from sharebot.jobs import TRANSITIONS, JobState
+from sharebot.jobs import TRANSITIONS, JobKind, JobState
 from sharebot.queue import HistoryRetention, RetryPolicy, prune
 from sharebot.storage import open_store
 from sharebot.store import Store
@@ -43,18 +43,23 @@ def route_to(target: JobState) -> list[JobState]:
     return routes[target]
 
 
-def job_in(store: Store, state: JobState, at, slug: str) -> int:
-    """A job that reached `state` at `at` (queued, too, at `at`)."""
-    [job] = store.insert_jobs(slug, 1, [post()], now=at, run_at=at)
+def move(store: Store, job_id: int, state: JobState, at) -> int:
+    """Take the queued job `job_id` to `state` at `at`."""
     route = route_to(state)
     for current, step in zip(route, route[1:], strict=False):
         if step is S.RUNNING:
-            store.claim("w", now=at, lease_until=at + timedelta(minutes=2), limit=1, ids=[job.id])
+            store.claim("w", now=at, lease_until=at + timedelta(minutes=2), limit=1, ids=[job_id])
         else:
-            store.transition(job.id, current, step, now=at, reason="setup",
+            store.transition(job_id, current, step, now=at, reason="setup",
                              owner="w" if current is S.RUNNING else None)
-    assert store.get(job.id).state is state
-    return job.id
+    assert store.get(job_id).state is state
+    return job_id
+
+
+def job_in(store: Store, state: JobState, at, slug: str) -> int:
+    """A job that reached `state` at `at` (queued, too, at `at`)."""
+    [job] = store.insert_jobs(slug, 1, [post()], now=at, run_at=at)
+    return move(store, job.id, state, at)
 
 
 def a_bit_of_everything(store: Store) -> dict[str, int]:
@@ -93,6 +98,26 @@ def test_prune_works_in_batches_and_can_stop_after_some(store: Store):
     rest = prune(store, now=NOW, older_than=timedelta(days=90), batch=2)
     assert not rest.more and sum(rest.jobs.values()) == 3
     assert store.list_jobs() == []
+
+
+def answer_in(store: Store, parent: int, state: JobState, at, kind: JobKind = JobKind.REPLY) -> int:
+    """An edit or reply of job `parent` that reached `state` (by the same route as a post) at `at`."""
+    answer = store.insert_answer(store.get(parent), kind, 1, post(text="Nachtrag"), now=at)
+    assert answer is not None
+    return move(store, answer.id, state, at)
+
+
+def test_a_job_goes_with_its_answers_and_stays_while_one_of_them_does(store: Store):
+    done = job_in(store, S.PUBLISHED, OLD, "done")
+    edit = answer_in(store, done, S.PUBLISHED, OLD + timedelta(hours=1), JobKind.EDIT)
+    reply = answer_in(store, edit, S.PUBLISHED, OLD + timedelta(hours=2))  # a thread: a reply to the edit
+    waiting = job_in(store, S.PUBLISHED, OLD, "waiting")
+    answer_in(store, waiting, S.QUEUED, OLD + timedelta(hours=1))  # a reply still to go out
+    dry = prune(store, now=NOW, older_than=timedelta(days=90), dry_run=True)
+    report = prune(store, now=NOW, older_than=timedelta(days=90))
+    assert report.jobs[S.PUBLISHED] == dry.jobs[S.PUBLISHED] == 3 and report.events == dry.events
+    left = {job.id for job in store.list_jobs()}
+    assert waiting in left and not left & {done, edit, reply}
 
 
 def test_prune_keeps_at_least_a_day():

@@ -372,7 +372,8 @@ def retract(store: Store, slug: str, *, adapters: Callable[[str], Adapter], cloc
     results: dict[int, Retracted] = {}
     todo = [marked.get(j.id) or store.get(j.id) for j in jobs]  # as marked: a worker's write is before or after
     while todo:
-        for job in todo:
+        # Newest first: a reply before the post it answers, whose deletion takes comments with it (Facebook).
+        for job in sorted(todo, key=lambda j: j.id, reverse=True):
             if job.state is not JobState.RUNNING or clock() >= deadline:
                 results[job.id] = settle_retracted(store, job, adapters, now=clock(), owner=owner, lease=lease)
             else:

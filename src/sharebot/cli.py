@@ -133,9 +133,13 @@ def cmd_dry_run(run: Run) -> None:
     a = run.args
     preview = pipeline.dry_run(run.settings, publish_request(a), now=run.clock())
     run.echo(to_json(preview.to_dict()) if a.json else output.preview_text(preview), end="\n" if a.json else "")
-    if preview.blocked:
-        raise Failure(f"{len(preview.blocked)} post(s) would be refused: "
-                      + ", ".join(p.account for p in preview.blocked), Exit.FAILED)
+    refused = [p.account for p in preview.blocked if p.refused]
+    unset = [p.account for p in preview.blocked if not p.refused]
+    if refused or unset:
+        raise Failure("; ".join(
+            ([f"{len(refused)} post(s) would be refused: {', '.join(refused)}"] if refused else [])
+            + ([f"{len(unset)} account(s) cannot post until their credentials are set (environment or .env, "
+                f"see .env.example): {', '.join(unset)}"] if unset else [])), Exit.FAILED)
 
 
 def cmd_links(run: Run) -> None:
@@ -253,6 +257,52 @@ def cmd_retract(run: Run) -> None:
         raise Failure("some posts are not deleted or not settled yet (see above)", report.exit)
 
 
+# --- after the post: corrections and follow-ups ----------------------------------------------------------
+def cmd_correct(run: Run) -> None:
+    a = run.args
+    if a.dry_run:
+        return cmd_answer_dry_run(run)
+    from sharebot import lifecycle
+
+    with QueueSession(run.settings) as (store, adapters):
+        report = lifecycle.correct(run.settings, a.article, store=store, adapters=adapters, clock=run.clock,
+                                   owner=owner_name("correct"), networks=names(a.network), accounts=names(a.account),
+                                   reply=a.reply)
+    answer_out(run, report)
+
+
+def cmd_follow_up(run: Run) -> None:
+    a = run.args
+    if a.dry_run:
+        return cmd_answer_dry_run(run)
+    from sharebot import lifecycle
+
+    with QueueSession(run.settings) as (store, adapters):
+        report = lifecycle.follow_up(run.settings, a.article, a.text, store=store, adapters=adapters, clock=run.clock,
+                                     owner=owner_name("follow-up"), networks=names(a.network),
+                                     accounts=names(a.account))
+    answer_out(run, report)
+
+
+def cmd_answer_dry_run(run: Run) -> None:
+    from sharebot import lifecycle
+
+    a = run.args
+    answer_out(run, lifecycle.preview(run.settings, a.purpose, a.article, networks=names(a.network),
+                                      accounts=names(a.account), reply=a.reply, text=a.text))
+
+
+def answer_out(run: Run, report: Any) -> None:
+    from sharebot import output
+
+    json = run.args.json
+    run.echo(to_json(report.to_dict()) if json else output.answer_text(report), end="\n" if json else "")
+    if report.exit:
+        accounts = ", ".join(s.account for s in report.not_done)
+        raise Failure(f"{len(report.not_done)} account(s) " + ("not done" if report.sent else "would be refused")
+                      + f": {accounts}", report.exit)
+
+
 # --- worker and watch -----------------------------------------------------------------------------
 def stop_on_signals() -> Any:
     """Log to stderr, and return an event that SIGTERM and SIGINT set, so the work in hand is finished."""
@@ -352,6 +402,28 @@ def _publish_args(p: argparse.ArgumentParser) -> None:
 def _links_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("article")
     p.add_argument("--html", action="store_true", help="print a share-button snippet to paste into the site")
+
+
+def _answer_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("article", help="a slug, or an article page URL")
+    p.add_argument("--dry-run", action="store_true",
+                   help="show what each account would get (edit, reply or skip, and why); write and send nothing")
+    p.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    p.add_argument("--network", action="append", metavar="NAMES", help="only these networks (x,bluesky,…)")
+    p.add_argument("--account", action="append", metavar="NAMES", help="only these accounts")
+
+
+def _correct_args(p: argparse.ArgumentParser) -> None:
+    _answer_args(p)
+    p.add_argument("--reply", action="store_true",
+                   help="post a correction line under each post, even where the post could be edited")
+    p.set_defaults(purpose="correction", text="")  # a lifecycle.Purpose
+
+
+def _follow_up_args(p: argparse.ArgumentParser) -> None:
+    _answer_args(p)
+    p.add_argument("--text", required=True, help="the update, posted as a reply under each post (a thread)")
+    p.set_defaults(purpose="follow-up", reply=False)
 
 
 def _slug_arg(p: argparse.ArgumentParser) -> None:
@@ -476,6 +548,10 @@ COMMANDS: dict[str, tuple[Callable[[Run], None], Callable[[argparse.ArgumentPars
               "WhatsApp, Telegram, Threads, Mastodon."),
     "status": (cmd_status, _slug_arg, "Where SLUG went: each account's state, post URL and time."),
     "queue": (cmd_queue, _queue_args, "List jobs (with filters), or inspect and repair one with a subcommand."),
+    "correct": (cmd_correct, _correct_args, "Bring ARTICLE's posts in line with the article as it reads now: edited "
+                "in place where the network can, else a correction line as a reply; unchanged posts are left alone."),
+    "follow-up": (cmd_follow_up, _follow_up_args, "Post an update to ARTICLE as a reply under each of its posts; "
+                  "a second follow-up replies under the first (a thread)."),
     "retract": (cmd_retract, _retract_args, "Withdraw SLUG everywhere (for corrections): delete its posts, cancel "
                 "those not sent yet, settle those in doubt by looking first."),
     "worker": (cmd_worker, _worker_args, "Post due jobs until stopped; SIGTERM finishes the posts in hand, "

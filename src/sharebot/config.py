@@ -39,6 +39,10 @@ class Site(NamedTuple):
     timezone: str = "Europe/Berlin"
 
 
+# `[templates]` entries besides the networks': the line a correction posts as a reply (`sharebot.lifecycle`).
+ANSWER_TEMPLATES = frozenset({"correction"})
+
+
 class SourceConfig(NamedTuple):
     kind: str  # "content" | "feed"
     location: str  # a directory, a file path or a URL
@@ -155,8 +159,9 @@ def _parse(raw: Mapping[str, Any], path: Path, env: Mapping[str, str], content_d
     state_dir = base / (_str(queue_raw, "state_dir", f"{where}: queue") or "var/state")
     templates = _table(raw, "templates", where, required=False)
     for key, value in templates.items():
-        if key not in {n.value for n in Network} or not isinstance(value, str):
-            raise ConfigError(f"{where}: templates.{key}: expected a network name with a template string")
+        if key not in {n.value for n in Network} | ANSWER_TEMPLATES or not isinstance(value, str):
+            raise ConfigError(f"{where}: templates.{key}: expected a network name (or "
+                              f"{', '.join(sorted(ANSWER_TEMPLATES))}) with a template string")
     utm = _utm(raw.get("utm", DEFAULT_UTM), f"{where}: utm")
     _check_templates(templates, f"{where}: templates")
     account_specs = _table(raw, "accounts", where)

@@ -50,8 +50,17 @@ class JobState(StrEnum):
     DELETED = "deleted"
 
 
+class JobKind(StrEnum):
+    """What a job does on its network. Edits and replies come after the post is out (`sharebot.lifecycle`)."""
+
+    POST = "post"  # the article's post
+    EDIT = "edit"  # changes the post of its parent job in place (a correction)
+    REPLY = "reply"  # answers the post or reply of its parent job (a correction line, a follow-up)
+
+
 class Job(NamedTuple):
-    """One (article, account) delivery and where it stands."""
+    """One delivery to one account, and where it stands: the article's post (one per round), or an edit of it
+    or a reply under it."""
 
     id: int
     slug: str
@@ -72,6 +81,10 @@ class Job(NamedTuple):
     last_error: str | None = None
     data: Mapping[str, Any] = MappingProxyType({})  # adapter state kept across attempts (rkey, blob ref)
     retracted_at: datetime | None = None  # `retract` withdrew the article: never sent again
+    kind: JobKind = JobKind.POST
+    parent_id: int | None = None  # EDIT: the post job it changes; REPLY: the job whose post or reply it answers
+    sequence: int = 0  # the account's nth edit, or nth reply, in this article round (0 for the post)
+    revision: RenderedPost | None = None  # a correction's article post as re-rendered (what it brings it up to)
 
 
 class JobEvent(NamedTuple):
@@ -121,8 +134,10 @@ def check_transition(from_state: JobState, to_state: JobState, job_id: int | Non
         raise JobStateError(f"{job}cannot go from {from_state} to {to_state}")
 
 
-def job_key(slug: str, account: str, round: int) -> str:
-    """The idempotency key of one delivery: stable across attempts and processes, new per round."""
+def job_key(slug: str, account: str, round: int, kind: JobKind = JobKind.POST, sequence: int = 0) -> str:
+    """The idempotency key of one delivery: stable across attempts and processes, new per round, and for each
+    edit and reply of the round its own (by kind and sequence)."""
     import hashlib  # loads OpenSSL (~2 ms): only where keys are made, not on every import of the store
 
-    return hashlib.sha256(f"{slug}:{account}:{round}".encode()).hexdigest()
+    name = f"{slug}:{account}:{round}" + (f":{kind}:{sequence}" if kind is not JobKind.POST else "")
+    return hashlib.sha256(name.encode()).hexdigest()

@@ -7,13 +7,18 @@ Names are never renamed or reordered once released; a schema change is a new ent
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import re
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+# A step a statement cannot express: called with the store's Exec ((sql, params=()) -> rows as dicts).
+Step = Callable[..., None]
 
 
 class Migration(NamedTuple):
     name: str
-    sqlite: tuple[str, ...]
-    postgres: tuple[str, ...]
+    sqlite: tuple[str | Step, ...]
+    postgres: tuple[str | Step, ...]
 
 
 # Times are stored as fixed-width UTC ISO-8601 text on SQLite (so text order is time order) and as
@@ -46,6 +51,9 @@ _EVENTS_COLUMNS = """
     to_state   TEXT NOT NULL,
     reason     TEXT NOT NULL DEFAULT ''
 """
+
+# Migration 0005 drops this table constraint of 0001: edits and replies share their post's (slug, account, round).
+_ONE_JOB_PER_ROUND = re.compile(r",\s*UNIQUE \(slug, account, round\)")
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
@@ -120,25 +128,84 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
     Migration(
+        # Edits and replies are jobs too (`sharebot correct`, `sharebot follow-up`): a job has a kind, the job it
+        # edits or answers, and its sequence among the account's edits or replies of the round. One job per
+        # (article, account, round, kind, sequence) instead of one per (article, account, round).
+        "0006_edits_and_replies",
+        sqlite=(
+            lambda ex: _sqlite_rebuild(ex, "jobs", without=_ONE_JOB_PER_ROUND),
+            "ALTER TABLE jobs ADD COLUMN kind TEXT NOT NULL DEFAULT 'post'",
+            "ALTER TABLE jobs ADD COLUMN parent_id INTEGER REFERENCES jobs(id)",
+            "ALTER TABLE jobs ADD COLUMN sequence INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE jobs ADD COLUMN revision TEXT",
+            "CREATE UNIQUE INDEX jobs_delivery ON jobs (slug, account, round, kind, sequence)",
+        ),
+        postgres=(
+            "ALTER TABLE jobs DROP CONSTRAINT jobs_slug_account_round_key",
+            "ALTER TABLE jobs ADD COLUMN kind TEXT NOT NULL DEFAULT 'post'",
+            "ALTER TABLE jobs ADD COLUMN parent_id BIGINT REFERENCES jobs(id)",
+            "ALTER TABLE jobs ADD COLUMN sequence INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE jobs ADD COLUMN revision TEXT",
+            "CREATE UNIQUE INDEX jobs_delivery ON jobs (slug, account, round, kind, sequence)",
+        ),
+    ),
+    Migration(
         # Indexes that keep the hot queries off the finished history, however long it grows. Partial indexes
         # (a query uses one only when it names the predicate's states as literals, which the store does):
         # - finished jobs by state and last update: the scheduler's "what went out since" read (published,
         #   with `account` so it is answered from the index alone) and `queue prune`'s oldest-first batches;
-        # - running jobs by lease end: the expiry probe every worker makes before each claim.
+        # - running jobs by lease end: the expiry probe every worker makes before each claim;
+        # - the edits and replies of a job (few jobs have a parent): the foreign key's check when a job is
+        #   deleted, which without it reads the whole table for every pruned job.
         # SQLite proves `state = 'published'` implies the predicate only through an OR, not through IN.
-        "0006_history_indexes",
+        "0007_history_indexes",
         sqlite=(
             "CREATE INDEX jobs_finished_updated_at ON jobs (state, updated_at, account) WHERE state = 'published'"
             " OR state = 'deleted' OR state = 'canceled' OR state = 'failed'",
             "CREATE INDEX jobs_running_lease_until ON jobs (lease_until) WHERE state = 'running'",
+            "CREATE INDEX jobs_parent ON jobs (parent_id) WHERE parent_id IS NOT NULL",
         ),
         postgres=(
             "CREATE INDEX jobs_finished_updated_at ON jobs (state, updated_at, account)"
             " WHERE state IN ('published', 'deleted', 'canceled', 'failed')",
             "CREATE INDEX jobs_running_lease_until ON jobs (lease_until) WHERE state = 'running'",
+            "CREATE INDEX jobs_parent ON jobs (parent_id) WHERE parent_id IS NOT NULL",
         ),
     ),
 )
+
+
+def _sqlite_rebuild(ex: Any, table: str, *, without: re.Pattern[str]) -> None:
+    """Drop a table constraint on SQLite, which ALTER TABLE cannot: make the table again from its own CREATE
+    statement less `without`, with every column, row, index and AUTOINCREMENT counter it has now (whatever
+    earlier migrations added), and the tables that refer to it likewise, so no ON DELETE CASCADE fires."""
+    def schema(name: str) -> tuple[str, list[str]]:
+        rows = ex("SELECT type, sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL", (name,))
+        return (next(r["sql"] for r in rows if r["type"] == "table"),
+                [r["sql"] for r in rows if r["type"] in ("index", "trigger")])
+
+    refer = re.compile(rf"\bREFERENCES\s+\"?{table}\"?\s*\(")
+    children = [r["name"] for r in ex("SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name <> ?",
+                                      (table,)) if refer.search(r["sql"] or "")]
+    counters = {r["name"]: r["seq"] for r in ex("SELECT name, seq FROM sqlite_sequence")}
+    made = []
+    for name in [table, *children]:
+        create, extras = schema(name)
+        create = refer.sub(f"REFERENCES {table}_rebuilt(", create)
+        if name == table:
+            create = without.sub("", create)
+        head = re.compile(rf"^CREATE TABLE\s+\"?{name}\"?", re.I)
+        ex(head.sub(f"CREATE TABLE {name}_rebuilt", create, count=1))
+        ex(f"INSERT INTO {name}_rebuilt SELECT * FROM {name}")
+        made.append((name, extras))
+    for name, _ in reversed(made):  # the children first: dropping the table would empty them (ON DELETE CASCADE)
+        ex(f"DROP TABLE {name}")
+    for name, extras in made:  # renaming the table also renames the children's REFERENCES to it
+        ex(f"ALTER TABLE {name}_rebuilt RENAME TO {name}")
+        ex("UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = ?", (counters.get(name, 0), name))
+        for sql in extras:
+            ex(sql)
+
 
 MIGRATIONS_TABLE_SQL = (
     "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"

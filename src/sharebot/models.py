@@ -93,6 +93,10 @@ class Severity(StrEnum):
     ERROR = "error"  # blocks posting
 
 
+# Errors about the account rather than the post: the text is fine, the account cannot send it yet.
+ACCOUNT_ISSUES = frozenset({"missing-credential"})
+
+
 class Issue(NamedTuple):
     """Something about a rendered post the editor should know; errors block posting."""
 
@@ -129,7 +133,13 @@ class RenderedPost(NamedTuple):
 
     @property
     def blocked(self) -> bool:
+        """Nothing goes out: the post would be refused, or its account cannot post."""
         return any(i.severity is Severity.ERROR for i in self.issues)
+
+    @property
+    def refused(self) -> bool:
+        """The network would refuse this post itself (not merely its account's set-up)."""
+        return any(i.severity is Severity.ERROR and i.code not in ACCOUNT_ISSUES for i in self.issues)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -335,6 +335,9 @@ class NetworkSpec(NamedTuple):
     photo_replaces_card: bool = False  # an attached photo takes the place of the link card
     photo_needs_link_in_text: bool = False  # an image post has no link field: the link must be in the text
     server_option: str | None = None  # the account option naming its server (readers share to that one)
+    # A reply is a comment: plain text, without the post's escaping, and with no link field or card of its own,
+    # so its link goes in the text.
+    comment_replies: bool = False
 
     @property
     def link_only(self) -> bool:
@@ -400,6 +403,7 @@ _SPECS = (
         # https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/posts-api).
         capabilities=frozenset({FIND, DELETE, EDIT, REPLY}),
         escape=_little_text,
+        comment_replies=True,
     ),
     NetworkSpec(
         Network.FACEBOOK, "Facebook", FacebookRules, _facebook_share,
@@ -409,6 +413,7 @@ _SPECS = (
         # EDIT posts a new message to /{post-id}, REPLY is a comment (/{post-id}/comments)
         # (https://developers.facebook.com/docs/graph-api/reference/page/feed).
         capabilities=frozenset({FIND, DELETE, EDIT, REPLY}),
+        comment_replies=True,
     ),
     NetworkSpec(
         Network.WHATSAPP, "WhatsApp", WhatsAppRules, _whatsapp_share,

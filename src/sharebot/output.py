@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         WorkerReport,
     )
     from sharebot.jobs import AccountFlag, Job
+    from sharebot.lifecycle import Report as AnswerReport
     from sharebot.pipeline import Correction, Preview
     from sharebot.queue import RetractStep
     from sharebot.watch import WatchReport
@@ -39,7 +40,7 @@ def preview_text(preview: Preview, *, width: int = 100) -> str:
     a = preview.article
     lines = [a.title, f"  {a.url}", f"  {a.language} · {a.section or 'no section'} · {len(a.tags)} tags", ""]
     for post in preview.posts:
-        status = "BLOCKED" if post.blocked else "ok"
+        status = "BLOCKED" if post.refused else "CANNOT POST" if post.blocked else "ok"
         head = f"── {post.account} ({post.network.value}) · {post.length}/{post.limit} {post.unit} · {status} "
         lines.append(head + "─" * max(0, width - len(head)))
         lines.extend(post.text.split("\n"))
@@ -128,7 +129,14 @@ def publish_json(report: PublishReport) -> dict[str, Any]:
 def job_line(job: Job) -> str:
     where = job.remote_url or (job.last_error or "")
     return (f"{job.id:>6}  {job.slug[:38]:<38} {job.account:<12} {job.state.value:<9} r{job.round} "
-            f"{job.updated_at:%Y-%m-%d %H:%M}Z  {where}").rstrip()
+            f"{job.updated_at:%Y-%m-%d %H:%M}Z  {job_kind(job):<11} {where}").rstrip()
+
+
+def job_kind(job: Job) -> str:
+    """"post", or what an edit or reply goes to: "edit of 12", "reply to 15"."""
+    if job.parent_id is None:
+        return job.kind.value
+    return f"{job.kind.value} {'of' if job.kind.value == 'edit' else 'to'} {job.parent_id}"
 
 
 def settle_hint(job: Job) -> str | None:
@@ -253,6 +261,33 @@ def watch_text(report: WatchReport, *, zone: str) -> str:
     lines += [f"{source}: {count} item(s) still skipped, unchanged since reported"
               for source, count in report.still_skipped.items()]
     return _text(lines)
+
+
+def answer_text(report: AnswerReport, *, width: int = 100) -> str:
+    """A correction or follow-up: per account what goes out (exactly), as an edit, a reply or nothing, and why;
+    after a run, where each job stands."""
+    head = f"{report.article.slug}: {report.purpose}" + ("" if report.sent else " (dry run: nothing is sent)")
+    lines = [head, ""]
+    for step in report.steps:
+        post = step.post
+        measure = f" · {post.length}/{post.limit} {post.unit}" if post else ""
+        top = f"── {step.account} ({step.network.value}) · {step.action.value}{measure} "
+        lines.append(top + "─" * max(0, width - len(top)))
+        if post:
+            lines += post.text.split("\n") + [""]
+        lines.append(f"  why       {step.why}")
+        if step.parent is not None and step.action.value != "skip":
+            where = "post" if step.action.value == "edit" else "under"
+            lines.append(f"  {where:<9} {step.parent.remote_url or step.parent.remote_id or ''} (job {step.parent.id})")
+        if post and post.link and post.link not in post.text:
+            lines.append(f"  link      {post.link}")
+        for issue in post.issues if post else ():
+            lines.append(f"  {'✗' if issue.severity is Severity.ERROR else '!'} {issue.code}: {issue.message}")
+        if step.job is not None and report.sent and step.action.value != "skip":
+            job = step.job
+            lines.append(f"  job {job.id:<5} {job.state.value} {job.remote_url or job.last_error or ''}".rstrip())
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
 
 
 def _text(lines: Iterable[str]) -> str:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from sharebot import links
 from sharebot.config import Settings
 from sharebot.errors import ArticleError, ConfigError
-from sharebot.jobs import Job, JobState
+from sharebot.jobs import Job, JobKind, JobState
 from sharebot.models import Account, Article, Issue, Network, RenderedPost, Severity
 from sharebot.networks import LINK_ONLY, NETWORKS, share_servers
 from sharebot.render import add_utm, render
@@ -126,7 +126,8 @@ def dry_run(settings: Settings, request: PublishRequest, *, now: datetime,
     # An account that would post but cannot (no credential) is an error here, not a surprise at publish time.
     accounts = {a.name: a for a in chosen.accounts}
     return preview._replace(posts=tuple(
-        p._replace(issues=(*p.issues, Issue(Severity.ERROR, "missing-credential", f"not set: {', '.join(unset)}")))
+        p._replace(issues=(*p.issues, Issue(Severity.ERROR, "missing-credential",
+                                                f"credential not set: {', '.join(unset)}")))
         if (unset := missing_credentials(settings, accounts[p.account])) else p for p in preview.posts))
 
 
@@ -213,6 +214,8 @@ def newest_jobs(jobs: Iterable[Job]) -> dict[str, Job]:
     """Each account's job in its newest round: the one a new post for the account would correct."""
     newest: dict[str, Job] = {}
     for job in jobs:
+        if job.kind is not JobKind.POST:  # an edit or reply of a post (`sharebot correct`, `follow-up`)
+            continue
         if job.account not in newest or job.round > newest[job.account].round:
             newest[job.account] = job
     return newest

@@ -16,9 +16,9 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, NamedTuple
 
 from sharebot.errors import JobStateError, SharebotError, StoreError, ValidationError
-from sharebot.jobs import IN_DOUBT, Job, JobEvent, JobState
+from sharebot.jobs import IN_DOUBT, Job, JobEvent, JobKind, JobState
 from sharebot.models import RenderedPost
-from sharebot.networks import NETWORKS, Capability
+from sharebot.networks import NETWORKS
 
 if TYPE_CHECKING:
     from random import Random
@@ -96,6 +96,8 @@ def enqueue(store: Store, slug: str, posts: Iterable[RenderedPost], *, now: date
     # network must not open a second round for the others.
     newest: dict[str, Job] = {}
     for job in store.list_jobs(slug=slug):
+        if job.kind is not JobKind.POST:  # an edit or reply of a post is not another delivery of the article
+            continue
         if job.account in accounts and (job.account not in newest or job.round > newest[job.account].round):
             newest[job.account] = job
     fresh = [p for p in posts if p.account not in newest]
@@ -211,8 +213,12 @@ def _by_hand(job: Job) -> str:
 
 def retract_step(job: Job) -> RetractStep:
     """What retracting the article does with this job, judged by its state alone."""
+    from sharebot.dispatch import can_look
+
     state, A = job.state, RetractAction
     if state is JobState.PUBLISHED:
+        if job.kind is JobKind.EDIT:  # nothing of its own is out: the post it changed is deleted by its job
+            return RetractStep(job, A.GONE, f"an edit of job {job.parent_id}'s post, which goes with it")
         if not job.remote_id:  # settled by hand with only a URL
             return RetractStep(job, A.BY_HAND, f"no network id was recorded; delete {job.remote_url} by hand")
         return RetractStep(job, A.DELETE, job.remote_url or job.remote_id)
@@ -220,7 +226,7 @@ def retract_step(job: Job) -> RetractStep:
         return RetractStep(job, A.CANCEL, "not sent")
     if state is JobState.RUNNING:
         return RetractStep(job, A.WAIT, "in flight: waits for its outcome, then deletes or cancels it")
-    if state is JobState.UNKNOWN and Capability.FIND in NETWORKS[job.network].capabilities:
+    if state is JobState.UNKNOWN and can_look(job):
         return RetractStep(job, A.LOOK, f"may be out: asks {_label(job)} first")
     if state in IN_DOUBT:
         return RetractStep(job, A.BY_HAND, _by_hand(job))
@@ -264,6 +270,7 @@ def settle_retracted(store: Store, job: Job, adapter_for: Callable[[str], Adapte
 def _look_then_settle(store: Store, job: Job, adapter_for: Callable[[str], Adapter], *, now: datetime, owner: str,
                       lease: timedelta) -> Retracted:
     from sharebot.adapters.base import Delivery
+    from sharebot.dispatch import call_for
 
     leased = store.claim_unknown(owner, now=now, lease_until=now + lease, limit=1, ids=[job.id])
     if not leased:  # a worker is checking it right now
@@ -271,7 +278,8 @@ def _look_then_settle(store: Store, job: Job, adapter_for: Callable[[str], Adapt
                          f"`sharebot retract {job.slug}` again deletes it, else it is canceled")
     try:
         held = leased[0]
-        found = adapter_for(job.account).find(held.post, Delivery(held.key, now, held.data))
+        parent = store.get(held.parent_id) if held.parent_id is not None else None
+        found = call_for(held, adapter_for(job.account), parent).find(Delivery(held.key, now, held.data))
     except SharebotError as exc:
         why = f"cannot look ({exc}): run `sharebot retract {job.slug}` again later, or settle it by hand with " \
               f"`sharebot queue resolve {job.id}`"
@@ -339,23 +347,28 @@ def prune(store: Store, *, now: datetime, older_than: timedelta, dry_run: bool =
         raise ValueError("batch must be at least 1")
     before = now - older_than
     jobs = dict.fromkeys(PRUNABLE, 0)
-    events, more = 0, False
-    for state in PRUNABLE:
-        if dry_run:
+    events = 0
+    if dry_run:
+        for state in PRUNABLE:
             jobs[state], found = store.count_finished(state, before=before)
             events += found
-            continue
-        batches = 0
-        while max_batches is None or batches < max_batches:
-            deleted, found = store.prune_finished(state, before=before, limit=batch)
-            batches += 1
-            jobs[state] += deleted
-            events += found
-            if deleted < batch:
-                break
-        else:
-            more = True
-    return PruneReport(before, jobs, events, dry_run, more)
+        return PruneReport(before, jobs, events, dry_run)
+    while True:  # a pass frees the jobs whose edits and replies it deleted for the next
+        deleted_in_pass, more = 0, False
+        for state in PRUNABLE:
+            batches = 0
+            while max_batches is None or batches < max_batches:
+                deleted, found = store.prune_finished(state, before=before, limit=batch)
+                batches += 1
+                jobs[state] += deleted
+                events += found
+                deleted_in_pass += deleted
+                if deleted < batch:
+                    break
+            else:
+                more = True
+        if more or not deleted_in_pass or max_batches is not None:
+            return PruneReport(before, jobs, events, dry_run, more)
 
 
 class HistoryRetention:

@@ -111,10 +111,12 @@ class Template:
 
 
 def render(article: Article, account: Account, *, templates: Mapping[str, str], utm: Mapping[str, str],
-           site_name: str = "", share_base: str | None = None) -> RenderedPost:
+           site_name: str = "", share_base: str | None = None, escape: bool = True) -> RenderedPost:
     """Render, fit and check one post. Problems are reported as `issues`, never raised.
 
-    `share_base` is the server the post's share link goes to, where the network lets readers choose one."""
+    `share_base` is the server the post's share link goes to, where the network lets readers choose one.
+    `escape` False leaves out the network's escaping of the article's words (a LinkedIn comment is not "little
+    text")."""
     network = account.network
     spec = NETWORKS[network]
     rules = spec.rules.for_options(account.options)
@@ -125,14 +127,14 @@ def render(article: Article, account: Account, *, templates: Mapping[str, str], 
                    slug=article.slug)
     limit = rules.default_max_hashtags if account.max_hashtags is None else account.max_hashtags
     tags = hashtags(article.tags, limit=limit, text=f"{title}\n{teaser}")
-    escape = spec.escape or _as_is
+    escaped = (spec.escape if escape else None) or _as_is
     values = {
         "title": title, "teaser": teaser, "link": link, "hashtags": " ".join(tags),
         "section": nfc(article.section), "author": nfc(article.author), "site": nfc(site_name),
     }
 
     def fill(v: Mapping[str, str]) -> str:
-        return template.fill({k: (escape(x) if k in _ESCAPED else x) for k, x in v.items()})
+        return template.fill({k: (escaped(x) if k in _ESCAPED else x) for k, x in v.items()})
 
     text, issues = _fit(rules, fill, values)
     cannot_fit = any(i.code == "cannot-fit" for i in issues)

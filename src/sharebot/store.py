@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from _thread import RLock  # threading's lock, without importing threading: a dry run reads the queue
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from sharebot.errors import JobStateError, NotFound, StoreError
-from sharebot.jobs import AccountFlag, Job, JobEvent, JobState, check_transition, job_key
+from sharebot.jobs import AccountFlag, Job, JobEvent, JobKind, JobState, check_transition, job_key
 from sharebot.migrations import MIGRATIONS_TABLE_SQL, pending
 from sharebot.models import Network, RenderedPost
 from sharebot.times import utc
@@ -39,7 +39,7 @@ def _state_is(*states: JobState) -> str:
     PostgreSQL plans a prepared statement without its parameter values from the sixth run on (its generic
     plan) and then takes `state = $1` for an average state, which with a long history is most of the table:
     the query turns into a sequential scan. A literal state is planned from that state's own statistics, and
-    lets both backends use the partial indexes whose predicate names it (migration 0006)."""
+    lets both backends use the partial indexes whose predicate names it (migration 0007)."""
     assert states and all(s.value.isidentifier() for s in states)  # enum values only: nothing to escape
     if len(states) == 1:
         return f"state = '{states[0].value}'"
@@ -47,7 +47,7 @@ def _state_is(*states: JobState) -> str:
 
 
 # The states `prune_finished` deletes: a job in one of them is done with, and nobody waits on it. Migration
-# 0006's index on finished jobs covers exactly these.
+# 0007's index on finished jobs covers exactly these.
 PRUNABLE = (JobState.PUBLISHED, JobState.DELETED, JobState.CANCELED, JobState.FAILED)
 
 
@@ -97,7 +97,7 @@ class Store(ABC):
             todo = pending(applied)
             for migration in todo:
                 for statement in getattr(migration, self.dialect):
-                    ex(statement)
+                    ex(statement) if isinstance(statement, str) else statement(ex)
                 ex("INSERT INTO schema_migrations (name, applied_at) VALUES (?, CURRENT_TIMESTAMP)",
                    (migration.name,))
         return [m.name for m in todo]
@@ -128,6 +128,10 @@ class Store(ABC):
             remote_id=row["remote_id"], remote_url=row["remote_url"], last_error=row["last_error"],
             data=json.loads(row["data"] or "{}"),
             retracted_at=t(row["retracted_at"]) if row.get("retracted_at") is not None else None,
+            # .get: a queue not yet migrated has no such columns (its jobs are all posts)
+            kind=JobKind(row.get("kind") or JobKind.POST), parent_id=row.get("parent_id"),
+            sequence=int(row.get("sequence") or 0),
+            revision=RenderedPost.from_dict(json.loads(row["revision"])) if row.get("revision") else None,
         )
 
     def _events(self, ex: Exec, logged: list[tuple[int, str]], at: datetime, from_state: JobState | None,
@@ -171,6 +175,24 @@ class Store(ABC):
                            tuple(v for row in chunk for v in row))
             self._events(ex, [(r["id"], "enqueued") for r in rows], now, None, JobState.QUEUED)
         return sorted((self._job(r) for r in rows), key=lambda j: j.id)
+
+    def insert_answer(self, parent: Job, kind: JobKind, sequence: int, post: RenderedPost, *, now: datetime,
+                      revision: RenderedPost | None = None) -> Job | None:
+        """Queue an edit of `parent`'s post, or a reply under it, due now: the account's `sequence`th edit or
+        reply in the parent's article round. None when that one exists already (its key is taken)."""
+        import json
+
+        values = (parent.slug, parent.account, str(parent.network), parent.round, str(JobState.QUEUED),
+                  json.dumps(post.to_dict(), ensure_ascii=False),
+                  job_key(parent.slug, parent.account, parent.round, kind, sequence), self._db_time(now),
+                  self._db_time(now), self._db_time(now), str(kind), parent.id, sequence,
+                  json.dumps(revision.to_dict(), ensure_ascii=False) if revision is not None else None)
+        with self._transaction() as ex:
+            rows = ex("INSERT INTO jobs (slug, account, network, round, state, post, idem_key, run_at, created_at,"
+                      " updated_at, kind, parent_id, sequence, revision) VALUES"
+                      " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING *", values)
+            self._events(ex, [(r["id"], f"{kind} queued") for r in rows], now, None, JobState.QUEUED)
+        return self._job(rows[0]) if rows else None
 
     def get(self, job_id: int) -> Job:
         with self._transaction(write=False) as ex:
@@ -420,10 +442,12 @@ class Store(ABC):
     def prune_finished(self, state: JobState, *, before: datetime, limit: int) -> tuple[int, int]:
         """Delete up to `limit` jobs in the finished `state` last changed before `before`, oldest first, with
         their events, in one transaction; returns (jobs, events) deleted. A job some other writer holds
-        (PostgreSQL: a retry of a failed job, say) is skipped, and is still finished next time if it stays so."""
+        (PostgreSQL: a retry of a failed job, say) is skipped, and is still finished next time if it stays so.
+        So is a job that still has an edit or a reply (they point at it): once those are gone, it goes too."""
         _check_prunable(state)
         with self._transaction() as ex:
             ids = [r["id"] for r in ex(f"SELECT id FROM jobs WHERE {_state_is(state)} AND updated_at < ?"
+                                       " AND NOT EXISTS (SELECT 1 FROM jobs AS answer WHERE answer.parent_id = jobs.id)"
                                        f" ORDER BY updated_at LIMIT ?{self.skip_locked}",
                                        (self._db_time(before), int(limit)))]
             if not ids:
@@ -434,13 +458,20 @@ class Store(ABC):
         return len(jobs), len(events)
 
     def count_finished(self, state: JobState, *, before: datetime) -> tuple[int, int]:
-        """What `prune_finished` would delete of `state` before `before` in all: (jobs, events)."""
+        """What pruning `state` before `before` deletes in all, batch after batch: (jobs, events). Not a job
+        with an edit or a reply, however deep, that stays."""
         _check_prunable(state)
-        chosen = f"FROM jobs WHERE {_state_is(state)} AND updated_at < ?"
         b = self._db_time(before)
+        prunable = f"{_state_is(*PRUNABLE)} AND updated_at < ?"
+        # The ancestors of every answer that stays: walked up from the few jobs that have a parent.
+        kept = ("WITH RECURSIVE kept(id) AS (SELECT parent_id FROM jobs WHERE parent_id IS NOT NULL"
+                f" AND NOT ({prunable}) UNION SELECT parent_id FROM jobs JOIN kept USING (id)"
+                " WHERE parent_id IS NOT NULL) ")
+        chosen = f"FROM jobs WHERE {_state_is(state)} AND updated_at < ? AND id NOT IN (SELECT id FROM kept)"
         with self._transaction(write=False) as ex:
-            jobs = ex(f"SELECT COUNT(*) AS n {chosen}", (b,))[0]["n"]
-            events = ex(f"SELECT COUNT(*) AS n FROM job_events WHERE job_id IN (SELECT id {chosen})", (b,))[0]["n"]
+            jobs = ex(f"{kept}SELECT COUNT(*) AS n {chosen}", (b, b))[0]["n"]
+            events = ex(f"{kept}SELECT COUNT(*) AS n FROM job_events WHERE job_id IN (SELECT id {chosen})",
+                        (b, b))[0]["n"]
         return int(jobs), int(events)
 
     # --- articles met by `watch` -----------------------------------------------------------------
@@ -550,7 +581,7 @@ class SQLiteStore(Store):
         except sqlite3.Error as e:
             raise StoreError(f"{self.path}: cannot open: {e}") from None
         self._conn.row_factory = lambda cur, row: {d[0]: v for d, v in zip(cur.description, row, strict=True)}
-        self._lock = RLock()
+        self._lock = threading.RLock()
         self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
         if self.path != ":memory:":
             self._conn.execute("PRAGMA journal_mode = WAL")

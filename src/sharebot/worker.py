@@ -3,7 +3,8 @@
 Adapters run in a thread pool; every store write happens in the calling thread, so a store needs no
 cross-thread transactions (but for `begin_attempt` and `Delivery.save`, single writes from a pool thread).
 A job whose outcome is in doubt (read timeout, dead worker) becomes `unknown` and is only ever sent again
-after `adapter.find` has said it is not there; on a network that cannot look (no Capability.FIND) it becomes
+after `adapter.find` (for an edit or a reply, `find_edit` / `find_reply`: `sharebot.dispatch`) has said it is
+not there; on a network that cannot look (no Capability.FIND) it becomes
 `attention` and waits for a person. An attempt is counted just before the request goes out, so a claim that
 never reached the network spends none. A job whose article was retracted ends canceled when it certainly
 did not go out.
@@ -22,10 +23,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sharebot.adapters.base import Adapter, Delivery, mask
+from sharebot.dispatch import Call, Readiness, call_for, can_look, parent_ready
 from sharebot.errors import AuthError, JobStateError, NotSent, RateLimited, Rejected, Unconfirmed
 from sharebot.fetch import FetchError
 from sharebot.jobs import Job, JobState
-from sharebot.networks import NETWORKS, Capability
+from sharebot.networks import NETWORKS
 from sharebot.queue import RetryPolicy
 from sharebot.scrub import one_line
 from sharebot.store import Store
@@ -49,11 +51,6 @@ class Outcome:
 
 class _LeaseLost(Exception):
     """The job was no longer ours when its request was about to go out: nothing was sent."""
-
-
-def can_look(job: Job) -> bool:
-    """Can the job's network find its own posts (to settle an unknown outcome)?"""
-    return Capability.FIND in NETWORKS[job.network].capabilities
 
 
 def first_done(futures: Collection[Future[Any]], timeout: float) -> Collection[Future[Any]]:
@@ -210,12 +207,12 @@ class Worker:
                 outcomes.append(self._move(job, S.ATTENTION, now, self._attention_reason(job, job.last_error)))
                 continue
             adapter = self._adapter(job, outcomes)
-            if adapter is not None:
-                fut = self._pool.submit(adapter.find, job.post, Delivery(job.key, now, job.data))
+            if adapter is not None and (call := self._call(job, adapter, outcomes)) is not None:
+                fut = self._pool.submit(call.find, Delivery(job.key, now, job.data))
                 pending[fut] = ("find", job, adapter, [])
         for job in posts:
             adapter = self._adapter(job, outcomes)
-            if adapter is None:
+            if adapter is None or (call := self._call(job, adapter, outcomes)) is None:
                 continue
             try:
                 data = job.data
@@ -231,7 +228,7 @@ class Worker:
                                            f"prepare failed: {self._scrub(e, adapter)}"))
                 continue
             counted: list[int] = []
-            fut = self._pool.submit(self._send, job, adapter,
+            fut = self._pool.submit(self._send, job, call.send,
                                     Delivery(job.key, now, data, save=self._saver(job.id, data)), counted)
             pending[fut] = ("publish", job, adapter, counted)
         return outcomes
@@ -250,13 +247,27 @@ class Worker:
                 outcomes.append(self._move(job, S.FAILED, now, reason))
             return None
 
-    def _send(self, job: Job, adapter: Adapter, delivery: Delivery, counted: list[int]) -> Any:
-        """In a pool thread: count the attempt (if the lease is still ours), then post."""
+    def _call(self, job: Job, adapter: Adapter, outcomes: list[Outcome]) -> Call | None:
+        """What to ask the adapter for this kind of job (`dispatch`). An edit or reply whose parent is not out
+        yet waits for it (requeued, no attempt spent), or fails when the parent never will be; None then."""
+        parent = self.store.get(job.parent_id) if job.parent_id is not None else None
+        ready, why = parent_ready(job, parent)
+        if ready is Readiness.READY or job.state is S.UNKNOWN:  # a check: the parent was out when it was sent
+            return call_for(job, adapter, parent)
+        now = self.clock()
+        if ready is Readiness.WAIT:
+            outcomes.append(self._move(job, S.QUEUED, now, why, run_at=now + timedelta(seconds=self.policy.base)))
+        else:
+            outcomes.append(self._move(job, S.FAILED, now, why))
+        return None
+
+    def _send(self, job: Job, send: Callable[[Delivery], Any], delivery: Delivery, counted: list[int]) -> Any:
+        """In a pool thread: count the attempt (if the lease is still ours), then send (`dispatch.Call.send`)."""
         try:
             counted.append(self.store.begin_attempt(job.id, owner=self.owner))
         except JobStateError as e:
             raise _LeaseLost(str(e)) from None
-        return adapter.publish(job.post, delivery)
+        return send(delivery)
 
     # --- the except-ladder -----------------------------------------------------------------------
     def _after_publish(self, job: Job, adapter: Adapter, fut: Future[Any], counted: list[int]) -> Outcome:

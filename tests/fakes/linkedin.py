@@ -94,6 +94,7 @@ class FakeLinkedIn(FakeAPI):
         self.route("POST", r"/rest/posts/(?P<urn>[^/]+)", self._update)
         self.route("POST", r"/rest/socialActions/(?P<urn>[^/]+)/comments", self._comment)
         self.route("GET", r"/rest/socialActions/(?P<urn>[^/]+)/comments", self._comments)
+        self.route("DELETE", r"/rest/socialActions/(?P<urn>[^/]+)/comments/(?P<id>\d+)", self._delete_comment)
         self.route("POST", r"/rest/images", self._initialize)
         self.route("PUT", r"/dms-uploads/(?P<key>\w+)", self._upload)
         self.route("GET", r"/v2/userinfo", self._userinfo)
@@ -242,6 +243,19 @@ class FakeLinkedIn(FakeAPI):
                                   int(self.clock().timestamp() * 1000), parent_comment.urn if parent_comment else None)
         self.comments.append(comment)
         return Response(201, comment.element(), {"x-restli-id": comment.urn})
+
+    def _delete_comment(self, req: Request, m: re.Match[str]) -> Response:
+        # DELETE /rest/socialActions/{post urn}/comments/{id}?actor=…: the actor must be the comment's author.
+        if failed := self._guard(req):
+            return failed
+        urn = f"urn:li:comment:({unquote(m['urn'])},{m['id']})"
+        comment = next((c for c in self.comments if c.urn == urn), None)
+        if comment is None:
+            return restli_error(404, f"{urn} not found", "NOT_FOUND")
+        if req.query.get("actor", [""])[0] != comment.actor:
+            return restli_error(403, "Not enough permissions to delete this comment as this actor", "ACCESS_DENIED")
+        self.comments.remove(comment)
+        return Response(204, b"")
 
     def _comments(self, req: Request, m: re.Match[str]) -> Response:
         if failed := self._guard(req):

@@ -132,7 +132,13 @@ class LinkedInAdapter(Adapter):
         return None
 
     def delete(self, remote_id: str) -> None:
-        response = self._send("DELETE", f"/rest/posts/{quote(remote_id, safe='')}")
+        comment = _COMMENT_URN.fullmatch(remote_id)
+        if comment:  # a reply is a comment, deleted through the Comments API as its author
+            # https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/comments-api
+            response = self._send("DELETE", f"/rest/socialActions/{quote(comment['post'], safe='')}/comments/"
+                                            f"{comment['id']}", params={"actor": self.author})
+        else:
+            response = self._send("DELETE", f"/rest/posts/{quote(remote_id, safe='')}")
         if response.status_code not in (200, 204):
             raise self._error(response, None)
 
