@@ -171,6 +171,23 @@ def events(store: Store) -> Call:
     return read
 
 
+def claimed(store: Store, owner: str) -> int:
+    [job_id] = enqueue_live(store, f"live-{owner}", run_at=NOW, accounts=1)
+    store.claim(owner, now=NOW, lease_until=NOW + timedelta(minutes=2), limit=1, ids=[job_id])
+    return job_id
+
+
+def begin_attempt(store: Store) -> Call:
+    job_id = claimed(store, "w3")
+    return lambda: store.begin_attempt(job_id, owner="w3")
+
+
+def transition(store: Store) -> Call:
+    job_id = claimed(store, "w4")
+    return lambda: store.transition(job_id, JobState.RUNNING, JobState.PUBLISHED, now=NOW, reason="posted",
+                                    owner="w4", remote_id="r1")
+
+
 def prune_finished(store: Store) -> Call:
     def prune() -> None:
         for state in PRUNABLE:
@@ -181,7 +198,7 @@ def prune_finished(store: Store) -> Call:
 
 HOT: list[Callable[[Store], Call]] = [claim, claim_by_id, claim_unknown, expire_leases, expire_leases_none_lapsed,
                                       renew_leases, all_post_times, upcoming, list_jobs_by_slug, latest_round, seen,
-                                      events, prune_finished]
+                                      events, begin_attempt, transition, prune_finished]
 
 
 @pytest.mark.parametrize("query", HOT, ids=[q.__name__ for q in HOT])
