@@ -16,6 +16,7 @@ sys.path.insert(0, str(HERE))
 
 import bench_dry_run  # noqa: E402
 import bench_fanout  # noqa: E402
+import bench_history  # noqa: E402
 import bench_queue  # noqa: E402
 
 
@@ -43,7 +44,7 @@ def crash_section() -> str:
 
 
 def main() -> None:
-    sections = [bench_dry_run.main(), bench_fanout.main(), bench_queue.main(), crash_section()]
+    sections = [bench_dry_run.main(), bench_fanout.main(), bench_queue.main(), crash_section(), bench_history.main()]
     head = (
         "# Benchmarks\n\n"
         f"Measured {datetime.date.today().isoformat()} on {platform.machine()}, {os.cpu_count()} CPUs, "

@@ -437,6 +437,16 @@ def check_accounts(settings: Settings, *, adapters: Callable[[str], Adapter], st
     return results
 
 
+def history_retention(settings: Settings, store: Store) -> queue.HistoryRetention | None:
+    """`[queue] keep_history` (checked when the config was loaded), if set: what the worker prunes by."""
+    keep = settings.raw.get("queue", {}).get("keep_history")
+    if not keep:
+        return None
+    from sharebot.when import parse_duration
+
+    return queue.HistoryRetention(store, parse_duration(keep))
+
+
 class WorkerReport(NamedTuple):
     handled: int
     states: Mapping[JobState, int]  # where the jobs it handled ended, by state
@@ -458,7 +468,8 @@ def run_worker(settings: Settings, *, store: Store, adapters: Callable[[str], Ad
     refresh_flags(settings, store)
     fingerprint_of = getattr(adapters, "fingerprint", None)
     with Worker(store, adapters, owner=owner, clock=clock, policy=retry_policy(settings),
-                concurrency=concurrency, lease_seconds=lease_seconds(settings), fingerprint=fingerprint_of) as worker:
+                concurrency=concurrency, lease_seconds=lease_seconds(settings), fingerprint=fingerprint_of,
+                housekeeping=history_retention(settings, store)) as worker:
         handled = worker.run(burst=burst, stop=stop)
     if on_done is not None:
         on_done(WorkerReport(handled, worker.tally(), store.waiting_on_flags(clock()), store.account_flags()))

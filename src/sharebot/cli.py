@@ -219,6 +219,18 @@ def cmd_queue_resolve(run: Run) -> None:
     run.echo(output.job_line(job))
 
 
+def cmd_queue_prune(run: Run) -> None:
+    from sharebot import queue
+
+    a = run.args
+    with QueueSession(run.settings, adapters=False) as (store, _):
+        report = queue.prune(store, now=run.clock(), older_than=a.older_than, dry_run=a.dry_run)
+    states = ", ".join(f"{n} {state}" for state, n in report.jobs.items() if n)
+    run.echo(f"{'would delete' if report.dry_run else 'deleted'} {sum(report.jobs.values())} finished job(s)"
+             f"{' (' + states + ')' if states else ''} and {report.events} event(s), last changed before "
+             f"{report.before:%Y-%m-%d %H:%M} UTC")
+
+
 def cmd_retract(run: Run) -> None:
     import threading
 
@@ -451,6 +463,21 @@ def _queue_args(p: argparse.ArgumentParser) -> None:
             q.add_argument("--remote-id", metavar="ID",
                            help="with --posted: the network's id of the post, so `retract` can delete it")
             q.add_argument("--not-posted", action="store_true", help="it did not go out: send it again")
+    text = ("Delete finished jobs (published, deleted, canceled, failed) and their history, last changed longer "
+            "ago than --older-than; queued, running and unknown jobs are kept.")
+    q = sub.add_parser("prune", help=text, description=text)
+    q.set_defaults(handler=cmd_queue_prune)
+    q.add_argument("--older-than", required=True, type=_age, metavar="AGE", help="a duration: 90d, 36h")
+    q.add_argument("--dry-run", action="store_true", help="count what would be deleted; delete nothing")
+
+
+def _age(text: str) -> timedelta:
+    from sharebot.when import parse_duration
+
+    try:
+        return parse_duration(text)
+    except (UnreadableTime, OverflowError):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration like 90d or 36h") from None
 
 
 def _duration(text: str, unit: str) -> timedelta:

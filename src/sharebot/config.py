@@ -27,7 +27,7 @@ DEFAULT_UTM = {"utm_source": "{network}", "utm_medium": "social", "utm_campaign"
 _SITE_KEYS = {"name", "base_url", "language", "timezone"}
 _QUEUE_NUMBERS = {"timeout_seconds": float, "retry_base_seconds": float, "retry_cap_seconds": float,
                   "max_attempts": int, "lease_seconds": float}
-_QUEUE_KEYS = {"database", "state_dir", *_QUEUE_NUMBERS}
+_QUEUE_KEYS = {"database", "state_dir", "keep_history", *_QUEUE_NUMBERS}
 _ACCOUNT_KEYS = {"network", "secrets", "template", "max_hashtags", "utm", "enabled", "schedule", "filter"}
 _TOP_KEYS = {"site", "source", "queue", "templates", "utm", "accounts", "schedule", "watch", "fetch"}
 
@@ -150,6 +150,9 @@ def _parse(raw: Mapping[str, Any], path: Path, env: Mapping[str, str], content_d
                                   or value <= 0 or (kind is int and not isinstance(value, int))):
             raise ConfigError(f"{where}: queue.{key}: expected a positive {'whole ' if kind is int else ''}number, "
                               f"got {value!r}")
+    keep = f"{where}: queue.keep_history"
+    if "keep_history" in queue_raw and duration_seconds(queue_raw["keep_history"], where=keep) < 86400:
+        raise ConfigError(f"{keep}: keep at least 1d (the scheduler spaces posts by the last day's)")
     database = env.get("SHAREBOT_DATABASE_URL") or _str(queue_raw, "database", f"{where}: queue") or "var/sharebot.db"
     if "://" not in database and database != ":memory:":
         database = str(base / database)

@@ -149,6 +149,29 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE UNIQUE INDEX jobs_delivery ON jobs (slug, account, round, kind, sequence)",
         ),
     ),
+    Migration(
+        # Indexes that keep the hot queries off the finished history, however long it grows. Partial indexes
+        # (a query uses one only when it names the predicate's states as literals, which the store does):
+        # - finished jobs by state and last update: the scheduler's "what went out since" read (published,
+        #   with `account` so it is answered from the index alone) and `queue prune`'s oldest-first batches;
+        # - running jobs by lease end: the expiry probe every worker makes before each claim;
+        # - the edits and replies of a job (few jobs have a parent): the foreign key's check when a job is
+        #   deleted, which without it reads the whole table for every pruned job.
+        # SQLite proves `state = 'published'` implies the predicate only through an OR, not through IN.
+        "0007_history_indexes",
+        sqlite=(
+            "CREATE INDEX jobs_finished_updated_at ON jobs (state, updated_at, account) WHERE state = 'published'"
+            " OR state = 'deleted' OR state = 'canceled' OR state = 'failed'",
+            "CREATE INDEX jobs_running_lease_until ON jobs (lease_until) WHERE state = 'running'",
+            "CREATE INDEX jobs_parent ON jobs (parent_id) WHERE parent_id IS NOT NULL",
+        ),
+        postgres=(
+            "CREATE INDEX jobs_finished_updated_at ON jobs (state, updated_at, account)"
+            " WHERE state IN ('published', 'deleted', 'canceled', 'failed')",
+            "CREATE INDEX jobs_running_lease_until ON jobs (lease_until) WHERE state = 'running'",
+            "CREATE INDEX jobs_parent ON jobs (parent_id) WHERE parent_id IS NOT NULL",
+        ),
+    ),
 )
 
 

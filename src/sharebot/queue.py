@@ -9,12 +9,13 @@ Writes of a lease alone (`Store.claim_unknown`, `Store.renew_leases`) change no 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, NamedTuple
 
-from sharebot.errors import JobStateError, SharebotError, ValidationError
+from sharebot.errors import JobStateError, SharebotError, StoreError, ValidationError
 from sharebot.jobs import IN_DOUBT, Job, JobEvent, JobKind, JobState
 from sharebot.models import RenderedPost
 from sharebot.networks import NETWORKS
@@ -24,6 +25,9 @@ if TYPE_CHECKING:
 
     from sharebot.adapters.base import AccountStatus, Adapter
     from sharebot.store import Store
+
+log = logging.getLogger("sharebot.queue")
+
 
 class RetryPolicy:
     """Exponential backoff with jitter (see https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/).
@@ -313,3 +317,82 @@ def list_jobs(store: Store, *, state: JobState | str | None = None, account: str
 def job_events(store: Store, job_id: int) -> list[JobEvent]:
     store.get(job_id)  # NotFound for a wrong id rather than an empty history
     return store.events(job_id)
+
+
+# --- history retention -------------------------------------------------------------------------------------
+KEEP_AT_LEAST = timedelta(days=1)  # the scheduler spaces posts by the last day's published jobs
+
+
+class PruneReport(NamedTuple):
+    before: datetime  # jobs last changed before this were (or, in a dry run, would be) deleted
+    jobs: Mapping[JobState, int]  # per finished state
+    events: int
+    dry_run: bool
+    more: bool = False  # stopped after `max_batches` full batches of some state: there may be more
+
+
+def prune(store: Store, *, now: datetime, older_than: timedelta, dry_run: bool = False, batch: int = 500,
+          max_batches: int | None = None) -> PruneReport:
+    """Delete finished jobs (published, deleted, canceled, failed) last changed more than `older_than` before
+    `now`, with their events, `batch` jobs per transaction so that workers carry on between batches; with
+    `max_batches`, at most that many batches of each state. Queued, running and unknown jobs, and any job a
+    person still has to act on, are never touched. After this, sharebot no longer knows where those articles
+    went: `publish` would post them again."""
+    from sharebot.store import PRUNABLE
+
+    if older_than < KEEP_AT_LEAST:
+        raise ValidationError(f"--older-than: keep at least {KEEP_AT_LEAST.days} day of history; the scheduler "
+                              "spaces posts by the last day's")
+    if batch < 1:
+        raise ValueError("batch must be at least 1")
+    before = now - older_than
+    jobs = dict.fromkeys(PRUNABLE, 0)
+    events = 0
+    if dry_run:
+        for state in PRUNABLE:
+            jobs[state], found = store.count_finished(state, before=before)
+            events += found
+        return PruneReport(before, jobs, events, dry_run)
+    while True:  # a pass frees the jobs whose edits and replies it deleted for the next
+        deleted_in_pass, more = 0, False
+        for state in PRUNABLE:
+            batches = 0
+            while max_batches is None or batches < max_batches:
+                deleted, found = store.prune_finished(state, before=before, limit=batch)
+                batches += 1
+                jobs[state] += deleted
+                events += found
+                deleted_in_pass += deleted
+                if deleted < batch:
+                    break
+            else:
+                more = True
+        if more or not deleted_in_pass or max_batches is not None:
+            return PruneReport(before, jobs, events, dry_run, more)
+
+
+class HistoryRetention:
+    """`[queue] keep_history`, applied by a worker on its clock: a prune when it starts and then once a day,
+    one batch per call while there is more to delete, so that a long first prune never holds up posting."""
+
+    def __init__(self, store: Store, keep: timedelta, *, every: timedelta = timedelta(days=1),
+                 batch: int = 500) -> None:
+        if keep < KEEP_AT_LEAST:
+            raise ValidationError(f"queue.keep_history: keep at least {KEEP_AT_LEAST.days} day of history")
+        self.store, self.keep, self.every, self.batch = store, keep, every, batch
+        self.due: datetime | None = None  # None: at the first call
+
+    def __call__(self, now: datetime) -> PruneReport | None:
+        if self.due is not None and now < self.due:
+            return None
+        try:
+            report = prune(self.store, now=now, older_than=self.keep, batch=self.batch, max_batches=1)
+        except StoreError as e:  # a busy database: posting goes on, and the prune is tried again later
+            log.warning("history prune failed, trying again in an hour: %s", e)
+            self.due = now + timedelta(hours=1)
+            return None
+        self.due = now if report.more else now + self.every
+        if sum(report.jobs.values()):
+            log.info("pruned %d finished job(s) and %d event(s) last changed before %s",
+                     sum(report.jobs.values()), report.events, report.before.isoformat())
+        return report

@@ -10,7 +10,6 @@ compare-and-set on the old state, with its `job_events` rows in the same transac
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import threading
@@ -32,6 +31,29 @@ Exec = Callable[..., list[dict[str, Any]]]  # (sql, params=()) -> rows as dicts
 _CHANGEABLE = frozenset({"run_at", "remote_id", "remote_url", "last_error", "attempts"})
 _CHUNK = 100  # rows per multi-row INSERT, well inside both backends' parameter limits
 _NOT_FLAGGED = "account NOT IN (SELECT name FROM accounts WHERE flagged_at IS NOT NULL)"
+
+
+def _state_is(*states: JobState) -> str:
+    """`state = 'queued'` or `state IN (…)`, the states written into the SQL rather than bound.
+
+    PostgreSQL plans a prepared statement without its parameter values from the sixth run on (its generic
+    plan) and then takes `state = $1` for an average state, which with a long history is most of the table:
+    the query turns into a sequential scan. A literal state is planned from that state's own statistics, and
+    lets both backends use the partial indexes whose predicate names it (migration 0007)."""
+    assert states and all(s.value.isidentifier() for s in states)  # enum values only: nothing to escape
+    if len(states) == 1:
+        return f"state = '{states[0].value}'"
+    return "state IN (" + ", ".join(f"'{s.value}'" for s in states) + ")"
+
+
+# The states `prune_finished` deletes: a job in one of them is done with, and nobody waits on it. Migration
+# 0007's index on finished jobs covers exactly these.
+PRUNABLE = (JobState.PUBLISHED, JobState.DELETED, JobState.CANCELED, JobState.FAILED)
+
+
+def _check_prunable(state: JobState) -> None:
+    if state not in PRUNABLE:
+        raise ValueError(f"{state} jobs are never pruned")
 
 
 class Store(ABC):
@@ -93,6 +115,8 @@ class Store(ABC):
 
     # --- rows <-> values -------------------------------------------------------------------------
     def _job(self, row: Mapping[str, Any]) -> Job:
+        import json  # here, not at the top: a dry run reads only times, and json costs it a millisecond
+
         t = self._py_time
         return Job(
             id=int(row["id"]), slug=row["slug"], account=row["account"], network=Network(row["network"]),
@@ -133,6 +157,8 @@ class Store(ABC):
 
         `run_at_for` gives an account its own time (its schedule's slot); others get `run_at`.
         """
+        import json
+
         times = run_at_for or {}
         values = [(slug, p.account, str(p.network), round, str(JobState.QUEUED),
                    json.dumps(p.to_dict(), ensure_ascii=False), job_key(slug, p.account, round),
@@ -154,6 +180,8 @@ class Store(ABC):
                       revision: RenderedPost | None = None) -> Job | None:
         """Queue an edit of `parent`'s post, or a reply under it, due now: the account's `sequence`th edit or
         reply in the parent's article round. None when that one exists already (its key is taken)."""
+        import json
+
         values = (parent.slug, parent.account, str(parent.network), parent.round, str(JobState.QUEUED),
                   json.dumps(post.to_dict(), ensure_ascii=False),
                   job_key(parent.slug, parent.account, parent.round, kind, sequence), self._db_time(now),
@@ -262,6 +290,8 @@ class Store(ABC):
         """Store a corrected `post` on a job that is still queued: a compare-and-set on state queued, logged
         as a queued -> queued event with `reason`. None when the job has left the queue (a worker claimed
         it, or it went out): the post it holds is the one that goes, or went, out."""
+        import json
+
         update = "UPDATE jobs SET post = ?, updated_at = ? WHERE id = ? AND state = ? RETURNING *"
         params = (json.dumps(post.to_dict(), ensure_ascii=False), self._db_time(now), job_id, str(JobState.QUEUED))
         rows = self._write_state(update, params, at=now, from_state=JobState.QUEUED, to_state=JobState.QUEUED,
@@ -270,6 +300,8 @@ class Store(ABC):
 
     def set_data(self, job_id: int, data: Mapping[str, Any], *, owner: str) -> Job:
         """Persist an adapter's `prepare` values on a running job this owner holds."""
+        import json
+
         with self._transaction() as ex:
             rows = ex("UPDATE jobs SET data = ? WHERE id = ? AND state = ? AND lease_owner = ? RETURNING *",
                       (json.dumps(dict(data)), job_id, str(JobState.RUNNING), owner))
@@ -282,7 +314,7 @@ class Store(ABC):
         """Move up to `limit` due queued jobs (or just `ids`) of unflagged accounts and unretracted articles to
         running, leased; each claim is logged as a queued -> running event. A claim spends no attempt:
         `begin_attempt` does, just before the request goes out."""
-        params: list[Any] = [str(JobState.QUEUED)]
+        params: list[Any] = []
         if ids is None:
             pick = "run_at <= ?"
             params.append(self._db_time(now))
@@ -290,14 +322,14 @@ class Store(ABC):
             id_list = [int(i) for i in ids] or [-1]
             pick = f"id IN ({', '.join('?' * len(id_list))})"
             params += id_list
-        picked = (f"picked AS (SELECT id FROM jobs WHERE state = ? AND {pick} AND {_NOT_FLAGGED}"
+        picked = (f"picked AS (SELECT id FROM jobs WHERE {_state_is(JobState.QUEUED)} AND {pick} AND {_NOT_FLAGGED}"
                   " AND retracted_at IS NULL"
                   f" ORDER BY run_at, id LIMIT ?{self.skip_locked})")
         params.append(int(limit))
         # The pick is a CTE so PostgreSQL evaluates (and locks) it exactly once; as a plain IN-subquery the
         # planner may re-run it and hand out more than `limit` rows.
         # The pick is the compare: it ran under the write lock (SQLite) or locked its rows, re-checking
-        # `state = ?` on their newest version (PostgreSQL), so they are still queued. Repeating `state = ?`
+        # the state on their newest version (PostgreSQL), so they are still queued. Repeating the state
         # in the UPDATE would let the planner drive it from the state index and walk every queued row.
         update = ("UPDATE jobs SET state = ?, lease_owner = ?, lease_until = ?,"
                   " updated_at = ? WHERE id IN (SELECT id FROM picked) RETURNING *")
@@ -341,12 +373,12 @@ class Store(ABC):
         else:
             id_list = [int(i) for i in ids] or [-1]
             pick, params = f"id IN ({', '.join('?' * len(id_list))})", id_list
-        inner = (f"SELECT id FROM jobs WHERE state = ? AND {pick} AND (lease_until IS NULL OR lease_until < ?)"
-                 f" ORDER BY run_at, id LIMIT ?{self.skip_locked}")
+        inner = (f"SELECT id FROM jobs WHERE {_state_is(JobState.UNKNOWN)} AND {pick}"
+                 f" AND (lease_until IS NULL OR lease_until < ?) ORDER BY run_at, id LIMIT ?{self.skip_locked}")
         with self._transaction() as ex:
             rows = ex(f"WITH picked AS ({inner}) UPDATE jobs SET lease_owner = ?, lease_until = ?"
                       " WHERE id IN (SELECT id FROM picked) RETURNING *",
-                      (str(JobState.UNKNOWN), *params, n, int(limit), owner, self._db_time(lease_until)))
+                      (*params, n, int(limit), owner, self._db_time(lease_until)))
         return sorted((self._job(r) for r in rows), key=lambda j: (j.run_at, j.id))
 
     def renew_leases(self, job_ids: list[int], *, owner: str, until: datetime) -> None:
@@ -355,24 +387,25 @@ class Store(ABC):
             return
         marks = ", ".join("?" * len(job_ids))
         with self._transaction() as ex:
-            ex(f"UPDATE jobs SET lease_until = ? WHERE id IN ({marks}) AND lease_owner = ? AND state IN (?, ?)",
-               (self._db_time(until), *job_ids, owner, str(JobState.RUNNING), str(JobState.UNKNOWN)))
+            ex(f"UPDATE jobs SET lease_until = ? WHERE id IN ({marks}) AND lease_owner = ?"
+               f" AND {_state_is(JobState.RUNNING, JobState.UNKNOWN)}", (self._db_time(until), *job_ids, owner))
 
     def expire_leases(self, now: datetime, *, recheck_at: datetime | None = None) -> list[Job]:
         """Running jobs whose lease ran out: their worker died or hung mid-post, so the outcome is unknown.
         Each is logged as a running -> unknown event naming the lost lease, and checked (`claim_unknown`)
         from `recheck_at` on (default: now)."""
         n = self._db_time(now)
-        probe = "SELECT id FROM jobs WHERE state = ? AND lease_until < ? LIMIT 1"
+        running = _state_is(JobState.RUNNING)
+        probe = f"SELECT id FROM jobs WHERE {running} AND lease_until < ? LIMIT 1"
         with self._transaction(write=False) as ex:  # the common case, nothing expired, needs no write lock
-            if not ex(probe, (str(JobState.RUNNING), n)):
+            if not ex(probe, (n,)):
                 return []
-        picked = f"picked AS (SELECT id FROM jobs WHERE state = ? AND lease_until < ?{self.skip_locked})"
+        picked = f"picked AS (SELECT id FROM jobs WHERE {running} AND lease_until < ?{self.skip_locked})"
         # SET expressions read the row as it was, so last_error still sees the lapsed owner.
         update = ("UPDATE jobs SET state = ?, lease_owner = NULL, lease_until = NULL, updated_at = ?, run_at = ?,"
                   " last_error = 'lease of ' || COALESCE(lease_owner, 'no owner') || ' expired mid-post'"
                   " WHERE id IN (SELECT id FROM picked) RETURNING *")
-        params = (str(JobState.RUNNING), n, str(JobState.UNKNOWN), n, self._db_time(recheck_at or now))
+        params = (n, str(JobState.UNKNOWN), n, self._db_time(recheck_at or now))
         rows = self._write_state(update, params, at=now, from_state=JobState.RUNNING, to_state=JobState.UNKNOWN,
                                  reason=None, picked=picked)
         return sorted((self._job(r) for r in rows), key=lambda j: j.id)
@@ -384,10 +417,11 @@ class Store(ABC):
 
     def all_post_times(self, *, since: datetime) -> dict[str, list[datetime]]:
         """`post_times` for every account in one query (a dry run plans all accounts at once)."""
-        sql = ("SELECT account, run_at AS at FROM jobs WHERE state IN (?, ?, ?) AND run_at >= ?"
-               " UNION ALL SELECT account, updated_at AS at FROM jobs WHERE state = ? AND updated_at >= ?")
+        planned = _state_is(JobState.QUEUED, JobState.RUNNING, JobState.UNKNOWN)
+        sql = (f"SELECT account, run_at AS at FROM jobs WHERE {planned} AND run_at >= ? UNION ALL"
+               f" SELECT account, updated_at AS at FROM jobs WHERE {_state_is(JobState.PUBLISHED)} AND updated_at >= ?")
         s = self._db_time(utc(since))
-        params = (str(JobState.QUEUED), str(JobState.RUNNING), str(JobState.UNKNOWN), s, str(JobState.PUBLISHED), s)
+        params = (s, s)
         found: dict[str, list[datetime]] = {}
         with self._transaction(write=False) as ex:
             for row in ex(sql, params):
@@ -396,13 +430,49 @@ class Store(ABC):
 
     def upcoming(self, *, until: datetime | None = None) -> list[Job]:
         """Queued jobs, soonest first (overdue ones too: they go out next), up to `until`."""
-        sql = "SELECT * FROM jobs WHERE state = ?"
-        params = [str(JobState.QUEUED)]
+        sql = f"SELECT * FROM jobs WHERE {_state_is(JobState.QUEUED)}"
+        params: list[Any] = []
         if until is not None:
             sql += " AND run_at < ?"
             params.append(self._db_time(utc(until)))
         with self._transaction(write=False) as ex:
             return [self._job(r) for r in ex(sql + " ORDER BY run_at, id", tuple(params))]
+
+    # --- history retention -----------------------------------------------------------------------
+    def prune_finished(self, state: JobState, *, before: datetime, limit: int) -> tuple[int, int]:
+        """Delete up to `limit` jobs in the finished `state` last changed before `before`, oldest first, with
+        their events, in one transaction; returns (jobs, events) deleted. A job some other writer holds
+        (PostgreSQL: a retry of a failed job, say) is skipped, and is still finished next time if it stays so.
+        So is a job that still has an edit or a reply (they point at it): once those are gone, it goes too."""
+        _check_prunable(state)
+        with self._transaction() as ex:
+            ids = [r["id"] for r in ex(f"SELECT id FROM jobs WHERE {_state_is(state)} AND updated_at < ?"
+                                       " AND NOT EXISTS (SELECT 1 FROM jobs AS answer WHERE answer.parent_id = jobs.id)"
+                                       f" ORDER BY updated_at LIMIT ?{self.skip_locked}",
+                                       (self._db_time(before), int(limit)))]
+            if not ids:
+                return 0, 0
+            marks = ", ".join("?" * len(ids))
+            events = ex(f"DELETE FROM job_events WHERE job_id IN ({marks}) RETURNING id", tuple(ids))
+            jobs = ex(f"DELETE FROM jobs WHERE id IN ({marks}) RETURNING id", tuple(ids))
+        return len(jobs), len(events)
+
+    def count_finished(self, state: JobState, *, before: datetime) -> tuple[int, int]:
+        """What pruning `state` before `before` deletes in all, batch after batch: (jobs, events). Not a job
+        with an edit or a reply, however deep, that stays."""
+        _check_prunable(state)
+        b = self._db_time(before)
+        prunable = f"{_state_is(*PRUNABLE)} AND updated_at < ?"
+        # The ancestors of every answer that stays: walked up from the few jobs that have a parent.
+        kept = ("WITH RECURSIVE kept(id) AS (SELECT parent_id FROM jobs WHERE parent_id IS NOT NULL"
+                f" AND NOT ({prunable}) UNION SELECT parent_id FROM jobs JOIN kept USING (id)"
+                " WHERE parent_id IS NOT NULL) ")
+        chosen = f"FROM jobs WHERE {_state_is(state)} AND updated_at < ? AND id NOT IN (SELECT id FROM kept)"
+        with self._transaction(write=False) as ex:
+            jobs = ex(f"{kept}SELECT COUNT(*) AS n {chosen}", (b, b))[0]["n"]
+            events = ex(f"{kept}SELECT COUNT(*) AS n FROM job_events WHERE job_id IN (SELECT id {chosen})",
+                        (b, b))[0]["n"]
+        return int(jobs), int(events)
 
     # --- articles met by `watch` -----------------------------------------------------------------
     def seen(self, source: str) -> set[str]:
@@ -485,10 +555,10 @@ class Store(ABC):
 
     def waiting_on_flags(self, now: datetime) -> dict[str, int]:
         """Due queued jobs that no worker takes because their account is flagged, per account."""
-        sql = ("SELECT account, COUNT(*) AS n FROM jobs WHERE state = ? AND run_at <= ? AND retracted_at IS NULL"
-               f" AND NOT ({_NOT_FLAGGED}) GROUP BY account ORDER BY account")
+        sql = (f"SELECT account, COUNT(*) AS n FROM jobs WHERE {_state_is(JobState.QUEUED)} AND run_at <= ?"
+               f" AND retracted_at IS NULL AND NOT ({_NOT_FLAGGED}) GROUP BY account ORDER BY account")
         with self._transaction(write=False) as ex:
-            rows = ex(sql, (str(JobState.QUEUED), self._db_time(now)))
+            rows = ex(sql, (self._db_time(now),))
         return {r["account"]: int(r["n"]) for r in rows}
 
     def flagged_accounts(self) -> dict[str, str]:
@@ -521,7 +591,15 @@ class SQLiteStore(Store):
             self.migrate()
 
     def _exec(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
-        return self._conn.execute(sql, params).fetchall()
+        # Tuples, made dicts here with the column names read once: the connection's row factory reads
+        # `description`, which sqlite3 builds anew at every access, for every row (a dry run reads a day of posts).
+        cursor = self._conn.cursor()
+        cursor.row_factory = None
+        rows = cursor.execute(sql, params).fetchall()
+        if not rows:
+            return []
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in rows]
 
     @contextmanager
     def _transaction(self, write: bool = True, single: bool = False) -> Iterator[Exec]:

@@ -66,7 +66,8 @@ class Worker:
     def __init__(self, store: Store, adapter_for: Callable[[str], Adapter], *, owner: str,
                  clock: Callable[[], datetime], policy: RetryPolicy, concurrency: int = 4,
                  lease_seconds: float = 120, poll_seconds: float = 1.0, wait: Wait = first_done,
-                 fingerprint: Callable[[str], str | None] | None = None) -> None:
+                 fingerprint: Callable[[str], str | None] | None = None,
+                 housekeeping: Callable[[datetime], object] | None = None) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         self.store = store
@@ -79,6 +80,7 @@ class Worker:
         self.lease = timedelta(seconds=lease_seconds)
         self.renew_every = timedelta(seconds=max(0.05, lease_seconds / 3))
         self.poll_seconds = poll_seconds
+        self.housekeeping = housekeeping  # called with the clock's time before each claim (history retention)
         self.fingerprint = fingerprint  # account -> a fingerprint of its credentials, kept with a flag
         self.finals: dict[int, JobState] = {}  # each job this worker recorded an outcome for: its last state
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"sharebot-{owner}")
@@ -150,6 +152,8 @@ class Worker:
         Returns the outcomes settled without a network call (no adapter, say) and how many were claimed.
         """
         now = self.clock()
+        if self.housekeeping is not None:
+            self.housekeeping(now)
         # A lease runs out only when its worker died or hung (live posts are renewed); give a request it may
         # still have had in the air time to land before looking for the post.
         for job in self.store.expire_leases(now, recheck_at=now + timedelta(seconds=self.policy.base)):
