@@ -92,6 +92,16 @@ def test_publish_dry_run_status_worker_retract_and_accounts(room: Newsroom):
     assert [(cmd, got) for cmd, got, want in walk if got != want] == []
 
 
+def test_watch_once_says_how_its_posts_went(room: Newsroom):
+    assert sharebot(room, "publish", SLUG, "--network", "facebook", "--at", "+1h").exit_code == Exit.OK
+    room.clock.advance(2 * 3600)
+    room.facebook.fail_next(400, FB_REFUSAL, method="POST")
+    result = sharebot(room, "watch", "--once")
+    assert result.exit_code == Exit.FAILED, result.output
+    assert "some jobs did not go through" in result.stderr
+    assert sharebot(room, "watch", "--once").exit_code == Exit.OK  # nothing left to post
+
+
 def test_interrupted_is_130():
     def interrupted() -> datetime:
         raise KeyboardInterrupt

@@ -478,11 +478,13 @@ def run_worker(settings: Settings, *, store: Store, adapters: Callable[[str], Ad
 
 def run_watch(settings: Settings, *, store: Store, adapters: Callable[[str], Adapter], clock: Clock, owner: str,
               stop: threading.Event, on_report: Callable[[WatchReport], None], interval: float | None = None,
-              backfill: int = 0, once: bool = False, post: bool = True, concurrency: int = 4) -> WatchReport | None:
+              backfill: int = 0, once: bool = False, post: bool = True, concurrency: int = 4,
+              on_posted: Callable[[WorkerReport], object] | None = None) -> WatchReport | None:
     """Poll the sources (`watch.watch_once`), hand each poll's report to `on_report`, post what is due
-    (unless `post` is False), then wait `interval` seconds (default: `[watch] interval`; at least
-    `watch.MIN_INTERVAL`) on `stop`; until `stop` is set, or after one round with `once`. `backfill`
-    applies to the first poll. Returns the last poll's report (None if `stop` was set before the first)."""
+    (unless `post` is False; each round's worker report goes to `on_posted`), then wait `interval` seconds
+    (default: `[watch] interval`; at least `watch.MIN_INTERVAL`) on `stop`; until `stop` is set, or after one
+    round with `once`. `backfill` applies to the first poll. Returns the last poll's report (None if `stop`
+    was set before the first)."""
     if interval is None:
         wait = check_interval((settings.watch or WatchConfig()).interval, "watch.interval")
     else:
@@ -494,7 +496,7 @@ def run_watch(settings: Settings, *, store: Store, adapters: Callable[[str], Ada
         on_report(report)
         if post:
             run_worker(settings, store=store, adapters=adapters, clock=clock, owner=owner, concurrency=concurrency,
-                       burst=True, stop=stop)
+                       burst=True, stop=stop, on_done=on_posted)
         if once:
             break
         stop.wait(wait)

@@ -337,14 +337,17 @@ def cmd_watch(run: Run) -> None:
 
     a, zone = run.args, run.settings.site.timezone
     stop = stop_on_signals()
+    posted: list[Any] = []
     with QueueSession(run.settings) as (store, adapters):
         last = app.run_watch(run.settings, store=store, adapters=adapters, clock=run.clock, owner=owner_name("watch"),
                              stop=stop, on_report=lambda report: run.echo(output.watch_text(report, zone=zone), end=""),
                              interval=a.interval, backfill=a.backfill, once=a.once, post=not a.no_post,
-                             concurrency=a.concurrency)
+                             concurrency=a.concurrency, on_posted=posted.append)
     if a.once and last is not None and (last.errors or last.skipped):
         raise Failure("some sources could not be read" if last.errors else "some articles could not be read",
                       Exit.FAILED)
+    if a.once and posted and posted[-1].exit:  # the same status `worker --burst` gives for the posts it made
+        raise Failure("some jobs did not go through (see `sharebot queue`)", posted[-1].exit)
 
 
 # --- accounts -------------------------------------------------------------------------------------
