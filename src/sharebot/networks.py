@@ -16,6 +16,7 @@ Plain classes and NamedTuples, not dataclasses: a dry run imports every one of t
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from datetime import date
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, ClassVar, NamedTuple, Protocol
@@ -314,6 +315,53 @@ def _mastodon_share(*, url: str, title: str, server: str | None = None, **_: Any
     return f"{target}?text={_q(f'{title} {url}')}"
 
 
+# --- pinned API versions ---------------------------------------------------------------------------------
+class ApiVersions(NamedTuple):
+    """A network whose API versions retire on a date: the account option that pins one, what the adapter sends
+    when the account pins none, and the announced last day of each version (`sharebot doctor` warns before it)."""
+
+    option: str
+    default: str  # the adapter's own (a test keeps the two equal)
+    retires: Mapping[str, date]  # version -> the day it stops answering, as announced
+    source: str  # where the dates come from
+    # A version the table does not list retires about this many months after the month its name gives (None: the
+    # name gives no date, so nothing can be estimated).
+    months: int | None = None
+
+    def retirement(self, version: str) -> tuple[date | None, bool]:
+        """(the day `version` retires, True if announced / False if estimated); (None, False) when unknown."""
+        if version in self.retires:
+            return self.retires[version], True
+        if self.months and len(version) == 6 and version.isdigit() and 1 <= int(version[4:]) <= 12:
+            month = int(version[:4]) * 12 + int(version[4:]) - 1 + self.months
+            return date(month // 12, month % 12 + 1, 15), False
+        return None, False
+
+
+# LinkedIn serves each monthly version for at least a year, then answers 426; the announced days are on the
+# migrations page (https://learn.microsoft.com/en-us/linkedin/marketing/integrations/migrations, policy:
+# https://learn.microsoft.com/en-us/linkedin/marketing/versioning). Others: the 15th, a year after the month.
+LINKEDIN_VERSIONS = ApiVersions(
+    "version", "202607",
+    MappingProxyType({
+        "202410": date(2025, 10, 15), "202411": date(2025, 11, 17), "202510": date(2026, 10, 15),
+        "202511": date(2026, 11, 16), "202601": date(2027, 1, 15), "202602": date(2027, 2, 15),
+        "202603": date(2027, 3, 16),
+    }),
+    "https://learn.microsoft.com/en-us/linkedin/marketing/integrations/migrations", months=12)
+
+# Graph API versions are available about two years; each one's end is announced when the next one is released
+# (https://developers.facebook.com/docs/graph-api/changelog/versions/, as of v26.0, 29 Jul 2026: v26.0 open).
+GRAPH_VERSIONS = ApiVersions(
+    "api_version", "v25.0",
+    MappingProxyType({
+        "v17.0": date(2025, 9, 12), "v18.0": date(2026, 1, 26), "v19.0": date(2026, 5, 21),
+        "v20.0": date(2026, 9, 24), "v21.0": date(2027, 1, 21), "v22.0": date(2027, 5, 20),
+        "v23.0": date(2027, 10, 8), "v24.0": date(2028, 2, 18), "v25.0": date(2028, 7, 29),
+    }),
+    "https://developers.facebook.com/docs/graph-api/changelog/versions/")
+
+
 # --- the declarations -----------------------------------------------------------------------------------
 class NetworkSpec(NamedTuple):
     """Everything sharebot knows about one network."""
@@ -338,6 +386,9 @@ class NetworkSpec(NamedTuple):
     # A reply is a comment: plain text, without the post's escaping, and with no link field or card of its own,
     # so its link goes in the text.
     comment_replies: bool = False
+    # Credentials that work only as complete sets, one set being enough (X: OAuth 1.0a's four, or a bearer token).
+    secret_sets: tuple[tuple[str, ...], ...] = ()
+    api_versions: ApiVersions | None = None  # API versions that retire on announced days
 
     @property
     def link_only(self) -> bool:
@@ -376,6 +427,7 @@ _SPECS = (
         capabilities=frozenset({FIND, DELETE, REPLY}),
         notifies_mentions=True,
         photo_replaces_card=True,
+        secret_sets=(("consumer_key", "consumer_secret", "access_token", "access_token_secret"), ("bearer_token",)),
     ),
     NetworkSpec(
         Network.BLUESKY, "Bluesky", BlueskyRules, _bluesky_share,
@@ -404,6 +456,7 @@ _SPECS = (
         capabilities=frozenset({FIND, DELETE, EDIT, REPLY}),
         escape=_little_text,
         comment_replies=True,
+        api_versions=LINKEDIN_VERSIONS,
     ),
     NetworkSpec(
         Network.FACEBOOK, "Facebook", FacebookRules, _facebook_share,
@@ -414,6 +467,7 @@ _SPECS = (
         # (https://developers.facebook.com/docs/graph-api/reference/page/feed).
         capabilities=frozenset({FIND, DELETE, EDIT, REPLY}),
         comment_replies=True,
+        api_versions=GRAPH_VERSIONS,
     ),
     NetworkSpec(
         Network.WHATSAPP, "WhatsApp", WhatsAppRules, _whatsapp_share,
