@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import textwrap
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from cli_support import sharebot
-from conftest import EXAMPLE_CONFIG, EXAMPLE_CONTENT
+from conftest import EXAMPLE_CONFIG, EXAMPLE_CONTENT, ROOT
 from fakes.base import Clock
 from fakes.mastodon import FakeMastodon
 
@@ -124,7 +126,7 @@ def test_a_required_credential_is_named_by_the_variable_the_account_reads(tmp_pa
 ])
 def test_settings_that_do_not_look_like_what_the_network_takes_are_problems(tmp_path, accounts, subject, key):
     [finding] = found(diagnose(site(tmp_path, accounts)), Check.SETTINGS, subject)
-    assert finding.level is Level.PROBLEM and finding.message.startswith(f"{key} = ")
+    assert finding.level is Level.PROBLEM and finding.message.startswith(f"{key}: ")
     assert f"accounts.{subject}.{key}" in finding.fix
 
 
@@ -266,3 +268,30 @@ def test_env_and_state_files_readable_by_others_are_problems(tmp_path):
 def test_the_clock_is_the_one_given():
     with pytest.raises(ValueError):
         doctor.diagnose(EXAMPLE_CONFIG, {}, now=datetime(2026, 1, 1))  # naive: refused, never the real clock
+
+
+def test_doctor_and_init_import_no_network_sdk(tmp_path):
+    # Without a Mastodon token doctor makes no network call, and neither command loads an SDK or httpx.
+    code = (
+        "import sys\nfrom sharebot.cli import main\n"
+        "assert main(['--config', sys.argv[1], 'doctor']) == 3\n"
+        "assert main(['--config', sys.argv[2], 'init', '--name', 'N', '--base-url', 'https://n.example',\n"
+        "             '--language', 'de', '--timezone', 'UTC', '--source', sys.argv[3], '--networks', 'x,threads',\n"
+        "             '--set', 'threads.user_id=1', '--env-file', sys.argv[4]]) == 0\n"
+        "heavy = [m for m in ('atproto', 'tweepy', 'mastodon', 'httpx', 'requests', 'PIL') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHAREBOT_")}
+    proc = subprocess.run([sys.executable, "-c", code, str(EXAMPLE_CONFIG), str(tmp_path / "new.toml"),
+                           str(EXAMPLE_CONTENT), str(tmp_path / "new.env")],
+                          capture_output=True, text=True, env={**env, "PYTHONPATH": str(ROOT / "src")}, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_a_postgresql_queue(tmp_path, pg_url):
+    config = site(tmp_path, X)
+    [finding] = found(diagnose(config, {"SHAREBOT_DATABASE_URL": pg_url}), Check.QUEUE)
+    assert finding.level is Level.OK and "schema current" in finding.message
+    wrong = pg_url.rsplit("/", 1)[0] + "/no_such_database_for_doctor"
+    [refused] = found(diagnose(config, {"SHAREBOT_DATABASE_URL": wrong}), Check.QUEUE)
+    assert refused.level is Level.PROBLEM and "cannot open" in refused.message

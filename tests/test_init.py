@@ -92,6 +92,7 @@ def test_existing_files_are_kept_unless_forced(tmp_path):
     (("--set", "telegram.attach_image=maybe"), "init: set telegram.attach_image: expected true or false"),
     (("--set", "facebook.page_id=1"), "init: set facebook.…: facebook is not among the chosen networks"),
     (("--set", "mastodon"), "init: set 'mastodon': expected NETWORK.SETTING=VALUE"),
+    (("--set", "mastodon.instance=mastodon"), "init: set mastodon.instance: 'mastodon' is not the server's address"),
 ])
 def test_bad_values_are_one_line_errors_and_nothing_is_written(tmp_path, change, message):
     flags = list(FLAGS)
@@ -135,7 +136,7 @@ def test_on_a_terminal_it_asks_for_what_is_missing_and_again_after_a_wrong_answe
                 environ={}, stdout=out, stderr=err, stdin=answers, clock=lambda: NOW)
     assert code == 0, err.getvalue()
     assert "Language of the articles (de, en, pt-BR, …) [de]: " in out.getvalue()
-    assert "Bluesky handle (the account's handle" in out.getvalue()
+    assert "Bluesky handle (a handle like news.bsky.social, without @): " in out.getvalue()
     settings = load_settings(tmp_path / "sharebot.toml", {}, dotenv_path=tmp_path / ".env")
     assert (settings.site.language, settings.site.timezone) == ("de", "Europe/Berlin")
     assert settings.account("bluesky").options["handle"] == "stadtanzeiger.example"

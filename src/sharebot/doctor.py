@@ -29,7 +29,7 @@ from sharebot.config import Settings, load_settings
 from sharebot.errors import SharebotError
 from sharebot.exits import Exit
 from sharebot.models import Account
-from sharebot.networks import LINK_ONLY, NETWORKS, Network
+from sharebot.networks import LINK_ONLY, NETWORKS
 from sharebot.times import aware_utc
 
 SCHEMA_VERSION = 1
@@ -119,8 +119,8 @@ def diagnose(config: Path | str | None, environ: Mapping[str, str], *, now: date
         findings += credentials(settings, account)
         findings += account_settings(account)
         findings += api_versions(account, now.date(), warn_days)
-        if account.network is Network.MASTODON:
-            findings += mastodon_instance(settings, account, check)
+        if NETWORKS[account.network].server_limits:
+            findings += server_limits(settings, account, check)
     findings += queue_database(settings)
     findings += file_modes([dotenv, settings.path.parent / ".env"], state_dir=settings.state_dir)
     return DoctorReport(tuple(findings))
@@ -148,34 +148,15 @@ def credentials(settings: Settings, account: Account) -> list[Finding]:
 
 
 # --- account settings -------------------------------------------------------------------------------------------
-# What each identifying setting looks like (the config loader has checked presence and type already).
-_SHAPES: Mapping[tuple[Network, str], tuple[re.Pattern[str], str]] = {
-    (Network.BLUESKY, "handle"): (re.compile(r"^(?!-)[a-z0-9-]+(\.[a-z0-9-]+)+$", re.I),
-                                  "a domain-like handle such as news.bsky.social, without @"),
-    (Network.BLUESKY, "pds"): (re.compile(r"^https?://[^\s/]+/?$"), "the PDS address, e.g. https://bsky.social"),
-    (Network.MASTODON, "instance"): (re.compile(r"^(https?://)?[^\s/@]+\.[^\s/@]+/?$"),
-                                     "the instance's address, e.g. https://mastodon.social"),
-    (Network.LINKEDIN, "author"): (re.compile(r"^urn:li:(organization|person):[A-Za-z0-9_-]+$"),
-                                   "urn:li:organization:<id> or urn:li:person:<id>"),
-    (Network.LINKEDIN, "visibility"): (re.compile(r"^(PUBLIC|CONNECTIONS|LOGGED_IN)$"),
-                                       "PUBLIC, CONNECTIONS or LOGGED_IN"),
-    (Network.FACEBOOK, "page_id"): (re.compile(r"^\d+$"), "the page's numeric id"),
-    (Network.THREADS, "user_id"): (re.compile(r"^\d+$"), "the numeric Threads user id"),
-    (Network.TELEGRAM, "chat_id"): (re.compile(r"^(@[A-Za-z][A-Za-z0-9_]{3,}|-?\d+)$"),
-                                    "@channelname, or the numeric id (-100… for a channel)"),
-    (Network.MASTODON, "visibility"): (re.compile(r"^(public|unlisted|private|direct)$"),
-                                       "public, unlisted, private or direct"),
-}
-
-
 def account_settings(account: Account) -> list[Finding]:
+    """Each setting against what the registry says it looks like (presence and type the loader has checked)."""
     spec = NETWORKS[account.network]
     bad = []
-    for key in spec.options:
-        shape = _SHAPES.get((account.network, key))
+    for key, option in spec.options.items():
         value = account.options.get(key)
-        if shape and value not in (None, "") and not shape[0].match(str(value)):
-            bad.append(Finding(Check.SETTINGS, Level.PROBLEM, account.name, f"{key} = {value!r} is not {shape[1]}",
+        unlike = option.unlike(value) if value not in (None, "") else None
+        if unlike:
+            bad.append(Finding(Check.SETTINGS, Level.PROBLEM, account.name, f"{key}: {unlike}",
                                f"correct accounts.{account.name}.{key}; see docs/networks/{account.network}.md"))
     required = [k for k, o in spec.options.items() if o.required]
     return bad or [Finding(Check.SETTINGS, Level.OK, account.name,
@@ -208,8 +189,8 @@ def api_versions(account: Account, today: date, warn_days: int) -> list[Finding]
     return [Finding(Check.API_VERSION, Level.OK, account.name, f"{what} {when}")]
 
 
-# --- the Mastodon instance ----------------------------------------------------------------------------------------
-def mastodon_instance(settings: Settings, account: Account, check: InstanceCheck) -> list[Finding]:
+# --- a server's own limits (a Mastodon instance) ---------------------------------------------------------------
+def server_limits(settings: Settings, account: Account, check: InstanceCheck) -> list[Finding]:
     spec = NETWORKS[account.network]
     if any(f not in settings.credentials(account) for f in spec.secrets):
         return [Finding(Check.INSTANCE, Level.WARNING, account.name, "not checked: the access token is not set",

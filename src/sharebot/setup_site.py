@@ -148,7 +148,7 @@ def check_option(network: Network, key: str, value: str) -> Any:
         known = ", ".join(sorted(spec.options)) or "none"
         raise ConfigError(f"init: set {network}.{key}: {spec.label} takes no setting {key!r} (known: {known})")
     typed = _typed(option, value.strip())
-    problem = option.problem(typed) if typed != "" else "expected a value"
+    problem = (option.problem(typed) or option.unlike(typed)) if typed != "" else "expected a value"
     if problem:
         raise ConfigError(f"init: set {network}.{key}: {problem}")
     return typed
@@ -232,18 +232,9 @@ def _ask(question: Question, check: Callable[[str], Any], ask: Ask | None, *, fl
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-_HINTS = {
-    "handle": "the account's handle, e.g. news.bsky.social",
-    "instance": "the server's address, e.g. https://mastodon.social",
-    "author": "urn:li:organization:<id> for a page, urn:li:person:<id> for a member",
-    "page_id": "the Facebook page's numeric id",
-    "user_id": "the Threads user id from GET /me",
-    "chat_id": "@channelname, or -100… for a private channel",
-}
-
-
 def _hint(spec: NetworkSpec, key: str) -> str:
-    return _HINTS.get(key, spec.options[key].describe())
+    option = spec.options[key]
+    return option.looks_like or option.describe()
 
 
 # --- the files -------------------------------------------------------------------------------------------------
@@ -304,8 +295,9 @@ def env_text(answers: SiteAnswers) -> tuple[str, tuple[str, ...]]:
         if not spec.secret_fields:
             continue
         lines += ["", f"# {spec.label} (docs/networks/{network}.md)"]
-        if network is Network.X:
-            lines.append("# Either the four OAuth 1.0a values or BEARER_TOKEN (an OAuth 2.0 user token), not both.")
+        if spec.secret_sets:
+            sets = " or ".join("+".join(secret_variable(network, f) for f in fields) for fields in spec.secret_sets)
+            lines.append(f"# One complete set is enough: {sets}.")
         for field in spec.secret_fields:
             names.append(secret_variable(network, field))
             lines.append(f"{names[-1]}=")
