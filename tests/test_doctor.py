@@ -201,6 +201,18 @@ def test_the_instances_real_limit_against_the_config(tmp_path, instance, configu
         assert f"max_characters = {instance}" in finding.fix
 
 
+def test_the_instance_is_asked_afresh_not_the_adapters_day_old_cache(tmp_path):
+    with FakeMastodon(clock=Clock(NOW), max_characters=500) as api:
+        config = mastodon_site(tmp_path, api, 500)
+        env = {"SHAREBOT_MA_ACCESS_TOKEN": api.token}
+        assert found(diagnose(config, env), Check.INSTANCE)[0].level is Level.OK
+        [cache] = (tmp_path / "var" / "state").glob("mastodon-limits-*.json")  # what posting reads
+        assert found(diagnose(config, env), Check.FILE_MODE)[0].level is Level.OK, oct(cache.stat().st_mode)
+        api.max_characters = 400  # the admin lowers the limit within the cache's day
+        [finding] = found(diagnose(config, env), Check.INSTANCE)
+    assert finding.level is Level.PROBLEM and "allows 400 characters" in finding.message
+
+
 def test_a_token_the_instance_refuses_is_a_problem_and_never_shown(tmp_path):
     with FakeMastodon(clock=Clock(NOW)) as api:
         config = mastodon_site(tmp_path, api, 500)

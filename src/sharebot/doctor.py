@@ -10,8 +10,8 @@ What it checks, per configured account and for the site:
 - the queue database: it opens, its schema is current, it can be written;
 - file modes: `.env` and the state files readable by their owner only.
 
-Nothing is changed, except that the Mastodon check caches the instance's limits in the state directory as posting
-does.
+Nothing is changed, except that the Mastodon check renews the instance's limits the adapter keeps in the state
+directory.
 """
 
 from __future__ import annotations
@@ -217,7 +217,8 @@ def server_limits(settings: Settings, account: Account, check: InstanceCheck) ->
 
 
 def _adapter_instance_check(timeout: float, now: datetime) -> InstanceCheck:
-    """The adapter's own check (one authenticated read), then the limits it posts by (cached for a day)."""
+    """The adapter's own check (one authenticated read), then the instance's limits, read afresh (which also
+    renews the cache the adapter posts by)."""
 
     def check(settings: Settings, account: Account) -> tuple[int, int]:
         from sharebot.adapters import make_adapter
@@ -230,7 +231,7 @@ def _adapter_instance_check(timeout: float, now: datetime) -> InstanceCheck:
             status = adapter.check()
             if status.state is not AccountState.OK:
                 raise SharebotError(f"{status.state}: {status.detail}")
-            limits: tuple[int, int] = adapter.instance_limits(now)
+            limits: tuple[int, int] = adapter.instance_limits(now, fresh=True)
             return limits
         finally:
             adapter.close()
