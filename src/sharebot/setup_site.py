@@ -250,8 +250,9 @@ def secret_variable(account: str, field: str) -> str:
 
 def config_text(answers: SiteAnswers, *, config_dir: Path) -> str:
     source = answers.source
-    if answers.source_kind == "content" or "://" not in source:
-        source = os.path.relpath(source, config_dir)
+    if "://" not in source:  # relative to the config's folder when near it (config/ beside content/), else absolute
+        relative = os.path.relpath(source, config_dir)
+        source = source if relative.startswith(os.path.join(os.pardir, os.pardir)) else relative
     lines = [
         f"# sharebot configuration for {answers.name}, written by `sharebot init`.",
         "# Safe to commit: secrets are never written here, only the names of the variables that hold them (.env).",
@@ -326,7 +327,10 @@ def write_site(answers: SiteAnswers, *, config_path: Path, env_path: Path, force
     placed: list[Path] = []
     try:
         # The real loader, on the file beside its target (so relative paths resolve the same), with no .env.
-        load_settings(config_tmp, {}, dotenv_path=config_tmp.with_suffix(".none"))
+        try:
+            load_settings(config_tmp, {}, dotenv_path=config_tmp.with_suffix(".none"))
+        except ConfigError as exc:
+            raise ConfigError(str(exc).replace(str(config_tmp), str(config_path))) from None
         env_tmp = _temporary(env_path, env, 0o600)
         for tmp, path in ((config_tmp, config_path), (env_tmp, env_path)):
             _place(tmp, path, force=force)
