@@ -155,3 +155,16 @@ def test_without_a_terminal_a_missing_flag_is_named(tmp_path):
     result = sharebot("--config", str(tmp_path / "sharebot.toml"), "init", "--name", "X", now=NOW)
     assert result.exit_code == 1 and "init: --base-url is missing" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_source_beside_the_configs_folder_stays_relative(tmp_path):
+    from sharebot.setup_site import init_site
+
+    (tmp_path / "content").mkdir()
+    given = {"name": "N", "base_url": "https://n.example", "language": "de", "timezone": "UTC", "source": "content",
+             "networks": "whatsapp"}
+    result = init_site(given, config_path=tmp_path / "config" / "sharebot.toml", env_path=tmp_path / ".env",
+                       base=tmp_path)
+    assert 'content = "../content"' in result.config.read_text()
+    settings = load_settings(result.config, {}, dotenv_path=result.env)
+    assert Path(settings.source.location).resolve() == (tmp_path / "content").resolve()
