@@ -307,3 +307,15 @@ def test_a_postgresql_queue(tmp_path, pg_url):
     wrong = pg_url.rsplit("/", 1)[0] + "/no_such_database_for_doctor"
     [refused] = found(diagnose(config, {"SHAREBOT_DATABASE_URL": wrong}), Check.QUEUE)
     assert refused.level is Level.PROBLEM and "cannot open" in refused.message
+
+
+@pytest.mark.parametrize(("accounts", "words"), [
+    ('[accounts.fb]\nnetwork = "facebook"\n', "accounts.fb.page_id: missing"),
+    ('[accounts.tg]\nnetwork = "telegram"\nchat_id = 1.5\n', "accounts.tg.chat_id: expected a string or a whole number"),
+    ('[accounts.th]\nnetwork = "threads"\nuser_id = "1"\npoll_attempts = "ten"\n', "accounts.th.poll_attempts"),
+])
+def test_a_required_setting_missing_or_of_the_wrong_type_is_a_problem_naming_it(tmp_path, accounts, words):
+    result = sharebot("--config", str(site(tmp_path, accounts)), "doctor", "--json", now=NOW)
+    assert result.exit_code == 3
+    [finding] = [f for f in json.loads(result.stdout)["findings"] if f["check"] == "config"]
+    assert finding["level"] == "problem" and words in finding["message"]
