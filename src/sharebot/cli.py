@@ -382,6 +382,46 @@ def cmd_accounts_check(run: Run) -> None:
         raise Failure(f"{len(bad)} account(s) not usable: {', '.join(bad)}", Exit.FAILED)
 
 
+# --- setting up and checking a site ----------------------------------------------------------------------
+def cmd_init(run: Run) -> None:
+    from pathlib import Path
+
+    from sharebot import setup_site
+    from sharebot.config import DEFAULT_CONFIG
+
+    a = run.args
+    ask = None
+    if run.interactive():
+        def ask(question: Any) -> str:
+            run.echo(f"{question.text}{f' [{question.default}]' if question.default else ''}: ", end="")
+            run.out.flush()
+            assert run.stdin is not None
+            line = run.stdin.readline()
+            if not line:
+                raise Failure("init: no answer (end of input); nothing written")
+            return str(line)
+
+    given = {"name": a.name, "base_url": a.base_url, "language": a.language, "timezone": a.timezone,
+             "source": a.source, "networks": a.networks}
+    result = setup_site.init_site(given, a.set or [], ask=ask, force=a.force, base=Path.cwd(),
+                                  config_path=Path(a.config or run.environ.get("SHAREBOT_CONFIG") or DEFAULT_CONFIG),
+                                  env_path=Path(a.env_file))
+    run.echo(f"wrote {result.config} (accounts: {', '.join(result.accounts)})")
+    run.echo(f"wrote {result.env} (mode 0600): fill in " + (", ".join(result.variables) or "nothing"))
+    run.echo(f"next: `sharebot --config {result.config} doctor`")
+
+
+def cmd_doctor(run: Run) -> None:
+    from sharebot import doctor
+
+    a = run.args
+    report = doctor.diagnose(a.config, run.environ, now=run.clock(), content_dir=a.content, warn_days=a.warn_days,
+                             timeout=a.timeout)
+    run.echo(to_json(report.to_dict()) if a.json else report.to_text(), end="\n" if a.json else "")
+    if report.problems:
+        raise Failure(f"{len(report.problems)} problem(s) to fix (see above)", report.exit)
+
+
 # --- the parser -----------------------------------------------------------------------------------
 def _publish_args(p: argparse.ArgumentParser) -> None:
     from sharebot.scheduler import PublishMode
@@ -544,6 +584,28 @@ def _watch_args(p: argparse.ArgumentParser) -> None:
                    help="posts in flight at once, 1-64 (default: 4)")
 
 
+def _init_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--name", help="the site's name")
+    p.add_argument("--base-url", metavar="URL", help="the site's address, https://…")
+    p.add_argument("--language", metavar="TAG", help="the articles' language: de, en, pt-BR, …")
+    p.add_argument("--timezone", metavar="ZONE", help="IANA time zone for schedules and --at: Europe/Berlin, …")
+    p.add_argument("--source", metavar="DIR|FEED",
+                   help="where articles come from: a content directory, a feed file or a feed URL")
+    p.add_argument("--networks", metavar="NAMES", help="comma-separated: x,bluesky,mastodon,…")
+    p.add_argument("--set", action="append", metavar="NETWORK.SETTING=VALUE",
+                   help="an account setting, e.g. mastodon.instance=https://mastodon.social (repeatable)")
+    p.add_argument("--env-file", default=".env", metavar="PATH", help="where to write the .env (default: .env)")
+    p.add_argument("--force", action="store_true", help="replace existing files")
+
+
+def _doctor_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    p.add_argument("--warn-days", type=int, default=60, metavar="N",
+                   help="warn this many days before a pinned API version retires (default: 60)")
+    p.add_argument("--timeout", type=_seconds, default=10.0, metavar="SECONDS",
+                   help="for the Mastodon instance check, the only network call (default: 10)")
+
+
 COMMANDS: dict[str, tuple[Callable[[Run], None], Callable[[argparse.ArgumentParser], None], str]] = {
     "publish": (cmd_publish, _publish_args, "Render ARTICLE (a slug, or an article page URL) for every account "
                 "and post it; run again, nothing is posted twice."),
@@ -563,6 +625,10 @@ COMMANDS: dict[str, tuple[Callable[[Run], None], Callable[[argparse.ArgumentPars
               "schedule and filter."),
     "accounts": (cmd_accounts, _accounts_args, "List configured accounts with their secrets masked, and any that "
                  "cannot post (flagged, or a credential missing)."),
+    "init": (cmd_init, _init_args, "Write a config and a .env (variable names only) for a new site, from the "
+             "options or, on a terminal, by asking."),
+    "doctor": (cmd_doctor, _doctor_args, "Check the site: credentials, account settings, the Mastodon instance's "
+               "limit, pinned API versions, the queue database, file modes; ok / warning / problem per line."),
 }
 
 
