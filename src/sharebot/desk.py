@@ -97,8 +97,8 @@ class Desk:
         with app.open_queue(self.settings) as store:
             rows = article_rows(self.settings, store)
         zone = self.settings.site.timezone
-        return self.render("desk_index.html", title="Articles", rows=rows, accounts=self._accounts(),
-                           when=lambda job: describe(job.run_at, zone))
+        return self.render("desk_index.html", title="Articles", rows=rows, accounts=self._accounts(), zone=zone,
+                           when=lambda at: " ".join(describe(at, zone).split()[1:3]))
 
     def article(self, slug: str) -> str:
         page = preview_html.render_preview(self.settings, PublishRequest(slug), now=self.clock())
@@ -117,7 +117,7 @@ class Desk:
         with app.open_queue(self.settings) as store:
             plan = app.upcoming(store, now=self.clock())
         zone = self.settings.site.timezone
-        return self.render("desk_plan.html", title="Plan", plan=plan, when=lambda job: describe(job.run_at, zone))
+        return self.render("desk_plan.html", title="Plan", plan=plan, when=lambda at: describe(at, zone))
 
     def history(self, slug: str) -> str:
         with app.open_queue(self.settings) as store:
