@@ -72,6 +72,7 @@ def test_the_pages_show_articles_plan_preview_and_history(tmp_path):
     assert missing.status_code == 404 and "no article &#39;gibt-es-nicht&#39;" in missing.text
     assert refused.status_code == 403 and posted.status_code == 403 and "actions are off" in posted.text
     assert foreign.status_code == 400
+    assert index.headers["x-frame-options"] == "DENY" and "frame-ancestors 'none'" in index.headers["content-security-policy"]
 
 
 def test_publish_now_acts_only_with_the_token_and_the_check_value(room: Newsroom):
@@ -133,7 +134,7 @@ def test_retry_a_canceled_job(room: Newsroom):
     assert again.status_code == 400 and "only failed or canceled jobs are retried" in again.text
 
 
-def test_serve_refuses_an_unset_token_variable_and_a_busy_port(tmp_path):
+def test_serve_refuses_an_unset_token_variable_a_busy_port_and_no_port(tmp_path, capsys):
     unset = sharebot("--config", str(EXAMPLE_CONFIG), "serve", "--token-env", "SHAREBOT_DESK_TOKEN_UNSET",
                      env={"SHAREBOT_DESK_TOKEN_UNSET": ""})
     assert unset.exit_code == 1 and unset.stderr.count("\n") == 1 and "SHAREBOT_DESK_TOKEN_UNSET" in unset.stderr
@@ -144,6 +145,10 @@ def test_serve_refuses_an_unset_token_variable_and_a_busy_port(tmp_path):
         taken = sharebot("--config", str(EXAMPLE_CONFIG), "serve", "--port", port,
                          env={"SHAREBOT_DATABASE_URL": str(tmp_path / "q.db")})
     assert taken.exit_code == 1 and taken.stderr.count("\n") == 1 and f"--port {port}: cannot listen" in taken.stderr
+    capsys.readouterr()
+    wrong = sharebot("--config", str(EXAMPLE_CONFIG), "serve", "--port", "70000")
+    usage = capsys.readouterr().err  # argparse writes its usage errors to the process's stderr
+    assert wrong.exit_code == 2 and "'70000' is not a port number (1-65535)" in usage and len(usage) < 400
 
 
 def test_serve_without_the_desk_extra_says_how_to_install_it():
@@ -154,3 +159,29 @@ def test_serve_without_the_desk_extra_says_how_to_install_it():
     assert proc.returncode == 1 and proc.stdout == ""
     assert proc.stderr == "sharebot: sharebot serve needs the desk extra (uvicorn is not installed): " \
                           "pip install 'sharebot[desk]'\n"
+
+
+@pytest.mark.slow  # a real `sharebot serve` process
+@pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM"])
+def test_sharebot_serve_runs_until_stopped_and_never_prints_the_token(tmp_path, stop):
+    import signal
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "SHAREBOT_DATABASE_URL": str(tmp_path / "q.db"),
+           "DESK_TOKEN": TOKEN}
+    proc = subprocess.Popen([sys.executable, "-m", "sharebot", "--config", str(EXAMPLE_CONFIG), "serve", "--port",
+                             str(port), "--token-env", "DESK_TOKEN"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
+    try:
+        assert proc.stdout is not None
+        ready = proc.stdout.readline()
+        assert ready.startswith(f"sharebot desk on http://127.0.0.1:{port}/; actions on"), ready
+        index = httpx.get(f"http://127.0.0.1:{port}/", timeout=30)
+        assert index.status_code == 200 and f'href="/articles/{SEED_SLUG}"' in index.text
+    finally:
+        proc.send_signal(getattr(signal, stop))
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert TOKEN not in ready + out + err + index.text

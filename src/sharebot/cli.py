@@ -619,10 +619,15 @@ def _preview_args(p: argparse.ArgumentParser) -> None:
                    help="open the page in the web browser (written to a temporary file without --output)")
 
 
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1-65535)")
+    return int(text)
+
+
 def _serve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: 127.0.0.1, this machine)")
-    p.add_argument("--port", type=int, default=8765, choices=range(1, 65536), metavar="N",
-                   help="the port (default: 8765)")
+    p.add_argument("--port", type=_port, default=8765, metavar="N", help="the port, 1-65535 (default: 8765)")
     p.add_argument("--token-env", metavar="VAR",
                    help="allow actions (publish, schedule, retract, retry) to whoever gives the token in this "
                         "environment variable; without it the desk only shows")

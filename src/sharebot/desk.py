@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import signal
 import socket
 import threading
 from collections.abc import Callable, Mapping
@@ -218,6 +219,13 @@ class _adapters:  # noqa: N801 - used as a context manager, like open()
 
 
 # --- the web app ----------------------------------------------------------------------------------
+# No page of the desk may be framed by another (a confirmation form under someone else's page), and none loads
+# anything from elsewhere; the pages say the same in a <meta> policy, which cannot forbid framing.
+HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+                                      "form-action 'self'; frame-ancestors 'none'",
+           "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+
+
 def make_app(settings: Settings, *, clock: Clock, token: str | None = None, hosts: list[str] | None = None,
              owner: str = "desk") -> Starlette:
     """The desk as an ASGI app. `hosts`: the Host names it answers (default: this machine's loopback names),
@@ -233,11 +241,11 @@ def make_app(settings: Settings, *, clock: Clock, token: str | None = None, host
 
     async def page(work: Callable[[], str]) -> Response:
         try:
-            return HTMLResponse(await run_in_threadpool(work))
+            return HTMLResponse(await run_in_threadpool(work), headers=HEADERS)
         except SharebotError as exc:
             status = 403 if isinstance(exc, Forbidden) else 404 if isinstance(exc, (NotFound, ArticleError)) else 400
             body = desk.render("desk_error.html", title="Error", message=str(exc), status=status)
-            return HTMLResponse(body, status_code=status)
+            return HTMLResponse(body, status_code=status, headers=HEADERS)
 
     async def index(request: Request) -> Response:
         return await page(desk.index)
@@ -297,12 +305,13 @@ def serve(settings: Settings, *, host: str, port: int, token: str | None, clock:
     require_extra()
     import uvicorn
 
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     try:
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
+        sock.listen(128)  # from here connections wait for the server: the URL given to `on_ready` answers
     except OSError as exc:
+        sock.close()
         raise ConfigError(f"--host {host} --port {port}: cannot listen there: {exc.strerror or exc}") from None
     loopback = host in ("127.0.0.1", "localhost", "::1")
     hosts = None if loopback else ["*"]
@@ -311,4 +320,19 @@ def serve(settings: Settings, *, host: str, port: int, token: str | None, clock:
     shown = f"[{host}]" if ":" in host else host
     if on_ready is not None:
         on_ready(f"http://{shown}:{port}/")
-    server.run(sockets=[sock])
+    # uvicorn stops on SIGINT and SIGTERM, then raises the signal again for the handler it found: a
+    # KeyboardInterrupt for both here, so the desk ends like `worker`, as asked, with status 0.
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _interrupt) if main else None
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if main:
+            signal.signal(signal.SIGTERM, previous)
+        sock.close()
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
