@@ -34,6 +34,7 @@ from sharebot.pipeline import PublishRequest, load_article, newest_jobs
 from sharebot.scheduler import PublishMode, describe
 from sharebot.sources import open_source
 from sharebot.sources.fetch import http_fetcher
+from sharebot.store import Store
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -69,7 +70,7 @@ class ArticleRow(NamedTuple):
     jobs: Mapping[str, Job]  # account -> its job in the newest round
 
 
-def article_rows(settings: Settings, store: Any) -> list[ArticleRow]:
+def article_rows(settings: Settings, store: Store) -> list[ArticleRow]:
     """The source's articles, newest first, each with its accounts' newest jobs."""
     source = open_source(settings.source.kind, settings.source.location, base_url=settings.site.base_url,
                          language=settings.site.language, fetch=http_fetcher(policy=settings.fetch),
@@ -108,7 +109,7 @@ class Desk:
         return self.render("desk_article.html", title=page.preview.article.title, article=page.preview.article,
                            views=preview_html.post_views(self.settings, page.preview),
                            states={name: job.state.value for name, job in jobs.items()}, jobs=jobs,
-                           generated=describe(self.clock(), self.settings.site.timezone), actions=ACTIONS)
+                           actions=ACTIONS, when=lambda at: describe(at, self.settings.site.timezone))
 
     def preview(self, slug: str) -> str:
         """Exactly the page `sharebot preview SLUG` writes."""

@@ -338,6 +338,10 @@ class NetworkSpec(NamedTuple):
     # A reply is a comment: plain text, without the post's escaping, and with no link field or card of its own,
     # so its link goes in the text.
     comment_replies: bool = False
+    # How its readers see a post's text (the preview page): a long link shown shortened (no scheme, cut with
+    # "…") while the whole URL is sent and counted; only links with a scheme made clickable.
+    shortens_links: bool = False
+    links_need_scheme: bool = False
 
     @property
     def link_only(self) -> bool:
@@ -376,6 +380,9 @@ _SPECS = (
         capabilities=frozenset({FIND, DELETE, REPLY}),
         notifies_mentions=True,
         photo_replaces_card=True,
+        # A link shows as its display_url, not the t.co URL counted
+        # (https://developer.x.com/en/docs/twitter-api/enterprise/data-dictionary/native-enriched-objects/entities).
+        shortens_links=True,
     ),
     NetworkSpec(
         Network.BLUESKY, "Bluesky", BlueskyRules, _bluesky_share,
@@ -478,6 +485,10 @@ _SPECS = (
         card_from_first_link=True,
         photo_replaces_card=True,
         server_option="instance",
+        # The server links URLs with a scheme only and shows them without it, cut after 30 characters
+        # (TextFormatter/Twitter::TwitterText::Extractor in mastodon/mastodon).
+        shortens_links=True,
+        links_need_scheme=True,
     ),
 )
 

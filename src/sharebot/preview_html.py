@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from sharebot import entities, facets
 from sharebot.config import Settings
 from sharebot.models import Account, Card, RenderedPost
-from sharebot.networks import NETWORKS, Network
+from sharebot.networks import NETWORKS
 from sharebot.pipeline import Preview, PublishRequest, dry_run
 from sharebot.scheduler import describe
 
@@ -30,10 +30,7 @@ if TYPE_CHECKING:
     from sharebot.pipeline import Correction
 
 _KIND = {"url": "link", "hashtag": "tag", "cashtag": "tag", "mention": "mention"}
-# Clients show a long link shortened: no scheme, no "www.", cut with "…" (X's display_url, Mastodon's and
-# Bluesky's link text); the post still carries, and is counted with, the whole URL.
-_SHORTENS_LINKS = frozenset({Network.X, Network.MASTODON, Network.BLUESKY, Network.THREADS})
-_SHORT_URL = 30
+_SHORT_URL = 30  # characters of a shortened link shown before the "…"
 
 
 class Segment(NamedTuple):
@@ -147,7 +144,7 @@ def segments(post: RenderedPost, text: str) -> list[Segment]:
         spans = [(index[f.byte_start], index[f.byte_end], f.kind, f.value) for f in post.facets
                  if f.byte_start in index and f.byte_end in index]
     else:
-        found = entities.find_entities(text, style=spec.entity_style, require_protocol=spec.entity_style == "mastodon")
+        found = entities.find_entities(text, style=spec.entity_style, require_protocol=spec.links_need_scheme)
         spans = [(s.start, s.end, _KIND[s.kind], s.value) for s in found if s.kind in _KIND]
     out, pos = [], 0
     for start, end, kind, value in sorted(spans):
@@ -158,7 +155,7 @@ def segments(post: RenderedPost, text: str) -> list[Segment]:
         piece = text[start:end]
         if kind == "link":
             href = value if value.startswith(("http://", "https://")) else f"https://{value}"
-            shown = _short_url(piece) if post.network in _SHORTENS_LINKS else piece
+            shown = _short_url(piece) if spec.shortens_links else piece
             out.append(Segment(shown, "link", href, piece if shown != piece else ""))
         else:
             out.append(Segment(piece, kind))
