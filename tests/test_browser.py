@@ -91,6 +91,8 @@ def test_the_desk_in_chromium_schedules_behind_the_token(browser, tmp_path):
         row = page.locator(f'tr[data-slug="{SEED_SLUG}"]')
         assert row.locator('td[data-account="x"]').inner_text().startswith("queued")
         assert row.locator('td[data-account="bluesky"]').inner_text() == "–"
+        page.goto(f"{url}/articles/{SEED_SLUG}")  # the queued post goes out when its job is due
+        assert page.locator('article[data-account="x"] .facts .when').inner_text() == "Wed 2026-11-25 12:00 CET"
         page.goto(url + "/plan")
         assert page.locator('h2[data-account="x"]').is_visible()
     assert seen and all(u.startswith(url + "/") for u in seen), [u for u in seen if not u.startswith(url)]

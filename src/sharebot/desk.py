@@ -22,13 +22,14 @@ import socket
 import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import parse_qs, quote
 
 from sharebot import app, output, preview_html, queue
 from sharebot.config import Settings
 from sharebot.errors import ArticleError, ConfigError, SharebotError
-from sharebot.jobs import Job
+from sharebot.jobs import Job, JobState
 from sharebot.models import Article
 from sharebot.pipeline import PublishRequest, load_article, newest_jobs
 from sharebot.scheduler import PublishMode, describe
@@ -106,8 +107,11 @@ class Desk:
         page = preview_html.render_preview(self.settings, PublishRequest(slug), now=self.clock())
         with app.open_queue(self.settings) as store:
             jobs = newest_jobs(store.list_jobs(slug=page.preview.article.slug))
+        # A post the queue holds goes out when its job is due, not when a new publish would plan it.
+        due = {name: job.run_at for name, job in jobs.items() if job.state is JobState.QUEUED}
+        preview = page.preview._replace(times=MappingProxyType({**page.preview.times, **due}))
         return self.render("desk_article.html", title=page.preview.article.title, article=page.preview.article,
-                           views=preview_html.post_views(self.settings, page.preview),
+                           views=preview_html.post_views(self.settings, preview),
                            states={name: job.state.value for name, job in jobs.items()}, jobs=jobs,
                            actions=ACTIONS, when=lambda at: describe(at, self.settings.site.timezone))
 
