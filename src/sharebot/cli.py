@@ -154,6 +154,74 @@ def cmd_links(run: Run) -> None:
         run.echo(f"{s.label:<{width}}  {s.url}")
 
 
+# --- the editor's desk: preview page and local web app ---------------------------------------------
+def cmd_preview(run: Run) -> None:
+    from sharebot import preview_html
+    from sharebot.pipeline import PublishRequest
+
+    a = run.args
+    page = preview_html.render_preview(run.settings, PublishRequest(a.article), now=run.clock())
+    if a.output is None and not a.open:
+        run.echo(page.html, end="")
+    else:
+        path = write_file(a.output, page.html)
+        run.echo(f"preview written to {path}")
+        if a.open:
+            import webbrowser
+
+            webbrowser.open(path.as_uri())
+    if page.preview.blocked:
+        names = ", ".join(p.account for p in page.preview.blocked)
+        raise Failure(f"{len(page.preview.blocked)} post(s) cannot go out as they are (marked on the page): {names}",
+                      Exit.FAILED)
+
+
+def write_file(target: str | None, text: str) -> Any:
+    """Write `text` to `target` whole or not at all (a temporary file beside it, renamed over it); None: a new
+    file in the temporary directory. Returns the file's absolute path."""
+    import tempfile
+    from pathlib import Path
+
+    if target is None:
+        fd, name = tempfile.mkstemp(prefix="sharebot-preview-", suffix=".html")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        return Path(name).resolve()
+    path = Path(target).resolve()
+    temp = None
+    try:
+        if path.is_dir():
+            raise IsADirectoryError(21, "is a directory")
+        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(temp, 0o644)
+        os.replace(temp, path)
+    except OSError as exc:
+        if temp is not None and os.path.exists(temp):
+            os.unlink(temp)
+        raise Failure(f"--output {target}: cannot write: {exc.strerror or exc}") from None
+    return path
+
+
+def cmd_serve(run: Run) -> None:
+    from sharebot import desk
+
+    a = run.args
+    token = None
+    if a.token_env is not None:
+        token = run.environ.get(a.token_env, "")
+        if not token:
+            raise Failure(f"--token-env {a.token_env}: that variable is not set or empty (actions need a token)")
+    actions = "on, for whoever gives the token" if token else "off (start with --token-env VAR to allow them)"
+
+    def ready(url: str) -> None:
+        run.echo(f"sharebot desk on {url}; actions {actions}; Ctrl-C stops it")
+        run.out.flush()
+
+    desk.serve(run.settings, host=a.host, port=a.port, token=token, clock=run.clock, on_ready=ready)
+
+
 # --- the queue ------------------------------------------------------------------------------------
 def cmd_status(run: Run) -> None:
     from sharebot import app, output
@@ -604,6 +672,25 @@ def _doctor_args(p: argparse.ArgumentParser) -> None:
                    help="warn this many days before a pinned API version retires (default: 60)")
     p.add_argument("--timeout", type=_seconds, default=10.0, metavar="SECONDS",
                    help="for the Mastodon instance check, the only network call (default: 10)")
+def _preview_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("article", help="a slug, or an article page URL")
+    p.add_argument("--output", "-o", metavar="FILE", help="write the page to FILE (default: print it)")
+    p.add_argument("--open", action="store_true",
+                   help="open the page in the web browser (written to a temporary file without --output)")
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1-65535)")
+    return int(text)
+
+
+def _serve_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: 127.0.0.1, this machine)")
+    p.add_argument("--port", type=_port, default=8765, metavar="N", help="the port, 1-65535 (default: 8765)")
+    p.add_argument("--token-env", metavar="VAR",
+                   help="allow actions (publish, schedule, retract, retry) to whoever gives the token in this "
+                        "environment variable; without it the desk only shows")
 
 
 COMMANDS: dict[str, tuple[Callable[[Run], None], Callable[[argparse.ArgumentParser], None], str]] = {
@@ -611,6 +698,10 @@ COMMANDS: dict[str, tuple[Callable[[Run], None], Callable[[argparse.ArgumentPars
                 "and post it; run again, nothing is posted twice."),
     "links": (cmd_links, _links_args, "Share-intent links for ARTICLE: X, Bluesky, LinkedIn, Facebook, "
               "WhatsApp, Telegram, Threads, Mastodon."),
+    "preview": (cmd_preview, _preview_args, "ARTICLE's post for every account as its network shows it, as one "
+                "self-contained HTML page (no requests): text, link card, length, language, time, warnings."),
+    "serve": (cmd_serve, _serve_args, "The editor's desk: a local web app with the articles and their state per "
+              "account, previews, the plan and each article's history; actions only with a token."),
     "status": (cmd_status, _slug_arg, "Where SLUG went: each account's state, post URL and time."),
     "queue": (cmd_queue, _queue_args, "List jobs (with filters), or inspect and repair one with a subcommand."),
     "correct": (cmd_correct, _correct_args, "Bring ARTICLE's posts in line with the article as it reads now: edited "

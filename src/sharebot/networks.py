@@ -403,6 +403,10 @@ class NetworkSpec(NamedTuple):
     # Its text limit is the server's own (options max_characters, characters_reserved_per_url), which the adapter
     # reads (`instance_limits(now)`) and `sharebot doctor` compares with the config.
     server_limits: bool = False
+    # How its readers see a post's text (the preview page): a long link shown shortened (no scheme, cut with
+    # "…") while the whole URL is sent and counted; only links with a scheme made clickable.
+    shortens_links: bool = False
+    links_need_scheme: bool = False
 
     @property
     def link_only(self) -> bool:
@@ -442,6 +446,9 @@ _SPECS = (
         notifies_mentions=True,
         photo_replaces_card=True,
         secret_sets=(("consumer_key", "consumer_secret", "access_token", "access_token_secret"), ("bearer_token",)),
+        # A link shows as its display_url, not the t.co URL counted
+        # (https://developer.x.com/en/docs/twitter-api/enterprise/data-dictionary/native-enriched-objects/entities).
+        shortens_links=True,
     ),
     NetworkSpec(
         Network.BLUESKY, "Bluesky", BlueskyRules, _bluesky_share,
@@ -558,6 +565,10 @@ _SPECS = (
         photo_replaces_card=True,
         server_option="instance",
         server_limits=True,
+        # The server links URLs with a scheme only and shows them without it, cut after 30 characters
+        # (TextFormatter/Twitter::TwitterText::Extractor in mastodon/mastodon).
+        shortens_links=True,
+        links_need_scheme=True,
     ),
 )
 
