@@ -138,7 +138,7 @@ def _parse(raw: Mapping[str, Any], path: Path, env: Mapping[str, str], content_d
     site = Site(
         name=_str(site_raw, "name", f"{where}: site", required=True),
         base_url=_url(site_raw, "base_url", where),
-        language=_str(site_raw, "language", f"{where}: site") or "de",
+        language=_language(site_raw, where),
         timezone=_timezone(site_raw, where),
     )
     source = _source(_table(raw, "source", where, required=False), base, where, content_dir)
@@ -251,6 +251,17 @@ def _url(table: Mapping[str, Any], key: str, where: str) -> str:
     if not value.startswith(("http://", "https://")):
         raise ConfigError(f"{where}: site.{key}: {value!r} is not an http(s) URL")
     return value if value.endswith("/") else value + "/"
+
+
+def _language(table: Mapping[str, Any], where: str) -> str:
+    from sharebot.normalise import language_tag
+
+    raw = _str(table, "language", f"{where}: site") or "de"
+    tag = language_tag(raw)
+    if tag is None:
+        raise ConfigError(f"{where}: site.language: {raw!r} is not a BCP 47 language tag with an ISO 639 language "
+                          "(such as de, en-GB)")
+    return tag
 
 
 def _timezone(table: Mapping[str, Any], where: str) -> str:

@@ -338,6 +338,10 @@ class NetworkSpec(NamedTuple):
     # A reply is a comment: plain text, without the post's escaping, and with no link field or card of its own,
     # so its link goes in the text.
     comment_replies: bool = False
+    # The longest link-card description it takes or shows (code points); longer ones are cut between words.
+    card_description_max: int = 300
+    # Its posts carry a language as an ISO 639-1 code (`de`), not a whole BCP 47 tag (`de-DE`).
+    primary_language_only: bool = False
 
     @property
     def link_only(self) -> bool:
@@ -376,6 +380,9 @@ _SPECS = (
         capabilities=frozenset({FIND, DELETE, REPLY}),
         notifies_mentions=True,
         photo_replaces_card=True,
+        # X's crawler shows twitter:description up to 200 characters
+        # (https://developer.x.com/en/docs/x-for-websites/cards/overview/markup).
+        card_description_max=200,
     ),
     NetworkSpec(
         Network.BLUESKY, "Bluesky", BlueskyRules, _bluesky_share,
@@ -388,6 +395,10 @@ _SPECS = (
         entity_style="bluesky",
         notifies_mentions=True,
         facets=True,
+        # app.bsky.embed.external sets no maxLength on `description` (https://github.com/bluesky-social/atproto/
+        # blob/main/lexicons/app/bsky/embed/external.json); the app shows a few lines. 300, as a post's graphemes,
+        # keeps the record small. `langs` takes whole BCP 47 tags (the lexicon's `language` format).
+        card_description_max=300,
     ),
     NetworkSpec(
         Network.LINKEDIN, "LinkedIn", LinkedInRules, _linkedin_share,
@@ -404,6 +415,10 @@ _SPECS = (
         capabilities=frozenset({FIND, DELETE, EDIT, REPLY}),
         escape=_little_text,
         comment_replies=True,
+        # An article's description: 256 characters in LinkedIn's Share API
+        # (https://learn.microsoft.com/en-us/linkedin/compliance/integrations/shares/share-api); the Posts API
+        # names no other limit.
+        card_description_max=256,
     ),
     NetworkSpec(
         Network.FACEBOOK, "Facebook", FacebookRules, _facebook_share,
@@ -478,6 +493,9 @@ _SPECS = (
         card_from_first_link=True,
         photo_replaces_card=True,
         server_option="instance",
+        # `language` is an ISO 639-1 code: a tag with a region (de-DE) is cut to its language and anything unknown
+        # is dropped silently (valid_locale_or_nil, app/helpers/languages_helper.rb in mastodon/mastodon).
+        primary_language_only=True,
     ),
 )
 
