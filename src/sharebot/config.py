@@ -7,6 +7,7 @@ over `.env` next to the working directory. Relative paths in the file are relati
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Collection, Mapping
 from pathlib import Path
@@ -29,6 +30,8 @@ _QUEUE_NUMBERS = {"timeout_seconds": float, "retry_base_seconds": float, "retry_
                   "max_attempts": int, "lease_seconds": float}
 _QUEUE_KEYS = {"database", "state_dir", "keep_history", *_QUEUE_NUMBERS}
 _ACCOUNT_KEYS = {"network", "secrets", "template", "max_hashtags", "utm", "enabled", "schedule", "filter"}
+# A secrets table names variables (POSIX: upper-case letters, digits and underscores, not starting with a digit).
+_VARIABLE = re.compile(r"[A-Z_][A-Z0-9_]*")
 _TOP_KEYS = {"site", "source", "queue", "templates", "utm", "accounts", "schedule", "watch", "fetch"}
 
 
@@ -292,12 +295,20 @@ def _utm(value: Any, where: str) -> dict[str, str]:
         return {}
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
         raise ConfigError(f"{where}: expected a table of strings, or false")
+    import string
+
     for key, text in value.items():
         try:
-            text.format(network="network", slug="slug")
-        except (KeyError, IndexError, ValueError) as exc:
-            raise ConfigError(f"{where}.{key}: {text!r}: only {{network}} and {{slug}} can be filled in "
-                              f"({type(exc).__name__}: {exc})") from None
+            fields = [(name, spec, conversion) for _, name, spec, conversion in string.Formatter().parse(text)
+                      if name is not None]
+        except ValueError as exc:
+            raise ConfigError(f"{where}.{key}: {text!r}: {exc}") from None
+        for name, spec, conversion in fields:
+            # Plain names only: "{slug.__class__}" or "{slug[0]}" would reach into Python objects.
+            if name not in ("network", "slug") or spec or conversion:
+                field = "{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+                raise ConfigError(f"{where}.{key}: {field} is not a placeholder; only {{network}} and {{slug}} "
+                                  "can be filled in")
     return dict(value)
 
 
@@ -316,9 +327,13 @@ def _account(name: str, spec: Any, where: str) -> Account:
     if not isinstance(secrets, dict) or not all(isinstance(v, str) for v in secrets.values()):
         raise ConfigError(f"{at}.secrets: expected a table of environment variable names")
     allowed = declared.secret_fields
-    for key in secrets:
+    for key, variable in secrets.items():
         if key not in allowed:
             raise ConfigError(f"{at}.secrets.{key}: {network} takes {', '.join(sorted(allowed)) or 'no secrets'}")
+        if not _VARIABLE.fullmatch(variable):
+            # Most likely the secret itself, pasted: never shown, not even in this message.
+            raise ConfigError(f"{at}.secrets.{key}: the value is not an environment variable name (capital letters, "
+                              "digits and _); put the secret in the environment or .env and name its variable here")
     # Credentials each network takes; the value is read from the variable the account names in
     # `secrets = {field = "VAR"}`, or from SHAREBOT_<ACCOUNT>_<FIELD> when the account names none.
     prefix = "SHAREBOT_" + name.upper().replace("-", "_")
