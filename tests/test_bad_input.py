@@ -22,7 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from cli_support import Result
 from fakes.base import FakeAPI, Response
+from pds import PDS, list_rkeys
 from standins import Newsroom
 
 SLUG = "wahl"
@@ -271,3 +273,31 @@ def test_a_credential_a_network_echoes_reaches_no_output_no_queue_and_no_flag(ne
     assert b"is invalid" in stored and b"Unauthorized: bot" in stored  # the errors were kept, masked
     for secret in secrets:
         assert secret not in shown and secret.encode() not in stored
+
+
+def test_accounts_check_with_a_wrong_bluesky_password_is_rejected(newsroom: Newsroom, pds: PDS,
+                                                                  tmp_path: Path) -> None:
+    """A session kept from an earlier login must not vouch for a password since changed to a wrong one."""
+    from cli_support import sharebot
+
+    slug = "putin-xi-videogespraech-partnerschaft"
+    newsroom.add_bluesky(pds)
+    newsroom.write_site(tmp_path, [slug])
+    config = newsroom.write_config(tmp_path)
+
+    def run_it(*args: str, password: str) -> Result:
+        env = {**newsroom.env(), "SHAREBOT_BLUESKY_APP_PASSWORD": password}
+        result = sharebot("--config", str(config), *args, env=env, now=newsroom.clock())
+        assert "Traceback" not in result.output
+        return result
+
+    assert newsroom.bluesky is not None
+    right = newsroom.bluesky.app_password
+    first = run_it("accounts", "check", password=right)
+    assert "bluesky" in first.stdout and first.exit_code == 0, first.output  # logs in, keeps the session
+    wrong = run_it("accounts", "check", password="wron-gpas-swor-d123")
+    line = next(line for line in wrong.stdout.splitlines() if line.lstrip().startswith("bluesky"))
+    assert wrong.exit_code == 3 and "ok" not in line.split(), wrong.output
+    assert "wron-gpas-swor-d123" not in wrong.output
+    published = run_it("publish", slug, "--network", "bluesky", "--now", password="wron-gpas-swor-d123")
+    assert published.exit_code == 3 and list_rkeys(pds, newsroom.bluesky.did) == []  # nothing posted with it
