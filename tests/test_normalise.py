@@ -6,7 +6,9 @@ import json
 import textwrap
 from pathlib import Path
 
+import httpx
 import pytest
+from pds import PDS, create_account
 
 from sharebot.models import Account, Article, Network
 from sharebot.normalise import clean_text, language_tag, normalise_article, uri
@@ -132,3 +134,29 @@ def test_a_feed_item_enters_normalised(tmp_path: Path) -> None:
     article = open_source("feed", str(feed), base_url=BASE, language="de").articles()[0]
     assert article.title == "Titel" and article.language == "de"
     assert article.notes[0] == "title: removed 1 U+202E RIGHT-TO-LEFT OVERRIDE at start"
+
+
+def test_the_pds_takes_every_tag_we_make_and_refuses_what_we_replace(pds: PDS) -> None:
+    """The language check against the real PDS: what `language_tag` lets through is accepted as `langs`, and the
+    raw values the issue found are what the PDS answers "Invalid language" to."""
+    account = create_account(pds, "lang")
+    made = ["de", "de_DE", "DE-de", "zh-hant-tw", "gsw", "es-419", "de-CH-1996", "pt_br", "und"]
+    refused = ["english", "de DE", "123", "e", "de_DE"]
+    with pds.http() as http:
+        session = http.post("/xrpc/com.atproto.server.createSession",
+                            json={"identifier": account.handle, "password": account.app_password})
+        auth = {"Authorization": f"Bearer {session.raise_for_status().json()['accessJwt']}"}
+
+        def post(lang: str) -> httpx.Response:
+            record = {"$type": "app.bsky.feed.post", "text": "Wahl", "createdAt": "2026-11-25T09:00:00.000Z",
+                      "langs": [lang]}
+            return http.post("/xrpc/com.atproto.repo.createRecord", headers=auth,
+                             json={"repo": account.did, "collection": "app.bsky.feed.post", "record": record})
+
+        for raw in made:
+            tag = language_tag(raw)
+            assert tag is not None and post(tag).status_code == 200, (raw, tag)
+        for raw in refused:
+            answer = post(raw)
+            assert answer.status_code == 400 and "Invalid language" in answer.text, raw
+            assert raw == "de_DE" or language_tag(raw) is None
