@@ -160,3 +160,11 @@ def test_the_pds_takes_every_tag_we_make_and_refuses_what_we_replace(pds: PDS) -
             answer = post(raw)
             assert answer.status_code == 400 and "Invalid language" in answer.text, raw
             assert raw == "de_DE" or language_tag(raw) is None
+
+
+def test_a_field_of_megabytes_is_cut_where_no_post_reaches_with_a_note() -> None:
+    teaser = "Die Wahl in Japan. " * 300_000  # 5.7 MB
+    text, notes = clean_text(teaser, multiline=True)
+    assert len(text) <= 100_000 and teaser.startswith(text) and text.endswith("Japan.")
+    assert len(notes) == 1 and notes[0].startswith("cut to its first 99,99")
+    assert notes[0].endswith(f"characters (it had {len(teaser):,}): no post uses more")

@@ -16,6 +16,7 @@ The rules (README, "How input is normalised"):
 - control characters: a tab, a line break (LF, CR, CRLF, NEL U+0085, U+2028, U+2029) becomes a space in a
   one-line field and a line break in the teaser; every other C0 or C1 control and DEL is removed;
 - whitespace runs in one-line fields become one space and every field is stripped (silently: it is tidying);
+- a field longer than 100,000 characters is cut there, at a space where one is near (no post uses more);
 - the language is a well-formed BCP 47 tag whose primary subtag is an ISO 639 code (two letters: ISO 639-1,
   three: ISO 639-2/3), written in the registry's case (`de-DE`, `zh-Hant-TW`); anything else falls back to the
   site's language; Mastodon gets its primary subtag (`de`), Bluesky the whole tag;
@@ -28,93 +29,132 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from sharebot.models import Article
 
-# Characters that are never kept (see the rules above).
+# No network's post or card holds more than a fraction of this (Facebook's 63,206 characters are the most); a field
+# longer is cut first, so that nothing after it works through megabytes.
+MAX_FIELD = 100_000
+# Characters that are never kept (see the rules above), C0/C1 controls and DEL among them; line breaks aside.
 _REMOVED = frozenset([0xFEFF, 0x200B, 0x2060, 0x00AD, *range(0x202A, 0x202F), *range(0x2066, 0x206A),
-                      *range(0x2061, 0x2065), *range(0x206A, 0x2070), *range(0xFFF9, 0xFFFC)])
-_JOINERS = frozenset([0x200C, 0x200D])
-_BREAKS = frozenset("\n\r\x85\u2028\u2029\x0b\x0c")
+                      *range(0x2061, 0x2065), *range(0x206A, 0x2070), *range(0xFFF9, 0xFFFC),
+                      *(c for c in [*range(0x20), *range(0x7F, 0xA0)] if chr(c) not in "\t\n\r\x0b\x0c\x85")])
+_BREAKS = "\x0b\x0c\x85\u2028\u2029"  # besides LF, CR and CRLF: a line break in the teaser, a space elsewhere
 _BLACK_FLAG = "\U0001F3F4"  # an emoji tag sequence starts with it (e.g. the flag of Scotland)
+_TAGS = "\U000e0020-\U000e007f"
+_INVISIBLE = ("\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200d\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb" + _TAGS)
 # A quick look for anything the rules could change; text without any of these (and already NFC) is left alone.
-_INVISIBLE = ("\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200d\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb"
-              "\U000e0000-\U000e007f")
-_SUSPECT = re.compile(f"\r\n|[{_INVISIBLE}]")
+_SUSPECT = re.compile(f"[{_INVISIBLE}]")
+_JOINER = re.compile("[\u200c\u200d]")
+_TAG_RUN = re.compile(f"[{_TAGS}]+")
+# Joiners that join nothing: a run of two or more, or one without a letter, mark, digit or symbol on each side.
+_NOT_JOINING = (r"[\u200c\u200d]{2,}|(?<![\p{L}\p{M}\p{N}\p{S}])[\u200c\u200d]"
+                r"|[\u200c\u200d](?![\p{L}\p{M}\p{N}\p{S}])")
 _VISIBLE = re.compile(f"[^\\s{_INVISIBLE}]")
-_LAST_VISIBLE = re.compile(f"[^\\s{_INVISIBLE}][\\s{_INVISIBLE}]*\\Z")
-_SPACES = re.compile(r"[ \t\n\r\f\v]+")
+_SPACES = re.compile(r"[\t\n\r\f\v][ \t\n\r\f\v]*| [\t\n\r\f\v ]+")  # a single space is left be
+_DROP = dict.fromkeys(_REMOVED)
+_REMOVED_ONE = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(_REMOVED)) + "]")
 
 
 def _name(ch: str) -> str:
-    cp = ord(ch)
-    return f"U+{cp:04X} {unicodedata.name(ch, 'control character')}"
-
-
-def _where(positions: list[str]) -> str:
-    kinds = [k for k in ("at start", "inside", "at end") if k in positions]
-    return " and ".join(kinds)
-
-
-def _joinable(ch: str) -> bool:
-    """Can a ZWJ or ZWNJ next to `ch` do anything (a letter, mark, digit, symbol such as an emoji)?"""
-    return unicodedata.category(ch)[0] in "LMNS" or ch == "\ufe0f"
+    return f"U+{ord(ch):04X} {unicodedata.name(ch, 'control character')}"
 
 
 def clean_text(value: str, *, multiline: bool = False) -> tuple[str, list[str]]:
-    """`value` by the rules, and what was changed (without the field name), e.g. "removed 1 U+FEFF … at start"."""
+    """`value` by the rules, and what was changed (without the field name), e.g. "removed 1 U+FEFF … at start".
+
+    Linear in the text: characters are removed and replaced by C-level passes, and only runs of joiners or tag
+    characters are looked at one by one (by their neighbours)."""
     text = value
     notes: list[str] = []
+    if len(text) > MAX_FIELD:
+        cut = max(text.rfind(" ", 0, MAX_FIELD), text.rfind("\n", 0, MAX_FIELD))
+        text = text[:cut if cut > MAX_FIELD // 2 else MAX_FIELD]
+        notes.append(f"cut to its first {len(text):,} characters (it had {len(value):,}): no post uses more")
     if not text.isascii() and not unicodedata.is_normalized("NFC", text):
         text = unicodedata.normalize("NFC", text)
         notes.append("composed to Unicode NFC")
-    if _SUSPECT.search(text):
-        text, found = _scrub(text, multiline)
-        notes += found
     if multiline:
-        text = "\n".join(line.rstrip(" \t") for line in text.split("\n")).strip()
+        text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    else:
+        text = _SPACES.sub(" ", text)
+    if _SUSPECT.search(text):
+        text = _scrub(text, multiline, notes)
+    if multiline:
+        text = "\n".join(line.rstrip(" ") for line in text.split("\n")).strip()
     else:
         text = _SPACES.sub(" ", text).strip()
     return text, notes
 
 
-def _scrub(text: str, multiline: bool) -> tuple[str, list[str]]:
-    removed: dict[str, list[str]] = {}
-    replaced: dict[str, int] = {}
-    visible = [m.start() for m in (_VISIBLE.search(text),) if m]
-    last = _LAST_VISIBLE.search(text)
-    first_seen, last_seen = (visible[0] if visible else len(text)), (last.start() if last else -1)
+def _scrub(text: str, multiline: bool, notes: list[str]) -> str:
+    into = "\n" if multiline else " "
+    for ch in _BREAKS:
+        if ch in text:
+            notes.append(f"replaced {text.count(ch)} {_name(ch)} with {'a line break' if multiline else 'a space'}")
+            text = text.replace(ch, into)
+    original = text
+    removed: dict[str, tuple[int, set[str]]] = {}
 
-    def one(match: re.Match[str]) -> str:
-        ch, i = match.group(), match.start()
-        if ch == "\r\n" or ch in _BREAKS:
-            if ch not in ("\n", "\r", "\r\n"):
-                replaced[_name(ch)] = replaced.get(_name(ch), 0) + 1
-            return "\n" if multiline else " "
-        if ch == "\t":
-            return " "
-        cp = ord(ch)
-        if cp in _JOINERS:
-            before, after = text[i - 1:i], text[i + 1:i + 2]
-            if before and after and _joinable(before) and _joinable(after):
-                return ch
-        elif 0xE0020 <= cp <= 0xE007F:
-            # Kept only in an emoji tag sequence: the black flag, tag characters, U+E007F CANCEL TAG.
-            j = i - 1
-            while j >= 0 and 0xE0020 <= ord(text[j]) <= 0xE007E:
-                j -= 1
-            if j >= 0 and text[j] == _BLACK_FLAG:
-                return ch
-        where = "at start" if i < first_seen else "at end" if i > last_seen else "inside"
-        removed.setdefault(_name(ch), []).append(where)
-        return ""
+    def note(ch: str, count: int, places: set[str]) -> None:
+        was = removed.get(ch, (0, set()))
+        removed[ch] = (was[0] + count, was[1] | places)
 
-    out = _SUSPECT.sub(one, text)
-    notes = [f"removed {len(places)} {name} {_where(places)}" for name, places in removed.items()]
-    into = "a line break" if multiline else "a space"
-    notes += [f"replaced {count} {name} with {into}" for name, count in replaced.items()]
-    return out, notes
+    first, last = _bounds(text)
+    for ch in set(_REMOVED_ONE.findall(text)):
+        head, tail = text.find(ch), text.rfind(ch)
+        places = _where(head, head + 1, first, last) | _where(tail, tail + 1, first, last)
+        if first < last and text.find(ch, first, last) != -1:
+            places.add("inside")
+        note(ch, text.count(ch), places)
+    text = text.translate(_DROP)
+    joiners, tags = _JOINER.search(text), _TAG_RUN.search(text)
+    if joiners or tags:
+        first, last = _bounds(text)
+        kept = text
+
+        def drop(match: re.Match[str] | Any) -> str:
+            run, i, j = match.group(), match.start(), match.end()
+            if run[0] >= "\U000e0020" and kept[i - 1:i] == _BLACK_FLAG and run[-1] == "\U000e007f" \
+                    and "\U000e007f" not in run[:-1]:
+                return str(run)  # an emoji tag sequence (a subdivision flag)
+            for ch in set(run):
+                note(ch, run.count(ch), _where(i, j, first, last))
+            return ""
+
+        if tags:
+            text = kept = _TAG_RUN.sub(drop, text)
+            first, last = _bounds(text)
+        if joiners:
+            import regex  # for \p{…}; only where a joiner is
+
+            text = regex.sub(_NOT_JOINING, drop, text)
+    order = ("at start", "inside", "at end")
+    for ch, (count, places) in sorted(removed.items(), key=lambda item: original.find(item[0])):
+        notes.append(f"removed {count} {_name(ch)} {' and '.join(p for p in order if p in places)}")
+    return text
+
+
+def _bounds(text: str) -> tuple[int, int]:
+    """The index of the first and of the last visible character (len(text), -1 when there is none)."""
+    head, tail = _VISIBLE.search(text), _VISIBLE.search(text[::-1])
+    if head is None or tail is None:
+        return len(text), -1
+    return head.start(), len(text) - 1 - tail.start()
+
+
+def _where(start: int, end: int, first: int, last: int) -> set[str]:
+    """Where text[start:end] lies: before the first visible character, between visible ones, after the last."""
+    places = set()
+    if start < first:
+        places.add("at start")
+    if end - 1 > last and last >= 0:
+        places.add("at end")
+    if max(start, first + 1) < min(end, last):
+        places.add("inside")
+    return places
 
 
 # ISO 639-1 (the two-letter codes), as the IANA language subtag registry lists them; the withdrawn ones map to
