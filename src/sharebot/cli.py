@@ -623,8 +623,11 @@ def main(argv: list[str] | None = None, *, environ: Mapping[str, str] | None = N
     except SystemExit as exc:  # argparse has printed usage or help
         return int(exc.code or 0)
     try:
-        args.handler(Run(args, os.environ if environ is None else environ, out, clock,
-                         sys.stdin if stdin is None else stdin))
+        try:
+            args.handler(Run(args, os.environ if environ is None else environ, out, clock,
+                             sys.stdin if stdin is None else stdin))
+        finally:
+            out.flush()  # here, not at exit: a reader gone (`| head`) is then one line, not Python's own report
     except Failure as exc:
         err.write(f"sharebot: {exc}\n")
         return int(exc.code)
