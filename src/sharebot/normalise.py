@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -227,12 +226,11 @@ def uri(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, enc(parts.path), enc(parts.query), enc(parts.fragment)))
 
 
-def normalise_article(article: Article, *, site_language: str,
-                      identity: Callable[[str], str] | None = None) -> Article:
+def normalise_article(article: Article, *, site_language: str) -> Article:
     """`article` by the rules above, its `notes` naming each change ("teaser: removed 1 U+FEFF … at start").
 
-    `identity` makes an article's id from its URL (`sources.common.canonical_url`); an id made from the URL as
-    it came is made again from the URL as it is now, so two spellings of one URL are one article."""
+    The article keeps its `id` (made by its source from the URL as written): queues and `watch` know it by that.
+    """
     notes: list[str] = list(article.notes)
     changes: dict[str, object] = {}
     for field in ("title", "teaser", "image_alt", "section", "author"):
@@ -262,8 +260,6 @@ def normalise_article(article: Article, *, site_language: str,
             notes.append(f"{field}: percent-encoded to {fixed}")
         if fixed != value:
             changes[field] = fixed
-    if "url" in changes and identity is not None and article.id == identity(article.url):
-        changes["id"] = identity(str(changes["url"]))
     found_tag = language_tag(article.language) if article.language else None
     tag = found_tag or language_tag(site_language) or site_language
     if found_tag is None and article.language:

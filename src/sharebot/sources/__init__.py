@@ -12,7 +12,7 @@ from typing import Protocol
 
 from sharebot.errors import ArticleError
 from sharebot.models import Article
-from sharebot.sources.common import BadItem, Scan, canonical_url
+from sharebot.sources.common import BadItem, Scan
 from sharebot.sources.fetch import Fetcher
 
 __all__ = ["BadItem", "Fetcher", "Scan", "Source", "open_source", "read_page"]
@@ -62,7 +62,7 @@ class Normalised:
     def _normalised(self, article: Article) -> Article:
         from sharebot.normalise import normalise_article
 
-        return normalise_article(article, site_language=self.language, identity=canonical_url)
+        return normalise_article(article, site_language=self.language)
 
     def get(self, slug: str) -> Article:
         return self._normalised(self.source.get(slug))
@@ -82,4 +82,4 @@ def read_page(url: str, *, language: str, fetch: Fetcher | None = None,
     from sharebot.sources.page import read_page as _read_page
 
     article = _read_page(url, language=language, fetch=fetch, timezone=timezone, site=site)
-    return normalise_article(article, site_language=language, identity=canonical_url)
+    return normalise_article(article, site_language=language)
