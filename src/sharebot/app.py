@@ -19,7 +19,7 @@ from sharebot import queue
 from sharebot.adapters.base import AccountState, AccountStatus, Adapter, AdapterContext, mask
 from sharebot.config import Settings, WatchConfig
 from sharebot.credentials import fingerprint, same_credentials
-from sharebot.errors import ConfigError, MissingCredential, SharebotError, ValidationError
+from sharebot.errors import ConfigError, MissingCredential, SharebotError, StoreError, ValidationError
 from sharebot.exits import Exit, worst
 from sharebot.jobs import IN_DOUBT, AccountFlag, Job, JobEvent, JobState
 from sharebot.models import Account, Article, Network, Severity
@@ -48,6 +48,7 @@ from sharebot.queue import (
     settle_retracted,
 )
 from sharebot.scheduler import PublishMode, describe
+from sharebot.scrub import one_line
 from sharebot.storage import open_store
 from sharebot.store import Store
 from sharebot.watch import WatchReport, check_interval, watch_once
@@ -60,7 +61,14 @@ def open_queue(settings: Settings) -> Store:
     if "://" not in settings.database and settings.database != ":memory:":
         from pathlib import Path
 
-        Path(settings.database).parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(settings.database).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a path under a file, a read-only or /proc folder
+            blocking = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+            why = f"{blocking} is a file, not a folder" if blocking else \
+                f"cannot create its folder {folder}: {exc.strerror or exc}"
+            raise StoreError(f"queue database {settings.database}: {why}") from None
     store = open_store(settings.database)
     store.migrate()
     return store
@@ -108,6 +116,14 @@ class Adapters:
         except ConfigError:
             return None
         return fingerprint(self.settings.credentials(account))
+
+    def secret_values(self, name: str) -> list[str]:
+        """The account's credential values as configured now: what the worker masks in every error it keeps."""
+        try:
+            account = self.settings.account(name)
+        except ConfigError:
+            return []
+        return list(self.settings.credentials(account).values())
 
     def close(self) -> None:
         for adapter in self._made.values():
@@ -431,6 +447,9 @@ def check_accounts(settings: Settings, *, adapters: Callable[[str], Adapter], st
             result = AccountStatus(account.name, AccountState.MISSING, str(exc))
         except SharebotError as exc:
             result = AccountStatus(account.name, AccountState.REJECTED, str(exc))
+        # Shown, and kept with a flag: whatever a network or SDK echoed of a credential is masked.
+        result = AccountStatus(result.account, result.state,
+                               one_line(result.detail, settings.credentials(account).values(), masked=mask))
         if store is not None:
             record_check(store, result, clock(), fingerprint=fingerprint(settings.credentials(account)))
         results.append(result)

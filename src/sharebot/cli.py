@@ -54,7 +54,10 @@ class Run:
         return self._settings
 
     def echo(self, text: str = "", end: str = "\n") -> None:
-        self.out.write(text + end)
+        try:
+            self.out.write(text + end)
+        except UnicodeEncodeError as exc:  # nothing of this text was written: it is encoded whole first
+            raise Failure(unencodable(exc, self.out)) from None
 
     def interactive(self) -> bool:
         """Is a person at the keyboard (stdin a terminal) to answer a question?"""
@@ -68,6 +71,13 @@ class Run:
         self.out.flush()
         assert self.stdin is not None
         return self.stdin.readline().strip().lower() in ("y", "yes")
+
+
+def unencodable(exc: UnicodeEncodeError, out: TextIO) -> str:
+    char = exc.object[exc.start:exc.end][:1]
+    encoding = getattr(out, "encoding", None) or exc.encoding
+    return (f"standard output ({encoding}) cannot show {char!r} (U+{ord(char):04X}); "
+            "set PYTHONIOENCODING=utf-8 or use a UTF-8 locale")
 
 
 def names(values: list[str] | None) -> list[str]:
@@ -770,8 +780,11 @@ def main(argv: list[str] | None = None, *, environ: Mapping[str, str] | None = N
     except SystemExit as exc:  # argparse has printed usage or help
         return int(exc.code or 0)
     try:
-        args.handler(Run(args, os.environ if environ is None else environ, out, clock,
-                         sys.stdin if stdin is None else stdin))
+        try:
+            args.handler(Run(args, os.environ if environ is None else environ, out, clock,
+                             sys.stdin if stdin is None else stdin))
+        finally:
+            out.flush()  # here, not at exit: a reader gone (`| head`) is then one line, not Python's own report
     except Failure as exc:
         err.write(f"sharebot: {exc}\n")
         return int(exc.code)
@@ -784,7 +797,29 @@ def main(argv: list[str] | None = None, *, environ: Mapping[str, str] | None = N
     except KeyboardInterrupt:
         err.write("sharebot: interrupted\n")
         return Exit.INTERRUPTED
+    except BrokenPipeError:  # `sharebot queue | head -2`: the reader stopped reading
+        _quiet(out)
+        err.write("sharebot: standard output was closed before everything was written (broken pipe)\n")
+        return Exit.PIPE
+    except UnicodeEncodeError as exc:  # written past `Run.echo`
+        err.write(f"sharebot: {unencodable(exc, out)}\n")
+        return Exit.ERROR
+    except OSError as exc:  # a file or folder the library did not name itself
+        where = f"{exc.filename}: " if exc.filename else ""
+        err.write(f"sharebot: {where}{exc.strerror or exc}\n")
+        return Exit.ERROR
     return Exit.OK
+
+
+def _quiet(out: TextIO) -> None:
+    """After a broken pipe: point the closed stream at /dev/null, so that flushing it at exit stays silent."""
+    try:
+        fd = out.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 def entry() -> None:

@@ -7,6 +7,7 @@ over `.env` next to the working directory. Relative paths in the file are relati
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Collection, Mapping
 from pathlib import Path
@@ -29,6 +30,8 @@ _QUEUE_NUMBERS = {"timeout_seconds": float, "retry_base_seconds": float, "retry_
                   "max_attempts": int, "lease_seconds": float}
 _QUEUE_KEYS = {"database", "state_dir", "keep_history", *_QUEUE_NUMBERS}
 _ACCOUNT_KEYS = {"network", "secrets", "template", "max_hashtags", "utm", "enabled", "schedule", "filter"}
+# A secrets table names variables (POSIX: upper-case letters, digits and underscores, not starting with a digit).
+_VARIABLE = re.compile(r"[A-Z_][A-Z0-9_]*")
 _TOP_KEYS = {"site", "source", "queue", "templates", "utm", "accounts", "schedule", "watch", "fetch"}
 
 
@@ -138,7 +141,7 @@ def _parse(raw: Mapping[str, Any], path: Path, env: Mapping[str, str], content_d
     site = Site(
         name=_str(site_raw, "name", f"{where}: site", required=True),
         base_url=_url(site_raw, "base_url", where),
-        language=_str(site_raw, "language", f"{where}: site") or "de",
+        language=_language(site_raw, where),
         timezone=_timezone(site_raw, where),
     )
     source = _source(_table(raw, "source", where, required=False), base, where, content_dir)
@@ -253,6 +256,17 @@ def _url(table: Mapping[str, Any], key: str, where: str) -> str:
     return value if value.endswith("/") else value + "/"
 
 
+def _language(table: Mapping[str, Any], where: str) -> str:
+    from sharebot.normalise import language_tag
+
+    raw = _str(table, "language", f"{where}: site") or "de"
+    tag = language_tag(raw)
+    if tag is None:
+        raise ConfigError(f"{where}: site.language: {raw!r} is not a BCP 47 language tag with an ISO 639 language "
+                          "(such as de, en-GB)")
+    return tag
+
+
 def _timezone(table: Mapping[str, Any], where: str) -> str:
     name = _str(table, "timezone", f"{where}: site") or "Europe/Berlin"
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -281,12 +295,20 @@ def _utm(value: Any, where: str) -> dict[str, str]:
         return {}
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
         raise ConfigError(f"{where}: expected a table of strings, or false")
+    import string
+
     for key, text in value.items():
         try:
-            text.format(network="network", slug="slug")
-        except (KeyError, IndexError, ValueError) as exc:
-            raise ConfigError(f"{where}.{key}: {text!r}: only {{network}} and {{slug}} can be filled in "
-                              f"({type(exc).__name__}: {exc})") from None
+            fields = [(name, spec, conversion) for _, name, spec, conversion in string.Formatter().parse(text)
+                      if name is not None]
+        except ValueError as exc:
+            raise ConfigError(f"{where}.{key}: {text!r}: {exc}") from None
+        for name, spec, conversion in fields:
+            # Plain names only: "{slug.__class__}" or "{slug[0]}" would reach into Python objects.
+            if name not in ("network", "slug") or spec or conversion:
+                field = "{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+                raise ConfigError(f"{where}.{key}: {field} is not a placeholder; only {{network}} and {{slug}} "
+                                  "can be filled in")
     return dict(value)
 
 
@@ -305,9 +327,13 @@ def _account(name: str, spec: Any, where: str) -> Account:
     if not isinstance(secrets, dict) or not all(isinstance(v, str) for v in secrets.values()):
         raise ConfigError(f"{at}.secrets: expected a table of environment variable names")
     allowed = declared.secret_fields
-    for key in secrets:
+    for key, variable in secrets.items():
         if key not in allowed:
             raise ConfigError(f"{at}.secrets.{key}: {network} takes {', '.join(sorted(allowed)) or 'no secrets'}")
+        if not _VARIABLE.fullmatch(variable):
+            # Most likely the secret itself, pasted: never shown, not even in this message.
+            raise ConfigError(f"{at}.secrets.{key}: the value is not an environment variable name (capital letters, "
+                              "digits and _); put the secret in the environment or .env and name its variable here")
     # Credentials each network takes; the value is read from the variable the account names in
     # `secrets = {field = "VAR"}`, or from SHAREBOT_<ACCOUNT>_<FIELD> when the account names none.
     prefix = "SHAREBOT_" + name.upper().replace("-", "_")

@@ -407,6 +407,10 @@ class NetworkSpec(NamedTuple):
     # "…") while the whole URL is sent and counted; only links with a scheme made clickable.
     shortens_links: bool = False
     links_need_scheme: bool = False
+    # The longest link-card description it takes or shows (code points); longer ones are cut between words.
+    card_description_max: int = 300
+    # Its posts carry a language as an ISO 639-1 code (`de`), not a whole BCP 47 tag (`de-DE`).
+    primary_language_only: bool = False
 
     @property
     def link_only(self) -> bool:
@@ -449,6 +453,9 @@ _SPECS = (
         # A link shows as its display_url, not the t.co URL counted
         # (https://developer.x.com/en/docs/twitter-api/enterprise/data-dictionary/native-enriched-objects/entities).
         shortens_links=True,
+        # X's crawler shows twitter:description up to 200 characters
+        # (https://developer.x.com/en/docs/x-for-websites/cards/overview/markup).
+        card_description_max=200,
     ),
     NetworkSpec(
         Network.BLUESKY, "Bluesky", BlueskyRules, _bluesky_share,
@@ -466,6 +473,10 @@ _SPECS = (
         entity_style="bluesky",
         notifies_mentions=True,
         facets=True,
+        # app.bsky.embed.external sets no maxLength on `description` (https://github.com/bluesky-social/atproto/
+        # blob/main/lexicons/app/bsky/embed/external.json); the app shows a few lines. 300, as a post's graphemes,
+        # keeps the record small. `langs` takes whole BCP 47 tags (the lexicon's `language` format).
+        card_description_max=300,
     ),
     NetworkSpec(
         Network.LINKEDIN, "LinkedIn", LinkedInRules, _linkedin_share,
@@ -485,6 +496,10 @@ _SPECS = (
         escape=_little_text,
         comment_replies=True,
         api_versions=LINKEDIN_VERSIONS,
+        # An article's description: 256 characters in LinkedIn's Share API
+        # (https://learn.microsoft.com/en-us/linkedin/compliance/integrations/shares/share-api); the Posts API
+        # names no other limit.
+        card_description_max=256,
     ),
     NetworkSpec(
         Network.FACEBOOK, "Facebook", FacebookRules, _facebook_share,
@@ -569,6 +584,9 @@ _SPECS = (
         # (TextFormatter/Twitter::TwitterText::Extractor in mastodon/mastodon).
         shortens_links=True,
         links_need_scheme=True,
+        # `language` is an ISO 639-1 code: a tag with a region (de-DE) is cut to its language and anything unknown
+        # is dropped silently (valid_locale_or_nil, app/helpers/languages_helper.rb in mastodon/mastodon).
+        primary_language_only=True,
     ),
 )
 

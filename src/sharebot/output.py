@@ -37,7 +37,8 @@ def preview_text(preview: Preview, *, width: int = 100) -> str:
     import textwrap
 
     a = preview.article
-    lines = [a.title, f"  {a.url}", f"  {a.language} · {a.section or 'no section'} · {len(a.tags)} tags", ""]
+    lines = [a.title, f"  {a.url}", f"  {a.language} · {a.section or 'no section'} · {len(a.tags)} tags"]
+    lines += [f"  ! input-normalised: {note}" for note in a.notes] + [""]  # `sharebot.normalise`
     for post in preview.posts:
         status = "BLOCKED" if post.refused else "CANNOT POST" if post.blocked else "ok"
         head = f"── {post.account} ({post.network.value}) · {post.length}/{post.limit} {post.unit} · {status} "

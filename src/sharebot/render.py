@@ -141,11 +141,14 @@ def render(article: Article, account: Account, *, templates: Mapping[str, str], 
     issues += [Issue(Severity.ERROR, code, message) for code, message in rules.problems(text)
                if not (cannot_fit and code == "empty")]
     issues += _warnings(article, account, spec, rules, text, link)
-    card = Card(uri=link, title=title, description=teaser, image=article.image, image_alt=nfc(article.image_alt))
+    card = Card(uri=link, title=title, description=card_description(teaser, spec.card_description_max),
+                image=article.image, image_alt=nfc(article.image_alt))
+    language = language_tag(article.language)
     post_facets = tuple(facets.detect_facets(text)) if spec.facets else ()
     return RenderedPost(
         account=account.name, network=network, text=text, length=rules.length(text), limit=rules.limit,
-        unit=rules.unit, link=link, card=card, language=language_tag(article.language), facets=post_facets,
+        unit=rules.unit, link=link, card=card, facets=post_facets,
+        language=language.split("-")[0] if spec.primary_language_only else language,
         share_url=links.share_url(network, text=text, url=link, title=title, instance=share_base),
         issues=tuple(issues), image=article.image, image_alt=nfc(article.image_alt),
         options=_post_options(account, spec),
@@ -219,6 +222,14 @@ def _shorten(rules: Rules, fill: Callable[[Mapping[str, str]], str], values: Map
     kept = len(cut.rstrip("…").rstrip())
     # The longest run of whole sentences that fits needs no ellipsis at all.
     return fitting.longest_whole_sentences(text, fits, at_least=math.ceil(0.6 * kept)) or cut
+
+
+def card_description(text: str, limit: int) -> str:
+    """`text` as a link card's description: whole when it has at most `limit` code points, else cut between
+    words with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    return fitting.shorten(text, lambda t: len(t) <= limit, avoid_ending=_DANGLING)
 
 
 def language_tag(code: str) -> str:

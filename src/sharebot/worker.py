@@ -334,8 +334,11 @@ class Worker:
         return save
 
     def _move(self, job: Job, to: JobState, now: datetime, reason: str, **changes: Any) -> Outcome:
+        reason = self._masked(job.account, reason)
         if to is not S.PUBLISHED and "last_error" not in changes:
             changes["last_error"] = reason
+        elif changes.get("last_error"):
+            changes["last_error"] = self._masked(job.account, changes["last_error"])
         try:
             done = self.store.transition(job.id, job.state, to, now=now, reason=reason, owner=self.owner,
                                          **changes)
@@ -359,7 +362,14 @@ class Worker:
     def _flag(self, account: str, reason: str, now: datetime) -> None:
         """Stop posting for the account, noting which credentials failed so that new ones clear the flag."""
         print_ = self.fingerprint(account) if self.fingerprint is not None else None
-        self.store.flag_account(account, reason, now=now, fingerprint=print_)
+        self.store.flag_account(account, self._masked(account, reason), now=now, fingerprint=print_)
+
+    def _masked(self, account: str, text: str) -> str:
+        """`text` with the account's credential values masked: the last guard before an error is kept (a job's
+        `last_error`, its history, an account flag), whatever path it took."""
+        values = getattr(self.adapter_for, "secret_values", None)
+        secrets = values(account) if values is not None else ()
+        return one_line(text, secrets, masked=mask) if secrets else text
 
     @staticmethod
     def _attention_reason(job: Job, why: str | None) -> str:
