@@ -48,7 +48,7 @@ class Run:
 
     def __init__(self, args: argparse.Namespace, environ: Mapping[str, str], out: TextIO,
                  clock: Callable[[], datetime] = utcnow, stdin: TextIO | None = None,
-                 err: TextIO | None = None) -> None:
+                 err: TextIO | None = None, logs: Any = None) -> None:
         self.args = args
         self.environ = environ
         self.out = out
@@ -59,6 +59,7 @@ class Run:
         self.color = not self.json and not environ.get("NO_COLOR") and is_terminal(out)
         self._settings: Any = None
         self._progress: Any = None
+        self._logs = logs  # start_logging's handler: a log line first clears the progress line
 
     @property
     def settings(self) -> Any:
@@ -104,6 +105,9 @@ class Run:
             from sharebot.terminal import ProgressLine
 
             self._progress = ProgressLine(self.err)
+            if self._logs is not None:
+                line = self._progress
+                self._logs[0].addFilter(lambda record: line.clear() or True)
         return self._progress  # type: ignore[no-any-return]
 
     def progress_done(self) -> None:
@@ -568,7 +572,7 @@ SLUG_HELP = "the article's slug as the queue files it (`sharebot queue` lists th
 def _publish_args(p: argparse.ArgumentParser) -> None:
     from sharebot.scheduler import PublishMode
 
-    p.add_argument("article", help=ARTICLE_HELP)
+    p.add_argument("article", metavar="ARTICLE", help=ARTICLE_HELP)
     p.add_argument("--dry-run", action="store_true", help="show what each account would get; write and send nothing")
     p.add_argument("--network", action="append", metavar="NAMES", help="only these networks (x,bluesky,…)")
     p.add_argument("--account", action="append", metavar="NAMES", help="only these accounts")
@@ -584,12 +588,12 @@ def _publish_args(p: argparse.ArgumentParser) -> None:
 
 
 def _links_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("article", help=ARTICLE_HELP)
+    p.add_argument("article", metavar="ARTICLE", help=ARTICLE_HELP)
     p.add_argument("--html", action="store_true", help="print a share-button snippet to paste into the site")
 
 
 def _answer_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("article", help=ARTICLE_HELP)
+    p.add_argument("article", metavar="ARTICLE", help=ARTICLE_HELP)
     p.add_argument("--dry-run", action="store_true",
                    help="show what each account would get (edit, reply or skip, and why); write and send nothing")
     p.add_argument("--network", action="append", metavar="NAMES", help="only these networks (x,bluesky,…)")
@@ -610,11 +614,11 @@ def _follow_up_args(p: argparse.ArgumentParser) -> None:
 
 
 def _slug_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("slug", help=SLUG_HELP)
+    p.add_argument("slug", metavar="SLUG", help=SLUG_HELP)
 
 
 def _retract_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("slug", help=SLUG_HELP)
+    p.add_argument("slug", metavar="SLUG", help=SLUG_HELP)
     p.add_argument("--dry-run", action="store_true", help="say what it would do with each post; change nothing")
     p.add_argument("--network", action="append", metavar="NAMES", help="only these networks (x,bluesky,…)")
     p.add_argument("--account", action="append", metavar="NAMES", help="only these accounts")
@@ -715,7 +719,7 @@ def _accounts_args(p: argparse.ArgumentParser) -> None:
 def _completion_args(p: argparse.ArgumentParser) -> None:
     from sharebot.completion import SHELLS
 
-    p.add_argument("shell", choices=SHELLS, help="the shell to complete for")
+    p.add_argument("shell", choices=SHELLS, metavar="SHELL", help=f"the shell to complete for: {', '.join(SHELLS)}")
 
 
 def cmd_completion(run: Run) -> None:
@@ -836,7 +840,7 @@ def main(argv: list[str] | None = None, *, environ: Mapping[str, str] | None = N
         level, http = log_level(args, environ)
         if not getattr(args, "dry_run", False):  # a dry run logs nothing, and its budget has no room for logging
             logs = start_logging(level, http, err)
-        args.handler(Run(args, environ, out, clock, sys.stdin if stdin is None else stdin, err))
+        args.handler(Run(args, environ, out, clock, sys.stdin if stdin is None else stdin, err, logs))
     except Failure as exc:
         err.write(f"sharebot: {exc}\n")
         return int(exc.code)
