@@ -98,15 +98,25 @@ def test_paint_marks_states_issues_and_flags_but_not_a_posts_text():
 
 # --- logging -------------------------------------------------------------------------------------------
 def test_logs_go_to_stderr_at_the_level_asked_and_http_requests_only_with_vv(room: Newsroom):
+    # publish reports on stdout and logs warnings only; -v adds what each job does, -vv each HTTP request
     result = sharebot(room, "publish", SLUG, "--network", "telegram")
-    assert "queued -> running" in result.stderr and "HTTP Request" not in result.stderr
-    assert "queued -> running" not in result.stdout
-    quiet = sharebot(room, "publish", SLUG, "--network", "telegram", "--repost", "-q")
-    assert quiet.exit_code == 0 and "queued -> running" not in quiet.stderr
-    assert "queued -> running" not in sharebot(room, "publish", SLUG, "--network", "telegram", "--repost",
-                                               env={"SHAREBOT_LOG_LEVEL": "WARNING"}).stderr
+    assert result.exit_code == 0 and result.stderr == "" and "telegram" in result.stdout
+    told = sharebot(room, "publish", SLUG, "--network", "telegram", "--repost", "-v")
+    assert "queued -> running" in told.stderr and "HTTP Request" not in told.stderr
+    assert "queued -> running" not in told.stdout
+    assert "queued -> running" in sharebot(room, "publish", SLUG, "--network", "telegram", "--repost",
+                                           env={"SHAREBOT_LOG_LEVEL": "INFO"}).stderr
     loud = sharebot(room, "-vv", "publish", SLUG, "--network", "telegram", "--repost")
     assert "HTTP Request: POST" in loud.stderr
+    # worker and watch log what each job does (their record), without the HTTP client's line per request
+    sharebot(room, "publish", LONG, "--network", "telegram", "--at", "+1h")
+    room.clock.advance(2 * 3600)
+    worker = sharebot(room, "worker", "--burst")
+    assert "queued -> running" in worker.stderr and "HTTP Request" not in worker.stderr
+    sharebot(room, "publish", LONG, "--network", "telegram", "--repost", "--at", "+1h")
+    room.clock.advance(2 * 3600)
+    quiet = sharebot(room, "worker", "--burst", "-q")
+    assert quiet.exit_code == 0 and "handled 1 job" in quiet.stdout and quiet.stderr == ""
 
 
 def test_a_bad_log_level_is_one_line():

@@ -59,7 +59,7 @@ class Run:
         self.color = not self.json and not environ.get("NO_COLOR") and is_terminal(out)
         self._settings: Any = None
         self._progress: Any = None
-        self._logs = logs  # start_logging's handler: a log line first clears the progress line
+        self._logs = logs  # what start_logging returned: a log line first clears the progress line
 
     @property
     def settings(self) -> Any:
@@ -484,17 +484,20 @@ def cmd_watch(run: Run) -> None:
 
 # --- logging --------------------------------------------------------------------------------------------
 LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40, "critical": 50}
+# The services log what each job does (their log is their record); a command run by hand reports on stdout.
+LOGGING_AT_INFO = ("worker", "watch")
 
 
 def log_level(args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[int, bool]:
-    """The level sharebot logs at ($SHAREBOT_LOG_LEVEL, default info; each -v one lower, each -q one higher),
-    and whether the HTTP client logs its requests too (-vv)."""
+    """The level sharebot logs at ($SHAREBOT_LOG_LEVEL, else info for worker and watch and warning for the
+    rest; each -v one lower, each -q one higher), and whether the HTTP client logs its requests too (-vv)."""
     given = environ.get("SHAREBOT_LOG_LEVEL", "").strip()
     if given and given.lower() not in LEVELS:
         raise Failure(f"SHAREBOT_LOG_LEVEL: {given!r} is not a level; one of {', '.join(LEVELS)}")
     verbose = getattr(args, "verbose", 0) + getattr(args, "verbose_after", 0)
     quiet = getattr(args, "quiet", 0) + getattr(args, "quiet_after", 0)
-    level = LEVELS[given.lower() or "info"] + 10 * (quiet - verbose)
+    default = "info" if getattr(args, "command", None) in LOGGING_AT_INFO else "warning"
+    level = LEVELS[given.lower() or default] + 10 * (quiet - verbose)
     return min(max(level, LEVELS["debug"]), LEVELS["critical"]), verbose >= 2
 
 
@@ -791,9 +794,10 @@ def _global_options(p: argparse.ArgumentParser, *, top: bool) -> None:
                         "worker and watch")
     p.add_argument("-v", "--verbose", action="count", dest="verbose" if top else "verbose_after",
                    default=0 if top else argparse.SUPPRESS,
-                   help="log more: -v debug, -vv also each HTTP request (default: $SHAREBOT_LOG_LEVEL, else info)")
+                   help="log more, a level per -v; -vv also logs each HTTP request (default: $SHAREBOT_LOG_LEVEL, "
+                        "else info for worker and watch, warning for the rest)")
     p.add_argument("-q", "--quiet", action="count", dest="quiet" if top else "quiet_after",
-                   default=0 if top else argparse.SUPPRESS, help="log less: -q warnings and errors only, -qq errors")
+                   default=0 if top else argparse.SUPPRESS, help="log less, a level per -q")
 
 
 def _with_global_options(parser: argparse.ArgumentParser) -> None:
