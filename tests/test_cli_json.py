@@ -141,3 +141,14 @@ def test_json_before_the_command_and_a_failure_keeps_stdout_json(room: Newsroom)
     assert result.exit_code == 1 and result.stdout == "" and result.stderr.count("\n") == 1
     result = run_sharebot("--json", "status", SLUG, "--config", str(room.config), env=room.env(), now=room.clock())
     assert result.exit_code == 1 and "nothing queued" in result.stderr  # --config after the command is taken
+
+
+def test_resolve_reports_the_settled_job(room: Newsroom):
+    room.telegram.drop_next(method="POST", after=True)  # sent, but the answer is lost: telegram cannot look
+    doubt = document(sharebot(room, "publish", SLUG, "--network", "telegram", "--json"), "publish")
+    [line] = doubt["accounts"]
+    assert line["state"] in ("unknown", "attention") and doubt["exit"] == 4
+    settled = document(sharebot(room, "queue", "resolve", str(line["job"]), "--posted", "https://t.me/sharebot_news/7",
+                                "--json"), "queue.changed")
+    assert settled["action"] == "resolve" and settled["job"]["state"] == "published"
+    assert settled["job"]["url"] == "https://t.me/sharebot_news/7"
