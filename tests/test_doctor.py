@@ -63,7 +63,7 @@ def test_doctor_on_the_bundled_config_lists_every_missing_credential_and_fails(t
     as_json = sharebot("--config", str(EXAMPLE_CONFIG), "doctor", "--json", env={"HOME": str(tmp_path)}, now=NOW)
     assert as_json.exit_code == 3
     doc = json.loads(as_json.stdout)
-    assert doc["version"] == 1 and doc["ok"] is False
+    assert doc["schema"] == "sharebot-json/1" and doc["kind"] == "doctor" and doc["ok"] is False
     credentials = {f["subject"] for f in doc["findings"] if f["check"] == "credentials" and f["level"] == "problem"}
     assert credentials == {"x", "bluesky", "mastodon", "linkedin", "facebook", "threads", "telegram"}
     assert {"check", "level", "subject", "message", "fix"} == set(doc["findings"][0])

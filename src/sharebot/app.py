@@ -36,6 +36,7 @@ from sharebot.pipeline import (
     select_accounts,
     taken_from,
 )
+from sharebot.progress import OnProgress, Progress, Stage
 from sharebot.queue import (
     Retracted,
     RetractResult,
@@ -52,7 +53,7 @@ from sharebot.scrub import one_line
 from sharebot.storage import open_store
 from sharebot.store import Store
 from sharebot.watch import WatchReport, check_interval, watch_once
-from sharebot.worker import Worker
+from sharebot.worker import Outcome, Worker
 
 Clock = Callable[[], datetime]
 
@@ -481,14 +482,27 @@ class WorkerReport(NamedTuple):
 
 def run_worker(settings: Settings, *, store: Store, adapters: Callable[[str], Adapter], clock: Clock, owner: str,
                concurrency: int, burst: bool, stop: threading.Event,
-               on_done: Callable[[WorkerReport], object] | None = None) -> int:
+               on_done: Callable[[WorkerReport], object] | None = None,
+               on_outcome: Callable[[Outcome], object] | None = None,
+               on_progress: OnProgress | None = None) -> int:
     """Post due jobs until `stop` (or, with `burst`, until none is due); returns how many it handled and
-    hands `on_done` the full report: where they ended, and the due jobs flagged accounts hold up."""
+    hands `on_done` the full report: where they ended, and the due jobs flagged accounts hold up.
+    `on_outcome` hears of each job as it is settled, `on_progress` how many are (Stage.POST)."""
     refresh_flags(settings, store)
     fingerprint_of = getattr(adapters, "fingerprint", None)
+    settled = 0
+
+    def told(outcome: Outcome) -> None:
+        nonlocal settled
+        settled += 1
+        if on_outcome is not None:
+            on_outcome(outcome)
+        if on_progress is not None:
+            on_progress(Progress(Stage.POST, settled, None, f"{outcome.account} {outcome.state or 'skipped'}"))
+
     with Worker(store, adapters, owner=owner, clock=clock, policy=retry_policy(settings),
                 concurrency=concurrency, lease_seconds=lease_seconds(settings), fingerprint=fingerprint_of,
-                housekeeping=history_retention(settings, store)) as worker:
+                housekeeping=history_retention(settings, store), on_outcome=told) as worker:
         handled = worker.run(burst=burst, stop=stop)
     if on_done is not None:
         on_done(WorkerReport(handled, worker.tally(), store.waiting_on_flags(clock()), store.account_flags()))
@@ -498,24 +512,27 @@ def run_worker(settings: Settings, *, store: Store, adapters: Callable[[str], Ad
 def run_watch(settings: Settings, *, store: Store, adapters: Callable[[str], Adapter], clock: Clock, owner: str,
               stop: threading.Event, on_report: Callable[[WatchReport], None], interval: float | None = None,
               backfill: int = 0, once: bool = False, post: bool = True, concurrency: int = 4,
-              on_posted: Callable[[WorkerReport], object] | None = None) -> WatchReport | None:
+              on_posted: Callable[[WorkerReport], object] | None = None,
+              on_outcome: Callable[[Outcome], object] | None = None,
+              on_progress: OnProgress | None = None) -> WatchReport | None:
     """Poll the sources (`watch.watch_once`), hand each poll's report to `on_report`, post what is due
     (unless `post` is False; each round's worker report goes to `on_posted`), then wait `interval` seconds
     (default: `[watch] interval`; at least `watch.MIN_INTERVAL`) on `stop`; until `stop` is set, or after one
-    round with `once`. `backfill` applies to the first poll. Returns the last poll's report (None if `stop`
-    was set before the first)."""
+    round with `once`. `backfill` applies to the first poll. `on_outcome` and `on_progress` hear what
+    `run_worker` says, and `on_progress` also how each poll (Stage.POLL) and backfill (Stage.ENQUEUE) goes.
+    Returns the last poll's report (None if `stop` was set before the first)."""
     if interval is None:
         wait = check_interval((settings.watch or WatchConfig()).interval, "watch.interval")
     else:
         wait = check_interval(interval, "interval")
     report = None
     while not stop.is_set():
-        report = watch_once(settings, store, now=clock(), backfill=backfill)
+        report = watch_once(settings, store, now=clock(), backfill=backfill, progress=on_progress)
         backfill = 0
         on_report(report)
         if post:
             run_worker(settings, store=store, adapters=adapters, clock=clock, owner=owner, concurrency=concurrency,
-                       burst=True, stop=stop, on_done=on_posted)
+                       burst=True, stop=stop, on_done=on_posted, on_outcome=on_outcome, on_progress=on_progress)
         if once:
             break
         stop.wait(wait)

@@ -1,8 +1,9 @@
 """Settings from `config/sharebot.toml` plus the environment (and `.env`).
 
 The config file is safe to commit: it names accounts, templates and sources, and refers to secrets only by
-environment-variable name. Values come from the environment passed in (the CLI passes os.environ) merged
-over `.env` next to the working directory. Relative paths in the file are relative to the file's folder.
+environment-variable name. Values come from the environment passed in (the CLI passes os.environ), then from
+`.env` next to the config file, then from `.env` in the working directory (README.md, "Secrets"). Relative
+paths in the file are relative to the file's folder.
 """
 
 from __future__ import annotations
@@ -106,8 +107,16 @@ def load_settings(
     dotenv_path: Path | None = None,
 ) -> Settings:
     """Read and check the config. `path` None means $SHAREBOT_CONFIG or config/sharebot.toml."""
-    merged_env = _environment(env, dotenv_path)
-    config_path = Path(path or merged_env.get("SHAREBOT_CONFIG") or DEFAULT_CONFIG)
+    if dotenv_path is not None:
+        merged_env = {**_dotenv(dotenv_path), **env}
+        config_path = Path(path or merged_env.get("SHAREBOT_CONFIG") or DEFAULT_CONFIG)
+    else:
+        here = _dotenv(Path(".env"))
+        config_path = Path(path or env.get("SHAREBOT_CONFIG") or here.get("SHAREBOT_CONFIG") or DEFAULT_CONFIG)
+        # The config's own .env wins over the working directory's: it belongs to the site the config names,
+        # wherever a cron job starts from; the environment wins over both.
+        beside = config_path.parent / ".env"
+        merged_env = {**here, **(_dotenv(beside) if not _same_file(beside, Path(".env")) else {}), **env}
     try:
         raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -119,15 +128,21 @@ def load_settings(
     return _parse(raw, config_path, merged_env, content_dir or merged_env.get("SHAREBOT_CONTENT_DIR"))
 
 
-def _environment(env: Mapping[str, str], dotenv_path: Path | None) -> dict[str, str]:
-    path = dotenv_path or Path(".env")
-    values: dict[str, str] = {}
-    if path.is_file():  # python-dotenv (with logging, tempfile, ...) costs ~8 ms to import: only when needed
-        from dotenv import dotenv_values
+def _dotenv(path: Path) -> dict[str, str]:
+    """The variables a .env file sets; none when there is no such file."""
+    if not path.is_file():
+        return {}
+    # python-dotenv (with logging, tempfile, ...) costs ~8 ms to import: only when there is a file to read
+    from dotenv import dotenv_values
 
-        values = {k: v for k, v in dotenv_values(path).items() if v is not None}
-    values.update(env)
-    return values
+    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
 
 
 def _parse(raw: Mapping[str, Any], path: Path, env: Mapping[str, str], content_dir: str | None) -> Settings:

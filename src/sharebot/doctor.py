@@ -32,7 +32,6 @@ from sharebot.models import Account
 from sharebot.networks import LINK_ONLY, NETWORKS
 from sharebot.times import aware_utc
 
-SCHEMA_VERSION = 1
 WARN_DAYS = 60
 TIMEOUT = 10.0
 
@@ -81,7 +80,7 @@ class DoctorReport(NamedTuple):
         return Exit.FAILED if self.problems else Exit.OK
 
     def to_dict(self) -> dict[str, Any]:
-        return {"version": SCHEMA_VERSION, "ok": not self.problems, "problems": len(self.problems),
+        return {"ok": not self.problems, "problems": len(self.problems),
                 "warnings": len(self.warnings), "findings": [f.to_dict() for f in self.findings]}
 
     def to_text(self) -> str:

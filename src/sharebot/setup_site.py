@@ -372,10 +372,13 @@ def _place(tmp: Path, target: Path, *, force: bool) -> None:
         raise ConfigError(f"init: {target}: exists; give --force to replace it") from None
 
 
-def init_site(given: Mapping[str, str | None], settings: Sequence[str] = (), *, config_path: Path, env_path: Path,
-              force: bool = False, ask: Ask | None = None, base: Path | None = None) -> InitResult:
+def init_site(given: Mapping[str, str | None], settings: Sequence[str] = (), *, config_path: Path,
+              env_path: Path | None = None, force: bool = False, ask: Ask | None = None,
+              base: Path | None = None) -> InitResult:
     """`sharebot init`: gather the answers (asking for missing ones when `ask` is given) and write both files.
-    `base` is the folder a relative source is read from (the current directory)."""
+    `base` is the folder a relative source is read from (the current directory); the `.env` goes beside the
+    config unless `env_path` says otherwise, since that is where sharebot reads it from any directory."""
+    env_path = Path(config_path).parent / ".env" if env_path is None else env_path
     if not force:  # before any question: there is no point answering them
         for path in (Path(config_path), Path(env_path)):
             if path.exists():

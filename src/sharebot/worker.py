@@ -67,7 +67,8 @@ class Worker:
                  clock: Callable[[], datetime], policy: RetryPolicy, concurrency: int = 4,
                  lease_seconds: float = 120, poll_seconds: float = 1.0, wait: Wait = first_done,
                  fingerprint: Callable[[str], str | None] | None = None,
-                 housekeeping: Callable[[datetime], object] | None = None) -> None:
+                 housekeeping: Callable[[datetime], object] | None = None,
+                 on_outcome: Callable[[Outcome], object] | None = None) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         self.store = store
@@ -82,6 +83,7 @@ class Worker:
         self.poll_seconds = poll_seconds
         self.housekeeping = housekeeping  # called with the clock's time before each claim (history retention)
         self.fingerprint = fingerprint  # account -> a fingerprint of its credentials, kept with a flag
+        self.on_outcome = on_outcome  # told of each outcome `run` records, as it is recorded
         self.finals: dict[int, JobState] = {}  # each job this worker recorded an outcome for: its last state
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"sharebot-{owner}")
 
@@ -134,16 +136,22 @@ class Worker:
         while not stop.is_set():
             free = self.concurrency - len(pending)
             settled, claimed = self._fill(pending, free) if free else ([], 0)
-            handled += len(settled)
+            handled += self._told(settled)
             if not pending:
                 if burst and not claimed:
                     break
                 if not claimed:
                     stop.wait(self.poll_seconds)
                 continue
-            handled += len(self._collect(pending, wait_all=False, timeout=self.poll_seconds))
-        handled += len(self._collect(pending, wait_all=True))  # stopped: record what is still in the air
+            handled += self._told(self._collect(pending, wait_all=False, timeout=self.poll_seconds))
+        handled += self._told(self._collect(pending, wait_all=True))  # stopped: record what is still in the air
         return handled
+
+    def _told(self, outcomes: list[Outcome]) -> int:
+        if self.on_outcome is not None:
+            for outcome in outcomes:
+                self.on_outcome(outcome)
+        return len(outcomes)
 
     # --- claiming, submitting, recording ---------------------------------------------------------
     def _fill(self, pending: dict[Future[Any], _Task], room: int) -> tuple[list[Outcome], int]:
