@@ -119,7 +119,7 @@ def cmd_publish(run: Run) -> None:
 
     with QueueSession(run.settings) as (store, adapters):
         report = app.publish(run.settings, publish_request(a), store=store, adapters=adapters, clock=run.clock,
-                             owner=owner_name("publish"))
+                             owner=owner_name("publish"), hand_off=True)
     run.echo(to_json(output.publish_json(report)) if a.json else output.publish_text(report),
              end="\n" if a.json else "")
     if report.failed:
@@ -325,7 +325,8 @@ def cmd_worker(run: Run) -> None:
     reports: list[Any] = []
     with QueueSession(run.settings) as (store, adapters):
         app.run_worker(run.settings, store=store, adapters=adapters, clock=run.clock, owner=owner_name("worker"),
-                       concurrency=run.args.concurrency, burst=run.args.burst, stop=stop, on_done=reports.append)
+                       concurrency=run.args.concurrency, burst=run.args.burst, stop=stop, on_done=reports.append,
+                       listen=not run.args.burst)
     run.echo(output.worker_text(reports[0]), end="")
     # A worker that runs until stopped ends as asked; a burst (cron) says how its jobs came out.
     if run.args.burst and reports[0].exit:
