@@ -237,3 +237,15 @@ def test_new_due_jobs_wake_a_listening_worker_on_postgres(room: Newsroom, pg_url
             second = listen(pg_url, other)  # PostgreSQL: every worker listens
             assert second is not None
             second.close()
+
+
+def test_without_a_worker_the_command_posts_itself_and_leaves_all_written_after_its_fast_exit(room: Newsroom) -> None:
+    """The console script ends with os._exit once `main` returned: its output and the queue must be complete."""
+    proc = subprocess.run([sys.executable, "-m", "sharebot", "--config", str(room.config), "publish", SLUG,
+                           "--network", ONLY, "--json"], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **room.env()}, cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert {a["state"] for a in json.loads(proc.stdout)["accounts"]} == {"published"}
+    with open_store(settings_of(room).database) as store:
+        assert {j.state for j in store.list_jobs()} == {JobState.PUBLISHED}
+    assert {c.split("@")[0] for c in claimed_by(room)} == {"claimed by publish"}
