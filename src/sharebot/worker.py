@@ -204,8 +204,9 @@ class Worker:
             return []
         holding = {job.id for _, job, _, _ in pending.values()}
         self._asked.update(asked)
-        done = [i for i in asked if i in self.finals and i not in holding]
-        rest = [i for i in asked if i not in holding and i not in self.finals]
+        # settled here already (not merely put back to wait: that one is claimed again like any other)
+        done = [i for i in asked if self.finals.get(i, S.QUEUED) is not S.QUEUED and i not in holding]
+        rest = [i for i in asked if i not in holding and i not in done]
         claimed = self.store.claim(self.owner, now=now, lease_until=until, limit=len(rest), ids=rest) if rest else []
         taken = {j.id for j in claimed}
         refused = [i for i in rest if i not in taken]
