@@ -249,3 +249,31 @@ def test_without_a_worker_the_command_posts_itself_and_leaves_all_written_after_
     with open_store(settings_of(room).database) as store:
         assert {j.state for j in store.list_jobs()} == {JobState.PUBLISHED}
     assert {c.split("@")[0] for c in claimed_by(room)} == {"claimed by publish"}
+
+
+def test_watch_between_polls_takes_the_posts_publish_hands_over(room: Newsroom) -> None:
+    settings = settings_of(room)
+    stop = threading.Event()
+    polled = threading.Event()
+    store, adapters = app.open_queue(settings), app.Adapters(settings)
+
+    def watch() -> None:
+        app.run_watch(settings, store=store, adapters=adapters, clock=room.clock, owner="watch@test", stop=stop,
+                      on_report=lambda report: polled.set(), interval=600)
+
+    thread = threading.Thread(target=watch)
+    thread.start()
+    try:
+        assert polled.wait(60)  # its first poll only records the articles there; now it waits 600 s for the next
+        path = socket_path(settings.database)
+        assert path is not None and path.exists()
+        result = publish(room, SLUG, "--network", ONLY)
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+        adapters.close()
+        store.close()
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count("published") == 2
+    assert claimed_by(room) == {"claimed by watch@test"}
+    assert not path.exists()
