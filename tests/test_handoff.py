@@ -277,3 +277,21 @@ def test_watch_between_polls_takes_the_posts_publish_hands_over(room: Newsroom) 
     assert result.stdout.count("published") == 2
     assert claimed_by(room) == {"claimed by watch@test"}
     assert not path.exists()
+
+
+def test_a_handed_job_the_worker_cannot_claim_is_refused_and_not_posted(room: Newsroom) -> None:
+    from sharebot import pipeline
+    from sharebot.handoff import hand_off
+    from sharebot.queue import cancel, enqueue
+
+    settings = settings_of(room)
+    with running_worker(room), open_store(settings.database) as store:
+        article = pipeline.load_article(settings, SLUG)
+        preview = pipeline.render_article(settings, article, pipeline.select_accounts(settings, networks=["x"]),
+                                          now=room.clock())
+        [job] = enqueue(store, SLUG, preview.posts, now=room.clock(), run_at=room.clock()).added
+        cancel(store, job.id, room.clock())  # canceled after publish queued it: no claim may take it
+        handed = hand_off(settings.database, store, [job], timeout=30)
+    assert handed is not None
+    assert (handed.settled, handed.refused, handed.waiting) == ({}, [job.id], [])
+    assert room.posted()["x"] == 0

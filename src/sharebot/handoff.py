@@ -60,7 +60,7 @@ def _schema(conn: Any) -> str:
 def socket_path(database: str) -> Path | None:
     """Where a worker on this SQLite queue listens; None for PostgreSQL, an in-memory queue, or a path too
     long for a Unix socket address."""
-    if is_postgres(database) or database in (":memory:", ""):
+    if is_postgres(database) or database in (":memory:", "") or not hasattr(socket, "AF_UNIX"):
         return None
     path = Path(database.removeprefix("sqlite:///") + ".sock")
     return path if len(os.fsencode(path)) <= _SUN_PATH_MAX else None
