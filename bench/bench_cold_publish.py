@@ -14,6 +14,9 @@ Commands, each posting a post of its own (the queue never posts an article twice
   crosspost only speaks https://, the shim sends its same requests over the local PDS's plain HTTP;
 - raw XRPC: `python bench/xrpc_post.py` (createSession + createRecord with the standard library).
 
+With SHAREBOT_BENCH_DATABASE_URL=postgresql://… a fifth command does the same with a worker on that PostgreSQL
+queue (LISTEN/NOTIFY hand-off; the database should be empty or the bench's own).
+
 Articles have no image: every command then makes the same kind of post (text, link facet; sharebot adds its
 link card without a thumbnail). sharebot uses its stored session (a first, unmeasured run stores it);
 crosspost and the raw script log in every time, which is what they do.
@@ -80,14 +83,15 @@ def install_crosspost() -> Path | None:
     return bin_js
 
 
-def write_site(root: Path, account: PDSAccount, pds_url: str, count: int) -> list[str]:
+def write_site(root: Path, account: PDSAccount, pds_url: str, count: int, pg_url: str | None) -> list[str]:
     content = root / "content"
     content.mkdir(parents=True)
     run = uuid.uuid4().hex[:8]
     slugs = [f"radweg-{run}-{i}" for i in range(count)]
     for i, slug in enumerate(slugs):
         (content / f"{slug}.md").write_text(ARTICLE.format(slug=slug, n=f"{run}-{i}"), encoding="utf-8")
-    for name in ("worker", "alone"):
+    for name in ("worker", "alone") + (("pg",) if pg_url else ()):
+        database = pg_url if name == "pg" else f"var/{name}.db"
         (root / f"{name}.toml").write_text(textwrap.dedent(f"""
             [site]
             name = "Bench"
@@ -95,7 +99,7 @@ def write_site(root: Path, account: PDSAccount, pds_url: str, count: int) -> lis
             [source]
             content = "content"
             [queue]
-            database = "var/{name}.db"
+            database = "{database}"
             [accounts.bluesky]
             network = "bluesky"
             handle = "{account.handle}"
@@ -129,7 +133,8 @@ def main(rounds: int = 9) -> str:
     sharebot = sharebot_bin()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        slugs = iter(write_site(root, account, pds.url, 3 * (rounds + 2)))
+        pg_url = os.environ.get("SHAREBOT_BENCH_DATABASE_URL")
+        slugs = iter(write_site(root, account, pds.url, 4 * (rounds + 2), pg_url))
 
         def unique_text() -> str:
             return f"Stadtrat beschließt neuen Radweg {uuid.uuid4().hex[:10]} https://nachrichten.sharebot-demo.de/r"
@@ -143,6 +148,9 @@ def main(rounds: int = 9) -> str:
                 [sys.executable, str(HERE / "xrpc_post.py"), pds.url, account.handle, unique_text()],
                 base | {"XRPC_PASSWORD": account.app_password}),
         }
+        if pg_url:
+            commands["sharebot publish, worker running (PostgreSQL)"] = lambda: (
+                [sharebot, "--config", "pg.toml", "publish", next(slugs), "--network", "bluesky"], env)
         if crosspost is not None:
             host = pds.url.split("://", 1)[1]
             commands["crosspost 1.0.4"] = lambda: (
@@ -151,8 +159,9 @@ def main(rounds: int = 9) -> str:
                         "BLUESKY_PASSWORD": account.app_password})
         # the stored session, and compiled bytecode, as an installed sharebot in use has them
         measure(commands["sharebot publish, no worker"]()[0], env, root)
-        worker = subprocess.Popen([sharebot, "--config", "worker.toml", "worker"], env=env, cwd=root,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        workers = [subprocess.Popen([sharebot, "--config", config, "worker"], env=env, cwd=root,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                   for config in ["worker.toml"] + (["pg.toml"] if pg_url else [])]
         try:
             for _ in range(100):  # the worker listens once its socket is there
                 if (root / "var" / "worker.db.sock").exists():
@@ -160,6 +169,8 @@ def main(rounds: int = 9) -> str:
                 time.sleep(0.1)
             else:
                 raise SystemExit("the worker never listened")
+            if pg_url:  # the PostgreSQL worker's first hand-off would otherwise find it still starting
+                measure(commands["sharebot publish, worker running (PostgreSQL)"]()[0], env, root)
             names = list(commands)
             walls: dict[str, list[float]] = {n: [] for n in names}
             rss: dict[str, list[float]] = {n: [] for n in names}
@@ -172,8 +183,9 @@ def main(rounds: int = 9) -> str:
                         walls[name].append(wall)
                         rss[name].append(peak)
         finally:
-            worker.send_signal(signal.SIGTERM)
-            worker.wait(timeout=60)
+            for worker in workers:
+                worker.send_signal(signal.SIGTERM)
+                worker.wait(timeout=60)
     return report(walls, rss, rounds, crosspost is not None)
 
 
@@ -185,7 +197,8 @@ def report(walls: dict[str, list[float]], rss: dict[str, list[float]], rounds: i
     for name in walls:
         row = f"| {name} | {statistics.median(walls[name]) * 1000:.0f} ms | {max(rss[name]):.0f} MB |"
         if with_crosspost and name != "crosspost 1.0.4":
-            target = {"sharebot publish, worker running": 0.7, "sharebot publish, no worker": 1.0}.get(name)
+            target = {"sharebot publish, worker running": 0.7, "sharebot publish, no worker": 1.0,
+                      "sharebot publish, worker running (PostgreSQL)": 0.7}.get(name)
             r = ratio(name, "crosspost 1.0.4")
             verdict = f" ({'meets' if r <= target else 'MISSES'} the ≤ {target}× target)" if target else ""
             row += f" **{r:.2f}×**{verdict} |"
