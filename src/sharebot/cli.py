@@ -179,7 +179,7 @@ def cmd_publish(run: Run) -> None:
 
     with QueueSession(run.settings) as (store, adapters):
         report = app.publish(run.settings, publish_request(a), store=store, adapters=adapters, clock=run.clock,
-                             owner=owner_name("publish"))
+                             owner=owner_name("publish"), hand_off=True)
     if run.json:
         run.emit(jsonout.publish(report, output.publish_json(report)))
     else:
@@ -523,7 +523,7 @@ def cmd_worker(run: Run) -> None:
     with QueueSession(run.settings) as (store, adapters):
         app.run_worker(run.settings, store=store, adapters=adapters, clock=run.clock, owner=owner_name("worker"),
                        concurrency=run.args.concurrency, burst=run.args.burst, stop=stop, on_done=events.done,
-                       **events.hooks())
+                       listen=not run.args.burst, **events.hooks())
     run.progress_done()
     report = events.reports[0]
     if not run.json:
@@ -1062,4 +1062,16 @@ def _quiet(out: TextIO) -> None:
 
 
 def entry() -> None:
-    sys.exit(main())
+    """The console script. By the time `main` returns every command has committed and closed its queue, written
+    its files and stopped its threads; what is left is the interpreter tearing down every module, which with
+    a network SDK's thousands of model classes loaded takes longer than many a post (0.2-2 s). Flushed, the
+    process ends without it."""
+    code = main()
+    if "logging" in sys.modules:  # handlers flushed and closed, as at a normal exit (not imported: none)
+        sys.modules["logging"].shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed or broken pipe: nothing more to say there
+            pass
+    os._exit(code)

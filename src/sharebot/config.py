@@ -28,7 +28,7 @@ DEFAULT_UTM = {"utm_source": "{network}", "utm_medium": "social", "utm_campaign"
 
 _SITE_KEYS = {"name", "base_url", "language", "timezone"}
 _QUEUE_NUMBERS = {"timeout_seconds": float, "retry_base_seconds": float, "retry_cap_seconds": float,
-                  "max_attempts": int, "lease_seconds": float}
+                  "max_attempts": int, "lease_seconds": float, "handoff_seconds": float}
 _QUEUE_KEYS = {"database", "state_dir", "keep_history", *_QUEUE_NUMBERS}
 _ACCOUNT_KEYS = {"network", "secrets", "template", "max_hashtags", "utm", "enabled", "schedule", "filter"}
 # A secrets table names variables (POSIX: upper-case letters, digits and underscores, not starting with a digit).

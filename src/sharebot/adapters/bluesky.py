@@ -178,7 +178,9 @@ class BlueskyAdapter(Adapter):
         data = delivery.data if delivery.data.get("rkey") else self.prepare(post, delivery)
         rkey, created_at = str(data["rkey"]), str(data["created_at"])
         parent_uri = parent.remote_id if parent else None
-        found = self._lookup(rkey, delivery.now, post, parent_uri)
+        # On the queue's first attempt nothing can be at this key yet: no getRecord round trip. Should a record
+        # be there after all, createRecord refuses the key and the lookup below finds it.
+        found = self._lookup(rkey, delivery.now, post, parent_uri) if delivery.attempt != 1 else None
         if found:  # an earlier attempt made it; creating again at this rkey would answer HTTP 500
             log.info("bluesky %s: %s already exists", self.account.name, found.remote_id)
             return found
@@ -346,7 +348,9 @@ class BlueskyAdapter(Adapter):
             if not isinstance(error, AuthError) or self._logins > logins:
                 raise error from exc
             log.info("bluesky %s: session not accepted (%s); logging in again", self.account.name, error.detail)
-        self._password_login(client, now)
+        with self._connecting:  # threads whose token died together: the first logs in, the rest use its session
+            if self._logins == logins:
+                self._password_login(client, now)
         try:
             return fn(client)
         except failures as exc:
