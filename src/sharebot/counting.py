@@ -194,33 +194,36 @@ def _joining() -> Any:
 
     # Code points that can join a neighbour into one cluster: every Grapheme_Cluster_Break value but Other,
     # Control and LF (so CR, Extend, ZWJ, SpacingMark, Prepend, Regional_Indicator, Hangul jamo/syllables).
-    return regex.compile(r"[^\p{GCB=Other}\p{GCB=Control}\p{GCB=LF}]+")
+    # A match is a run of them, continued across one or two code points that cannot join: runs that close
+    # share or touch a neighbour, and segmenting them together gives the same clusters in one call (one,
+    # not thousands, for a title of ZWJ families).
+    joins, alone = r"[^\p{GCB=Other}\p{GCB=Control}\p{GCB=LF}]", r"[\p{GCB=Other}\p{GCB=Control}\p{GCB=LF}]"
+    return regex.compile(f"{joins}+(?:{alone}{{1,2}}{joins}+)*")
+
+
+@functools.cache
+def _cluster() -> Any:
+    import regex
+
+    return regex.compile(r"\X")
 
 
 def joining_chunks(text: str) -> list[tuple[int, int]]:
     """(start, end) of the stretches of `text` where grapheme clusters need segmenting: each run of characters
     that can join a neighbour, with the character before it (its base) and the one after it (a ZWJ or a
-    conjunct may join it), merged where they touch. Outside them every code point is a cluster."""
+    conjunct may join it), merged where they overlap or touch. Outside them every code point is a cluster."""
     if text.isascii() and "\r" not in text:
         return []
-    chunks: list[tuple[int, int]] = []
-    for run in _joining().finditer(text):
-        start, end = max(run.start() - 1, 0), min(run.end() + 1, len(text))
-        if chunks and start < chunks[-1][1]:
-            chunks[-1] = (chunks[-1][0], end)
-        else:
-            chunks.append((start, end))
-    return chunks
+    size = len(text)
+    return [(max(run.start() - 1, 0), min(run.end() + 1, size)) for run in _joining().finditer(text)]
 
 
 def graphemes(text: str) -> int:
     """Extended grapheme clusters (UAX #29, Unicode 15.1+ via `regex`). Only the stretches around characters
     that can join a neighbour are segmented; every other code point is one cluster by itself."""
-    import regex
-
-    total = len(text)
+    total, cluster = len(text), _cluster()
     for start, end in joining_chunks(text):
-        total += len(regex.findall(r"\X", text[start:end])) - (end - start)
+        total += len(cluster.findall(text[start:end])) - (end - start)
     return total
 
 

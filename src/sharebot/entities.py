@@ -204,8 +204,12 @@ def _last_tld_dot(text: str, pos: int, end: int) -> int:
     longest = max(map(len, tlds))
     dot = text.rfind(".", pos, end)
     while dot >= 0:
-        after = text[dot + 1:min(dot + 1 + longest, end)].lower()
-        if after.startswith("xn--") or any(after[:n] in tlds for n in range(1, len(after) + 1)):
+        if text.startswith(("xn--", "XN--", "Xn--", "xN--"), dot + 1, end):
+            return dot
+        # A TLD holds no punctuation or space: only prefixes of the label after the dot can be one.
+        label = _DOMAIN_RUN.match(text, dot + 1, min(dot + 1 + longest, end))
+        after = label.group().lower() if label else ""
+        if any(after[:n] in tlds for n in range(1, len(after) + 1)):
             return dot
         dot = text.rfind(".", pos, dot)
     return -1

@@ -183,6 +183,7 @@ class FacebookRules(Rules):
 
 class ThreadsRules(Rules):
     unit = "characters (emoji as UTF-8 bytes)"
+    max_code_points_per_unit = 1  # a code point counts one or more (UTF-16 units, or bytes of an emoji)
     default_template = "{title}\n\n{teaser}\n\n{hashtags}"
     link_placement = "field"  # link_attachment gives the card
     default_max_hashtags = 1  # Threads links one topic tag per post
