@@ -6,11 +6,14 @@ Each helper here is compared with a slow reference written the obvious way: segm
 
 from __future__ import annotations
 
+import unicodedata
+from collections.abc import Callable
+
 import regex
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sharebot import counting, entities
+from sharebot import counting, entities, fitting
 
 JOINERS = st.sampled_from(["a", "ä", "\r", "\n", "\r\n", "e\u0301", "\u0301", "\u200d", "👨\u200d👩\u200d👧", "🇩🇪", "🇦",
                            "\u0915\u094d\u0937", "\u0915\u094d", "\u1100\u1161\u11a8", "가", "👍🏽", "🏽", "x\u0903",
@@ -66,3 +69,111 @@ def test_last_tld_dot_looks_only_at_the_label_after_each_dot(labels: list[str], 
     pos = data.draw(st.integers(0, len(text)))
     end = data.draw(st.integers(pos, len(text)))
     assert entities._last_tld_dot(text, pos, end) == reference_last_tld_dot(text, pos, end)
+
+
+# --- fitting: windows and galloping give what the whole text, bisected, gives ---------------------------------
+
+WORDS = st.sampled_from([
+    "Wort", "und", "Bundestagswahl", "e\u0301t\u00e9", "日本語", "新闻报道，", "中文。", "👨\u200d👩\u200d👧\u200d👦", "🇩🇪",
+    "https://example.com/a_(b)?x=1", "example.org", "https://example.com/wahl,", "#Wahl2025", "@alice", "$AAPL",
+    "@alice@mastodon.social", "x." * 30 + "de", "https://" + "p" * 300, "—", "…", ",", "(", "\u0600", "Satz.", "Ja!",
+    "S.\u00a05", "שלום", "\u0915\u094d\u0937", "\x1c", "a\u3000b",
+])
+GAPS = st.sampled_from([" ", " ", "\n", "  ", "", ", ", ". ", "\t"])
+
+
+@st.composite
+def long_text(draw: st.DrawFn) -> str:
+    """NFC text of up to a few thousand characters: windows of 1,024 are crossed."""
+    words = draw(st.lists(st.tuples(WORDS, GAPS), min_size=1, max_size=30))
+    chunk = unicodedata.normalize("NFC", "".join(w + g for w, g in words))
+    return chunk * draw(st.integers(1, max(1, 2000 // len(chunk))))
+
+
+def whole_points(text: str) -> list[int]:
+    return fitting._Cutter(text, "…").cut_points()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=long_text(), data=st.data())
+def test_a_window_has_the_cut_points_and_candidates_of_the_whole_text(text: str, data: st.DataObject) -> None:
+    window = data.draw(st.integers(1, len(text)), label="window")
+    end = fitting._region_end(text, window)
+    assert window <= end <= len(text)
+    part = fitting._Cutter(text[:end], "…")
+    whole = fitting._Cutter(text, "…")
+    below = [p for p in whole_points(text) if p < window]
+    assert [p for p in part.cut_points() if p < window] == below
+    for p in below[:5] + below[-5:]:
+        assert part.build(p) == whole.build(p)
+
+
+def reference_longest(cutter: fitting._Cutter, points: list[int], fits: Callable[[str], bool]) -> tuple[int, str]:
+    """Every cut point tried: the last whose candidate is not empty and fits."""
+    found, best = -1, ""
+    for k, point in enumerate(points):
+        candidate = cutter.build(point)
+        if candidate and fits(candidate):
+            found, best = k, candidate
+    return found, best
+
+
+MEASURES: dict[str, Callable[[str], int]] = {
+    "len": len, "graphemes": counting.graphemes, "utf16": counting.utf16_length, "utf8": counting.utf8_length,
+}
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=long_text(), measure=st.sampled_from(sorted(MEASURES)), data=st.data())
+def test_galloping_finds_the_longest_cut_that_fits(text: str, measure: str, data: st.DataObject) -> None:
+    size = MEASURES[measure]
+    limit = data.draw(st.integers(0, size(text) + 2), label="limit")
+
+    def fits(t: str) -> bool:
+        return size(t) <= limit
+
+    whole = fitting._Cutter(text, "…")
+    points = whole.cut_points()
+    index, best, _ = fitting._search(whole, points, fits)
+    assert (index, best) == reference_longest(whole, points, fits)
+    if fitting._bisect(whole, points, fits)[0] >= 0:  # the plain bisection agrees where it finds a cut
+        assert fitting._bisect(whole, points, fits) == (index, best)
+    expected = text if fits(text) else best
+    if not expected and regex.search(r"[\p{Han}\p{Hiragana}\p{Katakana}]", text):
+        ideographs = whole.cut_points(between_ideographs=True)
+        expected = reference_longest(whole, ideographs, fits)[1]
+    assert fitting.shorten(text, fits) == expected
+
+
+def test_galloping_skips_cuts_that_leave_nothing() -> None:
+    # "— …" leaves nothing at the first cut; the plain bisection, landing there, gave up on the text
+    text = "— " * 3 + "eins zwei drei vier fünf sechs sieben"
+    cutter = fitting._Cutter(text, "…")
+    points = cutter.cut_points()
+    assert cutter.build(points[0]) == "" and cutter.solid_start() == 6
+    assert fitting._search(cutter, points, lambda t: len(t) <= 11)[:2] == (3, "— — — eins…")
+    assert fitting.shorten(text, lambda t: len(t) <= 11) == "— — — eins…"
+
+
+def reference_sentences(text: str, fits: Callable[[str], bool], at_least: int) -> str:
+    best = ""
+    for end in fitting.sentence_ends(text):
+        if end >= at_least and fits(text[:end].rstrip()):
+            best = text[:end].rstrip()
+    return best
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=long_text(), data=st.data())
+def test_whole_sentences_in_windows_are_those_of_the_whole_text(text: str, data: st.DataObject) -> None:
+    limit = data.draw(st.integers(0, len(text) + 2), label="limit")
+    at_least = data.draw(st.integers(0, limit), label="at_least")
+    calls: list[str] = []
+
+    def fits(t: str) -> bool:
+        calls.append(t)
+        return len(t) <= limit
+
+    result = fitting.longest_whole_sentences(text, fits, at_least=at_least)
+    assert result == reference_sentences(text, lambda t: len(t) <= limit, at_least)
+    assert len(calls) <= 3 * len(fitting.sentence_ends(text)).bit_length() + 2  # O(log n), not one per end
