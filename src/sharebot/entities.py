@@ -67,6 +67,11 @@ def twitter_tld_set() -> frozenset[str]:
     return frozenset((twitter_text_data.TLDS_COUNTRY + twitter_text_data.TLDS_GENERIC).split())
 
 
+@functools.cache
+def _longest_tld() -> int:
+    return max(map(len, twitter_tld_set()))
+
+
 def _tld_alternation() -> str:
     # Longest first, so `community` is tried before `com` (the lookahead then decides).
     return "|".join(re.escape(t) for t in sorted(twitter_tld_set(), key=lambda t: (-len(t), t)))
@@ -200,8 +205,7 @@ def _url_matches(text: str) -> list[tuple[re.Match[str], str]]:
 def _last_tld_dot(text: str, pos: int, end: int) -> int:
     """The last dot in [pos, end) that a TLD (or "xn--") can follow, or -1: where what follows the dot starts
     with one. Searched from the end, so a long run of labels costs one pass at most."""
-    tlds = twitter_tld_set()
-    longest = max(map(len, tlds))
+    tlds, longest = twitter_tld_set(), _longest_tld()
     dot = text.rfind(".", pos, end)
     while dot >= 0:
         if text.startswith(("xn--", "XN--", "Xn--", "xN--"), dot + 1, end):

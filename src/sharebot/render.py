@@ -5,6 +5,7 @@ What this returns is what goes out: the queue stores it and the worker sends it 
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import string
@@ -127,7 +128,8 @@ def render(article: Article, account: Account, *, templates: Mapping[str, str], 
                    slug=article.slug)
     limit = rules.default_max_hashtags if account.max_hashtags is None else account.max_hashtags
     tags = hashtags(article.tags, limit=limit, text=f"{title}\n{teaser}")
-    escaped = (spec.escape if escape else None) or _as_is
+    # Fitting fills the template again for each candidate: each field is escaped once per distinct value.
+    escaped = functools.lru_cache(maxsize=64)((spec.escape if escape else None) or _as_is)
     values = {
         "title": title, "teaser": teaser, "link": link, "hashtags": " ".join(tags),
         "section": nfc(article.section), "author": nfc(article.author), "site": nfc(site_name),
