@@ -177,3 +177,15 @@ def test_whole_sentences_in_windows_are_those_of_the_whole_text(text: str, data:
     result = fitting.longest_whole_sentences(text, fits, at_least=at_least)
     assert result == reference_sentences(text, lambda t: len(t) <= limit, at_least)
     assert len(calls) <= 3 * len(fitting.sentence_ends(text)).bit_length() + 2  # O(log n), not one per end
+
+
+def reference_domain_length(domain: str) -> int | None:
+    sizes = [len(label) if label.isascii() else 4 + len(label.encode("punycode")) for label in domain.split(".")]
+    return None if any(not 1 <= size <= 63 for size in sizes) else sum(sizes) + len(sizes) - 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from("aZ-9äß日👨\u200d"), max_size=70), min_size=1, max_size=4))
+def test_domain_length_skips_encoding_only_labels_already_too_long(labels: list[str]) -> None:
+    domain = ".".join(labels)
+    assert entities._encoded_domain_length(domain) == reference_domain_length(domain)

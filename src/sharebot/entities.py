@@ -237,11 +237,23 @@ def _encoded_domain_length(domain: str) -> int | None:
     """Length of the punycode form, or None if a label is empty or longer than 63 once encoded."""
     total = len(domain.split(".")) - 1
     for label in domain.split("."):
-        size = len(label) if label.isascii() else 4 + len(label.encode("punycode"))
+        size = _label_length(label)
         if not 1 <= size <= MAX_LABEL_LENGTH:
             return None
         total += size
     return total
+
+
+@functools.lru_cache(maxsize=4096)
+def _label_length(label: str) -> int:
+    """A label's length in the DNS: as typed if ASCII, else "xn--" and its punycode, which is at least one
+    character per code point (a longer label is over the limit without encoding it: the stdlib's punycode
+    is pure Python, ~1 ms for an emoji label, and hostile text repeats such labels thousands of times)."""
+    if label.isascii():
+        return len(label)
+    if 4 + len(label) > MAX_LABEL_LENGTH:
+        return 4 + len(label)
+    return 4 + len(label.encode("punycode"))
 
 
 def _url_length_ok(url: str, protocol: str, domain: str, *, protocol_counted_twice: bool, lead: str = "") -> bool:
