@@ -77,7 +77,7 @@ WORDS = st.sampled_from([
     "Wort", "und", "Bundestagswahl", "e\u0301t\u00e9", "日本語", "新闻报道，", "中文。", "👨\u200d👩\u200d👧\u200d👦", "🇩🇪",
     "https://example.com/a_(b)?x=1", "example.org", "https://example.com/wahl,", "#Wahl2025", "@alice", "$AAPL",
     "@alice@mastodon.social", "x." * 30 + "de", "https://" + "p" * 300, "—", "…", ",", "(", "\u0600", "Satz.", "Ja!",
-    "S.\u00a05", "שלום", "\u0915\u094d\u0937", "\x1c", "a\u3000b",
+    "S.\u00a05", "שלום", "\u0915\u094d\u0937", "\x1c", "a\u3000b", "über.example.de/wahl", "日本.jp",
 ])
 GAPS = st.sampled_from([" ", " ", "\n", "  ", "", ", ", ". ", "\t"])
 
@@ -189,3 +189,18 @@ def reference_domain_length(domain: str) -> int | None:
 def test_domain_length_skips_encoding_only_labels_already_too_long(labels: list[str]) -> None:
     domain = ".".join(labels)
     assert entities._encoded_domain_length(domain) == reference_domain_length(domain)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=long_text(), ideographs=st.booleans())
+def test_entities_found_next_to_a_cut_are_those_of_the_whole_text(text: str, ideographs: bool) -> None:
+    local = fitting._Cutter(text, "…")  # finds entities only around the cuts it is asked about
+    whole = fitting._Cutter(text, "…")
+    covered, inside = whole._entities()
+    points = local.cut_points(between_ideographs=ideographs)
+    assert points == whole.cut_points(between_ideographs=ideographs)
+    assert all(not inside[p] for p in points)
+    for p in points[:20] + points[-20:]:
+        assert local.build(p) == whole.build(p)
+    for i in range(0, len(text), 7):
+        assert local._splits(i) == bool(inside[i]) and local._covers(i, i + 1) == bool(covered[i])

@@ -70,6 +70,15 @@ def _entity_spans(text: str) -> list[entities.Span]:
     return spans + entities.find_mentions(text, style="mastodon")
 
 
+def _marks(text: str) -> tuple[bytearray, bytearray]:
+    """For each character of `text`, 1 if it belongs to an entity; for each index, 1 if a cut there splits one."""
+    covered, inside = bytearray(len(text)), bytearray(len(text) + 1)
+    for span in _entity_spans(text):
+        covered[span.start:span.end] = b"\x01" * (span.end - span.start)
+        inside[span.start + 1:span.end] = b"\x01" * (span.end - span.start - 1)
+    return covered, inside
+
+
 def _region_end(text: str, window: int) -> int:
     """Where the analysis of `text` for cuts before `window` can stop: just past the first space or line break
     at or after `window` (no entity runs across it), else `_MARGIN` further on; len(text) at most."""
@@ -89,6 +98,7 @@ class _Cutter:
         self._starts: list[int] | None = None
         self._covered: bytearray | None = None
         self._inside: bytearray | None = None
+        self._local: dict[tuple[int, int], tuple[int, bytearray, bytearray]] = {}
 
     @property
     def starts(self) -> list[int]:
@@ -97,14 +107,39 @@ class _Cutter:
         return self._starts
 
     def _entities(self) -> tuple[bytearray, bytearray]:
+        """Whether each character belongs to an entity (never stripped) and whether cutting before it would
+        split one, for the whole text."""
         if self._covered is None or self._inside is None:
-            size = len(self.text)
-            self._covered = bytearray(size)  # character belongs to an entity: never stripped
-            self._inside = bytearray(size + 1)  # cutting here would split an entity
-            for span in _entity_spans(self.text):
-                self._covered[span.start:span.end] = b"\x01" * (span.end - span.start)
-                self._inside[span.start + 1:span.end] = b"\x01" * (span.end - span.start - 1)
+            self._covered, self._inside = _marks(self.text)
         return self._covered, self._inside
+
+    def _around(self, i: int, j: int) -> tuple[int, bytearray, bytearray]:
+        """(offset, covered, inside) as `_entities` gives them, for the stretch around [i, j) from the space or
+        line break before it (no entity runs across one, and each finder sees it as it sees it in the whole
+        text) to the one after it: a cut in a long text needs the entities next to it only."""
+        text = self.text
+        start = max(text.rfind(" ", 0, i), text.rfind("\n", 0, i), 0)
+        after = _ENTITY_END.search(text, j)
+        end = after.end() if after else len(text)
+        if (start, end) not in self._local:
+            self._local[start, end] = (start, *_marks(text[start:end]))
+        return self._local[start, end]
+
+    def _covers(self, i: int, j: int) -> bool:
+        """Some character in [i, j) belongs to an entity."""
+        if self._covered is not None:
+            return self._covered.find(1, i, j) >= 0
+        offset, covered, _ = self._around(i, j)
+        return covered.find(1, i - offset, j - offset) >= 0
+
+    def _splits(self, i: int) -> bool:
+        """Cutting before text[i] would split an entity (never at a space or line break)."""
+        if self.text[i] in " \n":
+            return False
+        if self._inside is not None:
+            return bool(self._inside[i])
+        offset, _, inside = self._around(i, i + 1)
+        return bool(inside[i - offset])
 
     def cut_points(self, *, between_ideographs: bool = False) -> list[int]:
         """Grapheme boundaries that end a word: before whitespace, or after CJK sentence punctuation; with
@@ -128,16 +163,15 @@ class _Cutter:
             ideographs = between_ideographs and _ideographic(prev[-1]) and _ideographic(text[i])
             if word_end or ideographs or (prev in _CJK_BREAKS and not _breaks(text[i])):
                 points.append(i)
-        if points:
-            inside = self._entities()[1]
-            points = [i for i in points if not inside[i]]
-        return points
+        if sum(text[i] not in " \n" for i in points) > 64:
+            self._entities()  # many cuts that could be inside an entity: find them all at once
+        return [i for i in points if not self._splits(i)]
 
     def _strippable(self, k: int) -> bool:
         """Grapheme k may be dropped from the end of a cut: punctuation or space, and no part of an entity."""
         first, text = self.starts[k], self.text
-        return not self._entities()[0][first] and all(c in _STRIP or c.isspace()
-                                                       for c in text[first:self.starts[k + 1]])
+        return not self._covers(first, first + 1) and all(c in _STRIP or c.isspace()
+                                                           for c in text[first:self.starts[k + 1]])
 
     def solid_start(self) -> int:
         """Start of the first grapheme that `build` keeps: a cut at or before it leaves nothing."""
@@ -161,7 +195,7 @@ class _Cutter:
         word = end
         while word > 0 and not text[word - 1].isspace():
             word -= 1
-        if not self.ellipsis[0].isspace() and self._entities()[0].find(1, word, end) >= 0:
+        if not self.ellipsis[0].isspace() and self._covers(word, end):
             return text[:end] + " " + self.ellipsis
         return text[:end] + self.ellipsis
 
