@@ -17,16 +17,18 @@ from sharebot import counting, entities, fitting
 
 JOINERS = st.sampled_from(["a", "ä", "\r", "\n", "\r\n", "e\u0301", "\u0301", "\u200d", "👨\u200d👩\u200d👧", "🇩🇪", "🇦",
                            "\u0915\u094d\u0937", "\u0915\u094d", "\u1100\u1161\u11a8", "가", "👍🏽", "🏽", "x\u0903",
-                           "\u0600a", "\u0600", "日", " ", "\ufe0f", "#\ufe0f\u20e3", "\U000e0067", "\u0e33", ".", "xy"])
+                           "\u0600a", "\u0600", "日", " ", "\ufe0f", "#\ufe0f\u20e3", "\U000e0067", "\u0e33", ".", "xy",
+                           "abcdefgh", "Wort und Wort"])
 JOINING = regex.compile(r"[^\p{GCB=Other}\p{GCB=Control}\p{GCB=LF}]+")
 
 
 def reference_chunks(text: str) -> list[tuple[int, int]]:
-    """Each run of joining characters with one neighbour on each side, merged where two overlap or touch."""
+    """Each run of joining characters with one neighbour on each side, merged where at most JOIN_ACROSS
+    characters that cannot join lie between two runs."""
     chunks: list[tuple[int, int]] = []
     for run in JOINING.finditer(text):
         start, end = max(run.start() - 1, 0), min(run.end() + 1, len(text))
-        if chunks and start <= chunks[-1][1]:
+        if chunks and start - chunks[-1][1] <= counting.JOIN_ACROSS - 2:
             chunks[-1] = (chunks[-1][0], end)
         else:
             chunks.append((start, end))
@@ -204,3 +206,13 @@ def test_entities_found_next_to_a_cut_are_those_of_the_whole_text(text: str, ide
         assert local.build(p) == whole.build(p)
     for i in range(0, len(text), 7):
         assert local._splits(i) == bool(inside[i]) and local._covers(i, i + 1) == bool(covered[i])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from("ab \n\t\x1c\x1f\x85\xa0\u2007\u3000👨\u200d."), max_size=40), st.data())
+def test_word_start_is_after_the_last_character_isspace_calls_a_space(text: str, data: st.DataObject) -> None:
+    end = data.draw(st.integers(0, len(text)))
+    word = end
+    while word > 0 and not text[word - 1].isspace():
+        word -= 1
+    assert fitting._word_start(text, end) == word

@@ -188,17 +188,20 @@ def x_weighted_length(text: str, config: XConfig = X_V3) -> int:
     return parse_x(text, config).weighted_length
 
 
+JOIN_ACROSS = 16
+
+
 @functools.cache
 def _joining() -> Any:
     import regex
 
     # Code points that can join a neighbour into one cluster: every Grapheme_Cluster_Break value but Other,
     # Control and LF (so CR, Extend, ZWJ, SpacingMark, Prepend, Regional_Indicator, Hangul jamo/syllables).
-    # A match is a run of them, continued across one or two code points that cannot join: runs that close
-    # share or touch a neighbour, and segmenting them together gives the same clusters in one call (one,
-    # not thousands, for a title of ZWJ families).
+    # A match is a run of them, continued across up to JOIN_ACROSS code points that cannot join: each of those
+    # is a cluster of its own either way, and segmenting close runs together costs one call (one, not
+    # thousands, for a title of ZWJ families) instead of one each.
     joins, alone = r"[^\p{GCB=Other}\p{GCB=Control}\p{GCB=LF}]", r"[\p{GCB=Other}\p{GCB=Control}\p{GCB=LF}]"
-    return regex.compile(f"{joins}+(?:{alone}{{1,2}}{joins}+)*")
+    return regex.compile(f"{joins}+(?:{alone}{{1,{JOIN_ACROSS}}}{joins}+)*")
 
 
 @functools.cache
@@ -211,7 +214,8 @@ def _cluster() -> Any:
 def joining_chunks(text: str) -> list[tuple[int, int]]:
     """(start, end) of the stretches of `text` where grapheme clusters need segmenting: each run of characters
     that can join a neighbour, with the character before it (its base) and the one after it (a ZWJ or a
-    conjunct may join it), merged where they overlap or touch. Outside them every code point is a cluster."""
+    conjunct may join it), merged where at most JOIN_ACROSS - 2 characters lie between. Outside them every
+    code point is a cluster."""
     if text.isascii() and "\r" not in text:
         return []
     size = len(text)

@@ -19,6 +19,7 @@ import functools
 import re
 import unicodedata
 from collections.abc import Callable
+from typing import Any
 
 from sharebot import counting, entities
 
@@ -43,6 +44,22 @@ _AFTER_CJK_BREAK = re.compile(f"(?<=[{''.join(sorted(_CJK_BREAKS))}])")
 _IDEOGRAPHS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _BETWEEN_IDEOGRAPHS = re.compile(f"(?<=[{_IDEOGRAPHS}])(?=[{_IDEOGRAPHS}])")
 _ANY_IDEOGRAPH = re.compile(f"[{_IDEOGRAPHS}]")
+
+
+@functools.cache
+def _last_space() -> Any:
+    import regex
+
+    # What str.isspace calls a space (`regex`'s \s leaves out U+001C-U+001F), searched backwards: a word
+    # thousands of emoji long costs one scan, not a step per character.
+    spaces = "".join(re.escape(ch) for ch in map(chr, range(0x3001)) if ch.isspace())
+    return regex.compile(f"(?r)[{spaces}]")
+
+
+def _word_start(text: str, end: int) -> int:
+    """Start of the word that ends at `end`: just after the last whitespace before it, or 0."""
+    space = _last_space().search(text, 0, end)
+    return space.end() if space else 0
 
 
 def _breaks(ch: str) -> bool:
@@ -192,9 +209,7 @@ class _Cutter:
             return text[:end]
         # "…" straight after a link, mention, hashtag or cashtag becomes part of it or breaks it: Bluesky
         # links any non-space run after http(s)://, and "$AAPL…" is no cashtag. A space keeps them apart.
-        word = end
-        while word > 0 and not text[word - 1].isspace():
-            word -= 1
+        word = _word_start(text, end)
         if not self.ellipsis[0].isspace() and self._covers(word, end):
             return text[:end] + " " + self.ellipsis
         return text[:end] + self.ellipsis
@@ -353,9 +368,7 @@ def _up_to(text: str, ends: list[int], k: int) -> str:
 
 
 def _abbreviation(text: str, dot: int) -> bool:
-    word = dot
-    while word > 0 and not text[word - 1].isspace():
-        word -= 1
+    word = _word_start(text, dot)
     token = text[word:dot].lstrip("(\"'„‚«‹“‘[")
     if not token:
         return False
