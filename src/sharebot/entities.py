@@ -569,15 +569,18 @@ def find_twitter_emoji_sequences(text: str) -> list[Span]:
         return []  # every sequence has a joiner, a selector, a keycap mark or an astral second code point
     sequences, longest, seconds = _twitter_emoji()
     spans: list[Span] = []
+    known: dict[str, int] = {}  # the longest sequence at the start of each stretch seen (hostile text repeats)
     at = 1
     while (m := seconds.search(text, at)) is not None:
         i, at = m.start() - 1, m.start() + 1
         if text[i] not in longest:
             continue
-        for size in range(min(longest[text[i]], len(text) - i), 1, -1):
+        stretch = text[i:i + longest[text[i]]]
+        if stretch not in known:
+            known[stretch] = next((size for size in range(len(stretch), 1, -1) if stretch[:size] in sequences), 0)
+        size = known[stretch]
+        if size:
             piece = text[i:i + size]
-            if piece in sequences:
-                spans.append(Span(i, i + size, piece, "emoji", piece))
-                at = i + size + 1  # the next one starts at i + size at the earliest
-                break
+            spans.append(Span(i, i + size, piece, "emoji", piece))
+            at = i + size + 1  # the next one starts at i + size at the earliest
     return spans
