@@ -216,7 +216,7 @@ def _shorten(rules: Rules, fill: Callable[[Mapping[str, str]], str], values: Map
     def fits(t: str) -> bool:
         return rules.fits(fill({**values, field: t}))
 
-    text = nfc(values[field])
+    text = values[field]  # NFC already (`render`), and a prefix of an NFC text is NFC
     cut = fitting.shorten(text, fits, avoid_ending=_DANGLING)
     kept = len(cut.rstrip("…").rstrip())
     # The longest run of whole sentences that fits needs no ellipsis at all.
