@@ -14,6 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sharebot import counting, entities, fitting
+from sharebot.models import Network
+from sharebot.networks import NETWORKS
 
 JOINERS = st.sampled_from(["a", "ä", "\r", "\n", "\r\n", "e\u0301", "\u0301", "\u200d", "👨\u200d👩\u200d👧", "🇩🇪", "🇦",
                            "\u0915\u094d\u0937", "\u0915\u094d", "\u1100\u1161\u11a8", "가", "👍🏽", "🏽", "x\u0903",
@@ -216,3 +218,14 @@ def test_word_start_is_after_the_last_character_isspace_calls_a_space(text: str,
     while word > 0 and not text[word - 1].isspace():
         word -= 1
     assert fitting._word_start(text, end) == word
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=long_text(), network=st.sampled_from(sorted(NETWORKS, key=lambda n: n.value)))
+def test_every_network_counts_each_space_and_line_break(text: str, network: Network) -> None:
+    # Rules.fits refuses a text with more spaces and line breaks than the limit without measuring it.
+    rules = NETWORKS[network].rules.for_options({})
+    text = text.replace("\t", "\n")[:3000]
+    assert rules.length(text) >= text.count(" ") + text.count("\n")
+    rules.limit = text.count(" ") + text.count("\n") - 1
+    assert rules.limit < 0 or not rules.fits(text)
