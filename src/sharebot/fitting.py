@@ -295,18 +295,20 @@ def _search(cutter: _Cutter, points: list[int], fits: Callable[[str], bool], kno
     post that keeps 300 characters of a 50,000-character teaser never measures more than ~600 of them."""
     solid = cutter.solid_start() if points else 0
     first = bisect.bisect_right(points, solid)  # cuts before it leave nothing
-    lo, best = _gallop(lambda k: cutter.build(points[k]), fits, max(known, first - 1), len(points) - 1, best)
+    lo, best = _gallop(lambda k: cutter.build(points[k]), fits, max(known, first - 1), len(points) - 1, best,
+                       step=max(known + 1, 1))
     # No probe failed: the answer may lie past the last point (also when every point here leaves nothing).
     all_fit = lo == len(points) - 1
     return (lo, best, all_fit) if lo >= first else (-1, "", all_fit)
 
 
-def _gallop(candidate: Callable[[int], str], fits: Callable[[str], bool], lo: int, hi: int,
-            best: str) -> tuple[int, str]:
+def _gallop(candidate: Callable[[int], str], fits: Callable[[str], bool], lo: int, hi: int, best: str, *,
+            step: int = 1) -> tuple[int, str]:
     """The largest k in [lo, hi] whose candidate is not empty and fits, and that candidate, where `lo` is known
-    to fit (with candidate `best`, or is -1) and fitting stops for good once it stops. Probes lo + 1, lo + 2,
-    lo + 4, … until one does not fit, then bisects below it."""
-    step, bisecting = 1, False
+    to fit (with candidate `best`, or is -1) and fitting stops for good once it stops. Probes lo + step,
+    then doubles the step until one does not fit, then bisects below it. A search that goes on from an
+    earlier window's answer lo starts with a step of lo + 1, so it doubles as if it had never stopped."""
+    bisecting = False
     while lo < hi:
         k = (lo + hi + 1) // 2 if bisecting else min(lo + step, hi)
         text = candidate(k)
@@ -389,7 +391,7 @@ def longest_whole_sentences(text: str, fits: Callable[[str], bool], *, at_least:
         certain = len(text) if complete else len(region.rstrip())
         # A sentence end is never after a space, so the candidate up to it is `at_least` long if it is.
         ends = [e for e in sentence_ends(region) if at_least <= e < certain]
-        lo, best = _gallop(functools.partial(_up_to, text, ends), fits, lo, len(ends) - 1, best)
+        lo, best = _gallop(functools.partial(_up_to, text, ends), fits, lo, len(ends) - 1, best, step=max(lo + 1, 1))
         if complete or lo < len(ends) - 1:
             return best
         window *= 4
