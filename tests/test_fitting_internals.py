@@ -229,3 +229,21 @@ def test_every_network_counts_each_space_and_line_break(text: str, network: Netw
     assert rules.length(text) >= text.count(" ") + text.count("\n")
     rules.limit = text.count(" ") + text.count("\n") - 1
     assert rules.limit < 0 or not rules.fits(text)
+
+
+EMOJI_HEAVY = st.lists(st.sampled_from([
+    "👨\u200d👩\u200d👧\u200d👦", "👩🏽\u200d❤️\u200d💋\u200d👨🏿", "🏴\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f",
+    "🇩🇪", "🇦🇦", "#️⃣", "👍🏽", ".", ".de", "x.onion", "https://example.com/a", "日本", "a", " ", "e\u0301", "\u1100\u1161\u11a8",
+]), max_size=200).map("".join)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=st.one_of(long_text(), EMOJI_HEAVY))
+def test_x_lower_bound_never_exceeds_the_count(text: str) -> None:
+    assert counting.x_weight_at_least(text) <= counting.x_weighted_length(text)
+
+
+def test_x_lower_bound_refuses_a_title_of_emoji_with_one_dot_uncounted() -> None:
+    family = "👨\u200d👩\u200d👧\u200d👦"
+    assert counting.x_weight_at_least(family * 2000 + ".de") > 280
+    assert counting.x_weight_at_least("x." * 5000) == 0  # every dot may end a URL: no bound

@@ -183,6 +183,19 @@ def _valid_display_index(normalized: str, tokens: list[entities.Span], config: X
     return index
 
 
+def x_weight_at_least(text: str, config: XConfig = X_V3) -> float:
+    """A lower bound of `x_weighted_length`, without finding URLs or emoji: each URL holds a dot and at most
+    4,096 characters, and every other code point weighs at least a sequence's weight over the longest
+    sequence's length (an emoji sequence weighs `default_weight` once, anything else one unit or more).
+    Cheap where the full count is not: a title of thousands of emoji and one dot."""
+    normalized = unicodedata.normalize("NFC", text)
+    outside_urls = len(normalized) - entities.MAX_URL_LENGTH * normalized.count(".")
+    if outside_urls <= 0:
+        return 0
+    scale = min(config.default_weight / entities.longest_twitter_emoji(), *(w for _, _, w in config.ranges))
+    return outside_urls * scale / config.scale
+
+
 def x_weighted_length(text: str, config: XConfig = X_V3) -> int:
     """X's weighted length: most scripts 1, CJK/emoji/…/•/€ 2, any URL (bare domains too) 23."""
     return parse_x(text, config).weighted_length

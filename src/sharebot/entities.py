@@ -559,6 +559,11 @@ def _class_ranges(code_points: set[int]) -> str:
     return "".join(re.escape(chr(a)) + (f"-{re.escape(chr(b))}" if b > a else "") for a, b in out)
 
 
+def longest_twitter_emoji() -> int:
+    """Code points in the longest sequence twitter-text weighs as one emoji."""
+    return max(_twitter_emoji()[1].values())
+
+
 def find_twitter_emoji_sequences(text: str) -> list[Span]:
     """Emoji of more than one code point that twitter-text (and so X) weighs as one emoji, longest first,
     left to right. Only sequences twitter-text knows: a flag pair that names no region, a skin tone on an

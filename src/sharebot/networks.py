@@ -107,6 +107,9 @@ class XRules(Rules):
     def length(self, text: str) -> int:
         return counting.x_weighted_length(text)
 
+    def fits(self, text: str) -> bool:
+        return counting.x_weight_at_least(text) <= self.limit and super().fits(text)
+
     def problems(self, text: str) -> list[tuple[str, str]]:
         found = super().problems(text)
         if any(c in text for c in "\ufffe\ufeff\uffff"):
