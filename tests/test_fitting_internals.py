@@ -247,3 +247,11 @@ def test_x_lower_bound_refuses_a_title_of_emoji_with_one_dot_uncounted() -> None
     family = "👨\u200d👩\u200d👧\u200d👦"
     assert counting.x_weight_at_least(family * 2000 + ".de") > 280
     assert counting.x_weight_at_least("x." * 5000) == 0  # every dot may end a URL: no bound
+
+
+def test_measured_lengths_are_the_lengths_and_only_the_last_eight_are_kept() -> None:
+    rules = NETWORKS[Network.MASTODON].rules.for_options({})
+    texts = [f"Text {i} https://example.com/{'x' * i} @alice@example.social" for i in range(12)]
+    for text in texts + texts[-3:]:
+        assert rules.measured(text) == rules.length(text)
+    assert list(rules._lengths) == texts[-8:]

@@ -146,7 +146,7 @@ def render(article: Article, account: Account, *, templates: Mapping[str, str], 
     card = Card(uri=link, title=title, description=teaser, image=article.image, image_alt=nfc(article.image_alt))
     post_facets = tuple(facets.detect_facets(text)) if spec.facets else ()
     return RenderedPost(
-        account=account.name, network=network, text=text, length=rules.length(text), limit=rules.limit,
+        account=account.name, network=network, text=text, length=rules.measured(text), limit=rules.limit,
         unit=rules.unit, link=link, card=card, language=language_tag(article.language), facets=post_facets,
         share_url=links.share_url(network, text=text, url=link, title=title, instance=share_base),
         issues=tuple(issues), image=article.image, image_alt=nfc(article.image_alt),
