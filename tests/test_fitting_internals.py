@@ -255,3 +255,30 @@ def test_measured_lengths_are_the_lengths_and_only_the_last_eight_are_kept() -> 
     for text in texts + texts[-3:]:
         assert rules.measured(text) == rules.length(text)
     assert list(rules._lengths) == texts[-8:]
+
+
+def reference_cut_points(text: str, between_ideographs: bool) -> list[int]:
+    """Every grapheme boundary tried in turn, as the rule reads."""
+    starts = [m.start() for m in regex.finditer(r"\X", text)] + [len(text)]
+    spans = fitting._entity_spans(text)
+    points = []
+    for k in range(1, len(starts) - 1):
+        i, prev = starts[k], text[starts[k - 1]:starts[k]]
+        breaks = text[i].isspace() and text[i] not in "\xa0\u2007\u202f"
+        word_end = breaks and not prev.isspace()
+        ideographs = between_ideographs and fitting._ideographic(prev[-1]) and fitting._ideographic(text[i])
+        cjk = prev in "。、，；：！？．｡､" and len(prev) == 1 and not breaks
+        if (word_end or ideographs or cjk) and not any(s.start < i < s.end for s in spans):
+            points.append(i)
+    return points
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=st.one_of(long_text(), st.lists(st.sampled_from(["Wort", "und", " ", "\n", "  ", ".", "日本", "。", "x.de",
+                                                                  "\u3000", "\x1c", "(a)", "#Tag"]),
+                                             max_size=80).map("".join)),
+       ideographs=st.booleans())
+def test_cut_points_are_those_of_the_rule_tried_at_every_grapheme(text: str, ideographs: bool) -> None:
+    text = text[:1500]
+    assert fitting._Cutter(text, "…").cut_points(between_ideographs=ideographs) == reference_cut_points(
+        text, ideographs)

@@ -40,6 +40,7 @@ _STRIP = frozenset(".,;:!?…‥-‐‑‒–—―·•/\\|([{„‚«‹¿¡")
 # Where a cut can be: a breaking space (str.isspace, no no-break space), after CJK sentence punctuation, and
 # between two Han or kana characters (see `_ideographic`).
 _BREAK = re.compile("[^\\S\xa0\u2007\u202f]")
+_WORD_END = re.compile("(?<=\\S)[^\\S\xa0\u2007\u202f]")
 _AFTER_CJK_BREAK = re.compile(f"(?<=[{''.join(sorted(_CJK_BREAKS))}])")
 _IDEOGRAPHS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _BETWEEN_IDEOGRAPHS = re.compile(f"(?<=[{_IDEOGRAPHS}])(?=[{_IDEOGRAPHS}])")
@@ -163,15 +164,19 @@ class _Cutter:
         `between_ideographs`, also between two Han or kana characters (where Chinese and Japanese lines may
         break, UAX #14), for text that has no other place to cut."""
         text, size = self.text, len(self.text)
-        found = [m.start() for m in _BREAK.finditer(text, 1)]
+        points: list[int] = []
+        if counting.joining_chunks(text):
+            found = [m.start() for m in _BREAK.finditer(text, 1)]
+        else:  # every code point is a grapheme: a word ends wherever a breaking space follows a non-space
+            points = [m.start() for m in _WORD_END.finditer(text, 1)]
+            found = []
         found += [m.start() for m in _AFTER_CJK_BREAK.finditer(text, 1) if m.start() < size]
         if between_ideographs:
             found += [m.start() for m in _BETWEEN_IDEOGRAPHS.finditer(text, 1)]
-        if not found:
+        if not found and not points:
             return []
-        starts = self.starts
-        points: list[int] = []
-        for i in sorted(set(found)):
+        starts = self.starts if found else []
+        for i in sorted(set(found).difference(points)):
             k = bisect.bisect_left(starts, i)
             if starts[k] != i or k >= len(starts) - 1:
                 continue  # not a grapheme boundary, or the end of the text
@@ -180,6 +185,7 @@ class _Cutter:
             ideographs = between_ideographs and _ideographic(prev[-1]) and _ideographic(text[i])
             if word_end or ideographs or (prev in _CJK_BREAKS and not _breaks(text[i])):
                 points.append(i)
+        points.sort()
         if sum(text[i] not in " \n" for i in points) > 64:
             self._entities()  # many cuts that could be inside an entity: find them all at once
         return [i for i in points if not self._splits(i)]

@@ -108,7 +108,8 @@ class Template:
             if names and not any(values.get(n) for n in names):
                 continue
             out.append(line.format_map(values).rstrip())
-        return _BLANK_RUNS.sub("\n\n", "\n".join(out)).strip()
+        text = "\n".join(out)
+        return (_BLANK_RUNS.sub("\n\n", text) if "\n\n\n" in text else text).strip()
 
 
 def render(article: Article, account: Account, *, templates: Mapping[str, str], utm: Mapping[str, str],
