@@ -67,13 +67,13 @@ def _breaks(ch: str) -> bool:
     return ch.isspace() and ch not in _NO_BREAK
 
 
-def _grapheme_starts(text: str) -> list[int]:
+def _grapheme_starts(text: str, chunks: list[tuple[int, int]]) -> list[int]:
     """Start of every grapheme cluster, and len(text). Only the stretches around characters that can join a
-    neighbour are segmented (see `counting.graphemes`); elsewhere each code point starts a cluster."""
+    neighbour (`chunks`, see `counting.graphemes`) are segmented; elsewhere each code point starts a cluster."""
     cluster = counting._cluster()
     starts: list[int] = []
     pos = 0
-    for chunk_start, chunk_end in counting.joining_chunks(text):
+    for chunk_start, chunk_end in chunks:
         starts.extend(range(pos, chunk_start))
         starts.extend(chunk_start + m.start() for m in cluster.finditer(text[chunk_start:chunk_end]))
         pos = chunk_end
@@ -114,14 +114,22 @@ class _Cutter:
         self.text = text
         self.ellipsis = ellipsis
         self._starts: list[int] | None = None
+        self._chunks: list[tuple[int, int]] | None = None
         self._covered: bytearray | None = None
         self._inside: bytearray | None = None
         self._local: dict[tuple[int, int], tuple[int, bytearray, bytearray]] = {}
 
     @property
+    def chunks(self) -> list[tuple[int, int]]:
+        """`counting.joining_chunks` of the text."""
+        if self._chunks is None:
+            self._chunks = counting.joining_chunks(self.text)
+        return self._chunks
+
+    @property
     def starts(self) -> list[int]:
         if self._starts is None:
-            self._starts = _grapheme_starts(self.text)
+            self._starts = _grapheme_starts(self.text, self.chunks)
         return self._starts
 
     def _entities(self) -> tuple[bytearray, bytearray]:
@@ -165,11 +173,10 @@ class _Cutter:
         break, UAX #14), for text that has no other place to cut."""
         text, size = self.text, len(self.text)
         points: list[int] = []
-        if counting.joining_chunks(text):
-            found = [m.start() for m in _BREAK.finditer(text, 1)]
-        else:  # every code point is a grapheme: a word ends wherever a breaking space follows a non-space
-            points = [m.start() for m in _WORD_END.finditer(text, 1)]
-            found = []
+        found = [m.start() for m in _BREAK.finditer(text, 1)]
+        if found and not self.chunks:
+            # every code point is a grapheme: a word ends wherever a breaking space follows a non-space
+            points, found = [m.start() for m in _WORD_END.finditer(text, 1)], []
         found += [m.start() for m in _AFTER_CJK_BREAK.finditer(text, 1) if m.start() < size]
         if between_ideographs:
             found += [m.start() for m in _BETWEEN_IDEOGRAPHS.finditer(text, 1)]
