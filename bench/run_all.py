@@ -20,6 +20,7 @@ import bench_fanout  # noqa: E402
 import bench_fanout_cold  # noqa: E402
 import bench_history  # noqa: E402
 import bench_queue  # noqa: E402
+import bench_render_worst  # noqa: E402
 
 
 def crash_section() -> str:
@@ -47,7 +48,7 @@ def crash_section() -> str:
 
 def main() -> None:
     sections = [bench_dry_run.main(), bench_fanout.main(), bench_queue.main(), crash_section(), bench_history.main(),
-                bench_cold_publish.main(), bench_fanout_cold.main()]
+                bench_cold_publish.main(), bench_fanout_cold.main(), bench_render_worst.main()]
     head = (
         "# Benchmarks\n\n"
         f"Measured {datetime.date.today().isoformat()} on {platform.machine()}, {os.cpu_count()} CPUs, "
