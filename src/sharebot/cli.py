@@ -113,8 +113,11 @@ def publish_request(a: argparse.Namespace) -> Any:
 
 def cmd_publish(run: Run) -> None:
     a = run.args
+    if a.check and not a.dry_run:
+        raise Failure("publish: --check goes with --dry-run (it checks images and credentials, and posts nothing)",
+                      Exit.USAGE)
     if a.dry_run:
-        return cmd_dry_run(run)
+        return cmd_dry_run_check(run) if a.check else cmd_dry_run(run)
     from sharebot import app, output
 
     with QueueSession(run.settings) as (store, adapters):
@@ -133,13 +136,27 @@ def cmd_dry_run(run: Run) -> None:
     a = run.args
     preview = pipeline.dry_run(run.settings, publish_request(a), now=run.clock())
     run.echo(to_json(preview.to_dict()) if a.json else output.preview_text(preview), end="\n" if a.json else "")
+    preview_verdict(preview)
+
+
+def cmd_dry_run_check(run: Run) -> None:
+    from sharebot import output, preflight
+
+    a = run.args
+    preview = preflight.checked_dry_run(run.settings, publish_request(a), now=run.clock())
+    run.echo(to_json(preview.to_dict()) if a.json else output.preview_text(preview), end="\n" if a.json else "")
+    preview_verdict(preview)
+
+
+def preview_verdict(preview: Any) -> None:
+    """Exit 3 when a post would be refused or its account cannot post."""
     refused = [p.account for p in preview.blocked if p.refused]
     unset = [p.account for p in preview.blocked if not p.refused]
     if refused or unset:
         raise Failure("; ".join(
             ([f"{len(refused)} post(s) would be refused: {', '.join(refused)}"] if refused else [])
-            + ([f"{len(unset)} account(s) cannot post until their credentials are set (environment or .env, "
-                f"see .env.example): {', '.join(unset)}"] if unset else [])), Exit.FAILED)
+            + ([f"{len(unset)} account(s) cannot post until their credentials are set or corrected (environment "
+                f"or .env, see .env.example): {', '.join(unset)}"] if unset else [])), Exit.FAILED)
 
 
 def cmd_links(run: Run) -> None:
@@ -388,6 +405,8 @@ def _publish_args(p: argparse.ArgumentParser) -> None:
 
     p.add_argument("article")
     p.add_argument("--dry-run", action="store_true", help="show what each account would get; write and send nothing")
+    p.add_argument("--check", action="store_true",
+                   help="with --dry-run: also fetch and verify each image and try each account's credentials")
     p.add_argument("--json", action="store_true", help="print one JSON document instead of text")
     p.add_argument("--network", action="append", metavar="NAMES", help="only these networks (x,bluesky,…)")
     p.add_argument("--account", action="append", metavar="NAMES", help="only these accounts")
