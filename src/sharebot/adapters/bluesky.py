@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sharebot.adapters.base import AccountState, AccountStatus, Adapter, AdapterContext, Delivery, RemotePost, Secret
+from sharebot.credentials import fingerprint, same_credentials
 from sharebot.errors import AuthError, ConfigError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
 from sharebot.images import BLUESKY_THUMB_MAX_BYTES, article_image
 from sharebot.jobs import PublishResult
@@ -44,6 +45,16 @@ _MICROSECOND = timedelta(microseconds=1)
 _AT_URI = re.compile(r"^at://([^/]+)/([^/]+)/([^/]+)$")
 # XRPC error names that mean "this token is no good", whatever the status code (the PDS answers 400 for them).
 _TOKEN_ERRORS = frozenset({"ExpiredToken", "InvalidToken", "AuthenticationRequired", "AuthMissing"})
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write `path` readable by its owner only, replacing it in one step."""
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        os.fchmod(out.fileno(), 0o600)  # a leftover tmp file may have had wider permissions
+        out.write(text)
+    os.replace(tmp, path)
 
 
 def make_tid(micros: int, clock_id: int) -> str:
@@ -400,6 +411,12 @@ class BlueskyAdapter(Adapter):
             return None
         if session.handle.lower() != self.handle.lower():
             return None
+        if self._made_with_other_credentials():
+            # Its tokens may still work, but they would say nothing of the password configured now: a wrong
+            # one must fail here (`accounts check`, `publish --dry-run --check`), not on the day they expire.
+            log.info("bluesky %s: the saved session was made with another app password; logging in",
+                     self.account.name)
+            return None
         return text
 
     def _session_changed(self, event: SessionEvent, session: Session) -> None:
@@ -412,17 +429,33 @@ class BlueskyAdapter(Adapter):
             self._save_session(session.export())
 
     def _save_session(self, text: str) -> None:
-        tmp = self.session_path.with_name(self.session_path.name + ".tmp")
         try:
             self.session_path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as out:
-                os.fchmod(out.fileno(), 0o600)  # a leftover tmp file may have had wider permissions
-                out.write(text)
-            os.replace(tmp, self.session_path)
+            # The key first: a session saved without its key would pass for one of any credentials.
+            _write_private(self._key_path, fingerprint(self._credential_values()))
+            _write_private(self.session_path, text)
         except OSError as exc:
             log.warning("bluesky %s: cannot save the session to %s (%s)",
                         self.account.name, self.session_path, type(exc).__name__)
+
+    @property
+    def _key_path(self) -> Path:
+        """A salted fingerprint of the app password the saved session was made with (never the password)."""
+        return self.session_path.with_name(self.session_path.name + ".key")
+
+    def _credential_values(self) -> dict[str, str]:
+        return {"handle": self.handle.lower(), "app_password": str(self.credentials["app_password"])}
+
+    def _made_with_other_credentials(self) -> bool:
+        """Was the saved session made with another app password? A session file without a key (saved before
+        sharebot kept one) is taken as it is."""
+        try:
+            key = self._key_path.read_text().strip()
+        except FileNotFoundError:
+            return False
+        except OSError:
+            return True
+        return not same_credentials(key, self._credential_values())
 
     def _secrets(self) -> tuple[str, ...]:
         return (str(self.credentials.get("app_password") or ""), *self._tokens)
