@@ -14,57 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import NamedTuple
 
-from sharebot.adapters.base import AccountState, Adapter
+from sharebot.adapters import adapter_class
+from sharebot.adapters.base import AccountState, Adapter, ImageUse
 from sharebot.config import Settings
 from sharebot.errors import ConfigError, MissingCredential, NotSent, Rejected, SharebotError
-from sharebot.images import BLUESKY_THUMB_MAX_BYTES, Image, download, ready
-from sharebot.models import ACCOUNT_ISSUES, Issue, Network, RenderedPost, Severity
-from sharebot.networks import LINK_ONLY
+from sharebot.images import Image, download, ready
+from sharebot.models import ACCOUNT_ISSUES, Issue, RenderedPost, Severity
+from sharebot.networks import LINK_ONLY, NETWORKS
 from sharebot.pipeline import Preview, PublishRequest, dry_run
-
-# Threads is sent the image URL and Meta fetches it: JPEG or PNG, at most 8 MB
-# (https://developers.facebook.com/docs/threads/overview#image-specifications).
-THREADS_IMAGE_TYPES = frozenset({"image/jpeg", "image/png"})
-THREADS_IMAGE_MAX_BYTES = 8_000_000
-
-
-class ImageUse(NamedTuple):
-    """What a network's adapter does with the article image of a post."""
-
-    url: str
-    what: str  # "card thumbnail", "photo"
-    max_bytes: int
-    keep: frozenset[str]  # types sent as served; others are re-encoded as JPEG
-    converts: bool  # False: the network takes the picture as served or not at all (Threads fetches it itself)
-    severity: Severity  # ERROR: the post fails without it; WARNING: it goes out without
-
-
-def image_use(post: RenderedPost) -> ImageUse | None:
-    """How the post's adapter would use the article image, if at all (the adapters' own rules and limits)."""
-    from sharebot.adapters import linkedin, mastodon, telegram, x
-
-    photo = post.image if post.image and post.options.get("attach_image") else None
-    card_image = post.card.image if post.card else None
-    network = post.network
-    if network is Network.BLUESKY and post.card and (card_image or post.image):
-        return ImageUse(str(card_image or post.image), "card thumbnail", BLUESKY_THUMB_MAX_BYTES, frozenset(), True,
-                        Severity.WARNING)
-    if network is Network.LINKEDIN and card_image:
-        return ImageUse(card_image, "card thumbnail", linkedin.THUMBNAIL_MAX_BYTES, frozenset(), True,
-                        Severity.WARNING)
-    if not photo:
-        return None
-    if network is Network.X:
-        return ImageUse(photo, "photo", x.IMAGE_MAX_BYTES, x.IMAGE_TYPES, True, Severity.ERROR)
-    if network is Network.MASTODON:
-        return ImageUse(photo, "photo", mastodon.IMAGE_MAX_BYTES, mastodon.IMAGE_TYPES, True, Severity.ERROR)
-    if network is Network.TELEGRAM:
-        return ImageUse(photo, "photo", telegram.PHOTO_MAX_BYTES, frozenset(), True, Severity.ERROR)
-    if network is Network.THREADS:
-        return ImageUse(photo, "photo", THREADS_IMAGE_MAX_BYTES, THREADS_IMAGE_TYPES, False, Severity.ERROR)
-    return None
 
 
 def checked_dry_run(settings: Settings, request: PublishRequest, *, now: datetime,
@@ -92,7 +50,7 @@ def check_preview(settings: Settings, preview: Preview, adapters: Callable[[str]
     posts = []
     for post in preview.posts:
         issues = list(post.issues)
-        use = image_use(post)
+        use = None if post.network in LINK_ONLY else adapter_class(post.network).image_use(post)
         if use is not None:
             if use.url not in fetched:
                 fetched[use.url] = _download(use.url, str(post.network), timeout, settings)
@@ -131,8 +89,8 @@ def _image_issues(post: RenderedPost, use: ImageUse, image: Image | SharebotErro
         why = f"the article image cannot be prepared ({type(exc).__name__})"
     else:
         return []
-    outcome = "the card would go out without it" if use.severity is Severity.WARNING else "the post would fail"
-    return [Issue(use.severity, "image", f"{use.what}: {why}; {outcome}")]
+    outcome = "the post would fail" if use.required else "the card would go out without it"
+    return [Issue(Severity.ERROR if use.required else Severity.WARNING, "image", f"{use.what}: {why}; {outcome}")]
 
 
 def _account_issues(name: str, adapters: Callable[[str], Adapter]) -> list[Issue]:
@@ -154,8 +112,6 @@ def _account_issues(name: str, adapters: Callable[[str], Adapter]) -> list[Issue
 
 
 def _label(post: RenderedPost) -> str:
-    from sharebot.networks import NETWORKS
-
     return NETWORKS[post.network].label
 
 
