@@ -17,6 +17,7 @@ sys.path.insert(0, str(HERE))
 import bench_dry_run  # noqa: E402
 import bench_fanout  # noqa: E402
 import bench_history  # noqa: E402
+import bench_pds_fuzz  # noqa: E402
 import bench_queue  # noqa: E402
 
 
@@ -43,8 +44,17 @@ def crash_section() -> str:
     )
 
 
+def pds_fuzz_section() -> str:
+    """Adversarial articles on the real PDS (SHAREBOT_PDS_ENV); a note instead when no PDS answers."""
+    try:
+        return bench_pds_fuzz.section()
+    except SystemExit as exc:
+        return f"## Adversarial articles on the real Bluesky PDS\n\nNot measured in this run: {exc}\n"
+
+
 def main() -> None:
-    sections = [bench_dry_run.main(), bench_fanout.main(), bench_queue.main(), crash_section(), bench_history.main()]
+    sections = [bench_dry_run.main(), bench_fanout.main(), bench_queue.main(), crash_section(), bench_history.main(),
+                pds_fuzz_section()]
     head = (
         "# Benchmarks\n\n"
         f"Measured {datetime.date.today().isoformat()} on {platform.machine()}, {os.cpu_count()} CPUs, "
