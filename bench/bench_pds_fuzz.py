@@ -64,6 +64,19 @@ def figures(results: list[tuple[Case, Outcome, float]]) -> dict[str, int]:
             "mismatched": verdicts[Verdict.MISMATCH]}
 
 
+def cause(outcome: Outcome) -> str:
+    """The known failure class an outcome falls in, or "other"."""
+    post = outcome.post
+    fields = (post.text, post.card.title if post.card else "", post.card.description if post.card else "") \
+        if post else ()
+    if outcome.verdict is Verdict.REJECTED and "Invalid language" in outcome.detail:
+        return f"rejected: invalid language code (the PDS answers `Invalid language`), e.g. {post.language!r}" \
+            if post else "rejected: invalid language code"
+    if outcome.verdict is Verdict.MISMATCH and any(f.startswith("\ufeff") for f in fields):
+        return "read back different: a leading U+FEFF in the text or card, which the PDS strips"
+    return f"other {outcome.verdict}"
+
+
 def report(results: list[tuple[Case, Outcome, float]], seconds: float, classes: frozenset[str]) -> str:
     """The figures as a Markdown section: all cases, then split by whether a case holds input left to
     normalisation, then the first distinct failures."""
@@ -92,17 +105,16 @@ def report(results: list[tuple[Case, Outcome, float]], seconds: float, classes: 
         f = figures(group)
         lines.append(f"| {name} | {f['tried']} | {f['unreadable']} | {f['blocked']} | {f['unblocked']} | "
                      f"{f['accepted']} | **{f['rejected']}** | **{f['mismatched']}** |")
-    seen: set[str] = set()
-    failures = []
-    for case, outcome, _ in results:
-        if outcome.verdict in FAILING:
-            head = outcome.detail[:140].replace("|", "\\|")
-            if head not in seen and len(seen) < 6:
-                seen.add(head)
-                failures.append(f"- {outcome.verdict} (classes {', '.join(sorted(case.classes))}; language "
-                                f"{case.language!r}): `{head}`")
-    if failures:
-        lines += ["", "First distinct failures:", "", *failures]
+    causes = Counter(cause(outcome) for _, outcome, _ in results if outcome.verdict in FAILING)
+    if causes:
+        lines += ["", "| why a post failed | cases |", "|---|---|"]
+        lines += [f"| {why} | {n} |" for why, n in causes.most_common()]
+    others = [(case, outcome) for case, outcome, _ in results
+              if outcome.verdict in FAILING and cause(outcome).startswith("other")]
+    if others:
+        lines += ["", "Other failures (first 5):", ""]
+        lines += [f"- {o.verdict} (classes {', '.join(sorted(c.classes))}; language {c.language!r}): "
+                  f"`{o.detail[:300]}`" for c, o in others[:5]]
     lines += ["", f"Reproduce: `SHAREBOT_PDS_ENV=~/.cache/sharebot-pds/pds.env python bench/bench_pds_fuzz.py -n "
               f"{len(results)}{' --all-classes' if waiting else ''}`; CI runs the same property with 150 articles "
               "(tests/test_pds_adversarial.py).", ""]
