@@ -19,6 +19,7 @@ import bench_dry_run  # noqa: E402
 import bench_fanout  # noqa: E402
 import bench_fanout_cold  # noqa: E402
 import bench_history  # noqa: E402
+import bench_pds_fuzz  # noqa: E402
 import bench_queue  # noqa: E402
 import bench_render_worst  # noqa: E402
 
@@ -46,9 +47,18 @@ def crash_section() -> str:
     )
 
 
+def pds_fuzz_section() -> str:
+    """Adversarial articles on the real PDS (SHAREBOT_PDS_ENV); a note instead when no PDS answers."""
+    try:
+        return bench_pds_fuzz.section()
+    except SystemExit as exc:
+        return f"## Adversarial articles on the real Bluesky PDS\n\nNot measured in this run: {exc}\n"
+
+
 def main() -> None:
     sections = [bench_dry_run.main(), bench_fanout.main(), bench_queue.main(), crash_section(), bench_history.main(),
-                bench_cold_publish.main(), bench_fanout_cold.main(), bench_render_worst.main()]
+                bench_cold_publish.main(), bench_fanout_cold.main(), bench_render_worst.main(),
+                pds_fuzz_section()]
     head = (
         "# Benchmarks\n\n"
         f"Measured {datetime.date.today().isoformat()} on {platform.machine()}, {os.cpu_count()} CPUs, "

@@ -314,6 +314,23 @@ def test_session_file_is_private_and_reused_by_the_next_instance(
     assert path.read_text() == saved
 
 
+def test_a_saved_session_does_not_vouch_for_another_app_password(
+        pds: PDS, user: PDSAccount, proxy: PDSProxy, tmp_path: Path) -> None:
+    assert adapter_for(user, proxy.url, tmp_path).check().state == "ok"
+    key = tmp_path / "bluesky-bsky-main.session.key"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600 and user.app_password not in key.read_text()
+    # The saved tokens still work, but the password configured now is wrong: check and publish must say so.
+    wrong = adapter_for(user, proxy.url, tmp_path, password=WRONG_PASSWORD)
+    assert wrong.check().state == "rejected"
+    post = simple_post()
+    with pytest.raises(AuthError):
+        wrong.publish(post, (d := delivery(wrong, post)))
+    assert get_record(pds, user.did, rkey_of(d)) is None
+    logins = proxy.calls("com.atproto.server.createSession")
+    assert adapter_for(user, proxy.url, tmp_path).check().state == "ok"  # the right one reuses the session
+    assert proxy.calls("com.atproto.server.createSession") == logins
+
+
 def _jwt(payload: dict) -> str:
     def part(data: dict) -> str:
         return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()

@@ -173,8 +173,11 @@ def publish_request(a: argparse.Namespace) -> Any:
 
 def cmd_publish(run: Run) -> None:
     a = run.args
+    if a.check and not a.dry_run:
+        raise Failure("publish: --check goes with --dry-run (it checks images and credentials, and posts nothing)",
+                      Exit.USAGE)
     if a.dry_run:
-        return cmd_dry_run(run)
+        return cmd_dry_run_check(run) if a.check else cmd_dry_run(run)
     from sharebot import app, jsonout, output
 
     with QueueSession(run.settings) as (store, adapters):
@@ -190,10 +193,24 @@ def cmd_publish(run: Run) -> None:
 
 
 def cmd_dry_run(run: Run) -> None:
-    from sharebot import output, pipeline
+    from sharebot import pipeline
 
     a = run.args
     preview = pipeline.dry_run(run.settings, publish_request(a), now=run.clock())
+    show_preview(run, preview)
+
+
+def cmd_dry_run_check(run: Run) -> None:
+    from sharebot import preflight
+
+    preview = preflight.checked_dry_run(run.settings, publish_request(run.args), now=run.clock())
+    show_preview(run, preview)
+
+
+def show_preview(run: Run, preview: Any) -> None:
+    """Print a dry run (text or `--json`); exit 3 when a post would be refused or its account cannot post."""
+    from sharebot import output
+
     if run.json:
         from sharebot import jsonout
 
@@ -205,8 +222,8 @@ def cmd_dry_run(run: Run) -> None:
     if refused or unset:
         raise Failure("; ".join(
             ([f"{len(refused)} post(s) would be refused: {', '.join(refused)}"] if refused else [])
-            + ([f"{len(unset)} account(s) cannot post until their credentials are set (environment or .env, "
-                f"see .env.example): {', '.join(unset)}"] if unset else [])), Exit.FAILED)
+            + ([f"{len(unset)} account(s) cannot post until their credentials are set or corrected (environment "
+                f"or .env, see .env.example): {', '.join(unset)}"] if unset else [])), Exit.FAILED)
 
 
 def cmd_links(run: Run) -> None:
@@ -701,6 +718,8 @@ def _publish_args(p: argparse.ArgumentParser) -> None:
 
     p.add_argument("article", metavar="ARTICLE", help=ARTICLE_HELP)
     p.add_argument("--dry-run", action="store_true", help="show what each account would get; write and send nothing")
+    p.add_argument("--check", action="store_true",
+                   help="with --dry-run: also fetch and verify each image and try each account's credentials")
     p.add_argument("--network", action="append", metavar="NAMES", help="only these networks (x,bluesky,…)")
     p.add_argument("--account", action="append", metavar="NAMES", help="only these accounts")
     p.add_argument("--repost", action="store_true", help="post again where the article already went (a new round)")

@@ -18,6 +18,8 @@ from sharebot.fetch import FetchError, FetchPolicy, fetch
 from sharebot.scrub import one_line
 
 if TYPE_CHECKING:
+    from PIL import Image as PILImage
+
     from sharebot.adapters.base import AdapterContext
 
 BLUESKY_THUMB_MAX_BYTES = 1_000_000
@@ -51,9 +53,7 @@ def article_image(url: str, max_bytes: int, *, network: str, context: AdapterCon
     else re-encoded as a JPEG that fits. Fetched within the context's timeout and fetch policy."""
     try:
         image = download(url, network=network, timeout=context.timeout, policy=context.fetch_policy)
-        if image.mime_type in keep and len(image.data) <= max_bytes:
-            return image
-        return jpeg_under(image.data, max_bytes, network=network)
+        return ready(image, max_bytes, network=network, keep=keep)
     except (NotSent, Rejected):
         raise
     except FetchError as exc:
@@ -64,22 +64,43 @@ def article_image(url: str, max_bytes: int, *, network: str, context: AdapterCon
         raise Rejected(network, f"the article image cannot be prepared ({one_line(exc)})") from None
 
 
-def jpeg_under(data: bytes, max_bytes: int, *, network: str = "image") -> Image:
-    """Re-encode as JPEG, lowering quality and then size until the result is at most `max_bytes`."""
+def ready(image: Image, max_bytes: int, *, network: str, keep: Collection[str] = ()) -> Image:
+    """A downloaded image made ready to upload: as served when its type is in `keep`, it fits `max_bytes` and
+    its header declares at most MAX_PIXELS, else re-encoded as a JPEG that fits; Rejected when it cannot be."""
+    if image.mime_type in keep and len(image.data) <= max_bytes:
+        _header(image.data, network)
+        return image
+    return jpeg_under(image.data, max_bytes, network=network)
+
+
+def _header(data: bytes, network: str) -> PILImage.Image:
+    """The picture opened from its header, nothing decoded yet; Rejected unless the header can be read and
+    declares at most MAX_PIXELS."""
     from PIL import Image as PILImage
     from PIL import UnidentifiedImageError
 
     try:
-        picture: PILImage.Image = PILImage.open(io.BytesIO(data))  # reads the header only
+        picture = PILImage.open(io.BytesIO(data))  # reads the header only
     except PILImage.DecompressionBombError:  # Pillow's own limit, far above ours
-        raise Rejected(network, f"the article image has more than {MAX_PIXELS // 1_000_000} megapixels; "
-                                f"it is not decoded") from None
+        raise Rejected(network, _too_many_pixels()) from None
     except (UnidentifiedImageError, OSError):
         raise Rejected(network, _unreadable(data)) from None
     width, height = picture.size
     if width * height > MAX_PIXELS:
-        raise Rejected(network, f"the article image is {width} x {height} pixels, more than "
-                                f"{MAX_PIXELS // 1_000_000} megapixels; it is not decoded")
+        raise Rejected(network, _too_many_pixels(width, height))
+    return picture
+
+
+def _too_many_pixels(width: int = 0, height: int = 0) -> str:
+    size = f" is {width} x {height} pixels," if width else " has"
+    return f"the article image{size} more than {MAX_PIXELS // 1_000_000} megapixels; it is not decoded"
+
+
+def jpeg_under(data: bytes, max_bytes: int, *, network: str = "image") -> Image:
+    """Re-encode as JPEG, lowering quality and then size until the result is at most `max_bytes`."""
+    from PIL import Image as PILImage
+
+    picture = _header(data, network)
     try:
         picture.load()
     except (PILImage.DecompressionBombError, OSError, ValueError, SyntaxError, EOFError) as exc:

@@ -96,7 +96,9 @@ class Severity(StrEnum):
 
 
 # Errors about the account rather than the post: the text is fine, the account cannot send it yet.
-ACCOUNT_ISSUES = frozenset({"missing-credential"})
+# `publish --dry-run --check` adds the other two: the network refused the credentials; the adapter refused the
+# account's settings.
+ACCOUNT_ISSUES = frozenset({"missing-credential", "credential-rejected", "account-config"})
 
 
 class Issue(NamedTuple):

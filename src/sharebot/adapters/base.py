@@ -77,6 +77,17 @@ class AccountStatus:
         object.__setattr__(self, "state", AccountState(self.state))
 
 
+class ImageUse(NamedTuple):
+    """What an adapter does with the article image of a post (`Adapter.image_use`), for the pre-flight."""
+
+    url: str
+    what: str  # "card thumbnail", "photo"
+    max_bytes: int
+    keep: frozenset[str] = frozenset()  # types sent as served; others are re-encoded as JPEG (see `ready`)
+    converts: bool = True  # False: the network takes the picture as served or not at all
+    required: bool = True  # True: the post fails without it; False: it goes out without
+
+
 @dataclass(frozen=True)
 class AdapterContext:
     """Process-wide settings adapters need: timeouts, where to keep session files, which hosts images
@@ -153,6 +164,12 @@ class Adapter(ABC):
         spec = NETWORKS[self.network]
         return Unsupported(str(self.network), f"the {spec.label} API cannot {_CANNOT[capability]}; nothing was sent",
                            capability=str(capability))
+
+    @classmethod
+    def image_use(cls, post: RenderedPost) -> ImageUse | None:
+        """What posting `post` does with the article image, if anything (`publish --dry-run --check` verifies
+        the image by it). A class method: it needs no credentials."""
+        return None
 
     @abstractmethod
     def check(self) -> AccountStatus:

@@ -21,7 +21,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sharebot.adapters.base import AccountState, AccountStatus, Adapter, AdapterContext, Delivery, RemotePost, Secret
+from sharebot.adapters.base import (
+    AccountState,
+    AccountStatus,
+    Adapter,
+    AdapterContext,
+    Delivery,
+    ImageUse,
+    RemotePost,
+    Secret,
+)
 from sharebot.credentials import fingerprint, same_credentials
 from sharebot.errors import AuthError, ConfigError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
 from sharebot.images import BLUESKY_THUMB_MAX_BYTES, article_image
@@ -156,6 +165,11 @@ class BlueskyAdapter(Adapter):
         self._call("deleteRecord", lambda client: client.com.atproto.repo.delete_record(
             {"repo": repo, "collection": collection, "rkey": rkey}), sent=True)
         log.info("bluesky %s: deleted %s", self.account.name, remote_id)
+
+    @classmethod
+    def image_use(cls, post: RenderedPost) -> ImageUse | None:
+        url = (post.card.image or post.image) if post.card else None
+        return ImageUse(url, "card thumbnail", BLUESKY_THUMB_MAX_BYTES, required=False) if url else None
 
     def check(self) -> AccountStatus:
         try:

@@ -25,7 +25,7 @@ import re
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote, urlsplit
 
-from sharebot.adapters.base import AccountState, AccountStatus, Adapter, Delivery, RemotePost
+from sharebot.adapters.base import AccountState, AccountStatus, Adapter, Delivery, ImageUse, RemotePost
 from sharebot.adapters.http import (
     Http,
     in_round,
@@ -196,6 +196,12 @@ class LinkedInAdapter(Adapter):
                     and same_text(str((element.get("message") or {}).get("text") or ""), text)):
                 return PublishResult(urn, _comment_link(urn))
         return None
+
+    @classmethod
+    def image_use(cls, post: RenderedPost) -> ImageUse | None:
+        if not (post.card and post.card.image):
+            return None
+        return ImageUse(post.card.image, "card thumbnail", THUMBNAIL_MAX_BYTES, required=False)
 
     def check(self) -> AccountStatus:
         kind, _, ident = self.author.rpartition(":")

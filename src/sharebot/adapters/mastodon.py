@@ -23,7 +23,7 @@ from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
 from sharebot import counting
-from sharebot.adapters.base import AccountState, AccountStatus, Adapter, Delivery, RemotePost
+from sharebot.adapters.base import AccountState, AccountStatus, Adapter, Delivery, ImageUse, RemotePost
 from sharebot.adapters.http import requests_never_sent, retry_after, same_text, status_from_error
 from sharebot.errors import AuthError, ConfigError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
 from sharebot.images import article_image
@@ -129,6 +129,12 @@ class MastodonAdapter(Adapter):
         except Rejected as exc:
             if exc.status != 404:  # 404: already gone, which is what we wanted
                 raise
+
+    @classmethod
+    def image_use(cls, post: RenderedPost) -> ImageUse | None:
+        if not (post.image and post.options.get("attach_image")):
+            return None
+        return ImageUse(post.image, "photo", IMAGE_MAX_BYTES, IMAGE_TYPES)
 
     def check(self) -> AccountStatus:
         try:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sharebot.adapters.base import AccountState, AccountStatus, Adapter, Delivery, RemotePost
+from sharebot.adapters.base import AccountState, AccountStatus, Adapter, Delivery, ImageUse, RemotePost
 from sharebot.adapters.http import Http, hidden, json_body, status_from_error
 from sharebot.errors import (
     AuthError,
@@ -95,6 +95,10 @@ class TelegramAdapter(Adapter):
 
     def delete(self, remote_id: str) -> None:
         self._call("deleteMessage", json={"chat_id": self.chat_id, "message_id": int(remote_id)})
+
+    @classmethod
+    def image_use(cls, post: RenderedPost) -> ImageUse | None:
+        return ImageUse(str(post.image), "photo", PHOTO_MAX_BYTES) if _is_photo(post) else None
 
     def check(self) -> AccountStatus:
         try:

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sharebot.adapters.base import AccountState, AccountStatus, Delivery, RemotePost
+from sharebot.adapters.base import AccountState, AccountStatus, Delivery, ImageUse, RemotePost
 from sharebot.adapters.graph import GraphAdapter
 from sharebot.adapters.http import in_round, round_start, same_text, status_from_error
 from sharebot.errors import NotSent, PublishError, RateLimited, Rejected, Unconfirmed
@@ -29,6 +29,10 @@ from sharebot.models import Network, RenderedPost
 FIND_LIMIT = 25
 QUOTA_RETRY_SECONDS = 3600.0  # the 250-post (1,000-reply) quota is a rolling 24 h window; look again in an hour
 NOT_READY_SUBCODE = 2207027  # "media not ready for publishing"
+# An image post sends the picture's URL and Meta fetches it: JPEG or PNG, at most 8 MB
+# (https://developers.facebook.com/docs/threads/overview#image-specifications).
+IMAGE_TYPES = frozenset({"image/jpeg", "image/png"})
+IMAGE_MAX_BYTES = 8_000_000
 
 
 class ThreadsAdapter(GraphAdapter):
@@ -70,6 +74,12 @@ class ThreadsAdapter(GraphAdapter):
 
     def delete(self, remote_id: str) -> None:
         self._call("DELETE", remote_id)
+
+    @classmethod
+    def image_use(cls, post: RenderedPost) -> ImageUse | None:
+        if not _wants_image(post):
+            return None
+        return ImageUse(str(post.image), "photo", IMAGE_MAX_BYTES, IMAGE_TYPES, converts=False)
 
     def check(self) -> AccountStatus:
         try:

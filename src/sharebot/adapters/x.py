@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 
-from sharebot.adapters.base import AccountState, AccountStatus, Adapter, Delivery, RemotePost
+from sharebot.adapters.base import AccountState, AccountStatus, Adapter, Delivery, ImageUse, RemotePost
 from sharebot.adapters.http import requests_never_sent, retry_after, same_text, status_from_error
 from sharebot.errors import AuthError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
 from sharebot.images import article_image
@@ -104,6 +104,12 @@ class XAdapter(Adapter):
             raise
         if not (response.data or {}).get("deleted"):
             raise Rejected(str(self.network), f"post {remote_id} was not deleted")
+
+    @classmethod
+    def image_use(cls, post: RenderedPost) -> ImageUse | None:
+        if not (post.image and post.options.get("attach_image")):
+            return None
+        return ImageUse(post.image, "photo", IMAGE_MAX_BYTES, IMAGE_TYPES)
 
     def check(self) -> AccountStatus:
         try:
