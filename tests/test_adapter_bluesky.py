@@ -317,8 +317,8 @@ def test_session_file_is_private_and_reused_by_the_next_instance(
 def test_a_saved_session_does_not_vouch_for_another_app_password(
         pds: PDS, user: PDSAccount, proxy: PDSProxy, tmp_path: Path) -> None:
     assert adapter_for(user, proxy.url, tmp_path).check().state == "ok"
-    key = tmp_path / "bluesky-bsky-main.session.key"
-    assert stat.S_IMODE(key.stat().st_mode) == 0o600 and user.app_password not in key.read_text()
+    saved = tmp_path / "bluesky-bsky-main.session"  # a salted fingerprint of the password first, never the password
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o600 and user.app_password not in saved.read_text()
     # The saved tokens still work, but the password configured now is wrong: check and publish must say so.
     wrong = adapter_for(user, proxy.url, tmp_path, password=WRONG_PASSWORD)
     assert wrong.check().state == "rejected"
