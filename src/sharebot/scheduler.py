@@ -144,7 +144,7 @@ def plan(
     if order < 0:
         raise ValueError(f"order cannot be negative, got {order}")
     earliest = start + schedule.stagger * order
-    busy = sorted(aware_utc(t, "taken") for t in taken)
+    busy = sorted(t if t.tzinfo is UTC else aware_utc(t, "taken") for t in taken)  # the store's are UTC already
     on_slots = mode is PublishMode.NEXT_SLOT or not schedule.immediate
     if on_slots and not schedule.has_slots:
         raise ValueError("this account has no time slots: configure schedule.slots or post --now/--at")
