@@ -18,6 +18,7 @@ import bench_dry_run  # noqa: E402
 import bench_fanout  # noqa: E402
 import bench_history  # noqa: E402
 import bench_queue  # noqa: E402
+import bench_worker  # noqa: E402
 
 
 def crash_section() -> str:
@@ -44,7 +45,8 @@ def crash_section() -> str:
 
 
 def main() -> None:
-    sections = [bench_dry_run.main(), bench_fanout.main(), bench_queue.main(), crash_section(), bench_history.main()]
+    sections = [bench_dry_run.main(), bench_fanout.main(), bench_queue.main(), crash_section(), bench_history.main(),
+                bench_worker.main()]
     head = (
         "# Benchmarks\n\n"
         f"Measured {datetime.date.today().isoformat()} on {platform.machine()}, {os.cpu_count()} CPUs, "
