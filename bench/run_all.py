@@ -14,10 +14,13 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import bench_cold_publish  # noqa: E402
 import bench_dry_run  # noqa: E402
 import bench_fanout  # noqa: E402
+import bench_fanout_cold  # noqa: E402
 import bench_history  # noqa: E402
 import bench_queue  # noqa: E402
+import bench_render_worst  # noqa: E402
 import bench_worker  # noqa: E402
 
 
@@ -46,6 +49,7 @@ def crash_section() -> str:
 
 def main() -> None:
     sections = [bench_dry_run.main(), bench_fanout.main(), bench_queue.main(), crash_section(), bench_history.main(),
+                bench_cold_publish.main(), bench_fanout_cold.main(), bench_render_worst.main(),
                 bench_worker.main()]
     head = (
         "# Benchmarks\n\n"

@@ -50,7 +50,7 @@ def test_a_flag_is_shown_everywhere_with_its_reason_and_time(room: Newsroom):
     for args in (("accounts",), ("status", SLUG), ("queue",)):
         shown = sharebot(room, *args)
         line = next(line for line in shown.stdout.splitlines() if "FLAGGED" in line or "cannot post" in line)
-        assert "2026-11-25 09:00Z" in line and "access token is invalid" in line, args
+        assert "Wed 2026-11-25 10:00 CET" in line and "access token is invalid" in line, args  # 09:00 UTC
         assert "sharebot accounts clear mastodon" in line
     assert sharebot(room, "accounts").exit_code == 3
     assert sharebot(room, "status", SLUG).exit_code == 3

@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -123,11 +123,14 @@ def test_links_html_snippet():
     assert 'rel="noopener noreferrer"' in result.output and "&amp;url=" in result.output
 
 
-def test_dry_run_does_not_import_network_sdks():
+def test_dry_run_does_not_import_network_sdks_or_the_web_libraries():
     code = (
         "import sys\nfrom sharebot.cli import main\n"
         "assert main(['--config', sys.argv[1], 'publish', sys.argv[2], '--dry-run', '--json']) == 0\n"
-        "heavy = [m for m in ('atproto', 'tweepy', 'mastodon', 'httpx', 'feedparser', 'PIL') if m in sys.modules]\n"
+        "assert main(['--config', sys.argv[1], 'publish', sys.argv[2], '--dry-run']) == 0\n"
+        "heavy = [m for m in ('atproto', 'tweepy', 'mastodon', 'httpx', 'feedparser', 'PIL', 'shtab',\n"
+        "                     'sharebot.terminal', 'jinja2', 'markupsafe', 'starlette', 'uvicorn')\n"
+        "        if m in sys.modules]\n"
         "assert not heavy, heavy\n"
     )
     env = {**os.environ, **CREDENTIALS, "PYTHONPATH": str(ROOT / "src")}
@@ -173,3 +176,18 @@ def test_a_missing_credential_is_an_error_in_the_dry_run():
     # X needs one complete set of its optional credentials, which its adapter checks; share links need none.
     others = [i for p in json.loads(result.stdout)["posts"] if p["network"] != "telegram" for i in p["issues"]]
     assert [i for i in others if i["severity"] == "error"] == []
+
+
+def test_the_bundled_configs_stagger_spreads_the_accounts_sharing_a_slot():
+    # The accounts on the default [schedule] (stagger = "5m") share the next slot; each goes 5 minutes after the
+    # one before it in the config rather than all in the same minute.
+    result = run("publish", SEED_SLUG, "--dry-run", "--json")
+    assert result.exit_code == 0, result.output
+    times = {p["account"]: datetime.fromisoformat(p["scheduled_at"]) for p in json.loads(result.output)["posts"]
+             if p["scheduled_at"]}
+    staggered = [times[name] for name in ("mastodon", "linkedin", "facebook", "threads")]
+    assert len(set(staggered)) == 4
+    assert [b - a for a, b in zip(staggered, staggered[1:], strict=False)] == [timedelta(minutes=5)] * 3
+    text = run("publish", SEED_SLUG, "--dry-run").stdout
+    whens = [line.split(None, 1)[1] for line in text.splitlines() if line.strip().startswith("when ")]
+    assert len(set(whens)) >= 5, whens  # "now" for the paced accounts, then four distinct times

@@ -88,13 +88,20 @@ def test_dotenv_file_is_read_and_environment_wins(tmp_path):
         (lambda t: t + 'enabled = "false"\n', "accounts.masto.enabled: expected true or false"),
         (lambda t: t + 'template = "{title!r} {link}"\n', "template field {title}: write it plain"),
         (lambda t: t + 'template = "{title:>20} {link}"\n', "template field {title}: write it plain"),
-        (lambda t: t + 'utm = { utm_source = "{foo}" }\n', "accounts.masto.utm.utm_source: '{foo}'"),
+        (lambda t: t + 'utm = { utm_source = "{foo}" }\n', "accounts.masto.utm.utm_source: {foo} is not a placeholder"),
+        (lambda t: t + 'utm = { utm_campaign = "{slug.__class__}" }\n',
+         "accounts.masto.utm.utm_campaign: {slug.__class__} is not a placeholder"),
+        (lambda t: t + 'utm = { utm_campaign = "{slug[0]}" }\n', "accounts.masto.utm.utm_campaign: {slug[0]} is not"),
+        (lambda t: t + 'utm = { utm_campaign = "{slug!r}" }\n', "accounts.masto.utm.utm_campaign: {slug!r} is not"),
+        (lambda t: t + 'secrets = { access_token = "mtok-1234-abcd-PASTED" }\n',
+         "accounts.masto.secrets.access_token: the value is not an environment variable name"),
         (lambda t: t.replace("[source]", '[queue]\ndatabse = "x.db"\n[source]'), "queue.databse: unknown setting"),
         (lambda t: t.replace("[source]", '[queue]\nretry_base_seconds = "abc"\n[source]'),
          "queue.retry_base_seconds: expected a positive number, got 'abc'"),
         (lambda t: t.replace("[source]", '[queue]\nmax_attempts = 2.5\n[source]'),
          "queue.max_attempts: expected a positive whole number"),
         (lambda t: t.replace("[site]", '[site]\nlanguge = "de"'), "site.languge: unknown setting"),
+        (lambda t: t.replace("[site]", '[site]\nlanguage = "german"'), "site.language: 'german' is not a BCP 47"),
         (lambda t: t + '[templates]\nx = "{titel}"\n', "templates.x: template field {titel}"),
     ],
 )
@@ -104,6 +111,7 @@ def test_invalid_config_names_the_key(tmp_path, change, message):
         load(path)
     assert message in str(info.value)
     assert "\n" not in str(info.value)
+    assert "PASTED" not in str(info.value)  # a secret pasted where its variable's name belongs is never shown
 
 
 def test_missing_config_file_is_named(tmp_path):

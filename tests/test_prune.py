@@ -175,7 +175,7 @@ def test_sharebot_queue_prune(tmp_path: Path):
     dry = sharebot(*args, "90d", "--dry-run", env=env, now=NOW)
     assert dry.exit_code == 0, dry.output
     assert dry.stdout == ("would delete 4 finished job(s) (1 published, 1 deleted, 1 canceled, 1 failed) and 12 "
-                          "event(s), last changed before 2025-12-01 09:00 UTC\n")
+                          "event(s), last changed before 2025-12-01 10:00:00 CET\n")  # the site's zone
     done = sharebot(*args, "90d", env=env, now=NOW)
     assert done.stdout.startswith("deleted 4 finished job(s)")
     assert sharebot(*args, "90d", env=env, now=NOW).stdout.startswith("deleted 0 finished job(s) and 0 event(s)")

@@ -225,10 +225,19 @@ def test_stagger_spreads_one_article_over_networks():
     assert [plan(s, now=NOW, taken=[], order=k) for k in range(6)] == [
         NOW + timedelta(minutes=5 * k) for k in range(6)
     ]
-    # On slots the stagger only matters when it pushes past a slot.
-    slotted = daily(time(9, 2), time(12), stagger=timedelta(minutes=1))
+    # Accounts sharing a slot go out a stagger apart after it; the stagger never pushes one to a later slot.
+    slotted = daily(time(9, 2), time(12), stagger=timedelta(minutes=5))
     got = [plan(slotted, now=NOW, taken=[], order=k) for k in range(6)]
-    assert got == [berlin(2026, 6, 10, 9, 2)] * 3 + [berlin(2026, 6, 10, 12, 0)] * 3
+    assert got == [berlin(2026, 6, 10, 9, 2) + timedelta(minutes=5 * k) for k in range(6)]
+
+
+def test_a_staggered_slot_post_still_keeps_quiet_hours_and_gaps():
+    late = daily(time(22), time(7), quiet_hours=((time(22, 10), time(6, 30)),), stagger=timedelta(minutes=5))
+    assert plan(late, now=berlin(2026, 6, 10, 21, 0), taken=[], order=1) == berlin(2026, 6, 10, 22, 5)
+    # 22:00 + 15 min falls in quiet hours: the post takes the next slot, staggered the same.
+    assert plan(late, now=berlin(2026, 6, 10, 21, 0), taken=[], order=3) == berlin(2026, 6, 11, 7, 15)
+    gapped = daily(time(9, 30), time(12), min_gap=timedelta(minutes=30), stagger=timedelta(minutes=5))
+    assert plan(gapped, now=NOW, taken=[berlin(2026, 6, 10, 9, 20)], order=2) == berlin(2026, 6, 10, 12, 10)
 
 
 # --- gap and cap ------------------------------------------------------------------------------------
@@ -495,6 +504,10 @@ def test_the_plan_keeps_every_rule_and_is_the_earliest_that_does(
                 for fold in (0, 1):
                     candidates.add(datetime.combine(day, end, BERLIN).replace(fold=fold).astimezone(UTC))
     else:
-        candidates = set(upcoming_slots(s, start=earliest, end=got + timedelta(seconds=1)))
+        offset = s.stagger * order
+        # Every slot: the quiet hours are kept at the slot's staggered time, which `allowed` checks.
+        slots = upcoming_slots(s._replace(quiet_hours=()), start=earliest - offset,
+                               end=got - offset + timedelta(seconds=1))
+        candidates = {slot + offset for slot in slots}
         assert got in candidates
     assert not any(earliest <= c < got and allowed(c, s, taken) for c in candidates)

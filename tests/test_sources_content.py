@@ -129,8 +129,9 @@ def test_fields_are_typed_cleaned_and_nfc_normalised(tmp_path: Path) -> None:
         author: {decomposed}
         ---
     """)
-    article = site(tmp_path).get("a")
+    article = open_source("content", str(tmp_path), base_url=BASE, language="de").get("a")  # where articles enter
     assert article.title == article.teaser == article.author == "Über Äpfel"
+    assert "title: composed to Unicode NFC" in article.notes and "tag 2: composed to Unicode NFC" in article.notes
     assert article.tags == ("Obst", "Über Äpfel", "obst")  # exact repeats go, case variants stay
     assert article.image == BASE + "bilder/a.jpg"
     assert article.url == "https://example.org/artikel/a"

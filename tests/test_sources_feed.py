@@ -160,7 +160,8 @@ def test_unknown_slug_in_a_feed_suggests(server: StaticSite) -> None:
 
 
 def test_strip_html() -> None:
-    assert strip_html("<p>Eins&nbsp;<b>zwei</b></p><p>drei &amp; vier</p>") == "Eins zwei drei & vier"
+    # A no-break space stays one: "S.&nbsp;5" must not become a place to cut.
+    assert strip_html("<p>Eins&nbsp;<b>zwei</b></p><p>drei &amp; vier</p>") == "Eins\u00a0zwei drei & vier"
     assert strip_html("  kein   HTML ") == "kein HTML"
 
 

@@ -13,13 +13,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from sharebot import queue
 from sharebot.adapters.base import AccountState, AccountStatus, Adapter, AdapterContext, mask
 from sharebot.config import Settings, WatchConfig
 from sharebot.credentials import fingerprint, same_credentials
-from sharebot.errors import ConfigError, MissingCredential, SharebotError, ValidationError
+from sharebot.errors import ConfigError, MissingCredential, SharebotError, StoreError, ValidationError
 from sharebot.exits import Exit, worst
 from sharebot.jobs import IN_DOUBT, AccountFlag, Job, JobEvent, JobState
 from sharebot.models import Account, Article, Network, Severity
@@ -36,6 +36,7 @@ from sharebot.pipeline import (
     select_accounts,
     taken_from,
 )
+from sharebot.progress import OnProgress, Progress, Stage
 from sharebot.queue import (
     Retracted,
     RetractResult,
@@ -48,10 +49,14 @@ from sharebot.queue import (
     settle_retracted,
 )
 from sharebot.scheduler import PublishMode, describe
+from sharebot.scrub import one_line
 from sharebot.storage import open_store
 from sharebot.store import Store
 from sharebot.watch import WatchReport, check_interval, watch_once
-from sharebot.worker import Worker
+from sharebot.worker import Outcome, Worker
+
+if TYPE_CHECKING:
+    from sharebot.handoff import Handed, Listener
 
 Clock = Callable[[], datetime]
 
@@ -60,7 +65,14 @@ def open_queue(settings: Settings) -> Store:
     if "://" not in settings.database and settings.database != ":memory:":
         from pathlib import Path
 
-        Path(settings.database).parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(settings.database).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a path under a file, a read-only or /proc folder
+            blocking = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+            why = f"{blocking} is a file, not a folder" if blocking else \
+                f"cannot create its folder {folder}: {exc.strerror or exc}"
+            raise StoreError(f"queue database {settings.database}: {why}") from None
     store = open_store(settings.database)
     store.migrate()
     return store
@@ -109,6 +121,14 @@ class Adapters:
             return None
         return fingerprint(self.settings.credentials(account))
 
+    def secret_values(self, name: str) -> list[str]:
+        """The account's credential values as configured now: what the worker masks in every error it keeps."""
+        try:
+            account = self.settings.account(name)
+        except ConfigError:
+            return []
+        return list(self.settings.credentials(account).values())
+
     def close(self) -> None:
         for adapter in self._made.values():
             adapter.close()
@@ -156,6 +176,7 @@ class LineState(StrEnum):
     SCHEDULED = "scheduled"  # queued by this run for a later time
     SHARE_LINK = "share link"  # a network without a posting API: the link is the result
     CANNOT_POST = "cannot post"  # flagged or without credentials: nothing queued or sent for it
+    IN_PROGRESS = "in progress"  # handed to a worker, not settled when publish stopped waiting
 
 
 @dataclass(frozen=True)
@@ -181,7 +202,8 @@ class PublishReport:
     @property
     def failed(self) -> list[PublishLine]:
         """Lines that did not go through: failed, in doubt, or for an account that cannot post."""
-        return [d for d in self.lines if d.state in (JobState.FAILED, LineState.CANNOT_POST, *IN_DOUBT)]
+        return [d for d in self.lines
+                if d.state in (JobState.FAILED, LineState.CANNOT_POST, LineState.IN_PROGRESS, *IN_DOUBT)]
 
     @property
     def exit(self) -> Exit:
@@ -193,21 +215,39 @@ class PublishReport:
         return [d for d in self.lines if d.state in (JobState.QUEUED, LineState.SCHEDULED)]
 
 
+def handoff_seconds(settings: Settings) -> float:
+    """How long `publish` waits for a worker to settle the posts it handed over (`[queue] handoff_seconds`)."""
+    return float(settings.raw.get("queue", {}).get("handoff_seconds", 60))
+
+
+HandOff = Callable[[Store, list[Job]], "Handed | None"]
+
+
+def worker_handoff(settings: Settings) -> HandOff:
+    """Hands due jobs to a worker listening on the settings' queue, if one is live (`sharebot.handoff`)."""
+    from sharebot.handoff import hand_off
+
+    return lambda store, jobs: hand_off(settings.database, store, jobs, timeout=handoff_seconds(settings))
+
+
 def publish(settings: Settings, request: PublishRequest, *, store: Store, adapters: Callable[[str], Adapter],
-            clock: Clock, owner: str) -> PublishReport:
-    """`sharebot publish`: look up the article, accounts and time `request` names, then `publish_article`."""
+            clock: Clock, owner: str, hand_off: bool = False) -> PublishReport:
+    """`sharebot publish`: look up the article, accounts and time `request` names, then `publish_article`.
+    With `hand_off`, posts due now go to a worker running on the queue when there is one (`worker_handoff`)."""
     chosen = resolve(settings, request, now=clock())
     return publish_article(settings, chosen.article, chosen.accounts, store=store, adapters=adapters, clock=clock,
-                           owner=owner, mode=chosen.mode, at=chosen.at, repost=request.repost)
+                           owner=owner, mode=chosen.mode, at=chosen.at, repost=request.repost,
+                           handoff=worker_handoff(settings) if hand_off else None)
 
 
 def publish_article(settings: Settings, article: Article, accounts: Iterable[Account], *, store: Store,
                     adapters: Callable[[str], Adapter], clock: Clock, owner: str,
                     mode: PublishMode = PublishMode.SCHEDULE, at: datetime | None = None,
-                    repost: bool = False) -> PublishReport:
+                    repost: bool = False, handoff: HandOff | None = None) -> PublishReport:
     """Render and validate, plan each account's time (by `mode`; `at` for PublishMode.AT), enqueue one job
     per account, correct the posts of jobs from an earlier run that are still queued, and post the ones due
-    now in parallel. The article is filed under its `pipeline.queue_slug`."""
+    now in parallel: through `handoff` (a running worker) when it takes them, else here. The article is filed
+    under its `pipeline.queue_slug`."""
     mode = PublishMode(mode)
     now = clock()
     article = queue_slug(store, article, now=now)
@@ -235,6 +275,13 @@ def publish_article(settings: Settings, article: Article, accounts: Iterable[Acc
     lines = [_line(job, zone, already=True, correction=corrected.get(job.account))
              for job in existing if job not in moved]
     due = [j for j in queued.added if j.run_at <= now] + moved
+    handed = handoff(store, due) if due and handoff is not None else None
+    if handed is not None:
+        lines += _handed_lines(store, handed, zone, corrected)
+        # A worker that stopped before claiming them leaves them queued: they are posted here (the claim is
+        # a compare-and-set, so one the worker did take after all is not sent twice).
+        due = [job for i in handed.waiting for job in [store.get(i)] if handed.lost and job.state is JobState.QUEUED]
+        lines = [d for d in lines if d.job_id not in {j.id for j in due}]
     if due:
         with Worker(store, adapters, owner=owner, clock=clock, policy=retry_policy(settings),
                     concurrency=len(due), lease_seconds=lease_seconds(settings),
@@ -252,6 +299,25 @@ def publish_article(settings: Settings, article: Article, accounts: Iterable[Acc
     return PublishReport(article, queued.round, tuple(sorted(lines, key=lambda d: order.get(d.account, 0))))
 
 
+def _handed_lines(store: Store, handed: Handed, zone: str, corrected: Mapping[str, Correction]) -> list[PublishLine]:
+    """The lines of jobs a worker was handed: as it recorded them, refused as `publish_now` refuses, or still
+    in progress when the wait ran out (they stay with the worker; `status` shows how they end)."""
+    lines = []
+    for job_id, detail in handed.settled.items():
+        job = store.get(job_id)
+        lines.append(_line(job, zone, detail=detail, correction=corrected.get(job.account)))
+    for job_id in handed.refused:
+        job = store.get(job_id)
+        lines.append(_line(job, zone, detail="not posted now: not queued, or its account is flagged",
+                           correction=corrected.get(job.account)))
+    for job_id in handed.waiting:
+        job = store.get(job_id)
+        lines.append(_line(job, zone, state=LineState.IN_PROGRESS, correction=corrected.get(job.account),
+                           detail=f"handed to a running worker, not settled yet ({job.state}): "
+                                  f"see `sharebot status {job.slug}`"))
+    return lines
+
+
 def _line(job: Job, zone: str, *, state: LineState | None = None, detail: str | None = None,
           already: bool = False, correction: Correction | None = None) -> PublishLine:
     """A job's line: its state and post URL as stored; `detail` says what this run did (default: the last
@@ -267,7 +333,7 @@ def _line(job: Job, zone: str, *, state: LineState | None = None, detail: str | 
 def _exit_for(state: JobState | LineState) -> Exit:
     if state in (JobState.FAILED, LineState.CANNOT_POST):
         return Exit.FAILED
-    return Exit.UNSETTLED if state in IN_DOUBT else Exit.OK
+    return Exit.UNSETTLED if state in IN_DOUBT or state is LineState.IN_PROGRESS else Exit.OK
 
 
 class StatusReport(NamedTuple):
@@ -432,6 +498,9 @@ def check_accounts(settings: Settings, *, adapters: Callable[[str], Adapter], st
             result = AccountStatus(account.name, AccountState.MISSING, str(exc))
         except SharebotError as exc:
             result = AccountStatus(account.name, AccountState.REJECTED, str(exc))
+        # Shown, and kept with a flag: whatever a network or SDK echoed of a credential is masked.
+        result = AccountStatus(result.account, result.state,
+                               one_line(result.detail, settings.credentials(account).values(), masked=mask))
         if store is not None:
             record_check(store, result, clock(), fingerprint=fingerprint(settings.credentials(account)))
         results.append(result)
@@ -463,15 +532,35 @@ class WorkerReport(NamedTuple):
 
 def run_worker(settings: Settings, *, store: Store, adapters: Callable[[str], Adapter], clock: Clock, owner: str,
                concurrency: int, burst: bool, stop: threading.Event,
-               on_done: Callable[[WorkerReport], object] | None = None) -> int:
+               on_done: Callable[[WorkerReport], object] | None = None,
+               on_outcome: Callable[[Outcome], object] | None = None,
+               on_progress: OnProgress | None = None, listen: bool | Listener = False) -> int:
     """Post due jobs until `stop` (or, with `burst`, until none is due); returns how many it handled and
-    hands `on_done` the full report: where they ended, and the due jobs flagged accounts hold up."""
+    hands `on_done` the full report: where they ended, and the due jobs flagged accounts hold up.
+    `on_outcome` hears of each job as it is settled, `on_progress` how many are (Stage.POST).
+    With `listen`, it takes the posts `publish` hands over (`sharebot.handoff`; a Listener: that one)."""
     refresh_flags(settings, store)
     fingerprint_of = getattr(adapters, "fingerprint", None)
-    with Worker(store, adapters, owner=owner, clock=clock, policy=retry_policy(settings),
-                concurrency=concurrency, lease_seconds=lease_seconds(settings), fingerprint=fingerprint_of,
-                housekeeping=history_retention(settings, store)) as worker:
-        handled = worker.run(burst=burst, stop=stop)
+    settled = 0
+
+    def told(outcome: Outcome) -> None:
+        nonlocal settled
+        settled += 1
+        if on_outcome is not None:
+            on_outcome(outcome)
+        if on_progress is not None:
+            on_progress(Progress(Stage.POST, settled, None, f"{outcome.account} {outcome.state or 'skipped'}"))
+
+    listener = handoff_listener(settings, store) if listen is True else listen or None
+    try:
+        with Worker(store, adapters, owner=owner, clock=clock, policy=retry_policy(settings),
+                    concurrency=concurrency, lease_seconds=lease_seconds(settings), fingerprint=fingerprint_of,
+                    housekeeping=history_retention(settings, store), on_outcome=told,
+                    handoffs=listener) as worker:
+            handled = worker.run(burst=burst, stop=stop)
+    finally:
+        if listener is not None and listen is True:
+            listener.close()
     if on_done is not None:
         on_done(WorkerReport(handled, worker.tally(), store.waiting_on_flags(clock()), store.account_flags()))
     return handled
@@ -480,25 +569,51 @@ def run_worker(settings: Settings, *, store: Store, adapters: Callable[[str], Ad
 def run_watch(settings: Settings, *, store: Store, adapters: Callable[[str], Adapter], clock: Clock, owner: str,
               stop: threading.Event, on_report: Callable[[WatchReport], None], interval: float | None = None,
               backfill: int = 0, once: bool = False, post: bool = True, concurrency: int = 4,
-              on_posted: Callable[[WorkerReport], object] | None = None) -> WatchReport | None:
+              on_posted: Callable[[WorkerReport], object] | None = None,
+              on_outcome: Callable[[Outcome], object] | None = None,
+              on_progress: OnProgress | None = None) -> WatchReport | None:
     """Poll the sources (`watch.watch_once`), hand each poll's report to `on_report`, post what is due
     (unless `post` is False; each round's worker report goes to `on_posted`), then wait `interval` seconds
     (default: `[watch] interval`; at least `watch.MIN_INTERVAL`) on `stop`; until `stop` is set, or after one
-    round with `once`. `backfill` applies to the first poll. Returns the last poll's report (None if `stop`
-    was set before the first)."""
+    round with `once`. `backfill` applies to the first poll. `on_outcome` and `on_progress` hear what
+    `run_worker` says, and `on_progress` also how each poll (Stage.POLL) and backfill (Stage.ENQUEUE) goes.
+    Returns the last poll's report (None if `stop` was set before the first)."""
     if interval is None:
         wait = check_interval((settings.watch or WatchConfig()).interval, "watch.interval")
     else:
         wait = check_interval(interval, "interval")
     report = None
-    while not stop.is_set():
-        report = watch_once(settings, store, now=clock(), backfill=backfill)
-        backfill = 0
-        on_report(report)
-        if post:
-            run_worker(settings, store=store, adapters=adapters, clock=clock, owner=owner, concurrency=concurrency,
-                       burst=True, stop=stop, on_done=on_posted)
-        if once:
-            break
-        stop.wait(wait)
+    # Between polls it takes the posts `publish` hands over, as `sharebot worker` does.
+    listener = handoff_listener(settings, store) if post and not once else None
+
+    def post_due() -> None:
+        run_worker(settings, store=store, adapters=adapters, clock=clock, owner=owner, concurrency=concurrency,
+                   burst=True, stop=stop, on_done=on_posted, on_outcome=on_outcome, on_progress=on_progress,
+                   listen=listener or False)
+
+    try:
+        while not stop.is_set():
+            report = watch_once(settings, store, now=clock(), backfill=backfill, progress=on_progress)
+            backfill = 0
+            on_report(report)
+            if post:
+                post_due()
+            if once:
+                break
+            until = clock() + timedelta(seconds=wait)
+            while listener is not None and not stop.is_set() and clock() < until:
+                if listener.wait(min(1.0, max(0.0, (until - clock()).total_seconds()))):
+                    post_due()
+            if listener is None:
+                stop.wait(wait)
+    finally:
+        if listener is not None:
+            listener.close()
     return report
+
+
+def handoff_listener(settings: Settings, store: Store) -> Listener | None:
+    """Listen for the posts `publish` hands over on this queue; None when another worker already does."""
+    from sharebot.handoff import listen
+
+    return listen(settings.database, store)

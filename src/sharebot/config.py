@@ -1,12 +1,14 @@
 """Settings from `config/sharebot.toml` plus the environment (and `.env`).
 
 The config file is safe to commit: it names accounts, templates and sources, and refers to secrets only by
-environment-variable name. Values come from the environment passed in (the CLI passes os.environ) merged
-over `.env` next to the working directory. Relative paths in the file are relative to the file's folder.
+environment-variable name. Values come from the environment passed in (the CLI passes os.environ), then from
+`.env` next to the config file, then from `.env` in the working directory (README.md, "Secrets"). Relative
+paths in the file are relative to the file's folder.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Collection, Mapping
 from pathlib import Path
@@ -26,9 +28,11 @@ DEFAULT_UTM = {"utm_source": "{network}", "utm_medium": "social", "utm_campaign"
 
 _SITE_KEYS = {"name", "base_url", "language", "timezone"}
 _QUEUE_NUMBERS = {"timeout_seconds": float, "retry_base_seconds": float, "retry_cap_seconds": float,
-                  "max_attempts": int, "lease_seconds": float}
+                  "max_attempts": int, "lease_seconds": float, "handoff_seconds": float}
 _QUEUE_KEYS = {"database", "state_dir", "keep_history", *_QUEUE_NUMBERS}
 _ACCOUNT_KEYS = {"network", "secrets", "template", "max_hashtags", "utm", "enabled", "schedule", "filter"}
+# A secrets table names variables (POSIX: upper-case letters, digits and underscores, not starting with a digit).
+_VARIABLE = re.compile(r"[A-Z_][A-Z0-9_]*")
 _TOP_KEYS = {"site", "source", "queue", "templates", "utm", "accounts", "schedule", "watch", "fetch"}
 
 
@@ -103,8 +107,16 @@ def load_settings(
     dotenv_path: Path | None = None,
 ) -> Settings:
     """Read and check the config. `path` None means $SHAREBOT_CONFIG or config/sharebot.toml."""
-    merged_env = _environment(env, dotenv_path)
-    config_path = Path(path or merged_env.get("SHAREBOT_CONFIG") or DEFAULT_CONFIG)
+    if dotenv_path is not None:
+        merged_env = {**_dotenv(dotenv_path), **env}
+        config_path = Path(path or merged_env.get("SHAREBOT_CONFIG") or DEFAULT_CONFIG)
+    else:
+        here = _dotenv(Path(".env"))
+        config_path = Path(path or env.get("SHAREBOT_CONFIG") or here.get("SHAREBOT_CONFIG") or DEFAULT_CONFIG)
+        # The config's own .env wins over the working directory's: it belongs to the site the config names,
+        # wherever a cron job starts from; the environment wins over both.
+        beside = config_path.parent / ".env"
+        merged_env = {**here, **(_dotenv(beside) if not _same_file(beside, Path(".env")) else {}), **env}
     try:
         raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -116,15 +128,21 @@ def load_settings(
     return _parse(raw, config_path, merged_env, content_dir or merged_env.get("SHAREBOT_CONTENT_DIR"))
 
 
-def _environment(env: Mapping[str, str], dotenv_path: Path | None) -> dict[str, str]:
-    path = dotenv_path or Path(".env")
-    values: dict[str, str] = {}
-    if path.is_file():  # python-dotenv (with logging, tempfile, ...) costs ~8 ms to import: only when needed
-        from dotenv import dotenv_values
+def _dotenv(path: Path) -> dict[str, str]:
+    """The variables a .env file sets; none when there is no such file."""
+    if not path.is_file():
+        return {}
+    # python-dotenv (with logging, tempfile, ...) costs ~8 ms to import: only when there is a file to read
+    from dotenv import dotenv_values
 
-        values = {k: v for k, v in dotenv_values(path).items() if v is not None}
-    values.update(env)
-    return values
+    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
 
 
 def _parse(raw: Mapping[str, Any], path: Path, env: Mapping[str, str], content_dir: str | None) -> Settings:
@@ -138,7 +156,7 @@ def _parse(raw: Mapping[str, Any], path: Path, env: Mapping[str, str], content_d
     site = Site(
         name=_str(site_raw, "name", f"{where}: site", required=True),
         base_url=_url(site_raw, "base_url", where),
-        language=_str(site_raw, "language", f"{where}: site") or "de",
+        language=_language(site_raw, where),
         timezone=_timezone(site_raw, where),
     )
     source = _source(_table(raw, "source", where, required=False), base, where, content_dir)
@@ -253,6 +271,17 @@ def _url(table: Mapping[str, Any], key: str, where: str) -> str:
     return value if value.endswith("/") else value + "/"
 
 
+def _language(table: Mapping[str, Any], where: str) -> str:
+    from sharebot.normalise import language_tag
+
+    raw = _str(table, "language", f"{where}: site") or "de"
+    tag = language_tag(raw)
+    if tag is None:
+        raise ConfigError(f"{where}: site.language: {raw!r} is not a BCP 47 language tag with an ISO 639 language "
+                          "(such as de, en-GB)")
+    return tag
+
+
 def _timezone(table: Mapping[str, Any], where: str) -> str:
     name = _str(table, "timezone", f"{where}: site") or "Europe/Berlin"
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -281,12 +310,20 @@ def _utm(value: Any, where: str) -> dict[str, str]:
         return {}
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
         raise ConfigError(f"{where}: expected a table of strings, or false")
+    import string
+
     for key, text in value.items():
         try:
-            text.format(network="network", slug="slug")
-        except (KeyError, IndexError, ValueError) as exc:
-            raise ConfigError(f"{where}.{key}: {text!r}: only {{network}} and {{slug}} can be filled in "
-                              f"({type(exc).__name__}: {exc})") from None
+            fields = [(name, spec, conversion) for _, name, spec, conversion in string.Formatter().parse(text)
+                      if name is not None]
+        except ValueError as exc:
+            raise ConfigError(f"{where}.{key}: {text!r}: {exc}") from None
+        for name, spec, conversion in fields:
+            # Plain names only: "{slug.__class__}" or "{slug[0]}" would reach into Python objects.
+            if name not in ("network", "slug") or spec or conversion:
+                field = "{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+                raise ConfigError(f"{where}.{key}: {field} is not a placeholder; only {{network}} and {{slug}} "
+                                  "can be filled in")
     return dict(value)
 
 
@@ -305,9 +342,13 @@ def _account(name: str, spec: Any, where: str) -> Account:
     if not isinstance(secrets, dict) or not all(isinstance(v, str) for v in secrets.values()):
         raise ConfigError(f"{at}.secrets: expected a table of environment variable names")
     allowed = declared.secret_fields
-    for key in secrets:
+    for key, variable in secrets.items():
         if key not in allowed:
             raise ConfigError(f"{at}.secrets.{key}: {network} takes {', '.join(sorted(allowed)) or 'no secrets'}")
+        if not _VARIABLE.fullmatch(variable):
+            # Most likely the secret itself, pasted: never shown, not even in this message.
+            raise ConfigError(f"{at}.secrets.{key}: the value is not an environment variable name (capital letters, "
+                              "digits and _); put the secret in the environment or .env and name its variable here")
     # Credentials each network takes; the value is read from the variable the account names in
     # `secrets = {field = "VAR"}`, or from SHAREBOT_<ACCOUNT>_<FIELD> when the account names none.
     prefix = "SHAREBOT_" + name.upper().replace("-", "_")

@@ -183,9 +183,25 @@ def _valid_display_index(normalized: str, tokens: list[entities.Span], config: X
     return index
 
 
+def x_weight_at_least(text: str, config: XConfig = X_V3) -> float:
+    """A lower bound of `x_weighted_length`, without finding URLs or emoji: each URL holds a dot and at most
+    4,096 characters, and every other code point weighs at least a sequence's weight over the longest
+    sequence's length (an emoji sequence weighs `default_weight` once, anything else one unit or more).
+    Cheap where the full count is not: a title of thousands of emoji and one dot."""
+    normalized = unicodedata.normalize("NFC", text)
+    outside_urls = len(normalized) - entities.MAX_URL_LENGTH * normalized.count(".")
+    if outside_urls <= 0:
+        return 0
+    scale = min(config.default_weight / entities.longest_twitter_emoji(), *(w for _, _, w in config.ranges))
+    return outside_urls * scale / config.scale
+
+
 def x_weighted_length(text: str, config: XConfig = X_V3) -> int:
     """X's weighted length: most scripts 1, CJK/emoji/…/•/€ 2, any URL (bare domains too) 23."""
     return parse_x(text, config).weighted_length
+
+
+JOIN_ACROSS = 16
 
 
 @functools.cache
@@ -194,33 +210,37 @@ def _joining() -> Any:
 
     # Code points that can join a neighbour into one cluster: every Grapheme_Cluster_Break value but Other,
     # Control and LF (so CR, Extend, ZWJ, SpacingMark, Prepend, Regional_Indicator, Hangul jamo/syllables).
-    return regex.compile(r"[^\p{GCB=Other}\p{GCB=Control}\p{GCB=LF}]+")
+    # A match is a run of them, continued across up to JOIN_ACROSS code points that cannot join: each of those
+    # is a cluster of its own either way, and segmenting close runs together costs one call (one, not
+    # thousands, for a title of ZWJ families) instead of one each.
+    joins, alone = r"[^\p{GCB=Other}\p{GCB=Control}\p{GCB=LF}]", r"[\p{GCB=Other}\p{GCB=Control}\p{GCB=LF}]"
+    return regex.compile(f"{joins}+(?:{alone}{{1,{JOIN_ACROSS}}}{joins}+)*")
+
+
+@functools.cache
+def _cluster() -> Any:
+    import regex
+
+    return regex.compile(r"\X")
 
 
 def joining_chunks(text: str) -> list[tuple[int, int]]:
     """(start, end) of the stretches of `text` where grapheme clusters need segmenting: each run of characters
     that can join a neighbour, with the character before it (its base) and the one after it (a ZWJ or a
-    conjunct may join it), merged where they touch. Outside them every code point is a cluster."""
+    conjunct may join it), merged where at most JOIN_ACROSS - 2 characters lie between. Outside them every
+    code point is a cluster."""
     if text.isascii() and "\r" not in text:
         return []
-    chunks: list[tuple[int, int]] = []
-    for run in _joining().finditer(text):
-        start, end = max(run.start() - 1, 0), min(run.end() + 1, len(text))
-        if chunks and start < chunks[-1][1]:
-            chunks[-1] = (chunks[-1][0], end)
-        else:
-            chunks.append((start, end))
-    return chunks
+    size = len(text)
+    return [(max(run.start() - 1, 0), min(run.end() + 1, size)) for run in _joining().finditer(text)]
 
 
 def graphemes(text: str) -> int:
     """Extended grapheme clusters (UAX #29, Unicode 15.1+ via `regex`). Only the stretches around characters
     that can join a neighbour are segmented; every other code point is one cluster by itself."""
-    import regex
-
-    total = len(text)
+    total, cluster = len(text), _cluster()
     for start, end in joining_chunks(text):
-        total += len(regex.findall(r"\X", text[start:end])) - (end - start)
+        total += len(cluster.findall(text[start:end])) - (end - start)
     return total
 
 

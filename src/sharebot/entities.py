@@ -67,6 +67,11 @@ def twitter_tld_set() -> frozenset[str]:
     return frozenset((twitter_text_data.TLDS_COUNTRY + twitter_text_data.TLDS_GENERIC).split())
 
 
+@functools.cache
+def _longest_tld() -> int:
+    return max(map(len, twitter_tld_set()))
+
+
 def _tld_alternation() -> str:
     # Longest first, so `community` is tried before `com` (the lookahead then decides).
     return "|".join(re.escape(t) for t in sorted(twitter_tld_set(), key=lambda t: (-len(t), t)))
@@ -200,12 +205,15 @@ def _url_matches(text: str) -> list[tuple[re.Match[str], str]]:
 def _last_tld_dot(text: str, pos: int, end: int) -> int:
     """The last dot in [pos, end) that a TLD (or "xn--") can follow, or -1: where what follows the dot starts
     with one. Searched from the end, so a long run of labels costs one pass at most."""
-    tlds = twitter_tld_set()
-    longest = max(map(len, tlds))
+    tlds, longest = twitter_tld_set(), _longest_tld()
     dot = text.rfind(".", pos, end)
     while dot >= 0:
-        after = text[dot + 1:min(dot + 1 + longest, end)].lower()
-        if after.startswith("xn--") or any(after[:n] in tlds for n in range(1, len(after) + 1)):
+        if text.startswith(("xn--", "XN--", "Xn--", "xN--"), dot + 1, end):
+            return dot
+        # A TLD holds no punctuation or space: only prefixes of the label after the dot can be one.
+        label = _DOMAIN_RUN.match(text, dot + 1, min(dot + 1 + longest, end))
+        after = label.group().lower() if label else ""
+        if any(after[:n] in tlds for n in range(1, len(after) + 1)):
             return dot
         dot = text.rfind(".", pos, dot)
     return -1
@@ -229,11 +237,23 @@ def _encoded_domain_length(domain: str) -> int | None:
     """Length of the punycode form, or None if a label is empty or longer than 63 once encoded."""
     total = len(domain.split(".")) - 1
     for label in domain.split("."):
-        size = len(label) if label.isascii() else 4 + len(label.encode("punycode"))
+        size = _label_length(label)
         if not 1 <= size <= MAX_LABEL_LENGTH:
             return None
         total += size
     return total
+
+
+@functools.lru_cache(maxsize=4096)
+def _label_length(label: str) -> int:
+    """A label's length in the DNS: as typed if ASCII, else "xn--" and its punycode, which is at least one
+    character per code point (a longer label is over the limit without encoding it: the stdlib's punycode
+    is pure Python, ~1 ms for an emoji label, and hostile text repeats such labels thousands of times)."""
+    if label.isascii():
+        return len(label)
+    if 4 + len(label) > MAX_LABEL_LENGTH:
+        return 4 + len(label)
+    return 4 + len(label.encode("punycode"))
 
 
 def _url_length_ok(url: str, protocol: str, domain: str, *, protocol_counted_twice: bool, lead: str = "") -> bool:
@@ -539,6 +559,11 @@ def _class_ranges(code_points: set[int]) -> str:
     return "".join(re.escape(chr(a)) + (f"-{re.escape(chr(b))}" if b > a else "") for a, b in out)
 
 
+def longest_twitter_emoji() -> int:
+    """Code points in the longest sequence twitter-text weighs as one emoji."""
+    return max(_twitter_emoji()[1].values())
+
+
 def find_twitter_emoji_sequences(text: str) -> list[Span]:
     """Emoji of more than one code point that twitter-text (and so X) weighs as one emoji, longest first,
     left to right. Only sequences twitter-text knows: a flag pair that names no region, a skin tone on an
@@ -549,15 +574,18 @@ def find_twitter_emoji_sequences(text: str) -> list[Span]:
         return []  # every sequence has a joiner, a selector, a keycap mark or an astral second code point
     sequences, longest, seconds = _twitter_emoji()
     spans: list[Span] = []
+    known: dict[str, int] = {}  # the longest sequence at the start of each stretch seen (hostile text repeats)
     at = 1
     while (m := seconds.search(text, at)) is not None:
         i, at = m.start() - 1, m.start() + 1
         if text[i] not in longest:
             continue
-        for size in range(min(longest[text[i]], len(text) - i), 1, -1):
+        stretch = text[i:i + longest[text[i]]]
+        if stretch not in known:
+            known[stretch] = next((size for size in range(len(stretch), 1, -1) if stretch[:size] in sequences), 0)
+        size = known[stretch]
+        if size:
             piece = text[i:i + size]
-            if piece in sequences:
-                spans.append(Span(i, i + size, piece, "emoji", piece))
-                at = i + size + 1  # the next one starts at i + size at the earliest
-                break
+            spans.append(Span(i, i + size, piece, "emoji", piece))
+            at = i + size + 1  # the next one starts at i + size at the earliest
     return spans

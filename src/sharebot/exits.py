@@ -18,6 +18,7 @@ class Exit(IntEnum):
     FAILED = 3  # it ran, but some posts failed or some accounts cannot post
     UNSETTLED = 4  # it ran, but some outcomes are unknown or wait for a person
     INTERRUPTED = 130  # stopped by Ctrl-C
+    PIPE = 141  # standard output closed early (`| head`): 128 + SIGPIPE, as a shell reports such a command
 
 
 def worst(codes: Iterable[Exit]) -> Exit:

@@ -51,10 +51,12 @@ class Article(NamedTuple):
     id: str = ""  # the canonical URL; "" only for an Article made by hand (then its `url` counts)
     feed_id: str = ""  # the feed's own id for the item (RSS guid, Atom id, JSON Feed id), if it has one
     slug_derived: bool = False  # made from the URL (feeds, pages), not chosen by an editor (content files)
+    notes: tuple[str, ...] = ()  # what input normalisation changed, per field (`sharebot.normalise`)
 
     def to_dict(self) -> dict[str, Any]:
         data = self._asdict()
         data["tags"] = list(self.tags)
+        data["notes"] = list(self.notes)
         data["published_at"] = self.published_at.isoformat() if self.published_at else None
         return data
 

@@ -15,7 +15,9 @@ Plain classes and NamedTuples, not dataclasses: a dry run imports every one of t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
+from datetime import date
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, ClassVar, NamedTuple, Protocol
@@ -64,6 +66,7 @@ class Rules:
 
     def __init__(self, limit: int | None = None) -> None:
         self.limit = limit or self.default_limit
+        self._lengths: dict[str, int] = {}
 
     @classmethod
     def for_options(cls, options: Mapping[str, Any]) -> Rules:
@@ -76,19 +79,32 @@ class Rules:
     def length(self, text: str) -> int:
         raise NotImplementedError
 
+    def measured(self, text: str) -> int:
+        """`length`, remembered for the last few texts: rendering measures the post that fitted again to
+        decide the next step, and once more to report it."""
+        if text not in self._lengths:
+            if len(self._lengths) >= 8:
+                del self._lengths[next(iter(self._lengths))]
+            self._lengths[text] = self.length(text)
+        return self._lengths[text]
+
     def fits(self, text: str) -> bool:
         # A text with more code points than any post can hold is refused before it is measured, so fitting a
         # 5 MB teaser never counts all of it.
         if self.max_code_points_per_unit is not None and len(text) > self.limit * self.max_code_points_per_unit:
             return False
-        return 0 < self.length(text) <= self.limit
+        # Every network counts each space and line break at least once (none is part of a URL, a mention or
+        # an emoji, and no grapheme holds two): a text of 93,000 characters of links is refused uncounted.
+        if text.count(" ") + text.count("\n") > self.limit:
+            return False
+        return 0 < self.measured(text) <= self.limit
 
     def problems(self, text: str) -> list[tuple[str, str]]:
         """(code, message) for each reason the network would refuse this final text."""
         found = []
         if not text.strip():
             found.append(("empty", "the post text is empty"))
-        length = self.length(text)
+        length = self.measured(text)
         if length > self.limit:
             found.append(("too-long", f"{length} {self.unit}, limit {self.limit}"))
         return found
@@ -102,6 +118,9 @@ class XRules(Rules):
 
     def length(self, text: str) -> int:
         return counting.x_weighted_length(text)
+
+    def fits(self, text: str) -> bool:
+        return counting.x_weight_at_least(text) <= self.limit and super().fits(text)
 
     def problems(self, text: str) -> list[tuple[str, str]]:
         found = super().problems(text)
@@ -183,6 +202,7 @@ class FacebookRules(Rules):
 
 class ThreadsRules(Rules):
     unit = "characters (emoji as UTF-8 bytes)"
+    max_code_points_per_unit = 1  # a code point counts one or more (UTF-16 units, or bytes of an emoji)
     default_template = "{title}\n\n{teaser}\n\n{hashtags}"
     link_placement = "field"  # link_attachment gives the card
     default_max_hashtags = 1  # Threads links one topic tag per post
@@ -231,6 +251,10 @@ class Option(NamedTuple):
     required: bool = False
     positive: bool = False  # a number that must be above 0
     on_post: bool = False  # travels on each rendered post, so the worker sends what the dry run showed
+    # What a good value looks like (a regular expression its text must match) and says so in words; checked by
+    # `sharebot doctor` and `sharebot init`, not on load.
+    pattern: str | None = None
+    looks_like: str = ""
 
     def problem(self, value: Any) -> str | None:
         """Why `value` will not do, or None."""
@@ -238,6 +262,12 @@ class Option(NamedTuple):
         if any(_is_kind(value, kind) for kind in kinds) and not (self.positive and value <= 0):
             return None
         return f"expected {self.describe()}, got {value!r}"
+
+    def unlike(self, value: Any) -> str | None:
+        """Why `value`, of the right kind, does not look like what the network takes; or None."""
+        if self.pattern and not re.fullmatch(self.pattern, str(value)):
+            return f"{value!r} is not {self.looks_like or 'a valid value'}"
+        return None
 
     def describe(self) -> str:
         kinds = self.kind if isinstance(self.kind, tuple) else (self.kind,)
@@ -314,6 +344,53 @@ def _mastodon_share(*, url: str, title: str, server: str | None = None, **_: Any
     return f"{target}?text={_q(f'{title} {url}')}"
 
 
+# --- pinned API versions ---------------------------------------------------------------------------------
+class ApiVersions(NamedTuple):
+    """A network whose API versions retire on a date: the account option that pins one, what the adapter sends
+    when the account pins none, and the announced last day of each version (`sharebot doctor` warns before it)."""
+
+    option: str
+    default: str  # the adapter's own (a test keeps the two equal)
+    retires: Mapping[str, date]  # version -> the day it stops answering, as announced
+    source: str  # where the dates come from
+    # A version the table does not list retires about this many months after the month its name gives (None: the
+    # name gives no date, so nothing can be estimated).
+    months: int | None = None
+
+    def retirement(self, version: str) -> tuple[date | None, bool]:
+        """(the day `version` retires, True if announced / False if estimated); (None, False) when unknown."""
+        if version in self.retires:
+            return self.retires[version], True
+        if self.months and len(version) == 6 and version.isdigit() and 1 <= int(version[4:]) <= 12:
+            month = int(version[:4]) * 12 + int(version[4:]) - 1 + self.months
+            return date(month // 12, month % 12 + 1, 15), False
+        return None, False
+
+
+# LinkedIn serves each monthly version for at least a year, then answers 426; the announced days are on the
+# migrations page (https://learn.microsoft.com/en-us/linkedin/marketing/integrations/migrations, policy:
+# https://learn.microsoft.com/en-us/linkedin/marketing/versioning). Others: the 15th, a year after the month.
+LINKEDIN_VERSIONS = ApiVersions(
+    "version", "202607",
+    MappingProxyType({
+        "202410": date(2025, 10, 15), "202411": date(2025, 11, 17), "202510": date(2026, 10, 15),
+        "202511": date(2026, 11, 16), "202601": date(2027, 1, 15), "202602": date(2027, 2, 15),
+        "202603": date(2027, 3, 16),
+    }),
+    "https://learn.microsoft.com/en-us/linkedin/marketing/integrations/migrations", months=12)
+
+# Graph API versions are available about two years; each one's end is announced when the next one is released
+# (https://developers.facebook.com/docs/graph-api/changelog/versions/, as of v26.0, 29 Jul 2026: v26.0 open).
+GRAPH_VERSIONS = ApiVersions(
+    "api_version", "v25.0",
+    MappingProxyType({
+        "v17.0": date(2025, 9, 12), "v18.0": date(2026, 1, 26), "v19.0": date(2026, 5, 21),
+        "v20.0": date(2026, 9, 24), "v21.0": date(2027, 1, 21), "v22.0": date(2027, 5, 20),
+        "v23.0": date(2027, 10, 8), "v24.0": date(2028, 2, 18), "v25.0": date(2028, 7, 29),
+    }),
+    "https://developers.facebook.com/docs/graph-api/changelog/versions/")
+
+
 # --- the declarations -----------------------------------------------------------------------------------
 class NetworkSpec(NamedTuple):
     """Everything sharebot knows about one network."""
@@ -338,6 +415,20 @@ class NetworkSpec(NamedTuple):
     # A reply is a comment: plain text, without the post's escaping, and with no link field or card of its own,
     # so its link goes in the text.
     comment_replies: bool = False
+    # Credentials that work only as complete sets, one set being enough (X: OAuth 1.0a's four, or a bearer token).
+    secret_sets: tuple[tuple[str, ...], ...] = ()
+    api_versions: ApiVersions | None = None  # API versions that retire on announced days
+    # Its text limit is the server's own (options max_characters, characters_reserved_per_url), which the adapter
+    # reads (`instance_limits(now)`) and `sharebot doctor` compares with the config.
+    server_limits: bool = False
+    # How its readers see a post's text (the preview page): a long link shown shortened (no scheme, cut with
+    # "…") while the whole URL is sent and counted; only links with a scheme made clickable.
+    shortens_links: bool = False
+    links_need_scheme: bool = False
+    # The longest link-card description it takes or shows (code points); longer ones are cut between words.
+    card_description_max: int = 300
+    # Its posts carry a language as an ISO 639-1 code (`de`), not a whole BCP 47 tag (`de-DE`).
+    primary_language_only: bool = False
 
     @property
     def link_only(self) -> bool:
@@ -376,27 +467,45 @@ _SPECS = (
         capabilities=frozenset({FIND, DELETE, REPLY}),
         notifies_mentions=True,
         photo_replaces_card=True,
+        secret_sets=(("consumer_key", "consumer_secret", "access_token", "access_token_secret"), ("bearer_token",)),
+        # A link shows as its display_url, not the t.co URL counted
+        # (https://developer.x.com/en/docs/twitter-api/enterprise/data-dictionary/native-enriched-objects/entities).
+        shortens_links=True,
+        # X's crawler shows twitter:description up to 200 characters
+        # (https://developer.x.com/en/docs/x-for-websites/cards/overview/markup).
+        card_description_max=200,
     ),
     NetworkSpec(
         Network.BLUESKY, "Bluesky", BlueskyRules, _bluesky_share,
         adapter="sharebot.adapters.bluesky:BlueskyAdapter",
         secrets=("app_password",),
-        options=_options(handle=Option(str, required=True), pds=Option(str, "https://bsky.social"), api_base=API_BASE),
+        options=_options(
+            handle=Option(str, required=True, pattern=r"(?!-)[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+",
+                          looks_like="a handle like news.bsky.social, without @"),
+            pds=Option(str, "https://bsky.social", pattern=r"https?://[^\s/]+/?", looks_like="a PDS address"),
+            api_base=API_BASE,
+        ),
         # FIND lists the account's own records on its PDS (com.atproto.repo.listRecords). No EDIT: Bluesky has no
         # post editing; the app.bsky.feed.post lexicon defines none (https://docs.bsky.app/docs/advanced-guides/posts).
         capabilities=frozenset({FIND, DELETE, REPLY}),
         entity_style="bluesky",
         notifies_mentions=True,
         facets=True,
+        # app.bsky.embed.external sets no maxLength on `description` (https://github.com/bluesky-social/atproto/
+        # blob/main/lexicons/app/bsky/embed/external.json); the app shows a few lines. 300, as a post's graphemes,
+        # keeps the record small. `langs` takes whole BCP 47 tags (the lexicon's `language` format).
+        card_description_max=300,
     ),
     NetworkSpec(
         Network.LINKEDIN, "LinkedIn", LinkedInRules, _linkedin_share,
         adapter="sharebot.adapters.linkedin:LinkedInAdapter",
         secrets=("access_token",),
         options=_options(
-            author=Option(str, required=True),  # urn:li:organization:<id> or urn:li:person:<id>
+            author=Option(str, required=True, pattern=r"urn:li:(organization|person):[A-Za-z0-9_-]+",
+                          looks_like="urn:li:organization:<id> for a page or urn:li:person:<id> for a member"),
             version=TEXT,  # LinkedIn-Version header (YYYYMM); each version is served for about a year
-            visibility=Option(str, "PUBLIC", on_post=True),
+            visibility=Option(str, "PUBLIC", on_post=True, pattern="PUBLIC|CONNECTIONS|LOGGED_IN",
+                              looks_like="PUBLIC, CONNECTIONS or LOGGED_IN"),
             api_base=API_BASE,
         ),
         # EDIT is a PARTIAL_UPDATE of the post's commentary, REPLY a comment under it (Posts and Comments API,
@@ -404,16 +513,23 @@ _SPECS = (
         capabilities=frozenset({FIND, DELETE, EDIT, REPLY}),
         escape=_little_text,
         comment_replies=True,
+        api_versions=LINKEDIN_VERSIONS,
+        # An article's description: 256 characters in LinkedIn's Share API
+        # (https://learn.microsoft.com/en-us/linkedin/compliance/integrations/shares/share-api); the Posts API
+        # names no other limit.
+        card_description_max=256,
     ),
     NetworkSpec(
         Network.FACEBOOK, "Facebook", FacebookRules, _facebook_share,
         adapter="sharebot.adapters.facebook:FacebookAdapter",
         secrets=("page_access_token",),
-        options=_options(page_id=Option(str, required=True), api_version=TEXT, api_base=API_BASE),
+        options=_options(page_id=Option(str, required=True, pattern=r"\d+", looks_like="the page's numeric id"),
+                         api_version=TEXT, api_base=API_BASE),
         # EDIT posts a new message to /{post-id}, REPLY is a comment (/{post-id}/comments)
         # (https://developers.facebook.com/docs/graph-api/reference/page/feed).
         capabilities=frozenset({FIND, DELETE, EDIT, REPLY}),
         comment_replies=True,
+        api_versions=GRAPH_VERSIONS,
     ),
     NetworkSpec(
         Network.WHATSAPP, "WhatsApp", WhatsAppRules, _whatsapp_share,
@@ -425,7 +541,8 @@ _SPECS = (
         secrets=("bot_token",),
         options=_options(
             # @channelusername or the numeric -100… id (https://core.telegram.org/bots/api#sendmessage)
-            chat_id=Option((str, int), required=True),
+            chat_id=Option((str, int), required=True, pattern=r"@[A-Za-z][A-Za-z0-9_]{3,}|-?\d+",
+                           looks_like="@channelname, or the numeric id (-100… for a private channel)"),
             api_base=API_BASE,
             attach_image=ATTACH_IMAGE,
         ),
@@ -440,7 +557,7 @@ _SPECS = (
         adapter="sharebot.adapters.threads:ThreadsAdapter",
         secrets=("access_token",),
         options=_options(
-            user_id=Option(str, required=True),
+            user_id=Option(str, required=True, pattern=r"\d+", looks_like="the numeric Threads user id (GET /me)"),
             api_version=TEXT,
             api_base=API_BASE,
             # Meta fetches an image post's picture asynchronously: the container is polled this often, this many times.
@@ -459,9 +576,11 @@ _SPECS = (
         adapter="sharebot.adapters.mastodon:MastodonAdapter",
         secrets=("access_token",),
         options=_options(
-            instance=Option(str, required=True),
+            instance=Option(str, required=True, pattern=r"(https?://)?[^\s/@]+\.[^\s/@]+/?",
+                            looks_like="the server's address, like https://mastodon.social"),
             api_base=API_BASE,
-            visibility=Option(str, "public", on_post=True),
+            visibility=Option(str, "public", on_post=True, pattern="public|unlisted|private|direct",
+                              looks_like="public, unlisted, private or direct"),
             # The instance's configuration.statuses values; the renderer fits posts to them.
             max_characters=Option(int, MastodonRules.default_limit, positive=True),
             characters_reserved_per_url=Option(int, MastodonRules.default_url_length, positive=True),
@@ -478,6 +597,14 @@ _SPECS = (
         card_from_first_link=True,
         photo_replaces_card=True,
         server_option="instance",
+        server_limits=True,
+        # The server links URLs with a scheme only and shows them without it, cut after 30 characters
+        # (TextFormatter/Twitter::TwitterText::Extractor in mastodon/mastodon).
+        shortens_links=True,
+        links_need_scheme=True,
+        # `language` is an ISO 639-1 code: a tag with a region (de-DE) is cut to its language and anything unknown
+        # is dropped silently (valid_locale_or_nil, app/helpers/languages_helper.rb in mastodon/mastodon).
+        primary_language_only=True,
     ),
 )
 

@@ -14,6 +14,7 @@ from sharebot.models import Severity
 from sharebot.scheduler import describe
 
 if TYPE_CHECKING:
+    from sharebot.adapters.base import AccountStatus
     from sharebot.app import (
         AccountLine,
         JobHistory,
@@ -37,7 +38,8 @@ def preview_text(preview: Preview, *, width: int = 100) -> str:
     import textwrap
 
     a = preview.article
-    lines = [a.title, f"  {a.url}", f"  {a.language} · {a.section or 'no section'} · {len(a.tags)} tags", ""]
+    lines = [a.title, f"  {a.url}", f"  {a.language} · {a.section or 'no section'} · {len(a.tags)} tags"]
+    lines += [f"  ! input-normalised: {note}" for note in a.notes] + [""]  # `sharebot.normalise`
     for post in preview.posts:
         status = "BLOCKED" if post.refused else "CANNOT POST" if post.blocked else "ok"
         head = f"── {post.account} ({post.network.value}) · {post.length}/{post.limit} {post.unit} · {status} "
@@ -133,10 +135,20 @@ def publish_json(report: PublishReport) -> dict[str, Any]:
     }
 
 
-def job_line(job: Job) -> str:
+def job_line(job: Job, zone: str = "UTC") -> str:
+    """One job: id, account, state, round, when (in the site's `zone`: a queued job's planned time, else when it
+    last changed), kind, the whole slug, and the post's URL or the last error."""
     where = job.remote_url or (job.last_error or "")
-    return (f"{job.id:>6}  {job.slug[:38]:<38} {job.account:<12} {job.state.value:<9} r{job.round} "
-            f"{job.updated_at:%Y-%m-%d %H:%M}Z  {job_kind(job):<11} {where}").rstrip()
+    when = f"due {describe(job.run_at, zone)}" if job.state.value == "queued" else describe(job.updated_at, zone)
+    return (f"{job.id:>6}  {job.account:<12} {job.state.value:<9} r{job.round} {when:<30} {job_kind(job):<11} "
+            f"{job.slug}  {where}").rstrip()
+
+
+def local(when: datetime, zone: str) -> str:
+    """`2026-12-01 08:00:05 CET`: to the second, in the site's zone."""
+    from zoneinfo import ZoneInfo
+
+    return f"{when.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M:%S %Z}"
 
 
 def job_kind(job: Job) -> str:
@@ -153,41 +165,42 @@ def settle_hint(job: Job) -> str | None:
     return f"         settle it: sharebot queue resolve {job.id} --posted URL [--remote-id ID]  |  --not-posted"
 
 
-def jobs_text(jobs: list[Job]) -> str:
+def jobs_text(jobs: list[Job], zone: str = "UTC") -> str:
     lines = []
     for job in jobs:
-        lines.append(job_line(job))
+        lines.append(job_line(job, zone))
         hint = settle_hint(job)
         if hint:
             lines.append(hint)
         if job.retracted_at is not None and job.state.value == "published":
-            lines.append(f"         retracted {job.retracted_at:%Y-%m-%d %H:%M}Z but still up: "
+            lines.append(f"         retracted {describe(job.retracted_at, zone)} but still up: "
                          f"`sharebot retract {job.slug}` deletes it")
     return _text(lines)
 
 
-def flag_line(flag: AccountFlag) -> str:
-    return (f"account {flag.account} cannot post: flagged {flag.at:%Y-%m-%d %H:%M}Z: {flag.reason} "
+def flag_line(flag: AccountFlag, zone: str = "UTC") -> str:
+    return (f"account {flag.account} cannot post: flagged {describe(flag.at, zone)}: {flag.reason} "
             f"(change its credentials, or `sharebot accounts clear {flag.account}`)")
 
 
-def status_text(report: StatusReport) -> str:
-    return jobs_text(report.jobs) + _text(flag_line(f) for f in report.flags.values())
+def status_text(report: StatusReport, zone: str = "UTC") -> str:
+    return jobs_text(report.jobs, zone) + _text(flag_line(f, zone) for f in report.flags.values())
 
 
-def queue_text(listing: QueueListing) -> str:
+def queue_text(listing: QueueListing, zone: str = "UTC") -> str:
     counts = "  ".join(f"{state.value}: {n}" for state, n in listing.counts.items() if n)
-    flags = _text(flag_line(f) for f in listing.flags.values())
-    return jobs_text(listing.jobs) + (counts or "the queue is empty") + "\n" + flags
+    flags = _text(flag_line(f, zone) for f in listing.flags.values())
+    return jobs_text(listing.jobs, zone) + (counts or "the queue is empty") + "\n" + flags
 
 
-def history_text(history: JobHistory) -> str:
+def history_text(history: JobHistory, zone: str = "UTC") -> str:
     job = history.job
-    lines = [job_line(job), f"  key {job.key[:16]}…  attempts {job.attempts}  run at {job.run_at:%Y-%m-%d %H:%M:%S}Z",
+    lines = [job_line(job, zone),
+             f"  key {job.key[:16]}…  attempts {job.attempts}  planned for {local(job.run_at, zone)}",
              "  " + job.post.text.replace("\n", "\n  ")]
     if job.retracted_at is not None:
-        lines.append(f"  article retracted {job.retracted_at:%Y-%m-%d %H:%M:%S}Z: never sent again")
-    lines += [f"  {e.at:%Y-%m-%d %H:%M:%S}Z  {e.from_state or '-'} -> {e.to_state}  {e.reason}" for e in history.events]
+        lines.append(f"  article retracted {local(job.retracted_at, zone)}: never sent again")
+    lines += [f"  {local(e.at, zone)}  {e.from_state or '-'} -> {e.to_state}  {e.reason}" for e in history.events]
     hint = settle_hint(job)
     if hint:
         lines.append(hint.strip())
@@ -215,26 +228,26 @@ def retract_plan_text(slug: str, plan: list[RetractStep]) -> str:
     return _text(lines)
 
 
-def accounts_text(lines: list[AccountLine]) -> str:
+def accounts_text(lines: list[AccountLine], zone: str = "UTC") -> str:
     out = []
     for line in lines:
         a = line.account
         creds = ", ".join(f"{k}: {v}" for k, v in line.credentials.items()) or "no credentials"
         out.append(f"{a.name:<12} {a.network.value:<9} {'enabled' if a.enabled else 'disabled':<8} {creds}")
         if line.flag is not None:
-            out.append(f"{'':<12} FLAGGED {line.flag.at:%Y-%m-%d %H:%M}Z: {line.flag.reason} "
+            out.append(f"{'':<12} FLAGGED {describe(line.flag.at, zone)}: {line.flag.reason} "
                        f"(change its credentials, or `sharebot accounts clear {a.name}`)")
         if line.missing:
             out.append(f"{'':<12} cannot post: not set: {', '.join(line.missing)}")
     return _text(out)
 
 
-def worker_text(report: WorkerReport) -> str:
+def worker_text(report: WorkerReport, zone: str = "UTC") -> str:
     ended = ", ".join(f"{n} {state.value}" for state, n in sorted(report.states.items()) if n)
     lines = [f"worker handled {report.handled} job(s)" + (f": {ended}" if ended else "")]
     for account, n in report.waiting.items():
         flag = report.flags.get(account)
-        lines.append(f"{n} due job(s) wait: " + (flag_line(flag) if flag else f"account {account} is flagged"))
+        lines.append(f"{n} due job(s) wait: " + (flag_line(flag, zone) if flag else f"account {account} is flagged"))
     return _text(lines)
 
 
@@ -299,3 +312,8 @@ def answer_text(report: AnswerReport, *, width: int = 100) -> str:
 
 def _text(lines: Iterable[str]) -> str:
     return "".join(line + "\n" for line in lines)
+
+
+def checks_text(results: Iterable[AccountStatus]) -> str:
+    """`accounts check`: each account's credential check, one line each."""
+    return _text(f"{r.account:<12} {r.state:<10} {r.detail}" for r in results)

@@ -163,7 +163,8 @@ def load_article(settings: Settings, ref: str, *, fetch: Fetcher | None = None) 
     """A slug from the configured source, or an article page URL."""
     fetch = fetch or http_fetcher(policy=settings.fetch)
     if ref.startswith(("http://", "https://")):
-        return read_page(ref, language=settings.site.language, fetch=fetch, timezone=settings.site.timezone)
+        return read_page(ref, language=settings.site.language, fetch=fetch, timezone=settings.site.timezone,
+                         site=settings.site.base_url)
     source = open_source(settings.source.kind, settings.source.location, base_url=settings.site.base_url,
                          language=settings.site.language, fetch=fetch, timezone=settings.site.timezone)
     return source.get(ref)

@@ -5,6 +5,7 @@ What this returns is what goes out: the queue stores it and the worker sends it 
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import string
@@ -107,7 +108,8 @@ class Template:
             if names and not any(values.get(n) for n in names):
                 continue
             out.append(line.format_map(values).rstrip())
-        return _BLANK_RUNS.sub("\n\n", "\n".join(out)).strip()
+        text = "\n".join(out)
+        return (_BLANK_RUNS.sub("\n\n", text) if "\n\n\n" in text else text).strip()
 
 
 def render(article: Article, account: Account, *, templates: Mapping[str, str], utm: Mapping[str, str],
@@ -127,7 +129,8 @@ def render(article: Article, account: Account, *, templates: Mapping[str, str], 
                    slug=article.slug)
     limit = rules.default_max_hashtags if account.max_hashtags is None else account.max_hashtags
     tags = hashtags(article.tags, limit=limit, text=f"{title}\n{teaser}")
-    escaped = (spec.escape if escape else None) or _as_is
+    # Fitting fills the template again for each candidate: each field is escaped once per distinct value.
+    escaped = functools.lru_cache(maxsize=64)((spec.escape if escape else None) or _as_is)
     values = {
         "title": title, "teaser": teaser, "link": link, "hashtags": " ".join(tags),
         "section": nfc(article.section), "author": nfc(article.author), "site": nfc(site_name),
@@ -141,11 +144,14 @@ def render(article: Article, account: Account, *, templates: Mapping[str, str], 
     issues += [Issue(Severity.ERROR, code, message) for code, message in rules.problems(text)
                if not (cannot_fit and code == "empty")]
     issues += _warnings(article, account, spec, rules, text, link)
-    card = Card(uri=link, title=title, description=teaser, image=article.image, image_alt=nfc(article.image_alt))
+    card = Card(uri=link, title=title, description=card_description(teaser, spec.card_description_max),
+                image=article.image, image_alt=nfc(article.image_alt))
+    language = language_tag(article.language)
     post_facets = tuple(facets.detect_facets(text)) if spec.facets else ()
     return RenderedPost(
-        account=account.name, network=network, text=text, length=rules.length(text), limit=rules.limit,
-        unit=rules.unit, link=link, card=card, language=language_tag(article.language), facets=post_facets,
+        account=account.name, network=network, text=text, length=rules.measured(text), limit=rules.limit,
+        unit=rules.unit, link=link, card=card, facets=post_facets,
+        language=language.split("-")[0] if spec.primary_language_only else language,
         share_url=links.share_url(network, text=text, url=link, title=title, instance=share_base),
         issues=tuple(issues), image=article.image, image_alt=nfc(article.image_alt),
         options=_post_options(account, spec),
@@ -214,11 +220,19 @@ def _shorten(rules: Rules, fill: Callable[[Mapping[str, str]], str], values: Map
     def fits(t: str) -> bool:
         return rules.fits(fill({**values, field: t}))
 
-    text = nfc(values[field])
+    text = values[field]  # NFC already (`render`), and a prefix of an NFC text is NFC
     cut = fitting.shorten(text, fits, avoid_ending=_DANGLING)
     kept = len(cut.rstrip("…").rstrip())
     # The longest run of whole sentences that fits needs no ellipsis at all.
     return fitting.longest_whole_sentences(text, fits, at_least=math.ceil(0.6 * kept)) or cut
+
+
+def card_description(text: str, limit: int) -> str:
+    """`text` as a link card's description: whole when it has at most `limit` code points, else cut between
+    words with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    return fitting.shorten(text, lambda t: len(t) <= limit, avoid_ending=_DANGLING)
 
 
 def language_tag(code: str) -> str:

@@ -112,7 +112,8 @@ def plan(
     """The UTC time one post of one account goes out.
 
     `taken` are the account's run times already planned or sent for other articles; `order` is this
-    account's place among the accounts posting the same article (it is delayed by `stagger` x `order`);
+    account's place among the accounts posting the same article (it goes `stagger` x `order` after the slot or
+    instant its schedule picks);
     `embargo` is the article's `published_at`: nothing goes out before it, in any mode.
 
     - "schedule": immediate accounts go at the earliest time, slot accounts at the first slot at or after
@@ -143,24 +144,26 @@ def plan(
         return max(when, start)
     if order < 0:
         raise ValueError(f"order cannot be negative, got {order}")
-    earliest = start + schedule.stagger * order
+    # The stagger is added to the time the schedule picks (a slot, or the earliest instant), so accounts that
+    # share a slot go out `stagger` apart instead of together; it never pushes a post on to a later slot.
+    offset = schedule.stagger * order
     busy = sorted(t if t.tzinfo is UTC else aware_utc(t, "taken") for t in taken)  # the store's are UTC already
     on_slots = mode is PublishMode.NEXT_SLOT or not schedule.immediate
     if on_slots and not schedule.has_slots:
         raise ValueError("this account has no time slots: configure schedule.slots or post --now/--at")
-    limit = earliest + HORIZON
-    candidate = earliest
-    while candidate <= limit:
+    limit = start + HORIZON
+    base = start  # a slot or instant; the post goes at base + offset
+    while base <= limit:
         if on_slots:
-            slot = _next_slot(schedule, candidate)
+            slot = _next_slot(schedule, base)
             if slot is None or slot > limit:
                 break
-            candidate = slot
-        later = _bump(schedule, candidate, busy)
+            base = slot
+        later = _bump(schedule, base + offset, busy)
         if later is None:
-            return candidate
-        candidate = later
-    raise ValueError(f"no time within 366 days after {describe(earliest, schedule.zone)} fits the schedule")
+            return base + offset
+        base = later - offset
+    raise ValueError(f"no time within 366 days after {describe(start + offset, schedule.zone)} fits the schedule")
 
 
 def lookback(schedules: Iterable[Schedule]) -> timedelta:

@@ -580,21 +580,31 @@ class SQLiteStore(Store):
 
     def __init__(self, path: str | Path = ":memory:", *, busy_timeout: float = 30.0, migrate: bool = True) -> None:
         self.path = str(path)
-        if self.path != ":memory:" and not os.path.exists(self.path):
-            # Create it ourselves so it is private from the first byte; SQLite gives -wal/-shm the same mode.
-            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+        where = f"queue database {self.path}"
+        try:
+            if self.path != ":memory:" and not os.path.exists(self.path):
+                # Create it ourselves so it is private from the first byte; SQLite gives -wal/-shm the same mode.
+                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+        except OSError as e:
+            raise StoreError(f"{where}: cannot create: {e.strerror or e}") from None
+        if self.path != ":memory:" and not os.path.isfile(self.path):
+            raise StoreError(f"{where}: not a regular file")
         try:
             self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
                                          timeout=busy_timeout)
         except sqlite3.Error as e:
-            raise StoreError(f"{self.path}: cannot open: {e}") from None
+            raise StoreError(f"{where}: cannot open: {e}") from None
         self._conn.row_factory = lambda cur, row: {d[0]: v for d, v in zip(cur.description, row, strict=True)}
         self._lock = threading.RLock()
-        self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-        if self.path != ":memory:":
-            self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute("PRAGMA synchronous = NORMAL")  # durable at checkpoints; safe under WAL
-        self._conn.execute("PRAGMA foreign_keys = ON")
+        try:
+            self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            if self.path != ":memory:":
+                self._conn.execute("PRAGMA journal_mode = WAL")
+                self._conn.execute("PRAGMA synchronous = NORMAL")  # durable at checkpoints; safe under WAL
+            self._conn.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.Error as e:  # not a database, a read-only file or folder, a /proc entry
+            self._conn.close()
+            raise StoreError(f"{where}: cannot open: {e}") from None
         if migrate:
             self.migrate()
 

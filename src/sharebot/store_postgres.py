@@ -17,13 +17,16 @@ or of a time range of the finished ones. tests/test_explain.py checks both plans
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from sharebot.errors import StoreError
+from sharebot.handoff import pg_names
+from sharebot.jobs import Job
+from sharebot.models import RenderedPost
 from sharebot.store import Exec, Store
 from sharebot.times import utc
 
@@ -64,6 +67,7 @@ class PostgresStore(Store):
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise StoreError(f"{self.url}: cannot connect: {first}") from None
         self._lock = threading.RLock()
+        self._jobs_channel: str | None = None  # where new jobs are announced (`sharebot.handoff`)
         if migrate:
             self.migrate()
 
@@ -94,6 +98,22 @@ class PostgresStore(Store):
 
     def _py_time(self, value: Any) -> datetime:
         return utc(value)
+
+    def notify(self, channel: str, payload: str = "") -> None:
+        """NOTIFY `channel` (delivered when no transaction of ours is open: this connection autocommits)."""
+        with self._transaction(single=True) as ex:
+            ex("SELECT pg_notify(?, ?)", (channel, payload))
+
+    def insert_jobs(self, slug: str, round: int, posts: Iterable[RenderedPost], *, now: datetime,
+                    run_at: datetime, run_at_for: Mapping[str, datetime] | None = None) -> list[Job]:
+        """As `Store.insert_jobs`, then wakes idle workers (they LISTEN: `sharebot.handoff`) when any is due."""
+        jobs = super().insert_jobs(slug, round, posts, now=now, run_at=run_at, run_at_for=run_at_for)
+        if any(job.run_at <= now for job in jobs):
+            if self._jobs_channel is None:
+                with self._transaction(single=True) as ex:
+                    self._jobs_channel = pg_names(str(ex("SELECT current_schema() AS s")[0]["s"]))[0]
+            self.notify(self._jobs_channel)
+        return jobs
 
     def close(self) -> None:
         with self._lock:

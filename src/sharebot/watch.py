@@ -41,6 +41,7 @@ from sharebot.pipeline import (
     render_article,
     taken_from,
 )
+from sharebot.progress import OnProgress, Progress, Stage
 from sharebot.queue import enqueue
 from sharebot.sources import BadItem, Fetcher, Source, open_source
 from sharebot.sources.common import disambiguated, legacy_slug
@@ -116,14 +117,18 @@ def check_interval(seconds: float, where: str) -> float:
 def watch_once(settings: Settings, store: Store, *, now: datetime, backfill: int = 0,
                sources: list[WatchSource] | None = None,
                open_watched: Callable[[WatchSource], Source] | None = None,
-               fetch: Fetcher | None = None) -> WatchReport:
+               fetch: Fetcher | None = None, progress: OnProgress | None = None) -> WatchReport:
     """One poll of every source: enqueue new articles (their jobs carry each account's planned time),
     correct the queued posts of changed ones, report what could not be read. `fetch` reads feeds (default:
-    the safe fetcher with FEED_DEADLINE)."""
+    the safe fetcher with FEED_DEADLINE). `progress` hears of each source read (Stage.POLL) and each new
+    article queued (Stage.ENQUEUE: a backfill of thousands takes minutes)."""
     report = WatchReport([], {}, {}, [], {}, [])
     opener = open_watched or (lambda s: open_watch_source(settings, s, fetch))
     held: dict[str, list[Job]] | None = None  # queued jobs by slug, read once a source has articles
-    for source in sources if sources is not None else watch_sources(settings):
+    polled = sources if sources is not None else watch_sources(settings)
+    for done, source in enumerate(polled):
+        if progress is not None:
+            progress(Progress(Stage.POLL, done, len(polled), source.name))
         try:
             scan = opener(source).scan()  # newest first
         except ArticleError as exc:
@@ -140,7 +145,9 @@ def watch_once(settings: Settings, store: Store, *, now: datetime, backfill: int
         # first poll: what is there; legacy source: what it recorded by slug, now by id
         marks += [key for a in scan.articles if a not in new and not _keys(a) & seen for key in _keys(a)]
         store.mark_seen(source.name, marks, now=now)
-        for article in reversed(new):  # oldest first, so schedules fill in publication order
+        for done, article in enumerate(reversed(new)):  # oldest first, so schedules fill in publication order
+            if progress is not None:
+                progress(Progress(Stage.ENQUEUE, done, len(new), source.name))
             try:
                 item = _enqueue(settings, store, source.name, article, now)
             except SharebotError as exc:
@@ -158,6 +165,8 @@ def watch_once(settings: Settings, store: Store, *, now: datetime, backfill: int
                 for job in store.upcoming():
                     held.setdefault(job.slug, []).append(job)
             _correct(settings, store, source.name, scan.articles, held, seen, report, now)
+    if progress is not None:
+        progress(Progress(Stage.POLL, len(polled), len(polled), ""))
     return report
 
 

@@ -18,9 +18,9 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sharebot.adapters.base import Adapter, Delivery, mask
 from sharebot.dispatch import Call, Readiness, call_for, can_look, parent_ready
@@ -31,6 +31,9 @@ from sharebot.networks import NETWORKS
 from sharebot.queue import RetryPolicy
 from sharebot.scrub import one_line
 from sharebot.store import Store
+
+if TYPE_CHECKING:
+    from sharebot.handoff import Listener
 
 log = logging.getLogger("sharebot.worker")
 S = JobState
@@ -67,7 +70,9 @@ class Worker:
                  clock: Callable[[], datetime], policy: RetryPolicy, concurrency: int = 4,
                  lease_seconds: float = 120, poll_seconds: float = 1.0, wait: Wait = first_done,
                  fingerprint: Callable[[str], str | None] | None = None,
-                 housekeeping: Callable[[datetime], object] | None = None) -> None:
+                 housekeeping: Callable[[datetime], object] | None = None,
+                 on_outcome: Callable[[Outcome], object] | None = None,
+                 handoffs: Listener | None = None) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         self.store = store
@@ -82,7 +87,10 @@ class Worker:
         self.poll_seconds = poll_seconds
         self.housekeeping = housekeeping  # called with the clock's time before each claim (history retention)
         self.fingerprint = fingerprint  # account -> a fingerprint of its credentials, kept with a flag
+        self.on_outcome = on_outcome  # told of each outcome `run` records, as it is recorded
         self.finals: dict[int, JobState] = {}  # each job this worker recorded an outcome for: its last state
+        self.handoffs = handoffs  # job ids `publish` handed over (`sharebot.handoff`): claimed first
+        self._asked: set[int] = set()  # handed ids not answered yet
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"sharebot-{owner}")
 
     def tally(self) -> Counter[JobState]:
@@ -133,17 +141,44 @@ class Worker:
         handled = 0
         while not stop.is_set():
             free = self.concurrency - len(pending)
-            settled, claimed = self._fill(pending, free) if free else ([], 0)
-            handled += len(settled)
+            settled, claimed = self._fill(pending, free)
+            handled += self._told(self._answer(settled))
             if not pending:
                 if burst and not claimed:
                     break
                 if not claimed:
-                    stop.wait(self.poll_seconds)
+                    self._idle(stop)
                 continue
-            handled += len(self._collect(pending, wait_all=False, timeout=self.poll_seconds))
-        handled += len(self._collect(pending, wait_all=True))  # stopped: record what is still in the air
+            handled += self._told(self._answer(self._collect(pending, wait_all=False, timeout=self.poll_seconds)))
+        handled += self._told(self._answer(self._collect(pending, wait_all=True)))  # stopped: what is in the air
         return handled
+
+    def _told(self, outcomes: list[Outcome]) -> int:
+        if self.on_outcome is not None:
+            for outcome in outcomes:
+                self.on_outcome(outcome)
+        return len(outcomes)
+
+    def _idle(self, stop: threading.Event) -> None:
+        """Nothing due: wait for a hand-off, new jobs or the next look at the queue, or until stopped."""
+        if self.handoffs is None:
+            stop.wait(self.poll_seconds)
+            return
+        # Listening, the queue is looked at when told (a hand-off, new jobs on PostgreSQL) and otherwise only
+        # every `handoffs.poll_seconds`, for jobs whose time came; `stop` is checked every poll_seconds.
+        until = self.clock() + timedelta(seconds=max(self.handoffs.poll_seconds, self.poll_seconds))
+        while not stop.is_set() and self.clock() < until:
+            if self.handoffs.wait(min(self.poll_seconds, 0.5)):
+                return
+
+    def _answer(self, outcomes: list[Outcome]) -> list[Outcome]:
+        """Tell `publish` about the handed jobs that just settled."""
+        if self.handoffs is not None and self._asked:
+            done = [o.job_id for o in outcomes if o.job_id in self._asked and o.state is not None]
+            if done:
+                self._asked.difference_update(done)
+                self.handoffs.answer(settled=done)
+        return outcomes
 
     # --- claiming, submitting, recording ---------------------------------------------------------
     def _fill(self, pending: dict[Future[Any], _Task], room: int) -> tuple[list[Outcome], int]:
@@ -159,10 +194,33 @@ class Worker:
         for job in self.store.expire_leases(now, recheck_at=now + timedelta(seconds=self.policy.base)):
             self._log(job, S.RUNNING, S.UNKNOWN, job.last_error or "lease expired")
         until = now + self.lease
+        handed = self._claim_handed(pending, now, until)
+        room -= len(handed)
+        if room <= 0:
+            return self._submit([], handed, now, pending), len(handed)
         checks = self.store.claim_unknown(self.owner, now=now, lease_until=until, limit=room)
         room -= len(checks)
         posts = self.store.claim(self.owner, now=now, lease_until=until, limit=room) if room else []
-        return self._submit(checks, posts, now, pending), len(checks) + len(posts)
+        return self._submit(checks, handed + posts, now, pending), len(checks) + len(handed) + len(posts)
+
+    def _claim_handed(self, pending: dict[Future[Any], _Task], now: datetime, until: datetime) -> list[Job]:
+        """Claim the jobs `publish` handed over, beyond `concurrency` if need be: an editor waits on them.
+        The claim is the queue's compare-and-set; a job this worker already holds or settled is answered for
+        when it settles, or at once; one it cannot claim is refused (someone else has it, or it is not due)."""
+        asked = self.handoffs.take() if self.handoffs is not None else []
+        if not asked or self.handoffs is None:
+            return []
+        holding = {job.id for _, job, _, _ in pending.values()}
+        self._asked.update(asked)
+        # settled here already (not merely put back to wait: that one is claimed again like any other)
+        done = [i for i in asked if self.finals.get(i, S.QUEUED) is not S.QUEUED and i not in holding]
+        rest = [i for i in asked if i not in holding and i not in done]
+        claimed = self.store.claim(self.owner, now=now, lease_until=until, limit=len(rest), ids=rest) if rest else []
+        taken = {j.id for j in claimed}
+        refused = [i for i in rest if i not in taken]
+        self._asked.difference_update(done + refused)
+        self.handoffs.answer(settled=done, refused=refused)
+        return claimed
 
     def _collect(self, pending: dict[Future[Any], _Task], *, wait_all: bool,
                  timeout: float | None = None) -> list[Outcome]:
@@ -267,7 +325,7 @@ class Worker:
             counted.append(self.store.begin_attempt(job.id, owner=self.owner))
         except JobStateError as e:
             raise _LeaseLost(str(e)) from None
-        return send(delivery)
+        return send(replace(delivery, attempt=counted[0]))
 
     # --- the except-ladder -----------------------------------------------------------------------
     def _after_publish(self, job: Job, adapter: Adapter, fut: Future[Any], counted: list[int]) -> Outcome:
@@ -334,8 +392,11 @@ class Worker:
         return save
 
     def _move(self, job: Job, to: JobState, now: datetime, reason: str, **changes: Any) -> Outcome:
+        reason = self._masked(job.account, reason)
         if to is not S.PUBLISHED and "last_error" not in changes:
             changes["last_error"] = reason
+        elif changes.get("last_error"):
+            changes["last_error"] = self._masked(job.account, changes["last_error"])
         try:
             done = self.store.transition(job.id, job.state, to, now=now, reason=reason, owner=self.owner,
                                          **changes)
@@ -359,7 +420,14 @@ class Worker:
     def _flag(self, account: str, reason: str, now: datetime) -> None:
         """Stop posting for the account, noting which credentials failed so that new ones clear the flag."""
         print_ = self.fingerprint(account) if self.fingerprint is not None else None
-        self.store.flag_account(account, reason, now=now, fingerprint=print_)
+        self.store.flag_account(account, self._masked(account, reason), now=now, fingerprint=print_)
+
+    def _masked(self, account: str, text: str) -> str:
+        """`text` with the account's credential values masked: the last guard before an error is kept (a job's
+        `last_error`, its history, an account flag), whatever path it took."""
+        values = getattr(self.adapter_for, "secret_values", None)
+        secrets = values(account) if values is not None else ()
+        return one_line(text, secrets, masked=mask) if secrets else text
 
     @staticmethod
     def _attention_reason(job: Job, why: str | None) -> str:

@@ -37,6 +37,9 @@ class Delivery:
     # Persists more values on the job mid-publish (e.g. a Threads container id made before the publish call),
     # durably before it returns, so a later attempt or check can see them. None outside the worker.
     save: Callable[[Mapping[str, Any]], None] | None = field(default=None, compare=False, repr=False)
+    # Which send of this delivery this is, as the queue counted it (1: the first ever, so nothing can exist yet
+    # to look for); 0 when not counted (outside the worker): assume an earlier one may have gone out.
+    attempt: int = 0
 
 
 class RemotePost(NamedTuple):

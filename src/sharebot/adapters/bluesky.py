@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sharebot.adapters.base import AccountState, AccountStatus, Adapter, AdapterContext, Delivery, RemotePost, Secret
+from sharebot.credentials import fingerprint, same_credentials
 from sharebot.errors import AuthError, ConfigError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
 from sharebot.images import BLUESKY_THUMB_MAX_BYTES, article_image
 from sharebot.jobs import PublishResult
@@ -177,7 +178,9 @@ class BlueskyAdapter(Adapter):
         data = delivery.data if delivery.data.get("rkey") else self.prepare(post, delivery)
         rkey, created_at = str(data["rkey"]), str(data["created_at"])
         parent_uri = parent.remote_id if parent else None
-        found = self._lookup(rkey, delivery.now, post, parent_uri)
+        # On the queue's first attempt nothing can be at this key yet: no getRecord round trip. Should a record
+        # be there after all, createRecord refuses the key and the lookup below finds it.
+        found = self._lookup(rkey, delivery.now, post, parent_uri) if delivery.attempt != 1 else None
         if found:  # an earlier attempt made it; creating again at this rkey would answer HTTP 500
             log.info("bluesky %s: %s already exists", self.account.name, found.remote_id)
             return found
@@ -345,7 +348,9 @@ class BlueskyAdapter(Adapter):
             if not isinstance(error, AuthError) or self._logins > logins:
                 raise error from exc
             log.info("bluesky %s: session not accepted (%s); logging in again", self.account.name, error.detail)
-        self._password_login(client, now)
+        with self._connecting:  # threads whose token died together: the first logs in, the rest use its session
+            if self._logins == logins:
+                self._password_login(client, now)
         try:
             return fn(client)
         except failures as exc:
@@ -390,6 +395,13 @@ class BlueskyAdapter(Adapter):
 
         try:
             text = self.session_path.read_text().strip()
+            made_for, _, rest = text.rpartition("\n")
+            # A session vouches only for the app password it was made with: after a change, log in with the new one
+            # (else `accounts check` says ok, and posts go out, with a password the PDS would refuse).
+            if made_for and not same_credentials(made_for, self._login_credentials()):
+                log.info("bluesky %s: the app password changed since the stored session was made", self.account.name)
+                return None
+            text = rest
             session = Session.decode(text)
             session.access_jwt_payload  # noqa: B018 - the SDK decodes it before every call; fail here instead
         except FileNotFoundError:
@@ -418,11 +430,14 @@ class BlueskyAdapter(Adapter):
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w") as out:
                 os.fchmod(out.fileno(), 0o600)  # a leftover tmp file may have had wider permissions
-                out.write(text)
+                out.write(f"{fingerprint(self._login_credentials())}\n{text}")  # salted: never the password
             os.replace(tmp, self.session_path)
         except OSError as exc:
             log.warning("bluesky %s: cannot save the session to %s (%s)",
                         self.account.name, self.session_path, type(exc).__name__)
+
+    def _login_credentials(self) -> dict[str, str]:
+        return {"handle": self.handle.lower(), "app_password": str(self.credentials.get("app_password") or "")}
 
     def _secrets(self) -> tuple[str, ...]:
         return (str(self.credentials.get("app_password") or ""), *self._tokens)

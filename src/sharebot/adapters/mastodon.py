@@ -153,12 +153,13 @@ class MastodonAdapter(Adapter):
             self._api.session.close()
 
     # --- instance facts --------------------------------------------------------------------------
-    def instance_limits(self, now: datetime) -> tuple[int, int]:
-        """(max_characters, characters_reserved_per_url) of this instance, cached in state_dir for a day."""
+    def instance_limits(self, now: datetime, *, fresh: bool = False) -> tuple[int, int]:
+        """(max_characters, characters_reserved_per_url) of this instance, cached in state_dir for a day;
+        `fresh` asks the instance even when the cache is young (and renews the cache)."""
         path = self.context.state_dir / f"mastodon-limits-{urlsplit(self.api_base).netloc.replace(':', '_')}.json"
         try:
             cached = json.loads(path.read_text())
-            if timedelta(0) <= utc(now) - datetime.fromisoformat(cached["fetched_at"]) < LIMITS_MAX_AGE:
+            if not fresh and timedelta(0) <= utc(now) - datetime.fromisoformat(cached["fetched_at"]) < LIMITS_MAX_AGE:
                 return int(cached["max_characters"]), int(cached["characters_reserved_per_url"])
         except (OSError, ValueError, KeyError, TypeError):
             pass
@@ -169,6 +170,7 @@ class MastodonAdapter(Adapter):
         path.parent.mkdir(parents=True, exist_ok=True)
         # One temporary file per thread: two first posts to one instance may fetch its limits at once.
         partial = path.with_suffix(f".{os.getpid()}-{threading.get_ident()}.tmp")
+        partial.touch(mode=0o600)  # the state directory's files are private (config: [queue] state_dir)
         partial.write_text(json.dumps({"instance": self.api_base, "fetched_at": utc(now).isoformat(),
                                        "max_characters": limits[0], "characters_reserved_per_url": limits[1]}))
         partial.replace(path)

@@ -18,17 +18,22 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sharebot.errors import ArticleError, ConfigError
 from sharebot.models import Article
 
-_SPACE = re.compile(r"\s+")
+_SPACE = re.compile(r"[ \t\n\r\f\v]+")
 
 
 def clean(text: str, *, collapse: bool = True) -> str:
-    """NFC-normalised and stripped; with `collapse`, every whitespace run becomes one space.
+    """Stripped; with `collapse`, every run of ASCII whitespace becomes one space.
 
-    NFC matters because the same "ä" may arrive as one code point or as "a" + combining mark, and the
-    networks count (and some reject) the two differently.
+    Nothing else: NFC, invisible and control characters are input normalisation's (`sharebot.normalise`),
+    which notes each change, and a no-break space stays one.
     """
-    text = unicodedata.normalize("NFC", text).strip()
+    text = text.strip()
     return _SPACE.sub(" ", text) if collapse else text
+
+
+def clean_slug(text: str) -> str:
+    """A slug as typed or taken from a URL: cleaned and NFC, so one "ä" is one slug whichever way it came."""
+    return unicodedata.normalize("NFC", clean(text))
 
 
 def clean_tags(tags: Iterable[str]) -> tuple[str, ...]:
@@ -98,11 +103,11 @@ def slug_from_url(url: str) -> str:
     words = []
     segments = [s for s in parts.path.split("/") if s]
     if segments:
-        last = clean(unquote(segments[-1]))
+        last = clean_slug(unquote(segments[-1]))
         stem, dot, ext = last.rpartition(".")
         words.append(stem if dot and stem and ext.isalnum() and len(ext) <= 5 else last)
     words += [f"{key}-{value}" if value else key for key, value in parse_qsl(parts.query, keep_blank_values=True)]
-    return _NOT_IN_SLUGS.sub("-", clean("-".join(w for w in words if w))).strip("-")
+    return _NOT_IN_SLUGS.sub("-", clean_slug("-".join(w for w in words if w))).strip("-")
 
 
 def legacy_slug(url: str) -> str:
@@ -111,7 +116,7 @@ def legacy_slug(url: str) -> str:
     segments = [s for s in urlsplit(url).path.split("/") if s]
     if not segments:
         return ""
-    last = clean(unquote(segments[-1]))
+    last = clean_slug(unquote(segments[-1]))
     stem, dot, ext = last.rpartition(".")
     return stem if dot and stem and ext.isalnum() and len(ext) <= 5 else last
 

@@ -32,6 +32,7 @@ from sharebot.sources.common import (
     Scan,
     canonical_url,
     clean,
+    clean_slug,
     clean_tags,
     fingerprint,
     newest_first,
@@ -132,7 +133,7 @@ class ContentSource:
                 continue  # reported when the file itself is asked for
             match = _SLUG_LINE.search(head)
             if match:
-                declared[path] = clean(match.group(1))
+                declared[path] = clean_slug(match.group(1))
         return declared
 
     def _known_slugs(self) -> list[str]:
@@ -177,7 +178,7 @@ class ContentSource:
         title = fields.text("title")
         if not title:
             raise ArticleError(f"{path}: missing field 'title'")
-        slug = fields.text("slug") or clean(path.stem)
+        slug = clean_slug(fields.text("slug") or path.stem)
         if _BAD_SLUG.search(slug):
             raise fields.error("slug", f"'{slug}' must not contain spaces, '/', '?' or '#'")
         published_at = None

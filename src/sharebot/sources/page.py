@@ -24,7 +24,9 @@ _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([\w-]+)""", re.IGNORECA
 
 
 def read_page(url: str, *, language: str, fetch: Fetcher | None = None,
-              timezone: str | None = None) -> Article:
+              timezone: str | None = None, site: str | None = None) -> Article:
+    """The article at `url`. With `site` (the newsroom's base URL), an og:url or canonical link on neither the
+    page's site nor `site` is not believed: the page's own address is used, with a note."""
     html = _decode(read_location(url, fetch))
     page = _PageParser()
     page.feed(html)
@@ -42,6 +44,11 @@ def read_page(url: str, *, language: str, fetch: Fetcher | None = None,
         raise ArticleError(f"{url}: missing field 'title' (no og:title, twitter:title or JSON-LD headline)")
     canonical = first(meta.get("og:url"), page.canonical, _ld_url(ld.get("url")), url)
     canonical = urljoin(url, canonical)
+    notes: tuple[str, ...] = ()
+    if site is not None and not (same_site(canonical, url) or same_site(canonical, site)):
+        # A page may name its own canonical address, not another site's: the post would link there.
+        notes = (f"url: the page names {canonical} as its address, on another site; its own address is used",)
+        canonical = url
     image = first(meta.get("og:image"), meta.get("og:image:url"), meta.get("og:image:secure_url"),
                   meta.get("twitter:image"), meta.get("twitter:image:src"), _ld_url(ld.get("image")))
     published = first(meta.get("article:published_time"), ld.get("datePublished"))
@@ -73,7 +80,15 @@ def read_page(url: str, *, language: str, fetch: Fetcher | None = None,
         source=url,
         id=canonical_url(canonical),
         slug_derived=True,
+        notes=notes,
     )
+
+
+def same_site(one: str, other: str) -> bool:
+    """Do two http(s) URLs name one site: the same host, or one a subdomain of the other, "www." aside?"""
+    a, b = (urlsplit(u).hostname or "" for u in (one, other))
+    a, b = (h.removeprefix("www.") for h in (a, b))
+    return a == b or a.endswith("." + b) or b.endswith("." + a)
 
 
 class _PageParser(HTMLParser):
