@@ -216,14 +216,14 @@ def main(history: int = 1_000_000, jobs: int = 2000, rounds: int = 6, samples: i
     return "\n".join(lines)
 
 
-def write_section(section: str, path: Path = ROOT / "docs" / "benchmarks.md") -> None:
-    """Put `section` into the benchmarks file in place of its previous version (or at the end)."""
+def write_section(section: str, heading: str = SECTION, path: Path = ROOT / "docs" / "benchmarks.md") -> None:
+    """Put `section` into the benchmarks file in place of its previous version under `heading` (or at the end)."""
     text = path.read_text(encoding="utf-8")
-    start = text.find(SECTION)
+    start = text.find(heading)
     if start < 0:
         text = text.rstrip("\n") + "\n\n" + section
     else:
-        end = text.find("\n## ", start + len(SECTION))
+        end = text.find("\n## ", start + len(heading))
         text = text[:start] + section.rstrip("\n") + "\n" + (text[end:] if end >= 0 else "")
     path.write_text(text, encoding="utf-8")
 

@@ -254,7 +254,8 @@ def publish_article(settings: Settings, article: Article, accounts: Iterable[Acc
     accounts = list(accounts)
     blocked = cannot_post(settings, store, accounts)
     accounts = [a for a in accounts if a.name not in blocked]
-    preview = render_article(settings, article, accounts, now=now, mode=mode, at=at, taken=taken_from(store, now))
+    preview = render_article(settings, article, accounts, now=now, mode=mode, at=at,
+                             taken=taken_from(store, now, settings.schedules.values()))
     if preview.blocked:
         post = preview.blocked[0]
         reasons = "; ".join(i.message for i in post.issues if i.severity is Severity.ERROR)

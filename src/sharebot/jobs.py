@@ -17,10 +17,9 @@ A job whose article was retracted (`retracted_at` set) is never claimed again; w
 
 The store checks every state write against `TRANSITIONS`; `queue` holds the operations on jobs.
 NamedTuples like the rest of the value types: a dry run reads the queue to plan post times, and should not
-pay for importing dataclasses (and inspect) to do it.
+pay for importing dataclasses (and inspect) to do it. Their annotations are evaluated, not strings: typing
+compiles every string annotation of a NamedTuple field when the class is made (a third of this module's import).
 """
-
-from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime

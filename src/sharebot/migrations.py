@@ -172,6 +172,20 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX jobs_parent ON jobs (parent_id) WHERE parent_id IS NOT NULL",
         ),
     ),
+    Migration(
+        # The scheduling read's other half (`Store.all_post_times`): the run times of the jobs still to go out,
+        # by state and time with `account`, so every `publish` and dry run answers it from this small index
+        # alone instead of visiting each job's row (a page read per job, each row holding its post).
+        "0008_planned_times_index",
+        sqlite=(
+            "CREATE INDEX jobs_planned_run_at ON jobs (state, run_at, account)"
+            " WHERE state = 'queued' OR state = 'running' OR state = 'unknown'",
+        ),
+        postgres=(
+            "CREATE INDEX jobs_planned_run_at ON jobs (state, run_at, account)"
+            " WHERE state IN ('queued', 'running', 'unknown')",
+        ),
+    ),
 )
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -25,7 +25,7 @@ from sharebot.errors import ArticleError, ConfigError
 from sharebot.models import Account, Article, Issue, Network, RenderedPost, Severity
 from sharebot.networks import LINK_ONLY, NETWORKS, share_servers
 from sharebot.render import add_utm, render
-from sharebot.scheduler import PublishMode, plan
+from sharebot.scheduler import PublishMode, Schedule, lookback, plan
 from sharebot.sources import Fetcher, open_source, read_page
 from sharebot.sources.common import canonical_url, disambiguated
 from sharebot.sources.fetch import http_fetcher, is_url
@@ -117,7 +117,7 @@ def dry_run(settings: Settings, request: PublishRequest, *, now: datetime,
         else:
             article = queue_slug(store, chosen.article)
             preview = render_article(settings, article, chosen.accounts, now=now, mode=chosen.mode, at=chosen.at,
-                                     taken=taken_from(store, now))
+                                     taken=taken_from(store, now, settings.schedules.values()))
             if not request.repost:  # a repost is a new round: new jobs, nothing held to correct
                 held = newest_jobs(store.list_jobs(slug=article.slug))
                 found = find_corrections([held[p.account] for p in preview.posts if p.account in held],
@@ -311,10 +311,12 @@ def select_accounts(settings: Settings, *, networks: Iterable[str] = (), account
     return chosen
 
 
-def taken_from(store: Any, now: datetime) -> Callable[[str], list[datetime]]:
-    """An account's posts in the last day and from now on (from a queue `Store`): what its schedule keeps
-    its gap and hourly cap against."""
-    since = now - timedelta(days=1)
+def taken_from(store: Any, now: datetime, schedules: Iterable[Schedule]) -> Callable[[str], list[datetime]]:
+    """An account's posts from now on, and those recent enough to still count (from a queue `Store`): what its
+    schedule keeps its gap and hourly cap against. `schedules` are those of the accounts planned: how far
+    back a post still counts is the longest of their gaps, or the hour a cap counts over (`lookback`); older
+    ones cannot change a plan, and reading them would make a long history slow every plan."""
+    since = now - lookback(schedules)
     every: dict[str, list[datetime]] = {}
 
     def taken(account: str) -> list[datetime]:

@@ -10,9 +10,10 @@ Every time in and out is an aware datetime; results are in UTC.
 
 from __future__ import annotations
 
+import functools
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from types import MappingProxyType
@@ -146,7 +147,7 @@ def plan(
     # The stagger is added to the time the schedule picks (a slot, or the earliest instant), so accounts that
     # share a slot go out `stagger` apart instead of together; it never pushes a post on to a later slot.
     offset = schedule.stagger * order
-    busy = sorted(aware_utc(t, "taken") for t in taken)
+    busy = sorted(t if t.tzinfo is UTC else aware_utc(t, "taken") for t in taken)  # the store's are UTC already
     on_slots = mode is PublishMode.NEXT_SLOT or not schedule.immediate
     if on_slots and not schedule.has_slots:
         raise ValueError("this account has no time slots: configure schedule.slots or post --now/--at")
@@ -163,6 +164,12 @@ def plan(
             return base + offset
         base = later - offset
     raise ValueError(f"no time within 366 days after {describe(start + offset, schedule.zone)} fits the schedule")
+
+
+def lookback(schedules: Iterable[Schedule]) -> timedelta:
+    """How long before `now` a taken time can still move a plan: `plan` keeps at least `min_gap` from each
+    taken time and counts `max_per_hour` over a rolling hour, and never plans before `now`."""
+    return max([HOUR, *(s.min_gap for s in schedules)])
 
 
 def upcoming_slots(schedule: Schedule, *, start: datetime, end: datetime) -> list[datetime]:
@@ -192,10 +199,10 @@ def _bump(schedule: Schedule, t: datetime, busy: list[datetime]) -> datetime | N
         return _quiet_end(schedule, t)
     gap = schedule.min_gap
     if gap:
-        near = busy[bisect_right(busy, t - gap) : bisect_left(busy, t + gap)]
-        clash = [x for x in near if abs(x - t) < gap]
+        # The taken times less than `gap` from t, sorted: the latest is the one to clear.
+        clash = busy[bisect_right(busy, t - gap) : bisect_left(busy, t + gap)]
         if clash:
-            return max(clash) + gap
+            return clash[-1] + gap
     cap = schedule.max_per_hour
     if cap is not None and _busiest_hour(busy, t) >= cap:
         # The count of a window holding t can only fall when a taken time leaves it, i.e. at x + 1h.
@@ -219,8 +226,15 @@ def _next_slot(schedule: Schedule, t: datetime) -> datetime | None:
     return None
 
 
-def _day_slots(schedule: Schedule, day: date) -> list[datetime]:
-    return sorted({_instant(day, wall, schedule.zone) for wall in schedule.slots.get(day.weekday(), ())})
+def _day_slots(schedule: Schedule, day: date) -> tuple[datetime, ...]:
+    return _slot_instants(day, tuple(schedule.slots.get(day.weekday(), ())), schedule.zone)
+
+
+@functools.lru_cache(maxsize=512)
+def _slot_instants(day: date, walls: tuple[time, ...], zone: ZoneInfo) -> tuple[datetime, ...]:
+    """One day's slots in UTC, each worked out once: a plan walks the same few days for every candidate time
+    and every account."""
+    return tuple(sorted({_instant(day, wall, zone) for wall in walls}))
 
 
 def _instant(day: date, wall: time, zone: ZoneInfo, fold: int = 0) -> datetime:

@@ -416,17 +416,25 @@ class Store(ABC):
         return self.all_post_times(since=since).get(account, [])
 
     def all_post_times(self, *, since: datetime) -> dict[str, list[datetime]]:
-        """`post_times` for every account in one query (a dry run plans all accounts at once)."""
-        planned = _state_is(JobState.QUEUED, JobState.RUNNING, JobState.UNKNOWN)
-        sql = (f"SELECT account, run_at AS at FROM jobs WHERE {planned} AND run_at >= ? UNION ALL"
-               f" SELECT account, updated_at AS at FROM jobs WHERE {_state_is(JobState.PUBLISHED)} AND updated_at >= ?")
-        s = self._db_time(utc(since))
-        params = (s, s)
-        found: dict[str, list[datetime]] = {}
+        """`post_times` for every account in one query (a dry run plans all accounts at once), answered from
+        two indexes alone (migrations 0007 and 0008): one branch per state, each naming its state as a literal,
+        which is what lets both backends prove a partial index's predicate from it."""
+        planned = [f"SELECT account, run_at AS at FROM jobs WHERE {_state_is(state)} AND run_at >= ?"
+                   for state in (JobState.QUEUED, JobState.RUNNING, JobState.UNKNOWN)]
+        sql = " UNION ALL ".join(
+            [*planned, f"SELECT account, updated_at AS at FROM jobs WHERE {_state_is(JobState.PUBLISHED)}"
+                       " AND updated_at >= ?"])
+        params = (self._db_time(utc(since)),) * (len(planned) + 1)
         with self._transaction(write=False) as ex:
-            for row in ex(sql, params):
-                found.setdefault(row["account"], []).append(self._py_time(row["at"]))
+            found = self._times_by_account(ex, sql, params)
         return {account: sorted(times) for account, times in found.items()}
+
+    def _times_by_account(self, ex: Exec, sql: str, params: tuple[Any, ...]) -> dict[str, list[datetime]]:
+        """The (account, at) rows of `sql` as each account's times."""
+        found: dict[str, list[datetime]] = {}
+        for row in ex(sql, params):
+            found.setdefault(row["account"], []).append(self._py_time(row["at"]))
+        return found
 
     def upcoming(self, *, until: datetime | None = None) -> list[Job]:
         """Queued jobs, soonest first (overdue ones too: they go out next), up to `until`."""
@@ -633,6 +641,12 @@ class SQLiteStore(Store):
     def _rollback(self) -> None:
         if self._conn.in_transaction:
             self._conn.execute("ROLLBACK")
+
+    def _times_by_account(self, ex: Exec, sql: str, params: tuple[Any, ...]) -> dict[str, list[datetime]]:
+        # One row per account, its times joined: a dry run against a queue of 1,400 jobs spent more on making a
+        # Python row of each time than on planning with them.
+        rows = ex(f"SELECT account, group_concat(at, ' ') AS ats FROM ({sql}) GROUP BY account", params)
+        return {row["account"]: [datetime.fromisoformat(t) for t in row["ats"].split(" ")] for row in rows}
 
     def _db_time(self, dt: datetime) -> str:
         return utc(dt).isoformat(timespec="microseconds")

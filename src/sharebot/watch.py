@@ -208,7 +208,8 @@ def _enqueue(settings: Settings, store: Store, source: str, article: Article, no
             accounts.append(account)
     if not accounts:
         return Enqueued(source, article, {}, skipped, {})
-    preview = render_article(settings, article, accounts, now=now, taken=taken_from(store, now))
+    preview = render_article(settings, article, accounts, now=now,
+                             taken=taken_from(store, now, settings.schedules.values()))
     blocked = {p.account: "; ".join(i.message for i in p.issues if i.severity == "error") for p in preview.blocked}
     postable = [p for p in preview.posts if not p.blocked]
     if postable:
