@@ -477,7 +477,10 @@ def test_the_plan_keeps_every_rule_and_is_the_earliest_that_does(
     immediate, walls, weekdays, spans, gap, cap, stagger, order, base, start, offsets, embargo
 ):
     slots = {d: tuple(sorted(set(walls))) for d in weekdays}
-    assume(immediate or any(not quiet(datetime.combine(date(2026, 6, 10), w, BERLIN), spans) for w in walls))
+    # A slot account needs a slot whose staggered time is outside quiet hours; without one no time fits and
+    # `plan` says so (tested below).
+    assume(immediate or any(not quiet(datetime.combine(date(2026, 6, 10), w, BERLIN)
+                                      + timedelta(minutes=stagger * order), spans) for w in walls))
     s = Schedule(
         immediate=immediate,
         zone=BERLIN,
@@ -511,3 +514,11 @@ def test_the_plan_keeps_every_rule_and_is_the_earliest_that_does(
         candidates = {slot + offset for slot in slots}
         assert got in candidates
     assert not any(earliest <= c < got and allowed(c, s, taken) for c in candidates)
+
+
+def test_a_stagger_that_always_lands_in_quiet_hours_is_an_error_naming_the_schedule():
+    s = Schedule(immediate=False, zone=BERLIN, slots={6: (time(8, 30),)}, quiet_hours=((time(8, 50), time(9, 10)),),
+                 stagger=timedelta(minutes=13), min_gap=timedelta(minutes=2))
+    assert plan(s, now=utc(2026, 10, 22, 2, 6), taken=[], order=1) == utc(2026, 10, 25, 7, 43)  # Sun 08:43 CET
+    with pytest.raises(ValueError, match="no time within 366 days after .* fits the schedule"):
+        plan(s, now=utc(2026, 10, 22, 2, 6), taken=[], order=2)  # Sundays 08:30 + 26 min is always quiet
