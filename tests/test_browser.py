@@ -63,7 +63,8 @@ def test_the_preview_page_in_chromium(browser, tmp_path):
 def test_the_desk_in_chromium_schedules_behind_the_token(browser, tmp_path):
     from sharebot.config import load_settings
 
-    settings = load_settings(EXAMPLE_CONFIG, {"SHAREBOT_DATABASE_URL": str(tmp_path / "queue.db")},
+    settings = load_settings(EXAMPLE_CONFIG, {"SHAREBOT_DATABASE_URL": str(tmp_path / "queue.db"),
+                                              "SHAREBOT_X_BEARER_TOKEN": "browser-test-not-a-secret"},
                              dotenv_path=Path(tmp_path / "none.env"))
     with running_desk(settings, clock=lambda: NOW, token=TOKEN) as url:
         page, seen = guarded_page(browser, (url + "/",), viewport={"width": 1280, "height": 900})
@@ -73,7 +74,7 @@ def test_the_desk_in_chromium_schedules_behind_the_token(browser, tmp_path):
         page.wait_for_url(f"{url}/articles/{SEED_SLUG}")
         for network in NETWORKS:
             assert page.locator(f'article.post[data-network="{network}"]').is_visible()
-        # without credentials, every account that needs one is marked; X (optional ones) and WhatsApp are not
+        # only X has a credential: every other account that needs one is marked; WhatsApp needs none
         assert page.locator('article[data-status="cannot-post"]').count() == 6
         page.get_by_role("button", name="Schedule…").click()
         page.wait_for_url(f"{url}/confirm/schedule?target={SEED_SLUG}")

@@ -20,6 +20,7 @@ NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)  # the dry runs plan post times: 
 # A value for every credential the example accounts cannot post without: a missing one is an error in the dry
 # run (see test_a_missing_credential_is_an_error_in_the_dry_run). Never sent anywhere.
 CREDENTIALS = {f"SHAREBOT_{name}": "dry-run-not-a-real-secret" for name in (
+    "X_CONSUMER_KEY", "X_CONSUMER_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET",
     "BLUESKY_APP_PASSWORD", "MASTODON_ACCESS_TOKEN", "LINKEDIN_ACCESS_TOKEN", "FACEBOOK_PAGE_ACCESS_TOKEN",
     "THREADS_ACCESS_TOKEN", "TELEGRAM_BOT_TOKEN")}
 
@@ -71,7 +72,7 @@ def test_dry_run_needs_no_credentials_and_writes_nothing(tmp_path):
                       now=NOW)
     after = sorted(p for p in ROOT.rglob("*") if ".git" not in p.parts and "__pycache__" not in p.parts)
     # It runs without any credential; each account that would post says which one it lacks (exit 3).
-    assert result.exit_code == 3 and result.output.count("✗ missing-credential") == 6
+    assert result.exit_code == 3 and result.output.count("✗ missing-credential") == 7
     assert [p for p in after if p not in before and ".pytest_cache" not in p.parts and ".hypothesis" not in p.parts] == []
 
 
@@ -103,7 +104,7 @@ def test_broken_config_is_named(tmp_path):
 def test_content_option_overrides_the_source(tmp_path):
     (tmp_path / "eigene.md").write_text("---\ntitle: Eigener Artikel\n---\nText\n", encoding="utf-8")
     result = sharebot("--config", str(EXAMPLE_CONFIG), "--content", str(tmp_path), "publish",
-                                      "eigene", "--dry-run", "--json", "--network", "x")
+                                      "eigene", "--dry-run", "--json", "--network", "x", env=CREDENTIALS)
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["posts"][0]["text"].startswith("Eigener Artikel")
 
@@ -173,7 +174,7 @@ def test_a_missing_credential_is_an_error_in_the_dry_run():
     [telegram] = [p for p in json.loads(result.stdout)["posts"] if p["network"] == "telegram"]
     assert {"severity": "error", "code": "missing-credential",
             "message": "credential not set: SHAREBOT_TELEGRAM_BOT_TOKEN"} in telegram["issues"]
-    # X needs one complete set of its optional credentials, which its adapter checks; share links need none.
+    # share links need no credentials
     others = [i for p in json.loads(result.stdout)["posts"] if p["network"] != "telegram" for i in p["issues"]]
     assert [i for i in others if i["severity"] == "error"] == []
 
@@ -191,3 +192,21 @@ def test_the_bundled_configs_stagger_spreads_the_accounts_sharing_a_slot():
     text = run("publish", SEED_SLUG, "--dry-run").stdout
     whens = [line.split(None, 1)[1] for line in text.splitlines() if line.strip().startswith("when ")]
     assert len(set(whens)) >= 5, whens  # "now" for the paced accounts, then four distinct times
+
+
+
+def test_x_cannot_post_until_one_of_its_credential_sets_is_complete():
+    bare = {k: v for k, v in CREDENTIALS.items() if not k.startswith("SHAREBOT_X_")}
+
+    def x_errors(env: dict[str, str]) -> list[str]:
+        result = sharebot("--config", str(EXAMPLE_CONFIG), "publish", SEED_SLUG, "--dry-run", "--json",
+                          "--network", "x", env=env, now=NOW)
+        [x] = json.loads(result.stdout)["posts"]
+        return [i["message"] for i in x["issues"] if i["severity"] == "error"]
+
+    assert x_errors(bare) == ["credential not set: SHAREBOT_X_CONSUMER_KEY, SHAREBOT_X_CONSUMER_SECRET, "
+                              "SHAREBOT_X_ACCESS_TOKEN, SHAREBOT_X_ACCESS_TOKEN_SECRET"]
+    # a set begun is the one asked for; either complete set is enough
+    assert x_errors({**bare, "SHAREBOT_X_CONSUMER_KEY": "k"}) == [
+        "credential not set: SHAREBOT_X_CONSUMER_SECRET, SHAREBOT_X_ACCESS_TOKEN, SHAREBOT_X_ACCESS_TOKEN_SECRET"]
+    assert x_errors({**bare, "SHAREBOT_X_BEARER_TOKEN": "user-token"}) == []

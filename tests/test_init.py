@@ -44,7 +44,7 @@ def test_init_writes_a_config_that_loads_and_dry_runs(tmp_path):
                      "SHAREBOT_MASTODON_ACCESS_TOKEN=", "SHAREBOT_TELEGRAM_BOT_TOKEN="]
     assert "SHAREBOT_MASTODON_ACCESS_TOKEN" in result.stdout
     # The dry run works on it; with the credentials in the environment every post can go.
-    env = {"SHAREBOT_MASTODON_ACCESS_TOKEN": "t", "SHAREBOT_TELEGRAM_BOT_TOKEN": "t"}
+    env = {"SHAREBOT_MASTODON_ACCESS_TOKEN": "t", "SHAREBOT_TELEGRAM_BOT_TOKEN": "t", "SHAREBOT_X_BEARER_TOKEN": "t"}
     dry = sharebot("--config", str(config), "publish", SEED_SLUG, "--dry-run", "--json", env=env, now=NOW)
     assert dry.exit_code == 0, dry.output
     posts = json.loads(dry.stdout)["posts"]

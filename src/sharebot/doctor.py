@@ -131,15 +131,11 @@ def credentials(settings: Settings, account: Account) -> list[Finding]:
     have = settings.credentials(account)
     doc = f"docs/networks/{account.network}.md"
     variables = settings.secret_vars(account)
-    missing = [variables[f] for f in spec.secrets if f not in have]
-    if spec.secret_sets:
-        complete = [s for s in spec.secret_sets if all(f in have for f in s)]
-        if not complete:
-            started = [s for s in spec.secret_sets if any(f in have for f in s)] or list(spec.secret_sets)
-            missing += [variables[f] for s in started[:1] for f in s if f not in have]
-            alternatives = " or ".join("+".join(variables[f] for f in s) for s in spec.secret_sets)
-            return [Finding(Check.CREDENTIALS, Level.PROBLEM, account.name, f"{', '.join(missing)} not set",
-                            f"set one complete set ({alternatives}) in .env or the environment; see {doc}")]
+    missing = [variables[f] for f in spec.missing_secrets(have)]
+    if missing and spec.secret_sets:
+        alternatives = " or ".join("+".join(variables[f] for f in s) for s in spec.secret_sets)
+        return [Finding(Check.CREDENTIALS, Level.PROBLEM, account.name, f"{', '.join(missing)} not set",
+                        f"set one complete set ({alternatives}) in .env or the environment; see {doc}")]
     if missing:
         return [Finding(Check.CREDENTIALS, Level.PROBLEM, account.name, f"{', '.join(missing)} not set",
                         f"set {'it' if len(missing) == 1 else 'them'} in .env or the environment; see {doc}")]

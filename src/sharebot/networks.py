@@ -440,6 +440,17 @@ class NetworkSpec(NamedTuple):
         """Every credential an account may name, required ones first."""
         return self.secrets + self.optional_secrets
 
+    def missing_secrets(self, present: Iterable[str]) -> tuple[str, ...]:
+        """The credentials an account with `present` still needs before it can post: the required ones not set,
+        and, where credentials work only as sets, the rest of the set it has started (else of the first) unless
+        one set is complete."""
+        have = set(present)
+        missing = tuple(f for f in self.secrets if f not in have)
+        if self.secret_sets and not any(have.issuperset(s) for s in self.secret_sets):
+            started = [s for s in self.secret_sets if have.intersection(s)] or list(self.secret_sets)
+            missing += tuple(f for f in started[0] if f not in have and f not in missing)
+        return missing
+
 
 def _little_text(text: str) -> str:
     # LinkedIn commentary is "little text": reserved characters truncate the post silently, so they are escaped;

@@ -133,9 +133,9 @@ def dry_run(settings: Settings, request: PublishRequest, *, now: datetime,
 
 def missing_credentials(settings: Settings, account: Account) -> list[str]:
     """The environment variables of the credentials the account's network cannot post without that are
-    not set (the registry's `secrets`)."""
+    not set (the registry's `secrets`, and a complete one of its `secret_sets`)."""
     present, variables = settings.credentials(account), settings.secret_vars(account)
-    return [variables.get(name, name) for name in NETWORKS[account.network].secrets if name not in present]
+    return [variables.get(name, name) for name in NETWORKS[account.network].missing_secrets(present)]
 
 
 @contextmanager
