@@ -282,3 +282,62 @@ def test_cut_points_are_those_of_the_rule_tried_at_every_grapheme(text: str, ide
     text = text[:1500]
     assert fitting._Cutter(text, "…").cut_points(between_ideographs=ideographs) == reference_cut_points(
         text, ideographs)
+
+
+class ReferenceCuts:
+    """`_Cutter.build` and `solid_start` over the grapheme starts of the whole text, each tried in turn."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.starts = [m.start() for m in regex.finditer(r"\X", text)] + [len(text)]
+        self.spans = fitting._entity_spans(text)
+
+    def covered(self, i: int) -> bool:
+        return any(s.start <= i < s.end for s in self.spans)
+
+    def strippable(self, k: int) -> bool:
+        first, end = self.starts[k], self.starts[k + 1]
+        return not self.covered(first) and all(c in fitting._STRIP or c.isspace() for c in self.text[first:end])
+
+    def solid_start(self) -> int:
+        k = 0
+        while k < len(self.starts) - 1 and self.strippable(k):
+            k += 1
+        return self.starts[k]
+
+    def build(self, cut: int) -> str:
+        text, k = self.text, next(k for k, s in enumerate(self.starts) if s >= cut)
+        while k > 0 and self.strippable(k - 1):
+            k -= 1
+        end = self.starts[k]
+        if end == 0:
+            return ""
+        word = fitting._word_start(text, end)
+        return text[:end] + (" …" if any(self.covered(i) for i in range(word, end)) else "…")
+
+
+STRETCHES = st.lists(st.sampled_from([
+    "👨\u200d👩\u200d👧\u200d👦", "🇩🇪", "e\u0301", "\u0301", ".", "…", "—", "(", ",", " ", "\n", "Wort", "x", "#Tag",
+    "\u0915\u094d\u0937", "\u1100\u1161", "https://example.com/a", "\u200d", "\ufe0f", "。", "日本",
+]), min_size=1, max_size=120).map("".join)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=st.one_of(STRETCHES, long_text()), data=st.data())
+def test_cuts_segment_lazily_and_build_what_every_grapheme_tried_builds(text: str, data: st.DataObject) -> None:
+    text = text[:1500]
+    reference, cutter = ReferenceCuts(text), fitting._Cutter(text, "…")
+    points = cutter.cut_points(between_ideographs=True)
+    cut = data.draw(st.sampled_from(points + [len(text)]), label="cut")
+    assert cutter.build(cut) == reference.build(cut)
+    assert fitting._Cutter(text, "…").build(cut) == reference.build(cut)  # nothing segmented before
+    assert fitting._Cutter(text, "…").solid_start() == reference.solid_start()
+
+
+def test_a_cut_after_a_run_of_emoji_leaves_the_run_unsegmented() -> None:
+    family = "👨\u200d👩\u200d👧\u200d👦"
+    text = (family * 20 + ".") * 50 + " Die Wahl ist vorbei, und das Ergebnis steht fest."
+    cutter = fitting._Cutter(text, "…")
+    points = cutter.cut_points()
+    assert points[0] == 50 * 141 and cutter.build(points[1]) == text[:points[1]] + "…"
+    assert cutter.build(points[0]) == text[:points[0] - 1] + "…" and cutter._segmented == {}

@@ -7,6 +7,7 @@ count exactly what they are given and the renderer sends NFC text (platforms.md 
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import re
 import unicodedata
@@ -242,6 +243,14 @@ def graphemes(text: str) -> int:
     for start, end in joining_chunks(text):
         total += len(cluster.findall(text[start:end])) - (end - start)
     return total
+
+
+def graphemes_within(text: str, limit: int) -> int:
+    """`graphemes(text)` if that is at most `limit`, else limit + 1: segmenting stops at the first cluster past
+    the limit, so whether 10,000 emoji fit in 500 costs what 501 clusters cost."""
+    if len(text) <= limit or (text.isascii() and "\r" not in text):
+        return min(graphemes(text), limit + 1)
+    return sum(1 for _ in itertools.islice(_cluster().finditer(text), limit + 1))
 
 
 def bluesky_graphemes(text: str) -> int:

@@ -63,22 +63,12 @@ def _word_start(text: str, end: int) -> int:
     return space.end() if space else 0
 
 
+def _strip_char(ch: str) -> bool:
+    return ch in _STRIP or ch.isspace()
+
+
 def _breaks(ch: str) -> bool:
     return ch.isspace() and ch not in _NO_BREAK
-
-
-def _grapheme_starts(text: str, chunks: list[tuple[int, int]]) -> list[int]:
-    """Start of every grapheme cluster, and len(text). Only the stretches around characters that can join a
-    neighbour (`chunks`, see `counting.graphemes`) are segmented; elsewhere each code point starts a cluster."""
-    cluster = counting._cluster()
-    starts: list[int] = []
-    pos = 0
-    for chunk_start, chunk_end in chunks:
-        starts.extend(range(pos, chunk_start))
-        starts.extend(chunk_start + m.start() for m in cluster.finditer(text[chunk_start:chunk_end]))
-        pos = chunk_end
-    starts.extend(range(pos, len(text) + 1))
-    return starts
 
 
 def _entity_spans(text: str) -> list[entities.Span]:
@@ -108,13 +98,15 @@ def _region_end(text: str, window: int) -> int:
 
 class _Cutter:
     """Cut points of a text and the candidate each gives. Graphemes and entities are found on first need:
-    a text without a space, such as a run of emoji, needs neither."""
+    a text without a space, such as a run of emoji, needs neither, and of the stretches where clusters need
+    segmenting (`counting.joining_chunks`; elsewhere each code point is one) only those a cut touches are."""
 
     def __init__(self, text: str, ellipsis: str) -> None:
         self.text = text
         self.ellipsis = ellipsis
-        self._starts: list[int] | None = None
         self._chunks: list[tuple[int, int]] | None = None
+        self._firsts: list[int] = []
+        self._segmented: dict[int, list[int]] = {}
         self._covered: bytearray | None = None
         self._inside: bytearray | None = None
         self._local: dict[tuple[int, int], tuple[int, bytearray, bytearray]] = {}
@@ -124,13 +116,47 @@ class _Cutter:
         """`counting.joining_chunks` of the text."""
         if self._chunks is None:
             self._chunks = counting.joining_chunks(self.text)
+            self._firsts = [start for start, _ in self._chunks]
         return self._chunks
 
-    @property
-    def starts(self) -> list[int]:
-        if self._starts is None:
-            self._starts = _grapheme_starts(self.text, self.chunks)
-        return self._starts
+    def _chunk_at(self, i: int) -> int | None:
+        """Index of the chunk that holds text[i], if one does."""
+        chunks = self.chunks
+        c = bisect.bisect_right(self._firsts, i) - 1
+        return c if c >= 0 and i < chunks[c][1] else None
+
+    def _cluster_starts(self, c: int) -> list[int]:
+        """Start of each cluster of chunk c, segmented once."""
+        if c not in self._segmented:
+            start, end = self.chunks[c]
+            self._segmented[c] = [start + m.start() for m in counting._cluster().finditer(self.text[start:end])]
+        return self._segmented[c]
+
+    def _next_start(self, i: int) -> int:
+        """The first cluster boundary at or after i (i itself if it is one; len(text) is one)."""
+        c = self._chunk_at(i) if i < len(self.text) else None
+        if c is None or self.chunks[c][0] == i:
+            return i
+        starts = self._cluster_starts(c)
+        k = bisect.bisect_left(starts, i)
+        return starts[k] if k < len(starts) else self.chunks[c][1]
+
+    def _before(self, i: int) -> int:
+        """Start of the cluster that ends at boundary i (> 0)."""
+        c = self._chunk_at(i - 1)
+        if c is None:
+            return i - 1
+        starts = self._cluster_starts(c)
+        return starts[bisect.bisect_left(starts, i) - 1]
+
+    def _after(self, i: int) -> int:
+        """End of the cluster that starts at boundary i (< len(text))."""
+        c = self._chunk_at(i)
+        if c is None:
+            return i + 1
+        starts = self._cluster_starts(c)
+        k = bisect.bisect_right(starts, i)
+        return starts[k] if k < len(starts) else self.chunks[c][1]
 
     def _entities(self) -> tuple[bytearray, bytearray]:
         """Whether each character belongs to an entity (never stripped) and whether cutting before it would
@@ -182,40 +208,41 @@ class _Cutter:
             found += [m.start() for m in _BETWEEN_IDEOGRAPHS.finditer(text, 1)]
         if not found and not points:
             return []
-        starts = self.starts if found else []
         for i in sorted(set(found).difference(points)):
-            k = bisect.bisect_left(starts, i)
-            if starts[k] != i or k >= len(starts) - 1:
-                continue  # not a grapheme boundary, or the end of the text
-            prev = text[starts[k - 1]:i]
-            word_end = _breaks(text[i]) and not prev.isspace()
-            ideographs = between_ideographs and _ideographic(prev[-1]) and _ideographic(text[i])
-            if word_end or ideographs or (prev in _CJK_BREAKS and not _breaks(text[i])):
+            if i >= size or self._next_start(i) != i:
+                continue  # the end of the text, or not a grapheme boundary
+            # The grapheme before i ends in `last`: where that settles it, its start is not looked for.
+            last = text[i - 1]
+            word_end = _breaks(text[i]) and not (last.isspace() and text[self._before(i):i].isspace())
+            ideographs = between_ideographs and _ideographic(last) and _ideographic(text[i])
+            cjk_break = last in _CJK_BREAKS and not _breaks(text[i]) and self._before(i) == i - 1
+            if word_end or ideographs or cjk_break:
                 points.append(i)
         points.sort()
         if sum(text[i] not in " \n" for i in points) > 64:
             self._entities()  # many cuts that could be inside an entity: find them all at once
         return [i for i in points if not self._splits(i)]
 
-    def _strippable(self, k: int) -> bool:
-        """Grapheme k may be dropped from the end of a cut: punctuation or space, and no part of an entity."""
-        first, text = self.starts[k], self.text
-        return not self._covers(first, first + 1) and all(c in _STRIP or c.isspace()
-                                                           for c in text[first:self.starts[k + 1]])
+    def _strippable(self, first: int) -> bool:
+        """The grapheme starting at `first` may be dropped from the end of a cut: punctuation or space, and no part
+        of an entity."""
+        text = self.text
+        if not _strip_char(text[first]) or self._covers(first, first + 1):
+            return False
+        return all(map(_strip_char, text[first:self._after(first)]))
 
     def solid_start(self) -> int:
         """Start of the first grapheme that `build` keeps: a cut at or before it leaves nothing."""
-        k = 0
-        while k < len(self.starts) - 1 and self._strippable(k):
-            k += 1
-        return self.starts[k]
+        first, size = 0, len(self.text)
+        while first < size and self._strippable(first):
+            first = self._after(first)
+        return first
 
     def build(self, cut: int) -> str:
         """The kept prefix up to `cut`, tidied, plus the ellipsis ("" if nothing is left)."""
-        text, k = self.text, bisect.bisect_left(self.starts, cut)
-        while k > 0 and self._strippable(k - 1):
-            k -= 1
-        end = self.starts[k]
+        text, end = self.text, self._next_start(cut)
+        while end > 0 and _strip_char(text[end - 1]) and self._strippable(self._before(end)):
+            end = self._before(end)
         if end == 0:
             return ""
         if not self.ellipsis:
@@ -229,16 +256,18 @@ class _Cutter:
 
 
 def shorten(text: str, fits: Callable[[str], bool], *, ellipsis: str = "…",
-            avoid_ending: frozenset[str] = frozenset()) -> str:
+            avoid_ending: frozenset[str] = frozenset(), already_nfc: bool = False) -> str:
     """The longest word-boundary prefix of `text` (NFC) plus `ellipsis` for which `fits` is true.
 
     Returns the NFC text itself if it fits, and "" if not even the first word does. `fits` is assumed
     to grow with the text; cut points are probed at doubling distances from the start, then bisected, so
     a 5,000-character teaser cut to a 280-character post costs ~12 calls. A cut that would end on one of
     `avoid_ending` (lower-case words: "und", "der") steps back up to three words to one that does not, if
-    there is one.
+    there is one. With `already_nfc` the caller vouches that `text` is NFC and it is not normalised again (for a
+    long run of combining marks that costs what the first normalisation did).
     """
-    text = unicodedata.normalize("NFC", text)
+    if not already_nfc:
+        text = unicodedata.normalize("NFC", text)
     if len(text) <= _WINDOW and fits(text):
         return text
     found = _longest(text, fits, ellipsis, between_ideographs=False)

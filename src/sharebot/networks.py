@@ -83,10 +83,18 @@ class Rules:
         """`length`, remembered for the last few texts: rendering measures the post that fitted again to
         decide the next step, and once more to report it."""
         if text not in self._lengths:
-            if len(self._lengths) >= 8:
-                del self._lengths[next(iter(self._lengths))]
-            self._lengths[text] = self.length(text)
+            self._remember(text, self.length(text))
         return self._lengths[text]
+
+    def _remember(self, text: str, length: int) -> None:
+        if len(self._lengths) >= 8:
+            del self._lengths[next(iter(self._lengths))]
+        self._lengths[text] = length
+
+    def length_within(self, text: str, bound: int) -> int:
+        """`length(text)` if it is at most `bound`, else any number above `bound`: all that deciding whether a
+        text fits needs. Rules that can stop counting at the bound do."""
+        return self.measured(text)
 
     def fits(self, text: str) -> bool:
         # A text with more code points than any post can hold is refused before it is measured, so fitting a
@@ -97,7 +105,7 @@ class Rules:
         # an emoji, and no grapheme holds two): a text of 93,000 characters of links is refused uncounted.
         if text.count(" ") + text.count("\n") > self.limit:
             return False
-        return 0 < self.measured(text) <= self.limit
+        return 0 < self.length_within(text, self.limit) <= self.limit
 
     def problems(self, text: str) -> list[tuple[str, str]]:
         """(code, message) for each reason the network would refuse this final text."""
@@ -129,7 +137,27 @@ class XRules(Rules):
         return found
 
 
-class BlueskyRules(Rules):
+class _GraphemeRules(Rules):
+    """Rules that count the grapheme clusters of a text as the network rewrites it for counting."""
+
+    def countable(self, text: str) -> str:
+        return text
+
+    def length(self, text: str) -> int:
+        return counting.graphemes(self.countable(text))
+
+    def length_within(self, text: str, bound: int) -> int:
+        # Segmenting stops past the bound: a teaser of 10,000 emoji is refused after 501 of them. A count past
+        # the bound is not remembered, as it is not the length.
+        if text in self._lengths:
+            return self._lengths[text]
+        length = counting.graphemes_within(self.countable(text), bound)
+        if length <= bound:
+            self._remember(text, length)
+        return length
+
+
+class BlueskyRules(_GraphemeRules):
     unit = "graphemes"
     max_code_points_per_unit = 10  # 3,000 UTF-8 bytes at most, and each code point takes one or more
     default_template = "{title}\n\n{teaser}\n\n{hashtags}"
@@ -138,9 +166,6 @@ class BlueskyRules(Rules):
     default_max_hashtags = 3
     default_limit = 300
     max_bytes: ClassVar[int] = 3000  # app.bsky.feed.post text maxLength counts UTF-8 bytes
-
-    def length(self, text: str) -> int:
-        return counting.bluesky_graphemes(text)
 
     def fits(self, text: str) -> bool:
         return super().fits(text) and counting.utf8_length(text) <= self.max_bytes
@@ -153,7 +178,7 @@ class BlueskyRules(Rules):
         return found
 
 
-class MastodonRules(Rules):
+class MastodonRules(_GraphemeRules):
     unit = "characters"
     max_code_points_per_unit = 4096 / 23  # each URL counts 23; a mention counts its local part only
     default_template = "{title}\n\n{teaser}\n\n{link}\n\n{hashtags}"
@@ -169,8 +194,8 @@ class MastodonRules(Rules):
     def for_options(cls, options: Mapping[str, Any]) -> Rules:
         return cls(limit=options.get("max_characters"), url_length=options.get("characters_reserved_per_url"))
 
-    def length(self, text: str) -> int:
-        return counting.mastodon_length(text, url_length=self.url_length)
+    def countable(self, text: str) -> str:
+        return counting.mastodon_countable_text(text, self.url_length)
 
 
 class LinkedInRules(Rules):

@@ -59,14 +59,18 @@ def hashtag(tag: str) -> str | None:
     return body if counting.bluesky_graphemes(body) <= MAX_TAG_GRAPHEMES else None
 
 
-def _words(text: str) -> str:
-    return " " + _NON_WORD.sub(" ", nfc(text).casefold()).strip() + " "
+def _words(text: str, *, already_nfc: bool = False) -> str:
+    return " " + _NON_WORD.sub(" ", (text if already_nfc else nfc(text)).casefold()).strip() + " "
 
 
 def hashtags(tags: Iterable[str], *, limit: int, text: str = "") -> list[str]:
     """Hashtags from tags: no duplicates (case-insensitive), none whose words the text already has (as a
     hashtag or in plain words: the post says it already), at most `limit`."""
-    in_text = _words(text)
+    return _hashtags(tags, limit, _words(text))
+
+
+def _hashtags(tags: Iterable[str], limit: int, in_text: str) -> list[str]:
+    """`hashtags`, given the text's `_words`."""
     out: list[str] = []
     seen: set[str] = set()
     for tag in tags:
@@ -128,7 +132,8 @@ def render(article: Article, account: Account, *, templates: Mapping[str, str], 
     link = add_utm(article.url, utm if account.utm is None else account.utm, network=network.value,
                    slug=article.slug)
     limit = rules.default_max_hashtags if account.max_hashtags is None else account.max_hashtags
-    tags = hashtags(article.tags, limit=limit, text=f"{title}\n{teaser}")
+    # Both NFC, and nothing composes across a line break: the text is NFC without normalising it again.
+    tags = _hashtags(article.tags, limit, _words(f"{title}\n{teaser}", already_nfc=True))
     # Fitting fills the template again for each candidate: each field is escaped once per distinct value.
     escaped = functools.lru_cache(maxsize=64)((spec.escape if escape else None) or _as_is)
     values = {
@@ -144,8 +149,8 @@ def render(article: Article, account: Account, *, templates: Mapping[str, str], 
     issues += [Issue(Severity.ERROR, code, message) for code, message in rules.problems(text)
                if not (cannot_fit and code == "empty")]
     issues += _warnings(article, account, spec, rules, text, link)
-    card = Card(uri=link, title=title, description=card_description(teaser, spec.card_description_max),
-                image=article.image, image_alt=nfc(article.image_alt))
+    description = card_description(teaser, spec.card_description_max, already_nfc=True)
+    card = Card(uri=link, title=title, description=description, image=article.image, image_alt=nfc(article.image_alt))
     language = language_tag(article.language)
     post_facets = tuple(facets.detect_facets(text)) if spec.facets else ()
     return RenderedPost(
@@ -221,18 +226,18 @@ def _shorten(rules: Rules, fill: Callable[[Mapping[str, str]], str], values: Map
         return rules.fits(fill({**values, field: t}))
 
     text = values[field]  # NFC already (`render`), and a prefix of an NFC text is NFC
-    cut = fitting.shorten(text, fits, avoid_ending=_DANGLING)
+    cut = fitting.shorten(text, fits, avoid_ending=_DANGLING, already_nfc=True)
     kept = len(cut.rstrip("…").rstrip())
     # The longest run of whole sentences that fits needs no ellipsis at all.
     return fitting.longest_whole_sentences(text, fits, at_least=math.ceil(0.6 * kept)) or cut
 
 
-def card_description(text: str, limit: int) -> str:
+def card_description(text: str, limit: int, *, already_nfc: bool = False) -> str:
     """`text` as a link card's description: whole when it has at most `limit` code points, else cut between
-    words with an ellipsis."""
+    words with an ellipsis (`already_nfc` as in `fitting.shorten`)."""
     if len(text) <= limit:
         return text
-    return fitting.shorten(text, lambda t: len(t) <= limit, avoid_ending=_DANGLING)
+    return fitting.shorten(text, lambda t: len(t) <= limit, avoid_ending=_DANGLING, already_nfc=already_nfc)
 
 
 def language_tag(code: str) -> str:
