@@ -15,8 +15,9 @@ from sharebot.cli import build_parser
 
 CLI = ROOT / "src" / "sharebot" / "cli.py"
 
-# Library calls that are not a command's work: laying out its result...
-PRESENTATION = ("sharebot.output.", "sharebot.jsonout.", "sharebot.terminal.", "sharebot.links.share_html")
+# Library calls that are not a command's work: laying out its result (and writing it where --output says)...
+PRESENTATION = ("sharebot.output.", "sharebot.jsonout.", "sharebot.terminal.", "sharebot.links.share_html",
+                "sharebot.files.write_whole")
 # ...and the plumbing all commands share: settings, the queue session, option values, the publish request.
 PLUMBING = ("sharebot.config.load_settings", "sharebot.app.open_queue", "sharebot.app.Adapters",
             "sharebot.when.parse_duration", "sharebot.pipeline.PublishRequest")

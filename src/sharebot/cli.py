@@ -274,21 +274,15 @@ def write_file(target: str | None, text: str) -> Any:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         return Path(name).resolve()
+    from sharebot.files import write_whole
+
     path = Path(target).resolve()
-    temp = None
     try:
         if path.is_dir():
             raise IsADirectoryError(21, "is a directory")
-        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(temp, 0o644)
-        os.replace(temp, path)
+        return write_whole(path, text, mode=0o644)
     except OSError as exc:
-        if temp is not None and os.path.exists(temp):
-            os.unlink(temp)
         raise Failure(f"--output {target}: cannot write: {exc.strerror or exc}") from None
-    return path
 
 
 def cmd_serve(run: Run) -> None:

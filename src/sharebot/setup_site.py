@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from sharebot.errors import ConfigError
+from sharebot.files import temporary_beside
 from sharebot.networks import NETWORKS, Network, NetworkSpec, Option
 
 # A BCP 47 tag as sites write them: a language (ISO 639, 2-3 letters), an optional script and region (de, pt-BR,
@@ -322,7 +323,7 @@ def write_site(answers: SiteAnswers, *, config_path: Path, env_path: Path, force
     env_path.resolve().parent.mkdir(parents=True, exist_ok=True)
     text = config_text(answers, config_dir=config_dir)
     env, names = env_text(answers)
-    config_tmp = _temporary(config_path, text, 0o644)
+    config_tmp = temporary_beside(config_path, text, 0o644)
     env_tmp: Path | None = None
     placed: list[Path] = []
     try:
@@ -331,7 +332,7 @@ def write_site(answers: SiteAnswers, *, config_path: Path, env_path: Path, force
             load_settings(config_tmp, {}, dotenv_path=config_tmp.with_suffix(".none"))
         except ConfigError as exc:
             raise ConfigError(str(exc).replace(str(config_tmp), str(config_path))) from None
-        env_tmp = _temporary(env_path, env, 0o600)
+        env_tmp = temporary_beside(env_path, env, 0o600)
         for tmp, path in ((config_tmp, config_path), (env_tmp, env_path)):
             _place(tmp, path, force=force)
             placed.append(path)
@@ -345,21 +346,6 @@ def write_site(answers: SiteAnswers, *, config_path: Path, env_path: Path, force
             env_tmp.unlink(missing_ok=True)
     accounts = tuple(n.value for n in answers.networks)
     return InitResult(config_path, env_path, accounts, names)
-
-
-def _temporary(target: Path, text: str, mode: int) -> Path:
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.init")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    try:
-        os.fchmod(fd, mode)  # whatever the umask says
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return tmp
 
 
 def _place(tmp: Path, target: Path, *, force: bool) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -33,6 +32,7 @@ from sharebot.adapters.base import (
 )
 from sharebot.credentials import fingerprint, same_credentials
 from sharebot.errors import AuthError, ConfigError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
+from sharebot.files import write_whole
 from sharebot.images import BLUESKY_THUMB_MAX_BYTES, article_image
 from sharebot.jobs import PublishResult
 from sharebot.models import Account, Facet, Network, RenderedPost
@@ -438,14 +438,10 @@ class BlueskyAdapter(Adapter):
             self._save_session(session.export())
 
     def _save_session(self, text: str) -> None:
-        tmp = self.session_path.with_name(self.session_path.name + ".tmp")
         try:
             self.session_path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as out:
-                os.fchmod(out.fileno(), 0o600)  # a leftover tmp file may have had wider permissions
-                out.write(f"{fingerprint(self._login_credentials())}\n{text}")  # salted: never the password
-            os.replace(tmp, self.session_path)
+            # salted: never the password
+            write_whole(self.session_path, f"{fingerprint(self._login_credentials())}\n{text}", mode=0o600)
         except OSError as exc:
             log.warning("bluesky %s: cannot save the session to %s (%s)",
                         self.account.name, self.session_path, type(exc).__name__)

@@ -13,9 +13,7 @@ from __future__ import annotations
 import functools
 import html
 import json
-import os
 import re
-import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
@@ -26,6 +24,7 @@ from sharebot import counting
 from sharebot.adapters.base import AccountState, AccountStatus, Adapter, Delivery, ImageUse, RemotePost
 from sharebot.adapters.http import requests_never_sent, retry_after, same_text, status_from_error
 from sharebot.errors import AuthError, ConfigError, NotSent, PublishError, RateLimited, Rejected, Unconfirmed
+from sharebot.files import write_whole
 from sharebot.images import article_image
 from sharebot.jobs import PublishResult
 from sharebot.models import Network, RenderedPost
@@ -174,12 +173,10 @@ class MastodonAdapter(Adapter):
         limits = (int(statuses.get("max_characters") or DEFAULT_LIMITS[0]),
                   int(statuses.get("characters_reserved_per_url") or DEFAULT_LIMITS[1]))
         path.parent.mkdir(parents=True, exist_ok=True)
-        # One temporary file per thread: two first posts to one instance may fetch its limits at once.
-        partial = path.with_suffix(f".{os.getpid()}-{threading.get_ident()}.tmp")
-        partial.touch(mode=0o600)  # the state directory's files are private (config: [queue] state_dir)
-        partial.write_text(json.dumps({"instance": self.api_base, "fetched_at": utc(now).isoformat(),
-                                       "max_characters": limits[0], "characters_reserved_per_url": limits[1]}))
-        partial.replace(path)
+        # Private, as the state directory's files are (config: [queue] state_dir); written whole, as two first
+        # posts to one instance may fetch its limits at once.
+        write_whole(path, json.dumps({"instance": self.api_base, "fetched_at": utc(now).isoformat(),
+                                      "max_characters": limits[0], "characters_reserved_per_url": limits[1]}))
         return limits
 
     # --- helpers ---------------------------------------------------------------------------------
