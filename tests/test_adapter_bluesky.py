@@ -9,6 +9,7 @@ import logging
 import stat
 import subprocess
 import sys
+import textwrap
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -22,7 +23,7 @@ from PIL import Image
 
 from sharebot.adapters import make_adapter
 from sharebot.adapters.base import AdapterContext, Delivery, RemotePost, Secret
-from sharebot.adapters.bluesky import TID_ALPHABET, BlueskyAdapter, make_tid
+from sharebot.adapters.bluesky import TID_ALPHABET, BlueskyAdapter, load_sdk, make_tid
 from sharebot.errors import AuthError, NotSent, RateLimited, Rejected, Unconfirmed, Unsupported
 from sharebot.fetch import FetchPolicy
 from sharebot.models import Account, Card, Facet, Network, RenderedPost
@@ -87,6 +88,7 @@ def rkey_of(d: Delivery) -> str:
 
 # --- prepare: the record key --------------------------------------------------------------------
 def test_prepare_gives_a_deterministic_tid_and_created_at(tmp_path: Path) -> None:
+    load_sdk()  # before any other import of the SDK, so this process's tests use it as sharebot does
     from atproto_client.models.string_formats import TID_RE
 
     account = Account("a", Network.BLUESKY, options={"handle": "x.test", "pds": "http://127.0.0.1:9"})
@@ -109,8 +111,34 @@ def test_prepare_gives_a_deterministic_tid_and_created_at(tmp_path: Path) -> Non
 
 
 def test_importing_the_adapter_does_not_import_atproto() -> None:
-    code = "import sys, sharebot.adapters.bluesky; sys.exit('atproto' in sys.modules)"
+    code = ("import sys, sharebot.adapters.bluesky\n"
+            "sys.exit(any(name.split('.')[0] in ('atproto', 'atproto_client') for name in sys.modules))")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_the_sdk_loads_only_the_models_a_post_uses() -> None:
+    # Plainly imported, atproto_client's generated namespaces load ~390 model modules for their annotations.
+    code = textwrap.dedent("""
+        import sys
+        from sharebot.adapters.bluesky import load_sdk
+        sdk = load_sdk()
+        assert "atproto" not in sys.modules  # the client package alone: no firehose, identity or server parts
+        assert not any(type(finder).__module__ == "sharebot.lazy_import" for finder in sys.meta_path)
+        client = sdk.Client(base_url="http://127.0.0.1:9")
+        assert callable(client.app.bsky.feed.post.create) and callable(client.com.atproto.repo.get_record)
+        models = sdk.models
+        rich = models.AppBskyRichtextFacet
+        record = models.AppBskyFeedPost.Record(
+            text="a #b", created_at="2026-11-25T09:30:15.123Z", langs=["de"],
+            facets=[rich.Main(features=[rich.Tag(tag="b")], index=rich.ByteSlice(byte_start=2, byte_end=4))],
+            embed=models.AppBskyEmbedExternal.Main(external=models.AppBskyEmbedExternal.External(
+                uri="https://example.org/", title="t", description="d")))
+        assert record.facets[0].features[0].tag == "b"
+        print(sum(name.startswith("atproto_client.models.") for name in sys.modules))
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) < 60
 
 
 # --- publish: the record as stored ---------------------------------------------------------------

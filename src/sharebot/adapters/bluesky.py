@@ -35,12 +35,13 @@ from sharebot.errors import AuthError, ConfigError, NotSent, PublishError, RateL
 from sharebot.files import write_whole
 from sharebot.images import BLUESKY_THUMB_MAX_BYTES, article_image
 from sharebot.jobs import PublishResult
+from sharebot.lazy_import import import_deferring_annotations
 from sharebot.models import Account, Facet, Network, RenderedPost
 from sharebot.scrub import one_line
 from sharebot.times import utc
 
 if TYPE_CHECKING:
-    from atproto import Client, Session, SessionEvent
+    from atproto_client import Client, Session, SessionEvent
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,14 @@ _MICROSECOND = timedelta(microseconds=1)
 _AT_URI = re.compile(r"^at://([^/]+)/([^/]+)/([^/]+)$")
 # XRPC error names that mean "this token is no good", whatever the status code (the PDS answers 400 for them).
 _TOKEN_ERRORS = frozenset({"ExpiredToken", "InvalidToken", "AuthenticationRequired", "AuthMissing"})
+# The SDK's generated API modules: imported with their annotations left unevaluated (sharebot.lazy_import).
+_SDK_NAMESPACES = ("atproto_client.namespaces.sync_ns", "atproto_client.namespaces.async_ns")
+
+
+def load_sdk() -> Any:
+    """atproto's client package, `atproto_client`: the `atproto` package would also load its firehose, identity
+    and server parts, and plain imports of either would build every generated model (see lazy_import)."""
+    return import_deferring_annotations("atproto_client", _SDK_NAMESPACES)
 
 
 def make_tid(micros: int, clock_id: int) -> str:
@@ -79,7 +88,7 @@ def _map_error(exc: BaseException, what: str, *, sent: bool, now: datetime | Non
     a 5xx on them may hide a success. A failing read or upload never posted anything, so it is NotSent.
     """
     import httpx
-    from atproto import exceptions as ax
+    ax = load_sdk().exceptions
 
     response = getattr(exc, "response", None)
     status = response.status_code if response is not None else None
@@ -220,7 +229,7 @@ class BlueskyAdapter(Adapter):
         return PublishResult(response.uri, self._web_url(rkey))
 
     def _record(self, post: RenderedPost, created_at: str, now: datetime, reply: Any = None) -> Any:
-        from atproto import models
+        models = load_sdk().models
 
         facets = self._facets(post.facets, now)
         return models.AppBskyFeedPost.Record(
@@ -234,8 +243,8 @@ class BlueskyAdapter(Adapter):
 
     def _reply_ref(self, parent: RemotePost, now: datetime) -> Any:
         """The record's `reply`: strongRefs to the parent as it is now, and to the root of its thread."""
-        from atproto import exceptions as ax
-        from atproto import models
+        ax = load_sdk().exceptions
+        models = load_sdk().models
 
         match = _AT_URI.match(parent.remote_id)
         if not match:
@@ -259,7 +268,7 @@ class BlueskyAdapter(Adapter):
         return models.AppBskyFeedPost.ReplyRef(root=thread.root if thread else parent_ref, parent=parent_ref)
 
     def _facets(self, facets: Iterable[Facet], now: datetime) -> list[Any]:
-        from atproto import models
+        models = load_sdk().models
 
         rich = models.AppBskyRichtextFacet
         out = []
@@ -283,7 +292,7 @@ class BlueskyAdapter(Adapter):
         return out
 
     def _resolve_handle(self, handle: str, now: datetime) -> str | None:
-        from atproto import exceptions as ax
+        ax = load_sdk().exceptions
 
         def resolve(client: Client) -> str | None:
             try:
@@ -297,7 +306,7 @@ class BlueskyAdapter(Adapter):
         return self._call("resolveHandle", resolve, now=now)
 
     def _card(self, post: RenderedPost, now: datetime) -> Any:
-        from atproto import models
+        models = load_sdk().models
 
         card = post.card
         if card is None:
@@ -320,7 +329,7 @@ class BlueskyAdapter(Adapter):
     # --- reading back -----------------------------------------------------------------------------
     def _lookup(self, rkey: str, now: datetime | None, post: RenderedPost | None = None,
                 parent_uri: str | None = None) -> PublishResult | None:
-        from atproto import exceptions as ax
+        ax = load_sdk().exceptions
 
         def get(client: Client) -> Any:
             try:
@@ -347,7 +356,7 @@ class BlueskyAdapter(Adapter):
     def _call(self, what: str, fn: Callable[[Client], T], *, sent: bool = False, now: datetime | None = None) -> T:
         """Run one SDK call; a rejected token gets one fresh password login and one more try."""
         import httpx
-        from atproto import exceptions as ax
+        ax = load_sdk().exceptions
 
         # The SDK wraps only httpx's NetworkError and TimeoutException; a connection dropped before the
         # answer (RemoteProtocolError) comes through as the raw httpx exception.
@@ -379,9 +388,9 @@ class BlueskyAdapter(Adapter):
             return self._client
 
     def _new_client(self, now: datetime | None) -> Client:
-        from atproto import Client, Request
+        sdk = load_sdk()
 
-        client = Client(base_url=self.pds, request=Request(timeout=self.context.timeout))
+        client = sdk.Client(base_url=self.pds, request=sdk.request.Request(timeout=self.context.timeout))
         client.request.add_additional_header("User-Agent", self.context.user_agent)
         client.on_session_change(self._session_changed)
         stored = self._stored_session()
@@ -393,7 +402,7 @@ class BlueskyAdapter(Adapter):
 
     def _password_login(self, client: Client, now: datetime | None) -> None:
         import httpx
-        from atproto import exceptions as ax
+        ax = load_sdk().exceptions
 
         try:  # no AppView profile lookup: a bare PDS does not serve app.bsky.*, and the DID is in the session
             client.login(self.handle, str(self.credentials["app_password"]), fetch_bsky_profile=False)
@@ -405,7 +414,6 @@ class BlueskyAdapter(Adapter):
                         self.account.name, self._session_handle, self.handle)
 
     def _stored_session(self) -> str | None:
-        from atproto import Session
 
         try:
             text = self.session_path.read_text().strip()
@@ -416,7 +424,7 @@ class BlueskyAdapter(Adapter):
                 log.info("bluesky %s: the app password changed since the stored session was made", self.account.name)
                 return None
             text = rest
-            session = Session.decode(text)
+            session = load_sdk().Session.decode(text)
             session.access_jwt_payload  # noqa: B018 - the SDK decodes it before every call; fail here instead
         except FileNotFoundError:
             return None
@@ -429,12 +437,11 @@ class BlueskyAdapter(Adapter):
         return text
 
     def _session_changed(self, event: SessionEvent, session: Session) -> None:
-        from atproto import SessionEvent
 
         self._did, self._session_handle = session.did, session.handle
         self._tokens = (session.access_jwt, session.refresh_jwt)
         # Refresh tokens rotate (the old one dies after a 2 h grace), so every new pair is saved at once.
-        if event in (SessionEvent.CREATE, SessionEvent.REFRESH):
+        if event in (load_sdk().SessionEvent.CREATE, load_sdk().SessionEvent.REFRESH):
             self._save_session(session.export())
 
     def _save_session(self, text: str) -> None:
