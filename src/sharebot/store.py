@@ -438,6 +438,15 @@ class Store(ABC):
             found.setdefault(row["account"], []).append(self._py_time(row["at"]))
         return found
 
+    def next_due(self) -> datetime | None:
+        """The earliest run time of a job waiting to be claimed (queued, or unknown and waiting for its check),
+        overdue or not; None when there is none. From the planned-times index alone (migration 0009)."""
+        sql = " UNION ALL ".join(f"SELECT MIN(run_at) AS at FROM jobs WHERE {_state_is(state)}"
+                                 for state in (JobState.QUEUED, JobState.UNKNOWN))
+        with self._transaction(write=False) as ex:
+            times = [self._py_time(r["at"]) for r in ex(sql) if r["at"] is not None]
+        return min(times, default=None)
+
     def upcoming(self, *, until: datetime | None = None) -> list[Job]:
         """Queued jobs, soonest first (overdue ones too: they go out next), up to `until`."""
         sql = f"SELECT * FROM jobs WHERE {_state_is(JobState.QUEUED)}"
