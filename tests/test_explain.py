@@ -188,6 +188,10 @@ def transition(store: Store) -> Call:
                                     owner="w4", remote_id="r1")
 
 
+def next_due(store: Store) -> Call:
+    return lambda: store.next_due()
+
+
 def prune_finished(store: Store) -> Call:
     def prune() -> None:
         for state in PRUNABLE:
@@ -197,7 +201,7 @@ def prune_finished(store: Store) -> Call:
 
 
 HOT: list[Callable[[Store], Call]] = [claim, claim_by_id, claim_unknown, expire_leases, expire_leases_none_lapsed,
-                                      renew_leases, all_post_times, upcoming, list_jobs_by_slug, latest_round, seen,
+                                      renew_leases, all_post_times, next_due, upcoming, list_jobs_by_slug, latest_round, seen,
                                       events, begin_attempt, transition, prune_finished]
 
 

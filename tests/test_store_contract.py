@@ -15,7 +15,7 @@ import queue_support
 from queue_support import PG_URL, T0, PgSchema, post
 
 from sharebot.errors import JobStateError, NotFound
-from sharebot.jobs import JobEvent, JobState, job_key
+from sharebot.jobs import JobEvent, JobKind, JobState, job_key
 from sharebot.migrations import MIGRATIONS
 from sharebot.models import Card, Facet, Issue, Network, RenderedPost, Severity
 from sharebot.queue import enqueue
@@ -348,6 +348,36 @@ def test_post_times_and_upcoming(store: Store):
     assert store.post_times("a", since=T0 + timedelta(hours=1, minutes=30)) == [T0 + timedelta(hours=2)]
     assert [(j.slug, j.account) for j in store.upcoming()] == [("two", "a"), ("two", "b")]
     assert store.upcoming(until=T0 + timedelta(hours=2)) == []
+
+
+def test_post_times_count_replies_but_not_edits(store: Store):
+    enqueue(store, "one", [post("a")], now=T0, run_at=T0)
+    [job] = store.claim("w", now=T0, lease_until=T0 + timedelta(hours=1), limit=1)
+    out = store.transition(job.id, JobState.RUNNING, JobState.PUBLISHED, now=T0, reason="posted", owner="w",
+                           remote_id="r")
+    later = T0 + timedelta(minutes=30)
+    edit = store.insert_answer(out, JobKind.EDIT, 1, post("a"), now=later)
+    reply = store.insert_answer(out, JobKind.REPLY, 1, post("a"), now=later + timedelta(minutes=5))
+    assert edit and reply
+    assert store.post_times("a", since=T0) == [T0, later + timedelta(minutes=5)]  # queued: the reply only
+    for answer, at in ((edit, later), (reply, later + timedelta(minutes=5))):
+        [claimed] = store.claim("w", now=at, lease_until=at + timedelta(hours=1), limit=1)
+        assert claimed.id == answer.id
+        store.transition(answer.id, JobState.RUNNING, JobState.PUBLISHED, now=at, reason="posted", owner="w",
+                         remote_id="r2")
+    assert store.post_times("a", since=T0) == [T0, later + timedelta(minutes=5)]  # and once out
+
+
+def test_next_due_is_the_earliest_job_waiting_to_be_claimed(store: Store):
+    assert store.next_due() is None
+    enqueue(store, "one", [post("a")], now=T0, run_at=T0 + timedelta(hours=1))
+    enqueue(store, "two", [post("b")], now=T0, run_at=T0 + timedelta(hours=2))
+    assert store.next_due() == T0 + timedelta(hours=1)
+    [job] = store.claim("w", now=T0 + timedelta(hours=1), lease_until=T0 + timedelta(hours=3), limit=1)
+    assert store.next_due() == T0 + timedelta(hours=2)  # running: not waiting
+    store.transition(job.id, JobState.RUNNING, JobState.UNKNOWN, now=T0 + timedelta(hours=1), reason="timeout",
+                     owner="w", run_at=T0 + timedelta(minutes=90))
+    assert store.next_due() == T0 + timedelta(minutes=90)  # unknown: waiting for its check
 
 
 def test_seen_articles_are_kept_per_source(store: Store):

@@ -15,6 +15,7 @@ from queue_support import T0, TOKEN, Adapters, Clock, KeyedPostServer, post
 
 from sharebot import app
 from sharebot.adapters.base import AccountStatus
+from sharebot.handoff import Listener
 from sharebot.jobs import JobState
 from sharebot.queue import RetryPolicy, enqueue, record_check
 from sharebot.storage import open_store
@@ -354,6 +355,47 @@ def test_run_stops_when_told_and_burst_drains(store, server, clock):
         assert worker.run(burst=False, stop=stop) == 0
         assert worker.run(burst=True) == 6
     assert store.counts() == {S.PUBLISHED: 6}
+
+
+class ListenerOnTheClock(Listener):
+    """A listening worker's wake-up that no one rings: each wait passes its time on the test's clock."""
+
+    poll_seconds = 5.0
+
+    def __init__(self, clock: Clock, stop: threading.Event, waits: int = 1_000) -> None:
+        super().__init__()
+        self.clock, self.stop, self.waits = clock, stop, waits
+
+    def wait(self, timeout: float) -> bool:
+        self.clock.advance(timeout)
+        self.waits -= 1
+        if self.waits <= 0:
+            self.stop.set()
+        return False
+
+    def answer(self, *, settled=(), refused=()) -> None:
+        pass
+
+
+def test_a_listening_worker_wakes_when_the_next_job_is_due_not_at_its_next_poll(store, server, clock):
+    [job] = enqueue(store, "a", [post()], now=clock(), run_at=clock() + timedelta(seconds=2)).added
+    stop = threading.Event()
+    with make_worker(store, server, clock, handoffs=ListenerOnTheClock(clock, stop),
+                     on_outcome=lambda outcome: stop.set()) as worker:
+        assert worker.run(stop=stop) == 1
+    [claimed] = [e.at for e in store.events(job.id) if e.to_state is S.RUNNING]
+    assert claimed <= T0 + timedelta(seconds=2.5)  # waits are 0.5 s steps; the poll alone would be at 5 s
+
+
+def test_an_overdue_job_the_worker_cannot_claim_does_not_keep_it_awake(store, server, clock):
+    enqueue(store, "a", [post("acct")], now=clock())
+    store.flag_account("acct", "token rejected", now=clock())
+    stop = threading.Event()
+    looks: list[object] = []
+    with make_worker(store, server, clock, handoffs=ListenerOnTheClock(clock, stop, waits=40),
+                     housekeeping=looks.append) as worker:
+        assert worker.run(stop=stop) == 0
+    assert clock() == T0 + timedelta(seconds=20) and len(looks) == 4  # one look at the queue per 5 s poll
 
 
 def test_the_worker_report_says_how_its_jobs_ended(store, server, clock, example_settings):

@@ -186,6 +186,27 @@ MIGRATIONS: tuple[Migration, ...] = (
             " WHERE state IN ('queued', 'running', 'unknown')",
         ),
     ),
+    Migration(
+        # The scheduling read counts posts and replies but not edits (an edit changes a post in place and
+        # takes no slot): both of its indexes get `kind`, so it is still answered from them alone.
+        "0009_post_times_kind",
+        sqlite=(
+            "DROP INDEX jobs_finished_updated_at",
+            "CREATE INDEX jobs_finished_updated_at ON jobs (state, updated_at, account, kind) WHERE state = 'published'"
+            " OR state = 'deleted' OR state = 'canceled' OR state = 'failed'",
+            "DROP INDEX jobs_planned_run_at",
+            "CREATE INDEX jobs_planned_run_at ON jobs (state, run_at, account, kind)"
+            " WHERE state = 'queued' OR state = 'running' OR state = 'unknown'",
+        ),
+        postgres=(
+            "DROP INDEX jobs_finished_updated_at",
+            "CREATE INDEX jobs_finished_updated_at ON jobs (state, updated_at, account, kind)"
+            " WHERE state IN ('published', 'deleted', 'canceled', 'failed')",
+            "DROP INDEX jobs_planned_run_at",
+            "CREATE INDEX jobs_planned_run_at ON jobs (state, run_at, account, kind)"
+            " WHERE state IN ('queued', 'running', 'unknown')",
+        ),
+    ),
 )
 
 

@@ -412,18 +412,20 @@ class Store(ABC):
 
     def post_times(self, account: str, *, since: datetime) -> list[datetime]:
         """When the account's posts went out or are planned to (from `since` on): what a schedule must
-        keep its gaps and hourly cap against. Published jobs count at their last update, the rest at run_at."""
+        keep its gaps and hourly cap against. Published jobs count at their last update, the rest at run_at.
+        Posts and replies count (each is a new post in the followers' timelines); edits do not."""
         return self.all_post_times(since=since).get(account, [])
 
     def all_post_times(self, *, since: datetime) -> dict[str, list[datetime]]:
         """`post_times` for every account in one query (a dry run plans all accounts at once), answered from
-        two indexes alone (migrations 0007 and 0008): one branch per state, each naming its state as a literal,
+        two indexes alone (migrations 0007 to 0009): one branch per state, each naming its state as a literal,
         which is what lets both backends prove a partial index's predicate from it."""
+        taking_a_slot = f"kind <> '{JobKind.EDIT}'"
         planned = [f"SELECT account, run_at AS at FROM jobs WHERE {_state_is(state)} AND run_at >= ?"
-                   for state in (JobState.QUEUED, JobState.RUNNING, JobState.UNKNOWN)]
+                   f" AND {taking_a_slot}" for state in (JobState.QUEUED, JobState.RUNNING, JobState.UNKNOWN)]
         sql = " UNION ALL ".join(
             [*planned, f"SELECT account, updated_at AS at FROM jobs WHERE {_state_is(JobState.PUBLISHED)}"
-                       " AND updated_at >= ?"])
+                       f" AND updated_at >= ? AND {taking_a_slot}"])
         params = (self._db_time(utc(since)),) * (len(planned) + 1)
         with self._transaction(write=False) as ex:
             found = self._times_by_account(ex, sql, params)
@@ -435,6 +437,15 @@ class Store(ABC):
         for row in ex(sql, params):
             found.setdefault(row["account"], []).append(self._py_time(row["at"]))
         return found
+
+    def next_due(self) -> datetime | None:
+        """The earliest run time of a job waiting to be claimed (queued, or unknown and waiting for its check),
+        overdue or not; None when there is none. From the planned-times index alone (migration 0009)."""
+        sql = " UNION ALL ".join(f"SELECT MIN(run_at) AS at FROM jobs WHERE {_state_is(state)}"
+                                 for state in (JobState.QUEUED, JobState.UNKNOWN))
+        with self._transaction(write=False) as ex:
+            times = [self._py_time(r["at"]) for r in ex(sql) if r["at"] is not None]
+        return min(times, default=None)
 
     def upcoming(self, *, until: datetime | None = None) -> list[Job]:
         """Queued jobs, soonest first (overdue ones too: they go out next), up to `until`."""

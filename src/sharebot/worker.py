@@ -164,9 +164,14 @@ class Worker:
         if self.handoffs is None:
             stop.wait(self.poll_seconds)
             return
-        # Listening, the queue is looked at when told (a hand-off, new jobs on PostgreSQL) and otherwise only
-        # every `handoffs.poll_seconds`, for jobs whose time came; `stop` is checked every poll_seconds.
-        until = self.clock() + timedelta(seconds=max(self.handoffs.poll_seconds, self.poll_seconds))
+        # Listening, the queue is looked at when told (a hand-off, new jobs on PostgreSQL), when the next job's
+        # time comes, and otherwise every `handoffs.poll_seconds`; `stop` is checked every poll_seconds.
+        # A job overdue yet not claimed (its account is flagged) does not shorten the wait.
+        now = self.clock()
+        until = now + timedelta(seconds=max(self.handoffs.poll_seconds, self.poll_seconds))
+        due = self.store.next_due()
+        if due is not None and now < due < until:
+            until = due
         while not stop.is_set() and self.clock() < until:
             if self.handoffs.wait(min(self.poll_seconds, 0.5)):
                 return
