@@ -117,3 +117,12 @@ def test_fingerprints_are_salted():
     assert one != two and same_credentials(one, values) and same_credentials(two, values)
     assert not same_credentials(one, {"access_token": "another-secret-5678"})
     assert "same-secret" not in one
+
+
+def test_listing_or_clearing_accounts_before_anything_was_queued_leaves_no_queue_behind(room: Newsroom):
+    assert room.config is not None
+    queue = room.config.parent / "var" / "sharebot.db"
+    listing = sharebot(room, "accounts")
+    assert listing.exit_code == 0 and "mastodon" in listing.stdout
+    assert "not flagged" in sharebot(room, "accounts", "clear", "mastodon").stdout
+    assert not queue.exists() and not queue.parent.exists()

@@ -8,6 +8,7 @@ and prints.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -76,6 +77,14 @@ def open_queue(settings: Settings) -> Store:
     store = open_store(settings.database)
     store.migrate()
     return store
+
+
+def open_queue_if_there(settings: Settings) -> Store | None:
+    """The queue (upgraded if need be), or None when its SQLite file does not exist yet: for commands that only
+    read it, such as `accounts`, which should not leave a new queue behind."""
+    if "://" not in settings.database and not os.path.isfile(settings.database):
+        return None
+    return open_queue(settings)
 
 
 def retry_policy(settings: Settings) -> RetryPolicy:
@@ -478,10 +487,11 @@ def list_accounts(settings: Settings, store: Store | None = None) -> list[Accoun
     return lines
 
 
-def clear_account(settings: Settings, store: Store, name: str) -> bool:
-    """`sharebot accounts clear NAME`: let the account post again; False when it was not flagged."""
+def clear_account(settings: Settings, store: Store | None, name: str) -> bool:
+    """`sharebot accounts clear NAME`: let the account post again; False when it was not flagged (or there
+    is no queue yet)."""
     settings.account(name)  # a ConfigError naming the configured accounts for a typo
-    return store.clear_account_flag(name)
+    return store is not None and store.clear_account_flag(name)
 
 
 def check_accounts(settings: Settings, *, adapters: Callable[[str], Adapter], store: Store | None,

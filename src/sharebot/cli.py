@@ -149,10 +149,11 @@ def owner_name(role: str) -> str:
 class QueueSession:
     """The store and the adapter cache for one command, closed on the way out."""
 
-    def __init__(self, settings: Any, *, adapters: bool = True) -> None:
+    def __init__(self, settings: Any, *, adapters: bool = True, create: bool = True) -> None:
         from sharebot import app
 
-        self.store = app.open_queue(settings)
+        # create=False: a command that only reads the queue gets None rather than a new SQLite file
+        self.store = app.open_queue(settings) if create else app.open_queue_if_there(settings)
         self.adapters = app.Adapters(settings) if adapters else None
 
     def __enter__(self) -> tuple[Any, Any]:
@@ -161,7 +162,8 @@ class QueueSession:
     def __exit__(self, *exc: Any) -> None:
         if self.adapters:
             self.adapters.close()
-        self.store.close()
+        if self.store is not None:
+            self.store.close()
 
 
 # --- publish and links ----------------------------------------------------------------------------
@@ -620,7 +622,7 @@ def stop_logging(started: Any) -> None:
 def cmd_accounts(run: Run) -> None:
     from sharebot import app, jsonout, output
 
-    with QueueSession(run.settings, adapters=False) as (store, _):
+    with QueueSession(run.settings, adapters=False, create=False) as (store, _):
         lines = app.list_accounts(run.settings, store)
     if run.json:
         run.emit(jsonout.accounts(lines))
@@ -634,7 +636,7 @@ def cmd_accounts(run: Run) -> None:
 def cmd_accounts_clear(run: Run) -> None:
     from sharebot import app, jsonout
 
-    with QueueSession(run.settings, adapters=False) as (store, _):
+    with QueueSession(run.settings, adapters=False, create=False) as (store, _):
         cleared = app.clear_account(run.settings, store, run.args.name)
     if run.json:
         run.emit(jsonout.account_cleared(run.args.name, cleared))
