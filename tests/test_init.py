@@ -81,6 +81,18 @@ def test_existing_files_are_kept_unless_forced(tmp_path):
     assert again.exit_code == 1 and "sharebot.toml: exists" in again.stderr
 
 
+def test_a_forced_init_that_cannot_write_the_env_file_keeps_the_old_config(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    config = site / "sharebot.toml"
+    config.write_text("# the site's own config\n")
+    (site / ".env").mkdir()  # a folder where .env goes: the second file cannot be put in place
+    failed = init(tmp_path, *FLAGS, "--force")
+    assert failed.exit_code == 1 and failed.stderr == f"sharebot: init: {site / '.env'}: cannot write it: Is a directory\n"
+    assert config.read_text() == "# the site's own config\n"
+    assert sorted(p.name for p in site.iterdir()) == [".env", "sharebot.toml"]  # no temporary or backup left
+
+
 @pytest.mark.parametrize(("change", "message"), [
     (("--language", "Deutsch"), "init: language: 'Deutsch' is not a language tag"),
     (("--timezone", "Mars/Olympus"), "init: timezone: 'Mars/Olympus' is not an IANA time zone"),

@@ -326,6 +326,7 @@ def write_site(answers: SiteAnswers, *, config_path: Path, env_path: Path, force
     config_tmp = temporary_beside(config_path, text, 0o644)
     env_tmp: Path | None = None
     placed: list[Path] = []
+    kept: dict[Path, Path] = {}  # with --force, a second name for each file replaced, until both are in place
     try:
         # The real loader, on the file beside its target (so relative paths resolve the same), with no .env.
         try:
@@ -334,28 +335,39 @@ def write_site(answers: SiteAnswers, *, config_path: Path, env_path: Path, force
             raise ConfigError(str(exc).replace(str(config_tmp), str(config_path))) from None
         env_tmp = temporary_beside(env_path, env, 0o600)
         for tmp, path in ((config_tmp, config_path), (env_tmp, env_path)):
+            if force and path.is_file():
+                kept[path] = path.with_name(f".{path.name}.{os.getpid()}.before-init")
+                kept[path].unlink(missing_ok=True)
+                os.link(path, kept[path])
             _place(tmp, path, force=force)
             placed.append(path)
     except BaseException:
-        for path in placed:  # the first file in place, the second refused: take the first back out
-            path.unlink(missing_ok=True)
+        for path in placed:  # the first file in place, the second refused: put back what was there
+            if path in kept:
+                os.replace(kept.pop(path), path)
+            else:
+                path.unlink(missing_ok=True)
         raise
     finally:
         config_tmp.unlink(missing_ok=True)
         if env_tmp is not None:
             env_tmp.unlink(missing_ok=True)
+        for backup in kept.values():
+            backup.unlink(missing_ok=True)
     accounts = tuple(n.value for n in answers.networks)
     return InitResult(config_path, env_path, accounts, names)
 
 
 def _place(tmp: Path, target: Path, *, force: bool) -> None:
-    if force:
-        os.replace(tmp, target)
-        return
     try:
-        os.link(tmp, target)  # fails if the target appeared meanwhile: never replaces a file without --force
+        if force:
+            os.replace(tmp, target)
+        else:
+            os.link(tmp, target)  # fails if the target appeared meanwhile: never replaces a file without --force
     except FileExistsError:
         raise ConfigError(f"init: {target}: exists; give --force to replace it") from None
+    except OSError as exc:  # a folder of that name, a read-only folder: name the target, not the temporary
+        raise ConfigError(f"init: {target}: cannot write it: {exc.strerror or exc}") from None
 
 
 def init_site(given: Mapping[str, str | None], settings: Sequence[str] = (), *, config_path: Path,
