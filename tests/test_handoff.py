@@ -40,21 +40,26 @@ def room(newsroom: Newsroom, tmp_path: Path) -> Newsroom:
     return newsroom
 
 
-def settings_of(room: Newsroom, database: str | None = None):
+def settings_of(room: Newsroom, database: str | None = None, without: str = "\0"):
     assert room.config is not None
-    env = {**room.env(), **({"SHAREBOT_DATABASE_URL": database} if database else {})}
+    env = {**{k: v for k, v in room.env().items() if not k.startswith(without)},
+           **({"SHAREBOT_DATABASE_URL": database} if database else {})}
     return load_settings(room.config, env, dotenv_path=room.config.parent / "none.env")
 
 
 @contextmanager
-def running_worker(room: Newsroom, database: str | None = None) -> Iterator[threading.Thread]:
-    """`sharebot worker` in a thread, listening for hand-offs, until the block ends."""
-    settings = settings_of(room, database)
+def running_worker(room: Newsroom, database: str | None = None, without: str = "\0",
+                   poll_seconds: float | None = None) -> Iterator[threading.Thread]:
+    """`sharebot worker` in a thread, listening for hand-offs, until the block ends; its environment lacks the
+    variables starting with `without`; with `poll_seconds`, it looks at the queue by itself only that often."""
+    settings = settings_of(room, database, without)
     stop = threading.Event()
     store = app.open_queue(settings)
     adapters = app.Adapters(settings)
     listener = app.handoff_listener(settings, store)
     assert listener is not None
+    if poll_seconds is not None:
+        listener.poll_seconds = poll_seconds
 
     def work() -> None:
         app.run_worker(settings, store=store, adapters=adapters, clock=room.clock, owner="worker@test",
@@ -95,6 +100,22 @@ def test_publish_hands_its_posts_to_a_running_worker_and_prints_how_they_went(ro
     assert room.posted()["x"] == 1 and room.posted()["mastodon"] == 1
     assert claimed_by(room) == {"claimed by worker@test"}  # the worker posted them, not publish
     assert not path.exists()  # the worker removed its socket on the way out
+
+
+def test_a_post_the_worker_has_no_credentials_for_is_refused_to_publish_which_posts_it(room: Newsroom) -> None:
+    # Polling only once an hour, the worker sees the jobs through the hand-off alone: a poll between publish
+    # queueing them and handing them over would take them like any due job (that race is not closed).
+    with running_worker(room, without="SHAREBOT_X_", poll_seconds=3600):
+        result = publish(room, SLUG, "--network", ONLY, "--json")
+    assert result.exit_code == 0, result.output
+    states = {a["account"]: a["state"] for a in json.loads(result.stdout)["accounts"]}
+    assert states == {"x": "published", "mastodon": "published"}
+    assert room.posted()["x"] == 1 and room.posted()["mastodon"] == 1
+    claims = claimed_by(room)  # mastodon by the worker, x by publish itself
+    assert len(claims) == 2 and "claimed by worker@test" in claims and any(c.startswith("claimed by publish@")
+                                                                           for c in claims)
+    with open_store(settings_of(room).database) as store:
+        assert store.account_flags() == {}  # the worker neither failed the post nor flagged the account
 
 
 def test_publish_on_the_hand_off_path_loads_no_network_sdk(room: Newsroom) -> None:

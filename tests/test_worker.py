@@ -374,7 +374,10 @@ class ListenerOnTheClock(Listener):
         return False
 
     def answer(self, *, settled=(), refused=()) -> None:
-        pass
+        self.refused = [*getattr(self, "refused", []), *refused]
+
+    def hand(self, ids: list[int]) -> None:
+        self._hand(ids)
 
 
 def test_a_listening_worker_wakes_when_the_next_job_is_due_not_at_its_next_poll(store, server, clock):
@@ -396,6 +399,21 @@ def test_an_overdue_job_the_worker_cannot_claim_does_not_keep_it_awake(store, se
                      housekeeping=looks.append) as worker:
         assert worker.run(stop=stop) == 0
     assert clock() == T0 + timedelta(seconds=20) and len(looks) == 4  # one look at the queue per 5 s poll
+
+
+def test_a_handed_job_the_worker_has_no_credentials_for_is_refused_and_left_for_a_lease(store, server, clock):
+    [job] = enqueue(store, "a", [post("acct")], now=clock()).added
+    stop = threading.Event()
+    listener = ListenerOnTheClock(clock, stop, waits=2 * 110)  # 110 s on the clock: within the 120 s lease
+    listener.hand([job.id])
+    with make_worker(store, server, clock, handoffs=listener, can_post=lambda account: False,
+                     lease_seconds=120) as worker:
+        assert worker.run(stop=stop) == 0
+        assert listener.refused == [job.id] and store.get(job.id).state is S.QUEUED  # left for `publish`
+        stop.clear()
+        listener.waits = 2 * 20
+        assert worker.run(stop=stop) == 1  # the lease's length later, nobody took it: the worker does
+    assert store.get(job.id).state is S.PUBLISHED
 
 
 def test_the_worker_report_says_how_its_jobs_ended(store, server, clock, example_settings):

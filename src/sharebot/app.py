@@ -287,9 +287,11 @@ def publish_article(settings: Settings, article: Article, accounts: Iterable[Acc
     handed = handoff(store, due) if due and handoff is not None else None
     if handed is not None:
         lines += _handed_lines(store, handed, zone, corrected)
-        # A worker that stopped before claiming them leaves them queued: they are posted here (the claim is
-        # a compare-and-set, so one the worker did take after all is not sent twice).
-        due = [job for i in handed.waiting for job in [store.get(i)] if handed.lost and job.state is JobState.QUEUED]
+        # A worker that stopped before claiming them, or refused them (it lacks the account's credentials, or
+        # the account is flagged), leaves them queued: they are posted here, or refused here likewise (the
+        # claim is a compare-and-set, so one the worker did take after all is not sent twice).
+        due = [job for i in [*(handed.waiting if handed.lost else []), *handed.refused]
+               for job in [store.get(i)] if job.state is JobState.QUEUED]
         lines = [d for d in lines if d.job_id not in {j.id for j in due}]
     if due:
         with Worker(store, adapters, owner=owner, clock=clock, policy=retry_policy(settings),
@@ -306,6 +308,12 @@ def publish_article(settings: Settings, article: Article, accounts: Iterable[Acc
               for name, why in blocked.items()]
     order = {a.name: i for i, a in enumerate(settings.accounts)}
     return PublishReport(article, queued.round, tuple(sorted(lines, key=lambda d: order.get(d.account, 0))))
+
+
+def _has_credentials(settings: Settings, name: str) -> bool:
+    """Whether this process has what the account needs to post (an account it does not know: no)."""
+    account = next((a for a in settings.accounts if a.name == name), None)
+    return account is not None and (account.network in LINK_ONLY or not missing_credentials(settings, account))
 
 
 def _handed_lines(store: Store, handed: Handed, zone: str, corrected: Mapping[str, Correction]) -> list[PublishLine]:
@@ -566,7 +574,7 @@ def run_worker(settings: Settings, *, store: Store, adapters: Callable[[str], Ad
         with Worker(store, adapters, owner=owner, clock=clock, policy=retry_policy(settings),
                     concurrency=concurrency, lease_seconds=lease_seconds(settings), fingerprint=fingerprint_of,
                     housekeeping=history_retention(settings, store), on_outcome=told,
-                    handoffs=listener) as worker:
+                    handoffs=listener, can_post=lambda name: _has_credentials(settings, name)) as worker:
             handled = worker.run(burst=burst, stop=stop)
     finally:
         if listener is not None and listen is True:

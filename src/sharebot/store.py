@@ -14,7 +14,7 @@ import os
 import sqlite3
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -310,14 +310,17 @@ class Store(ABC):
         return self._job(rows[0])
 
     def claim(self, owner: str, *, now: datetime, lease_until: datetime, limit: int,
-              ids: Iterable[int] | None = None) -> list[Job]:
+              ids: Iterable[int] | None = None, skip: Collection[int] = ()) -> list[Job]:
         """Move up to `limit` due queued jobs (or just `ids`) of unflagged accounts and unretracted articles to
         running, leased; each claim is logged as a queued -> running event. A claim spends no attempt:
-        `begin_attempt` does, just before the request goes out."""
+        `begin_attempt` does, just before the request goes out. Due jobs in `skip` are left to others."""
         params: list[Any] = []
         if ids is None:
             pick = "run_at <= ?"
             params.append(self._db_time(now))
+            if skip:
+                pick += f" AND id NOT IN ({', '.join('?' * len(skip))})"
+                params += [int(i) for i in skip]
         else:
             id_list = [int(i) for i in ids] or [-1]
             pick = f"id IN ({', '.join('?' * len(id_list))})"
