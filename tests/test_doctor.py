@@ -18,6 +18,7 @@ from fakes.mastodon import FakeMastodon
 
 from sharebot import doctor
 from sharebot.doctor import Check, Level
+from sharebot.exits import Exit
 from sharebot.networks import GRAPH_VERSIONS, LINKEDIN_VERSIONS
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -76,6 +77,29 @@ def test_a_config_that_does_not_load_is_one_problem(tmp_path):
     [finding] = report.findings
     assert (finding.check, finding.level) == (Check.CONFIG, Level.PROBLEM) and "base_url" in finding.message
     assert report.exit == 3
+
+
+# --- schedules ------------------------------------------------------------------------------------------------
+def test_an_account_whose_staggered_slot_always_falls_in_quiet_hours_is_a_problem(tmp_path):
+    # Two accounts on one 06:00 slot, 20 minutes apart: the second goes at 06:20, always in its quiet hours.
+    config = site(tmp_path, """\
+        [schedule]
+        slots = { daily = ["06:00"] }
+        stagger = "20m"
+        [accounts.first]
+        network = "telegram"
+        chat_id = "-1001234567890"
+        [accounts.second]
+        network = "telegram"
+        chat_id = "-1001234567891"
+        schedule = { slots = { daily = ["06:00"] }, stagger = "20m", quiet_hours = ["06:10-07:00"] }
+        """)
+    report = diagnose(config, {"SHAREBOT_TELEGRAM_BOT_TOKEN": "t"})
+    [finding] = found(report, Check.SCHEDULE)
+    assert (finding.level, finding.subject) == (Level.PROBLEM, "second")
+    assert "no time within 366 days" in finding.message and "quiet hours" in finding.fix
+    assert report.exit is not Exit.OK
+    assert found(diagnose(site(tmp_path, X), {"SHAREBOT_X_BEARER_TOKEN": "t"}), Check.SCHEDULE) == []
 
 
 # --- credentials ----------------------------------------------------------------------------------------------

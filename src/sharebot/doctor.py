@@ -5,6 +5,8 @@ What it checks, per configured account and for the site:
 - settings: the account's required settings are there and look like what the network expects (an id, a URN);
 - the Mastodon instance: its real character limit against the config's, read by the adapter (the only network
   calls doctor makes: to the configured instance, with the account's token, within `timeout` seconds);
+- schedules: each account's schedule leaves it a time to post (slots, stagger and quiet hours can rule out
+  every time), for an article posted to all accounts, as `publish` staggers them;
 - pinned API versions (LinkedIn-Version, the Graph API's): against their announced retirement, warning `warn_days`
   before, on the `now` given (never the real clock);
 - the queue database: it opens, its schema is current, it can be written;
@@ -47,6 +49,7 @@ class Check(StrEnum):
     CREDENTIALS = "credentials"
     SETTINGS = "settings"
     INSTANCE = "instance"
+    SCHEDULE = "schedule"
     API_VERSION = "api-version"
     QUEUE = "queue"
     FILE_MODE = "file-mode"
@@ -120,9 +123,28 @@ def diagnose(config: Path | str | None, environ: Mapping[str, str], *, now: date
         findings += api_versions(account, now.date(), warn_days)
         if NETWORKS[account.network].server_limits:
             findings += server_limits(settings, account, check)
+    findings += schedules(settings, now)
     findings += queue_database(settings)
     findings += file_modes([dotenv, settings.path.parent / ".env"], state_dir=settings.state_dir)
     return DoctorReport(tuple(findings))
+
+
+# --- schedules ------------------------------------------------------------------------------------------------
+def schedules(settings: Settings, now: datetime) -> list[Finding]:
+    """A problem for each account whose schedule has no time at all to post an article that goes to every
+    account (`publish` staggers accounts in config order); nothing for accounts that can post."""
+    from sharebot.scheduler import plan
+
+    postable = [a for a in settings.accounts if a.enabled and a.network not in LINK_ONLY]
+    found = []
+    for order, account in enumerate(postable):
+        try:
+            plan(settings.schedules[account.name], now=now, taken=(), order=order)
+        except ValueError as exc:
+            found.append(Finding(Check.SCHEDULE, Level.PROBLEM, account.name, str(exc),
+                                 "move its slots, stagger or quiet hours so a slot plus its stagger falls outside "
+                                 "quiet hours"))
+    return found
 
 
 # --- credentials ------------------------------------------------------------------------------------------------
