@@ -404,3 +404,15 @@ def test_a_page_filed_under_another_slug_is_corrected_under_that_one(newsroom: N
     assert result.stdout.startswith(f"{disambiguated('meldung', SITE + 'sport/meldung')}: correction")
     texts = sorted(status["text"] for status in newsroom.mastodon.statuses.values())
     assert texts[0].startswith("Politik meldet\n") and texts[1].startswith("Sport meldet mehr\n")
+
+
+def test_a_dry_run_names_the_accounts_that_cannot_post_as_the_real_run_would(desk: Newsroom):
+    env = {k: v for k, v in desk.env().items() if k != "SHAREBOT_MASTODON_ACCESS_TOKEN"}
+    before = [(j.id, j.state, j.updated_at) for j in jobs(desk)]
+    preview = sharebot(desk, "follow-up", SLUG, "--text", "Nachtrag", "--network", "telegram,mastodon", "--dry-run",
+                       env=env)
+    assert preview.exit_code == 3, preview.output  # as the real run: mastodon cannot post
+    assert "── mastodon (mastodon) · cannot post" in preview.output
+    assert "SHAREBOT_MASTODON_ACCESS_TOKEN" in preview.output and "it would reply" in preview.output
+    assert "── telegram (telegram) · reply" in preview.output
+    assert [(j.id, j.state, j.updated_at) for j in jobs(desk)] == before  # a dry run writes nothing

@@ -164,9 +164,19 @@ def flag_advice(flag: AccountFlag) -> str:
             f"`sharebot accounts clear {flag.account}`")
 
 
-def cannot_post(settings: Settings, store: Store, accounts: Iterable[Account]) -> dict[str, str]:
-    """Of these accounts, those that cannot post now, and why: flagged, or a credential missing."""
-    flags = refresh_flags(settings, store)
+def cannot_post(settings: Settings, store: Store | None, accounts: Iterable[Account], *,
+                read_only: bool = False) -> dict[str, str]:
+    """Of these accounts, those that cannot post now, and why: flagged, or a credential missing. `read_only`
+    (a dry run): a flag raised for credentials since changed is skipped here but not cleared in the queue."""
+    if store is None:
+        flags = {}
+    elif read_only:
+        configured = {a.name: a for a in settings.accounts}
+        flags = {name: flag for name, flag in store.account_flags().items()
+                 if not (flag.fingerprint and name in configured
+                         and not same_credentials(flag.fingerprint, settings.credentials(configured[name])))}
+    else:
+        flags = refresh_flags(settings, store)
     blocked = {}
     for account in accounts:
         if account.network in LINK_ONLY:

@@ -279,6 +279,7 @@ def preview(settings: Settings, purpose: Purpose | str, ref: str, *, networks: I
             accounts: Iterable[str] = (), reply: bool = False, text: str = "") -> Report:
     """A dry run of `correct` or `follow-up`: what each account gets and why, from the queue as it stands (read,
     never created, upgraded or written)."""
+    from sharebot.app import cannot_post
     from sharebot.pipeline import _existing_queue  # the dry run's own: opens the queue as it is, if there is one
 
     purpose = Purpose(purpose)
@@ -287,9 +288,10 @@ def preview(settings: Settings, purpose: Purpose | str, ref: str, *, networks: I
         if store is not None:
             article = queue_slug(store, article)
         found = threads(store, article.slug) if store is not None else {}
+        blocked = cannot_post(settings, store, chosen, read_only=True)
     _some_out(article, found)
     plan = _planner(settings, purpose, article, reply=reply, text=text)
-    return Report(purpose, article, tuple(plan(a, found.get(a.name)) for a in chosen))
+    return Report(purpose, article, tuple(_unless_blocked([plan(a, found.get(a.name)) for a in chosen], blocked)))
 
 
 def correct(settings: Settings, ref: str, *, store: Store, adapters: Callable[[str], Adapter], clock: Clock,
@@ -347,6 +349,12 @@ def _some_out(article: Article, found: Mapping[str, Thread]) -> None:
         raise SharebotError(f"nothing of {article.slug!r} was posted: `sharebot publish {article.slug}` first")
 
 
+def _unless_blocked(steps: list[Step], blocked: Mapping[str, str]) -> list[Step]:
+    """Each step of an account that cannot post (`blocked`: account -> why) made a CANNOT naming what it would do."""
+    return [s._replace(action=Action.CANNOT, why=f"{blocked[s.account]} (it would {s.action}: {s.why})", post=None)
+            if s.account in blocked and s.action is not Action.SKIP else s for s in steps]
+
+
 def _queue(settings: Settings, store: Store, article: Article, accounts: list[Account], plan: Planner,
            clock: Clock) -> list[Step]:
     """Plan each account against the queue as it is and queue its job (none for an account that cannot post:
@@ -356,10 +364,7 @@ def _queue(settings: Settings, store: Store, article: Article, accounts: list[Ac
 
     found = threads(store, article.slug)
     _some_out(article, found)
-    blocked = cannot_post(settings, store, accounts)
-    steps = [plan(a, found.get(a.name)) for a in accounts]
-    steps = [s._replace(action=Action.CANNOT, why=f"{blocked[s.account]} (it would {s.action}: {s.why})", post=None)
-             if s.account in blocked and s.action is not Action.SKIP else s for s in steps]
+    steps = _unless_blocked([plan(a, found.get(a.name)) for a in accounts], cannot_post(settings, store, accounts))
     for step in steps:
         if step.post is not None and step.post.blocked:
             reasons = "; ".join(i.message for i in step.post.issues if i.severity is Severity.ERROR)
