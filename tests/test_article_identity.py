@@ -112,6 +112,9 @@ def test_two_pages_whose_addresses_end_alike_are_two_articles(room: Newsroom, pa
     texts = sorted(status["text"] for status in room.mastodon.statuses.values())
     assert len(texts) == 2 and texts[0].startswith("Politik meldet") and texts[1].startswith("Sport meldet")
     assert f"utm_campaign={sport_slug}" in texts[1] and "sport/meldung" in texts[1]
+    shared = json.loads(cli(room, "links", sport, "--json").stdout)  # share links carry the posts' campaign
+    assert shared["links"] and all(f"utm_campaign%3D{sport_slug}" in link["url"] or
+                                   f"utm_campaign={sport_slug}" in link["url"] for link in shared["links"])
 
     # each is still itself on the next run: nothing more is sent
     for url, slug in ((politik, "meldung"), (sport, sport_slug)):

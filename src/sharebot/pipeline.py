@@ -155,8 +155,13 @@ def _existing_queue(settings: Settings) -> Iterator[Store | None]:
 
 
 def share_links(settings: Settings, ref: str, *, fetch: Fetcher | None = None) -> list[links.ShareLink]:
-    """Share-intent links for the article `ref` names (a slug or an article page URL)."""
-    return article_share_links(settings, load_article(settings, ref, fetch=fetch))
+    """Share-intent links for the article `ref` names (a slug or an article page URL), tagged with the slug
+    its posts carry: the queue's, when it files the article under another (read, never written)."""
+    article = load_article(settings, ref, fetch=fetch)
+    with _existing_queue(settings) as store:
+        if store is not None:
+            article = queue_slug(store, article)
+    return article_share_links(settings, article)
 
 
 def load_article(settings: Settings, ref: str, *, fetch: Fetcher | None = None) -> Article:
