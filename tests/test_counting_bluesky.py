@@ -96,6 +96,15 @@ def test_graphemes_segments_only_where_characters_join(pieces: list[str]) -> Non
     assert graphemes(text) == len(regex.findall(r"\X", text))
 
 
+def test_below_u0300_only_cr_lf_joins() -> None:
+    # The shortcut for Latin text: every code point below U+0300 is a cluster of its own, but CR LF.
+    below = [chr(c) for c in range(0x300) if c != 0x0D]
+    for first in below:
+        pair_counts = regex.findall(r"\X", "".join(first + second for second in below))
+        assert len(pair_counts) == 2 * len(below), repr(first)
+    assert graphemes("a\r\nb\u00e4\r") == len(regex.findall(r"\X", "a\r\nb\u00e4\r")) == 5
+
+
 def test_graphemes_of_long_simple_and_zalgo_text() -> None:
     assert graphemes("Grüße aus Köln. " * 10_000) == 160_000
     assert graphemes("Z" + "\u0301\u0302\u0303" * 2000 + "a") == 2

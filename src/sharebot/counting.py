@@ -230,7 +230,9 @@ def joining_chunks(text: str) -> list[tuple[int, int]]:
     that can join a neighbour, with the character before it (its base) and the one after it (a ZWJ or a
     conjunct may join it), merged where at most JOIN_ACROSS - 2 characters lie between. Outside them every
     code point is a cluster."""
-    if text.isascii() and "\r" not in text:
+    # Below U+0300 (Basic Latin to Latin Extended-B and the spacing modifiers: German, French, Polish, …) only CR
+    # can join a neighbour (CR LF); every other code point there is GCB Other or Control, a cluster of its own.
+    if "\r" not in text and (text.isascii() or max(text) < "\u0300"):
         return []
     size = len(text)
     return [(max(run.start() - 1, 0), min(run.end() + 1, size)) for run in _joining().finditer(text)]
@@ -239,9 +241,9 @@ def joining_chunks(text: str) -> list[tuple[int, int]]:
 def graphemes(text: str) -> int:
     """Extended grapheme clusters (UAX #29, Unicode 15.1+ via `regex`). Only the stretches around characters
     that can join a neighbour are segmented; every other code point is one cluster by itself."""
-    total, cluster = len(text), _cluster()
+    total = len(text)
     for start, end in joining_chunks(text):
-        total += len(cluster.findall(text[start:end])) - (end - start)
+        total += len(_cluster().findall(text[start:end])) - (end - start)
     return total
 
 

@@ -43,8 +43,18 @@ _BREAK = re.compile("[^\\S\xa0\u2007\u202f]")
 _WORD_END = re.compile("(?<=\\S)[^\\S\xa0\u2007\u202f]")
 _AFTER_CJK_BREAK = re.compile(f"(?<=[{''.join(sorted(_CJK_BREAKS))}])")
 _IDEOGRAPHS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_BETWEEN_IDEOGRAPHS = re.compile(f"(?<=[{_IDEOGRAPHS}])(?=[{_IDEOGRAPHS}])")
-_ANY_IDEOGRAPH = re.compile(f"[{_IDEOGRAPHS}]")
+
+
+# Compiled when first needed: these wide ranges take `re` some 6 ms to compile, a cost every dry run would pay at
+# import for text that has no ideographs.
+@functools.cache
+def _between_ideographs() -> re.Pattern[str]:
+    return re.compile(f"(?<=[{_IDEOGRAPHS}])(?=[{_IDEOGRAPHS}])")
+
+
+@functools.cache
+def _any_ideograph() -> re.Pattern[str]:
+    return re.compile(f"[{_IDEOGRAPHS}]")
 
 
 @functools.cache
@@ -205,7 +215,7 @@ class _Cutter:
             points, found = [m.start() for m in _WORD_END.finditer(text, 1)], []
         found += [m.start() for m in _AFTER_CJK_BREAK.finditer(text, 1) if m.start() < size]
         if between_ideographs:
-            found += [m.start() for m in _BETWEEN_IDEOGRAPHS.finditer(text, 1)]
+            found += [m.start() for m in _between_ideographs().finditer(text, 1)]
         if not found and not points:
             return []
         for i in sorted(set(found).difference(points)):
@@ -274,7 +284,7 @@ def shorten(text: str, fits: Callable[[str], bool], *, ellipsis: str = "…",
     if found is None:
         return text
     cutter, points, index, best = found
-    if not best and _ANY_IDEOGRAPH.search(text):
+    if not best and _any_ideograph().search(text):
         cutter, points, index, best = _longest(text, fits, ellipsis, between_ideographs=True) or found
     if best and avoid_ending and _last_word(text, points[index]) in avoid_ending:
         for earlier in range(index - 1, max(index - 4, -1), -1):
