@@ -162,6 +162,7 @@ def main(history: int = 1_000_000, jobs: int = 2000, rounds: int = 6, samples: i
         commands = {"bare": ([sys.executable, "-c", "pass"], {}),
                     "no queue": (command, {"SHAREBOT_DATABASE_URL": "/nonexistent/no-queue-yet.db"})}
         for b in backends:
+            commands[f"{b} empty"] = (command, {"SHAREBOT_DATABASE_URL": q[b, 0].url})
             commands[b] = (command, {"SHAREBOT_DATABASE_URL": q[b, history].url})
         if PG_URL:
             commands["psycopg"] = ([sys.executable, "-c", "import psycopg"], {})
@@ -203,14 +204,19 @@ def main(history: int = 1_000_000, jobs: int = 2000, rounds: int = 6, samples: i
     lines += ["", f"`sharebot publish {SEED} --dry-run` against `python -c pass`, {runs} interleaved rounds:", "",
               "| queue | median wall time | ratio to `python -c pass` (target ≤ 10) |", "|---|---|---|",
               f"| (`python -c pass`) | {statistics.median(times['bare']) * 1000:.0f} ms | 1 |"]
-    for name, shown in [("no queue", "none yet")] + [(b, f"{label[b]}, {history:,} finished") for b in backends]:
+    shown = [("no queue", "none yet")]
+    for b in backends:
+        shown += [(f"{b} empty", f"{label[b]}, empty"), (b, f"{label[b]}, {history:,} finished")]
+    for name, what in shown:
         r = ratio(times, name, "bare")
-        lines.append(f"| {shown} | {statistics.median(times[name]) * 1000:.0f} ms | **{r:.1f}×** "
+        lines.append(f"| {what} | {statistics.median(times[name]) * 1000:.0f} ms | **{r:.1f}×** "
                      f"({verdict(r, 10, False)}) |")
     if "psycopg" in times:
         psycopg = ratio(times, "psycopg", "bare")
         lines.append(f"| (`python -c 'import psycopg'`, PostgreSQL's driver alone) "
                      f"| {statistics.median(times['psycopg']) * 1000:.0f} ms | {psycopg:.1f}× |")
+    lines += ["", "With the history against without it (median of per-round ratios; flat is 1.0): " + ", ".join(
+        f"{label[b]} {ratio(times, b, f'{b} empty'):.2f}" for b in backends) + "."]
     lines += ["", "Writing the history took " + ", ".join(f"{builds[b]:.0f} s on {label[b]}" for b in backends)
               + ".", ""]
     return "\n".join(lines)
