@@ -126,3 +126,22 @@ def test_listing_or_clearing_accounts_before_anything_was_queued_leaves_no_queue
     assert listing.exit_code == 0 and "mastodon" in listing.stdout
     assert "not flagged" in sharebot(room, "accounts", "clear", "mastodon").stdout
     assert not queue.exists() and not queue.parent.exists()
+
+
+def test_a_worker_without_an_accounts_credentials_leaves_its_posts_and_says_so(room: Newsroom):
+    from datetime import timedelta
+
+    queued = sharebot(room, "publish", SLUG, "--network", "mastodon,telegram", "--at", "+1h")
+    assert queued.exit_code == 0, queued.output
+    here = {"SHAREBOT_MASTODON_ACCESS_TOKEN": ""}  # this machine has no Mastodon token
+    burst = run_sharebot("--config", str(room.config), "worker", "--burst", env={**room.env(), **here},
+                         now=room.clock() + timedelta(hours=2))
+    assert burst.exit_code == 3, burst.output
+    assert ("1 due job(s) wait: account mastodon has no credentials here (SHAREBOT_MASTODON_ACCESS_TOKEN not set)"
+            in burst.stdout)
+    assert "SHAREBOT_MASTODON_ACCESS_TOKEN not set" in burst.stderr  # logged when the worker starts
+    assert room.posted()["telegram"] == 1 and room.posted()["mastodon"] == 0
+    assert flag_rows(room) == []  # not failed, not flagged: a worker that has the token posts it
+    later = run_sharebot("--config", str(room.config), "worker", "--burst", env=room.env(),
+                         now=room.clock() + timedelta(hours=2))
+    assert later.exit_code == 0 and room.posted()["mastodon"] == 1

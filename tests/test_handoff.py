@@ -48,18 +48,15 @@ def settings_of(room: Newsroom, database: str | None = None, without: str = "\0"
 
 
 @contextmanager
-def running_worker(room: Newsroom, database: str | None = None, without: str = "\0",
-                   poll_seconds: float | None = None) -> Iterator[threading.Thread]:
+def running_worker(room: Newsroom, database: str | None = None, without: str = "\0") -> Iterator[threading.Thread]:
     """`sharebot worker` in a thread, listening for hand-offs, until the block ends; its environment lacks the
-    variables starting with `without`; with `poll_seconds`, it looks at the queue by itself only that often."""
+    variables starting with `without`."""
     settings = settings_of(room, database, without)
     stop = threading.Event()
     store = app.open_queue(settings)
     adapters = app.Adapters(settings)
     listener = app.handoff_listener(settings, store)
     assert listener is not None
-    if poll_seconds is not None:
-        listener.poll_seconds = poll_seconds
 
     def work() -> None:
         app.run_worker(settings, store=store, adapters=adapters, clock=room.clock, owner="worker@test",
@@ -102,19 +99,21 @@ def test_publish_hands_its_posts_to_a_running_worker_and_prints_how_they_went(ro
     assert not path.exists()  # the worker removed its socket on the way out
 
 
-def test_a_post_the_worker_has_no_credentials_for_is_refused_to_publish_which_posts_it(room: Newsroom) -> None:
-    # Polling only once an hour, the worker sees the jobs through the hand-off alone: a poll between publish
-    # queueing them and handing them over would take them like any due job (that race is not closed).
-    with running_worker(room, without="SHAREBOT_X_", poll_seconds=3600):
-        result = publish(room, SLUG, "--network", ONLY, "--json")
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_a_post_the_worker_has_no_credentials_for_is_refused_to_publish_which_posts_it(
+        room: Newsroom, backend: str, request: pytest.FixtureRequest) -> None:
+    database = request.getfixturevalue("pg_url") if backend == "postgres" else None
+    env = {"SHAREBOT_DATABASE_URL": database} if database else {}
+    with running_worker(room, database, without="SHAREBOT_X_"):
+        result = publish(room, SLUG, "--network", ONLY, "--json", env=env)
     assert result.exit_code == 0, result.output
     states = {a["account"]: a["state"] for a in json.loads(result.stdout)["accounts"]}
     assert states == {"x": "published", "mastodon": "published"}
     assert room.posted()["x"] == 1 and room.posted()["mastodon"] == 1
-    claims = claimed_by(room)  # mastodon by the worker, x by publish itself
+    claims = claimed_by(room, database)  # mastodon by the worker, x by publish itself
     assert len(claims) == 2 and "claimed by worker@test" in claims and any(c.startswith("claimed by publish@")
                                                                            for c in claims)
-    with open_store(settings_of(room).database) as store:
+    with open_store(settings_of(room, database).database) as store:
         assert store.account_flags() == {}  # the worker neither failed the post nor flagged the account
 
 

@@ -401,19 +401,22 @@ def test_an_overdue_job_the_worker_cannot_claim_does_not_keep_it_awake(store, se
     assert clock() == T0 + timedelta(seconds=20) and len(looks) == 4  # one look at the queue per 5 s poll
 
 
-def test_a_handed_job_the_worker_has_no_credentials_for_is_refused_and_left_for_a_lease(store, server, clock):
-    [job] = enqueue(store, "a", [post("acct")], now=clock()).added
+def test_jobs_of_an_account_the_worker_has_no_credentials_for_are_left_to_others(store, server, clock):
+    [handed] = enqueue(store, "a", [post("acct")], now=clock()).added
+    [scheduled] = enqueue(store, "b", [post("acct")], now=clock()).added
+    [other] = enqueue(store, "c", [post("other")], now=clock()).added
     stop = threading.Event()
-    listener = ListenerOnTheClock(clock, stop, waits=2 * 110)  # 110 s on the clock: within the 120 s lease
-    listener.hand([job.id])
-    with make_worker(store, server, clock, handoffs=listener, can_post=lambda account: False,
-                     lease_seconds=120) as worker:
-        assert worker.run(stop=stop) == 0
-        assert listener.refused == [job.id] and store.get(job.id).state is S.QUEUED  # left for `publish`
-        stop.clear()
-        listener.waits = 2 * 20
-        assert worker.run(stop=stop) == 1  # the lease's length later, nobody took it: the worker does
-    assert store.get(job.id).state is S.PUBLISHED
+    listener = ListenerOnTheClock(clock, stop, waits=2 * 300)  # ten minutes on the clock
+    listener.hand([handed.id])
+    with make_worker(store, server, clock, handoffs=listener, unpostable={"acct"}) as worker:
+        assert worker.run(stop=stop) == 1  # the other account's job only
+    assert listener.refused == [handed.id]  # `publish` posts it itself
+    assert {j.id: j.state for j in store.list_jobs()} == {handed.id: S.QUEUED, scheduled.id: S.QUEUED,
+                                                          other.id: S.PUBLISHED}
+    assert store.account_flags() == {}  # nothing failed, nothing flagged: another worker may have them
+    assert store.due_counts(["acct", "other", "nobody"], clock()) == {"acct": 2}
+    with make_worker(store, server, clock) as worker:  # a worker that has them
+        assert worker.run(burst=True) == 2
 
 
 def test_the_worker_report_says_how_its_jobs_ended(store, server, clock, example_settings):

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from types import MappingProxyType
 from typing import TYPE_CHECKING, NamedTuple
 
 from sharebot import queue
@@ -320,12 +321,6 @@ def publish_article(settings: Settings, article: Article, accounts: Iterable[Acc
     return PublishReport(article, queued.round, tuple(sorted(lines, key=lambda d: order.get(d.account, 0))))
 
 
-def _has_credentials(settings: Settings, name: str) -> bool:
-    """Whether this process has what the account needs to post (an account it does not know: no)."""
-    account = next((a for a in settings.accounts if a.name == name), None)
-    return account is not None and (account.network in LINK_ONLY or not missing_credentials(settings, account))
-
-
 def _handed_lines(store: Store, handed: Handed, zone: str, corrected: Mapping[str, Correction]) -> list[PublishLine]:
     """The lines of jobs a worker was handed: as it recorded them, refused as `publish_now` refuses, or still
     in progress when the wait ran out (they stay with the worker; `status` shows how they end)."""
@@ -550,10 +545,12 @@ class WorkerReport(NamedTuple):
     states: Mapping[JobState, int]  # where the jobs it handled ended, by state
     waiting: Mapping[str, int]  # due jobs no worker takes, per flagged account
     flags: Mapping[str, AccountFlag]
+    # due jobs this worker left because it has no credentials for their account: account -> (jobs, variables)
+    left: Mapping[str, tuple[int, tuple[str, ...]]] = MappingProxyType({})
 
     @property
     def exit(self) -> Exit:
-        failed = bool(self.states.get(JobState.FAILED) or self.waiting)
+        failed = bool(self.states.get(JobState.FAILED) or self.waiting or self.left)
         unsettled = any(self.states.get(s) for s in IN_DOUBT)
         return Exit.FAILED if failed else Exit.UNSETTLED if unsettled else Exit.OK
 
@@ -570,6 +567,14 @@ def run_worker(settings: Settings, *, store: Store, adapters: Callable[[str], Ad
     refresh_flags(settings, store)
     fingerprint_of = getattr(adapters, "fingerprint", None)
     settled = 0
+    # Jobs of an account this process has no credentials for are left to a worker that has them (another
+    # machine's), not failed here: failing would flag the account for every worker.
+    unset = {a.name: tuple(missing_credentials(settings, a)) for a in settings.accounts
+             if a.network not in LINK_ONLY and missing_credentials(settings, a)}
+    for name, variables in unset.items():
+        logging.getLogger("sharebot.worker").warning(
+            "account %s: no credentials here (%s not set): its jobs are left to workers that have them",
+            name, ", ".join(variables))
 
     def told(outcome: Outcome) -> None:
         nonlocal settled
@@ -584,13 +589,15 @@ def run_worker(settings: Settings, *, store: Store, adapters: Callable[[str], Ad
         with Worker(store, adapters, owner=owner, clock=clock, policy=retry_policy(settings),
                     concurrency=concurrency, lease_seconds=lease_seconds(settings), fingerprint=fingerprint_of,
                     housekeeping=history_retention(settings, store), on_outcome=told,
-                    handoffs=listener, can_post=lambda name: _has_credentials(settings, name)) as worker:
+                    handoffs=listener, unpostable=unset) as worker:
             handled = worker.run(burst=burst, stop=stop)
     finally:
         if listener is not None and listen is True:
             listener.close()
     if on_done is not None:
-        on_done(WorkerReport(handled, worker.tally(), store.waiting_on_flags(clock()), store.account_flags()))
+        left = {name: (n, unset[name]) for name, n in store.due_counts(list(unset), clock()).items()}
+        on_done(WorkerReport(handled, worker.tally(), store.waiting_on_flags(clock()), store.account_flags(),
+                             MappingProxyType(left)))
     return handled
 
 

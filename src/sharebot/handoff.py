@@ -12,8 +12,11 @@ Without a live listener `publish` posts in-process, as before.
 - PostgreSQL: LISTEN/NOTIFY (https://www.postgresql.org/docs/current/sql-notify.html). Workers LISTEN on
   `sharebot_jobs` on a connection named `sharebot-worker` (which is how `publish` sees one is live, in
   pg_stat_activity); `publish` LISTENs on `sharebot_settled` and NOTIFYs the ids; the worker that wins the
-  claim NOTIFYs them back as they settle. New jobs also NOTIFY `sharebot_jobs`, so idle workers wake at once
-  instead of polling the table every second.
+  claim NOTIFYs them back as they settle, and a worker that cannot claim one NOTIFYs `refused:ID`. New jobs
+  also NOTIFY `sharebot_jobs`, so idle workers wake at once instead of polling the table every second.
+
+Either way `publish` posts a handed job itself when a worker refused it and it is still queued (the worker
+lacks the account's credentials), or refuses it likewise (the account is flagged, the job was canceled).
 """
 
 from __future__ import annotations
@@ -203,6 +206,9 @@ class SocketListener(Listener):
             pass
 
 
+REFUSED_PREFIX = "refused:"  # on the settled channel: ids a worker could not claim
+
+
 class NotifyListener(Listener):
     """LISTEN on PostgreSQL, on a connection of its own (a connection waiting for notifications is busy)."""
 
@@ -232,12 +238,13 @@ class NotifyListener(Listener):
             log.warning("stopped listening for new jobs: %s", str(exc).splitlines()[0] if str(exc) else exc)
 
     def answer(self, *, settled: Iterable[int] = (), refused: Iterable[int] = ()) -> None:
-        # Refusals stay unsaid: another worker got the job and NOTIFYs it when it settles.
-        ids = ",".join(str(i) for i in settled)
-        if ids:
-            notify = getattr(self._store, "notify", None)
-            if notify is not None:
-                notify(self._settled_channel, ids)
+        # A refusal is said too (`refused:` before the ids): `publish` takes it as final only for a job no other
+        # worker holds by then, and posts a job still queued itself (its claim is the compare-and-set).
+        notify = getattr(self._store, "notify", None)
+        for prefix, ids in (("", settled), (REFUSED_PREFIX, refused)):
+            payload = ",".join(str(i) for i in ids)
+            if payload and notify is not None:
+                notify(self._settled_channel, prefix + payload)
 
     def close(self) -> None:
         super().close()
@@ -345,7 +352,12 @@ class _NotifyChannel(_Channel):
             notes = list(self._conn.notifies(timeout=max(timeout, 0.001), stop_after=1))
         except psycopg.Error:
             return None
-        return [(int(i), "settled") for note in notes for i in note.payload.split(",") if i.isdigit()]
+        found = []
+        for note in notes:
+            refused = note.payload.startswith(REFUSED_PREFIX)
+            ids = note.payload.removeprefix(REFUSED_PREFIX).split(",")
+            found += [(int(i), "refused" if refused else "settled") for i in ids if i.isdigit()]
+        return found
 
     def close(self) -> None:
         self._conn.close()

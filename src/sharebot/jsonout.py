@@ -175,7 +175,10 @@ def worker_outcome(o: worker.Outcome) -> dict[str, Any]:
 
 def worker_done(report: app.WorkerReport) -> dict[str, Any]:
     return document("worker.done", {"handled": report.handled, "states": _states(report.states),
-                                    "waiting": dict(report.waiting), "exit": int(report.exit),
+                                    "waiting": dict(report.waiting),
+                                    "no_credentials": {a: {"due": n, "unset": list(v)}
+                                                       for a, (n, v) in report.left.items()},
+                                    "exit": int(report.exit),
                                     "flags": [flag(f) for f in report.flags.values()]})
 
 

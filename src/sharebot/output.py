@@ -248,6 +248,9 @@ def worker_text(report: WorkerReport, zone: str = "UTC") -> str:
     for account, n in report.waiting.items():
         flag = report.flags.get(account)
         lines.append(f"{n} due job(s) wait: " + (flag_line(flag, zone) if flag else f"account {account} is flagged"))
+    for account, (n, variables) in report.left.items():
+        lines.append(f"{n} due job(s) wait: account {account} has no credentials here ({', '.join(variables)} not "
+                     "set); a worker that has them posts them")
     return _text(lines)
 
 

@@ -33,6 +33,11 @@ _CHUNK = 100  # rows per multi-row INSERT, well inside both backends' parameter 
 _NOT_FLAGGED = "account NOT IN (SELECT name FROM accounts WHERE flagged_at IS NOT NULL)"
 
 
+def _not_in(column: str, values: Collection[str]) -> str:
+    """` AND column NOT IN (?, …)` for `values` (their parameters follow), or nothing for none."""
+    return f" AND {column} NOT IN ({', '.join('?' * len(values))})" if values else ""
+
+
 def _state_is(*states: JobState) -> str:
     """`state = 'queued'` or `state IN (…)`, the states written into the SQL rather than bound.
 
@@ -310,17 +315,14 @@ class Store(ABC):
         return self._job(rows[0])
 
     def claim(self, owner: str, *, now: datetime, lease_until: datetime, limit: int,
-              ids: Iterable[int] | None = None, skip: Collection[int] = ()) -> list[Job]:
+              ids: Iterable[int] | None = None, skip_accounts: Collection[str] = ()) -> list[Job]:
         """Move up to `limit` due queued jobs (or just `ids`) of unflagged accounts and unretracted articles to
         running, leased; each claim is logged as a queued -> running event. A claim spends no attempt:
-        `begin_attempt` does, just before the request goes out. Due jobs in `skip` are left to others."""
+        `begin_attempt` does, just before the request goes out. Due jobs of `skip_accounts` are left to others."""
         params: list[Any] = []
         if ids is None:
-            pick = "run_at <= ?"
-            params.append(self._db_time(now))
-            if skip:
-                pick += f" AND id NOT IN ({', '.join('?' * len(skip))})"
-                params += [int(i) for i in skip]
+            pick = "run_at <= ?" + _not_in("account", skip_accounts)
+            params += [self._db_time(now), *skip_accounts]
         else:
             id_list = [int(i) for i in ids] or [-1]
             pick = f"id IN ({', '.join('?' * len(id_list))})"
@@ -366,13 +368,14 @@ class Store(ABC):
         return sorted((self._job(r) for r in rows), key=lambda j: j.id)
 
     def claim_unknown(self, owner: str, *, now: datetime, lease_until: datetime, limit: int,
-                      ids: Iterable[int] | None = None) -> list[Job]:
+                      ids: Iterable[int] | None = None, skip_accounts: Collection[str] = ()) -> list[Job]:
         """Lease up to `limit` unknown jobs due for a check (or just `ids`, due or not, flagged or not: a
         retraction looks at once). Only the lease is written: the state stays unknown, and the check's
-        outcome is what gets logged."""
+        outcome is what gets logged. Those of `skip_accounts` are left to others."""
         n = self._db_time(now)
         if ids is None:
-            pick, params = f"run_at <= ? AND {_NOT_FLAGGED}", [n]
+            pick = f"run_at <= ? AND {_NOT_FLAGGED}" + _not_in("account", skip_accounts)
+            params: list[Any] = [n, *skip_accounts]
         else:
             id_list = [int(i) for i in ids] or [-1]
             pick, params = f"id IN ({', '.join('?' * len(id_list))})", id_list
@@ -574,6 +577,17 @@ class Store(ABC):
                       " WHERE flagged_at IS NOT NULL ORDER BY name")
         return {r["name"]: AccountFlag(r["name"], r["flag_reason"] or "", self._py_time(r["flagged_at"]),
                                        r["credential_fingerprint"]) for r in rows}
+
+    def due_counts(self, accounts: Collection[str], now: datetime) -> dict[str, int]:
+        """Due queued jobs of these accounts (of unretracted articles), per account that has any."""
+        if not accounts:
+            return {}
+        sql = (f"SELECT account, COUNT(*) AS n FROM jobs WHERE {_state_is(JobState.QUEUED)} AND run_at <= ?"
+               f" AND retracted_at IS NULL AND account IN ({', '.join('?' * len(accounts))})"
+               " GROUP BY account ORDER BY account")
+        with self._transaction(write=False) as ex:
+            rows = ex(sql, (self._db_time(now), *accounts))
+        return {r["account"]: int(r["n"]) for r in rows}
 
     def waiting_on_flags(self, now: datetime) -> dict[str, int]:
         """Due queued jobs that no worker takes because their account is flagged, per account."""

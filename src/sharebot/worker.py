@@ -72,7 +72,7 @@ class Worker:
                  fingerprint: Callable[[str], str | None] | None = None,
                  housekeeping: Callable[[datetime], object] | None = None,
                  on_outcome: Callable[[Outcome], object] | None = None,
-                 handoffs: Listener | None = None, can_post: Callable[[str], bool] | None = None) -> None:
+                 handoffs: Listener | None = None, unpostable: Collection[str] = ()) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         self.store = store
@@ -90,10 +90,9 @@ class Worker:
         self.on_outcome = on_outcome  # told of each outcome `run` records, as it is recorded
         self.finals: dict[int, JobState] = {}  # each job this worker recorded an outcome for: its last state
         self.handoffs = handoffs  # job ids `publish` handed over (`sharebot.handoff`): claimed first
-        # account -> whether this process has its credentials: a handed job it cannot post is refused unclaimed,
-        # and `publish`, which may have them, posts it itself
-        self.can_post = can_post
-        self._left: dict[int, datetime] = {}  # handed jobs refused for want of credentials: not claimed until then
+        # Accounts this process has no credentials for: their jobs are left to workers that have them (a handed
+        # one is refused, and `publish`, which may have them, posts it itself).
+        self.unpostable = frozenset(unpostable)
         self._asked: set[int] = set()  # handed ids not answered yet
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"sharebot-{owner}")
 
@@ -207,10 +206,11 @@ class Worker:
         room -= len(handed)
         if room <= 0:
             return self._submit([], handed, now, pending), len(handed)
-        checks = self.store.claim_unknown(self.owner, now=now, lease_until=until, limit=room)
+        checks = self.store.claim_unknown(self.owner, now=now, lease_until=until, limit=room,
+                                          skip_accounts=self.unpostable)
         room -= len(checks)
-        self._left = {i: until_then for i, until_then in self._left.items() if until_then > now}
-        posts = self.store.claim(self.owner, now=now, lease_until=until, limit=room, skip=self._left) if room else []
+        posts = self.store.claim(self.owner, now=now, lease_until=until, limit=room,
+                                 skip_accounts=self.unpostable) if room else []
         return self._submit(checks, handed + posts, now, pending), len(checks) + len(handed) + len(posts)
 
     def _claim_handed(self, pending: dict[Future[Any], _Task], now: datetime, until: datetime) -> list[Job]:
@@ -225,12 +225,8 @@ class Worker:
         # settled here already (not merely put back to wait: that one is claimed again like any other)
         done = [i for i in asked if self.finals.get(i, S.QUEUED) is not S.QUEUED and i not in holding]
         rest = [i for i in asked if i not in holding and i not in done]
-        if self.can_post is not None and rest:
-            cannot = [i for i in rest if not self.can_post(self.store.get(i).account)]
-            # `publish` posts these itself; the worker's own claims leave them alone for a lease's length
-            # (should `publish` be gone by then, the worker takes them and fails them as any job it cannot post)
-            self._left.update((i, now + self.lease) for i in cannot)
-            rest = [i for i in rest if i not in cannot]
+        if self.unpostable and rest:
+            rest = [i for i in rest if self.store.get(i).account not in self.unpostable]
         claimed = self.store.claim(self.owner, now=now, lease_until=until, limit=len(rest), ids=rest) if rest else []
         taken = {j.id for j in claimed}
         refused = [i for i in asked if i not in holding and i not in done and i not in taken]
