@@ -166,3 +166,20 @@ def test_ranges_are_utf16_indices_into_the_original_text() -> None:
 def test_url_inside_punctuation_and_parentheses() -> None:
     assert x_weighted_length("(https://example.com/a_(b))") == 1 + 23 + 1
     assert x_weighted_length("https://example.com.") == 23 + 1
+
+
+@pytest.mark.parametrize(("text", "x_url", "mastodon_url"), [
+    # twitter-text's JavaScript and Java paste the path's ending pattern in ungrouped: parens may end a path
+    # only as a path unit of their own, so after a dot they cannot; its Ruby port (Mastodon's server) groups it.
+    ("siehe https://example.com/wahl.(Dienstag) heute", "https://example.com/wahl",
+     "https://example.com/wahl.(Dienstag)"),
+    ("https://en.wikipedia.org/wiki/Primer_(film)", "https://en.wikipedia.org/wiki/Primer_(film)",
+     "https://en.wikipedia.org/wiki/Primer_(film)"),
+    ("https://example.com/a_(b)_(c)", "https://example.com/a_(b)_(c)", "https://example.com/a_(b)_(c)"),
+])
+def test_a_path_ending_in_parens_as_each_port_of_twitter_text_reads_it(text: str, x_url: str,
+                                                                        mastodon_url: str) -> None:
+    from sharebot.entities import find_urls
+
+    assert [u.text for u in find_urls(text, style="twitter")] == [x_url]
+    assert [u.text for u in find_urls(text, require_protocol=True, style="mastodon")] == [mastodon_url]

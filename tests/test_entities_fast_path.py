@@ -30,9 +30,9 @@ def conformance_texts(*names: str) -> list[str]:
     return texts
 
 
-def both(text: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-    fast = [m.span("url") for m, _ in entities._url_matches(text)]
-    reference = [m.span("url") for m in entities._twitter_url().finditer(text)]
+def both(text: str, *, ruby: bool = False) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    fast = [m.span("url") for m, _ in entities._url_matches(text, ruby=ruby)]
+    reference = [m.span("url") for m in entities._twitter_url(ruby=ruby).finditer(text)]
     return fast, reference
 
 
@@ -40,8 +40,9 @@ def test_same_matches_on_every_conformance_text():
     texts = conformance_texts("validate.yml", "extract.yml", "autolink.yml", "tlds.yml")
     assert len(texts) > 1800
     for text in texts:
-        fast, reference = both(text)
-        assert fast == reference, text
+        for ruby in (False, True):
+            fast, reference = both(text, ruby=ruby)
+            assert fast == reference, (text, ruby)
 
 
 def test_every_tld_starts_with_a_letter():
@@ -60,8 +61,9 @@ SEPS = st.sampled_from([".", ". ", " ", "/", "-", "_", "@", "#", "$", "://", "ht
 @given(st.lists(st.tuples(LABELS, SEPS), min_size=1, max_size=14))
 def test_same_matches_on_domain_like_text(parts):
     text = "".join(label + sep for label, sep in parts)
-    fast, reference = both(text)
-    assert fast == reference, text
+    for ruby in (False, True):
+        fast, reference = both(text, ruby=ruby)
+        assert fast == reference, (text, ruby)
 
 
 def test_long_runs_without_a_domain_are_not_scanned_again_and_again():

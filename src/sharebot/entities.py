@@ -90,17 +90,24 @@ def _valid_tld(domain: str) -> bool:
 
 
 @functools.cache
-def _twitter_url(tlds: str | None = None, *, with_before: bool = True) -> re.Pattern[str]:
+def _twitter_url(tlds: str | None = None, *, with_before: bool = True, ruby: bool = False) -> re.Pattern[str]:
     """twitter-text's URL pattern; `tlds` replaces the TLD alternation (see _ANY_TLD). Without `before` it
-    matches the URL alone, at a start chosen by `_url_starts`."""
+    matches the URL alone, at a start chosen by `_url_starts`. `ruby`: as the Ruby port builds it (Mastodon's
+    server), else as the JavaScript and Java ones do (X's clients); they differ in how a path may end."""
     dc = f"[^{_PUNCT}{_SPACES}{_INVALID}{_DIRECTIONAL}]"
     subdomain = f"(?:(?:{dc}(?:[_-]|{dc})*)?{dc}\\.)"
     domain_name = f"(?:(?:{dc}(?:-|{dc})*)?{dc}\\.)"
     tld = f"(?:(?:{tlds or _tld_alternation()})(?=[^0-9a-zA-Z@+-]|$)|xn--[0-9a-z-]+)"
     gp = f"[a-z{_CYRILLIC}0-9!*';:=+,.$/%#\\[\\]\\-\u2013_~@|&{_LATIN}]"
     parens = f"\\((?:{gp}+|(?:{gp}*\\({gp}+\\){gp}*))\\)"
-    path_end = f"(?:[+\\-a-z{_CYRILLIC}0-9=_#/{_LATIN}]|{parens})"
-    path = f"(?:(?:{gp}*(?:{parens}{gp}*)*{path_end})|(?:@{gp}+/))"
+    path_end = f"[+\\-a-z{_CYRILLIC}0-9=_#/{_LATIN}]"
+    if ruby:  # Ruby interpolates the ending pattern as a group: a path may end in balanced parens
+        path = f"(?:(?:{gp}*(?:{parens}{gp}*)*(?:{path_end}|{parens}))|(?:@{gp}+/))"
+    else:
+        # JavaScript and Java paste the ending pattern's source in, so its `|` splits the path pattern: a path
+        # unit ends in one of those characters, or is balanced parens alone. "x.com/wahl.(Tag)" then ends
+        # before the dot, which no parens can follow (twitter-text 3.1.0's validUrlPath.js, Regex.java).
+        path = f"(?:(?:{gp}*(?:{parens}{gp}*)*{path_end}|{parens})|(?:@{gp}+/))"
     query = "[a-z0-9!?*'@();:&=+$/%#\\[\\]\\-_.,~|]*[a-z0-9\\-_&=#/]"
     before = f"(?P<before>[^A-Za-z0-9@\uff20$#\uff03{_INVALID}]|[{_DIRECTIONAL}]|^)" if with_before else ""
     return re.compile(
@@ -164,10 +171,11 @@ def _space_before(text: str, i: int) -> int:
     return space.end() if space else 0
 
 
-def _url_matches(text: str) -> list[tuple[re.Match[str], str]]:
-    """The matches twitter-text's pattern finds scanning `text` left to right (the URL alone, no `before`),
-    each with the low surrogate upstream's JavaScript puts in front of it ("" almost always)."""
-    quick, full = _twitter_url(_ANY_TLD, with_before=False), None
+def _url_matches(text: str, *, ruby: bool = False) -> list[tuple[re.Match[str], str]]:
+    """The matches twitter-text's pattern (`ruby`: the Ruby port's) finds scanning `text` left to right (the
+    URL alone, no `before`), each with the low surrogate upstream's JavaScript puts in front of it ("" almost
+    always)."""
+    quick, full = _twitter_url(_ANY_TLD, with_before=False, ruby=ruby), None
     matches: list[tuple[re.Match[str], str]] = []
     cursor = 0
     while (dot := _CANDIDATE_DOT.search(text, cursor)) is not None:
@@ -188,7 +196,7 @@ def _url_matches(text: str) -> list[tuple[re.Match[str], str]]:
                         last_tld_dot = _last_tld_dot(text, d, run_end)
                     if last_tld_dot < start:
                         break
-                    full = full or _twitter_url(with_before=False)
+                    full = full or _twitter_url(with_before=False, ruby=ruby)
                     m = full.match(text, start, run_end)
                 if m is not None:
                     found = m, lead
@@ -274,7 +282,7 @@ def _twitter_urls(text: str, *, require_protocol: bool, protocol_counted_twice: 
         return []
     spans: list[Span] = []
     tco_pattern, ascii_chars = _small_url_patterns()
-    for m, lead in _url_matches(text):
+    for m, lead in _url_matches(text, ruby=not protocol_counted_twice):  # JavaScript for X, Ruby for Mastodon
         url, protocol, domain, path = m["url"], m["proto"], m["domain"], m["path"]
         start, end = m.start("url"), m.end("url")
         before = text[start - 1] if start else ""
