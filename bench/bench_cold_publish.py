@@ -43,9 +43,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from pds import PDSAccount, create_account, find_pds  # noqa: E402
+from reference_js import install  # noqa: E402
 
 CROSSPOST = "@humanwhocodes/crosspost@1.0.4"
-CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sharebot-bench" / "crosspost"
 ARTICLE = """\
 ---
 slug: {slug}
@@ -67,20 +67,8 @@ def sharebot_bin() -> str:
 
 def install_crosspost() -> Path | None:
     """crosspost's bin.js, installed with npm into the cache on first use; None (and why) without npm."""
-    bin_js = CACHE / "node_modules" / "@humanwhocodes" / "crosspost" / "dist" / "bin.js"
-    if bin_js.exists():
-        return bin_js
-    npm = shutil.which("npm")
-    if npm is None or shutil.which("node") is None:
-        print("crosspost skipped: npm/node not found", file=sys.stderr)
-        return None
-    CACHE.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--prefix", str(CACHE), CROSSPOST],
-                          capture_output=True, text=True)
-    if done.returncode or not bin_js.exists():
-        print(f"crosspost skipped: npm install failed: {done.stderr[-300:]}", file=sys.stderr)
-        return None
-    return bin_js
+    module = install(CROSSPOST, "@humanwhocodes/crosspost", "crosspost")
+    return module / "dist" / "bin.js" if module is not None else None
 
 
 def write_site(root: Path, account: PDSAccount, pds_url: str, count: int, pg_url: str | None) -> list[str]:

@@ -12,27 +12,14 @@ skipped with a message. Run: python bench/compare_twitter_text.py [-n 20000] [--
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import random
-import shutil
-import subprocess
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+from reference_js import adversarial_strings, comparison_command, install, run, section
 
-from adversarial_pds import CLASSES, FRIEND  # noqa: E402
-
-from sharebot.counting import parse_x  # noqa: E402
+from sharebot.counting import parse_x
 
 PACKAGE = "twitter-text@3.1.0"
-CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sharebot-bench" / "twitter-text"
-JOINS = [" ", " ", " ", "", "\n", ". ", ", ", "\u00a0", "-", "/", "(", ")"]
-# A reader in node: one JSON array of strings on stdin, one [weightedLength, valid] per string on stdout.
+# One JSON array of strings on stdin, one [weightedLength, valid] per string on stdout.
 READER = """
 const tt = require(process.argv[1]);
 let input = "";
@@ -43,47 +30,13 @@ process.stdin.on("data", d => input += d).on("end", () => {
 """
 
 
-def install() -> Path | None:
-    module = CACHE / "node_modules" / "twitter-text"
-    if module.exists():
-        return module
-    npm, node = shutil.which("npm"), shutil.which("node")
-    if npm is None or node is None:
-        print("skipped: node/npm not found", file=sys.stderr)
-        return None
-    CACHE.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--prefix", str(CACHE), PACKAGE],
-                          capture_output=True, text=True)
-    if done.returncode or not module.exists():
-        print(f"skipped: npm install {PACKAGE} failed: {done.stderr.strip()[-300:]}", file=sys.stderr)
-        return None
-    return module
-
-
-def strings(n: int, seed: int) -> list[str]:
-    rng = random.Random(seed)
-    pool = [piece.replace(FRIEND, "nachrichten") for pieces in CLASSES.values() for piece in pieces
-            if len(piece) < 2000]
-    out = []
-    for _ in range(n):
-        parts = [rng.choice(pool) for _ in range(rng.randint(1, 12))]
-        out.append("".join(p + rng.choice(JOINS) for p in parts).strip(" "))
-    return out
-
-
-def reference(module: Path, texts: list[str]) -> list[tuple[int, bool]]:
-    done = subprocess.run(["node", "-e", READER, str(module)], input=json.dumps(texts), capture_output=True,
-                          text=True, check=True)
-    return [(int(w), bool(v)) for w, v in json.loads(done.stdout)]
-
-
 def main(n: int = 20_000, seed: int = 1) -> str:
-    module = install()
+    module = install(PACKAGE, "twitter-text", "twitter-text")
     if module is None:
         return "## X counter against twitter-text\n\nNot measured in this run: node/npm or the package missing.\n"
-    texts = strings(n, seed)
+    texts = adversarial_strings(n, seed)
     started = time.monotonic()
-    theirs = reference(module, texts)
+    theirs = [(int(w), bool(v)) for w, v in run(READER, module, texts)]
     ours = [(p.weighted_length, p.valid) for p in map(parse_x, texts)]
     differ = [(t, a, b) for t, a, b in zip(texts, ours, theirs, strict=True) if a != b]
     lines = [
@@ -95,15 +48,8 @@ def main(n: int = 20_000, seed: int = 1) -> str:
         "",
         f"**{len(differ)} of {n:,} differ** ({time.monotonic() - started:.0f} s).",
     ]
-    for text, a, b in differ[:10]:
-        lines.append(f"- {json.dumps(text, ensure_ascii=True)[:160]}: sharebot {a}, twitter-text {b}")
-    lines += ["", "Reproduce: `python bench/compare_twitter_text.py -n 20000`.", ""]
-    return "\n".join(lines)
+    return section(lines, differ, "twitter-text", "compare_twitter_text.py")
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-n", type=int, default=20_000)
-    parser.add_argument("--seed", type=int, default=1)
-    args = parser.parse_args()
-    print(main(args.n, args.seed))
+    comparison_command(main, __doc__)

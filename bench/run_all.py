@@ -23,6 +23,8 @@ import bench_pds_fuzz  # noqa: E402
 import bench_queue  # noqa: E402
 import bench_render_worst  # noqa: E402
 import bench_worker  # noqa: E402
+import compare_bluesky_richtext  # noqa: E402
+import compare_twitter_text  # noqa: E402
 
 
 def crash_section() -> str:
@@ -58,8 +60,8 @@ def pds_fuzz_section() -> str:
 
 def main() -> None:
     sections = [bench_dry_run.main(), bench_fanout.main(), bench_queue.main(), crash_section(), bench_history.main(),
-                bench_cold_publish.main(), bench_fanout_cold.main(), bench_render_worst.main(),
-                pds_fuzz_section(), bench_worker.main()]
+                bench_cold_publish.main(), bench_fanout_cold.main(), compare_twitter_text.main(),
+                compare_bluesky_richtext.main(), bench_render_worst.main(), pds_fuzz_section(), bench_worker.main()]
     head = (
         "# Benchmarks\n\n"
         f"Measured {datetime.date.today().isoformat()} on {platform.machine()}, {os.cpu_count()} CPUs, "

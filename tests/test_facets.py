@@ -62,9 +62,14 @@ def test_cashtags_can_be_switched_off() -> None:
     assert detect_facets("$AAPL steigt") == [Facet(0, 5, "tag", "$AAPL")]
 
 
-def test_tag_over_64_graphemes_is_not_a_facet_but_64_emoji_are() -> None:
+def test_a_tag_over_64_utf16_code_units_is_not_a_facet() -> None:
+    # The client's own check is `tag.length > 64` (JavaScript string length: UTF-16 code units), not the
+    # lexicon's 64 graphemes: 33 butterflies (66 units) make no tag in the app, so none is sent either.
     assert detect_facets("#" + "ä" * 65) == []
-    assert detect_facets("#" + "🦋" * 64) == [Facet(0, 1 + 64 * 4, "tag", "🦋" * 64)]
+    assert detect_facets("#" + "ä" * 64) == [Facet(0, 1 + 64 * 2, "tag", "ä" * 64)]
+    assert detect_facets("#" + "🦋" * 33) == []
+    assert detect_facets("#" + "🦋" * 32) == [Facet(0, 1 + 32 * 4, "tag", "🦋" * 32)]
+    assert detect_facets("#Z" + "\u0301" * 64) == []  # one grapheme, 65 code units
 
 
 def test_byte_offsets() -> None:

@@ -433,8 +433,18 @@ def find_mentions(text: str, *, style: str = "twitter") -> list[Span]:
     return spans
 
 
+MAX_BLUESKY_TAG = 64  # UTF-16 code units: the client's `tag.length > 64` (within the lexicon's 64 graphemes)
+
+
+def bluesky_tag_fits(tag: str) -> bool:
+    """Whether the Bluesky client makes a tag facet of a tag this long (sign and trailing punctuation off):
+    it skips one over 64 UTF-16 code units (packages/api/src/rich-text/detection.ts), a stricter bound than
+    the lexicon's 64 graphemes and 640 bytes, so a facet it makes always fits those."""
+    return 0 < len(tag.encode("utf-16-le", "surrogatepass")) // 2 <= MAX_BLUESKY_TAG
+
+
 def find_hashtags(text: str, *, style: str = "twitter") -> list[Span]:
-    """`#tag` spans; the value is the tag without its sign. Bluesky drops tags over 64 graphemes."""
+    """`#tag` spans; the value is the tag without its sign. Bluesky skips tags over 64 UTF-16 code units."""
     if style == "bluesky":
         p = _bluesky_patterns()
         spans = []
@@ -442,8 +452,7 @@ def find_hashtags(text: str, *, style: str = "twitter") -> list[Span]:
             if not m["tag"]:
                 continue
             tag = p["trailing_punct"].sub("", m["tag"])
-            graphemes = len(p["grapheme"].findall(tag))
-            if not tag or graphemes > 64 or len(tag.encode()) > 640:
+            if not bluesky_tag_fits(tag):
                 continue
             start = m.start("sign")
             spans.append(Span(start, start + 1 + len(tag), text[start:start + 1 + len(tag)], "hashtag", tag))

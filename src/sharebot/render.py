@@ -13,14 +13,13 @@ import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from sharebot import counting, entities, facets, fitting, links
+from sharebot import entities, facets, fitting, links
 from sharebot.errors import ConfigError
 from sharebot.models import Account, Article, Card, Issue, RenderedPost, Severity
 from sharebot.networks import NETWORKS, NetworkSpec, Rules
 
 FIELDS = ("title", "teaser", "link", "hashtags", "section", "author", "site")
 _BLANK_RUNS = re.compile(r"\n{3,}")
-MAX_TAG_GRAPHEMES = 64  # Bluesky's #tag facet limit; longer tags are skipped everywhere
 
 
 def nfc(text: str) -> str:
@@ -56,7 +55,7 @@ def hashtag(tag: str) -> str | None:
         return None
     if not any(unicodedata.category(c)[0] in "LN" for c in body):  # marks alone: a keycap "#️⃣" is an emoji
         return None
-    return body if counting.bluesky_graphemes(body) <= MAX_TAG_GRAPHEMES else None
+    return body if entities.bluesky_tag_fits(body) else None
 
 
 def _words(text: str, *, already_nfc: bool = False) -> str:
