@@ -315,3 +315,29 @@ def test_a_handed_job_the_worker_cannot_claim_is_refused_and_not_posted(room: Ne
     assert handed is not None
     assert (handed.settled, handed.refused, handed.waiting) == ({}, [job.id], [])
     assert room.posted()["x"] == 0
+
+
+def test_a_refused_job_another_worker_took_meanwhile_is_in_progress_not_refused(room: Newsroom) -> None:
+    from datetime import timedelta
+
+    from sharebot.handoff import Handed
+    from sharebot.pipeline import PublishRequest, resolve
+    from sharebot.scheduler import PublishMode
+
+    settings = settings_of(room)
+
+    def refused_then_taken(store, jobs):
+        # One worker refuses them; before publish can claim them, another takes them.
+        now = room.clock()
+        store.claim("worker@elsewhere", now=now, lease_until=now + timedelta(minutes=2), limit=len(jobs),
+                    ids=[j.id for j in jobs])
+        return Handed({}, [j.id for j in jobs], [])
+
+    chosen = resolve(settings, PublishRequest(SLUG, ("x",), mode=PublishMode.NOW), now=room.clock())
+    with open_store(settings.database) as store:
+        report = app.publish_article(settings, chosen.article, chosen.accounts, store=store,
+                                     adapters=app.Adapters(settings), clock=room.clock, owner="publish@test",
+                                     mode=chosen.mode, handoff=refused_then_taken)
+    [line] = report.lines
+    assert (line.state, line.detail) == (app.LineState.IN_PROGRESS, "being posted by worker@elsewhere")
+    assert report.exit is app.Exit.UNSETTLED and room.posted()["x"] == 0  # nothing sent twice, none claimed here

@@ -334,6 +334,19 @@ def test_publish_now_posts_in_parallel_and_skips_taken_jobs(store, server, clock
     assert not all_three_in_flight.broken
 
 
+def test_publish_now_says_why_it_did_not_take_a_job(store, server, clock):
+    jobs = enqueue(store, "a", [post(f"acct{i}") for i in range(3)], now=clock()).added
+    [held] = store.claim("worker@elsewhere", now=clock(), lease_until=clock() + timedelta(minutes=2), limit=1,
+                         ids=[jobs[0].id])
+    store.transition(jobs[1].id, S.QUEUED, S.CANCELED, now=clock(), reason="canceled by hand")
+    store.flag_account("acct2", "token rejected", now=clock())
+    with make_worker(store, server, clock) as worker:
+        said = {o.job_id: (o.state, o.detail) for o in worker.publish_now(jobs)}
+    assert said == {held.id: (S.RUNNING, "being posted by worker@elsewhere"),
+                    jobs[1].id: (S.CANCELED, "not posted now: canceled meanwhile"),
+                    jobs[2].id: (S.QUEUED, "not posted now: its account is flagged")}
+
+
 def test_one_log_line_per_transition(store, server, clock, caplog):
     caplog.set_level(logging.INFO, logger="sharebot.worker")
     enqueue(store, "a", [post("x"), post("y")], now=clock())

@@ -55,7 +55,7 @@ from sharebot.scrub import one_line
 from sharebot.storage import open_store
 from sharebot.store import Store
 from sharebot.watch import WatchReport, check_interval, watch_once
-from sharebot.worker import Outcome, Worker
+from sharebot.worker import Outcome, Worker, why_not_taken
 
 if TYPE_CHECKING:
     from sharebot.handoff import Handed, Listener
@@ -309,7 +309,9 @@ def publish_article(settings: Settings, article: Article, accounts: Iterable[Acc
                     concurrency=len(due), lease_seconds=lease_seconds(settings),
                     fingerprint=getattr(adapters, "fingerprint", None)) as worker:
             outcomes = worker.publish_now(due)
-        lines += [_line(job, zone, detail=o.detail, correction=corrected.get(job.account))
+        # A job another worker took meanwhile is in progress there, not done here: `status` shows how it ends.
+        lines += [_line(job, zone, detail=o.detail, correction=corrected.get(job.account),
+                        state=LineState.IN_PROGRESS if job.state is JobState.RUNNING else None)
                   for o in outcomes for job in [store.get(o.job_id)]]
     lines += [_line(j, zone, state=LineState.SCHEDULED, detail=describe(j.run_at, zone))
               for j in queued.added if j.run_at > now]
@@ -328,10 +330,10 @@ def _handed_lines(store: Store, handed: Handed, zone: str, corrected: Mapping[st
     for job_id, detail in handed.settled.items():
         job = store.get(job_id)
         lines.append(_line(job, zone, detail=detail, correction=corrected.get(job.account)))
-    for job_id in handed.refused:
+    for job_id in handed.refused:  # those still queued are posted (or refused) by publish itself after this
         job = store.get(job_id)
-        lines.append(_line(job, zone, detail="not posted now: not queued, or its account is flagged",
-                           correction=corrected.get(job.account)))
+        lines.append(_line(job, zone, detail=why_not_taken(job), correction=corrected.get(job.account),
+                           state=LineState.IN_PROGRESS if job.state is JobState.RUNNING else None))
     for job_id in handed.waiting:
         job = store.get(job_id)
         lines.append(_line(job, zone, state=LineState.IN_PROGRESS, correction=corrected.get(job.account),

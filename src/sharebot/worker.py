@@ -61,6 +61,15 @@ def first_done(futures: Collection[Future[Any]], timeout: float) -> Collection[F
     return wait_futures(futures, timeout=timeout, return_when=FIRST_COMPLETED).done
 
 
+def why_not_taken(job: Job) -> str:
+    """Why `publish_now` did not claim this job: someone else has or had it, or its account is flagged."""
+    if job.state is S.RUNNING:
+        return f"being posted by {job.lease_owner or 'another worker'}"
+    if job.state is S.QUEUED:
+        return "not posted now: its account is flagged"
+    return f"not posted now: {job.state} meanwhile" + (f" ({job.last_error})" if job.last_error else "")
+
+
 class Worker:
     """Leases are judged on `clock`, the same clock other workers expire them by: a post in flight has its
     lease renewed once a third of it has passed on that clock. `wait` is where that time passes while posts
@@ -127,8 +136,7 @@ class Worker:
         for job in jobs:
             if job.id not in taken:
                 current = self.store.get(job.id)
-                outcomes.append(Outcome(job.id, job.slug, job.account, current.state,
-                                        "not posted now: not queued, or its account is flagged"))
+                outcomes.append(Outcome(job.id, job.slug, job.account, current.state, why_not_taken(current)))
         pending: dict[Future[Any], _Task] = {}
         outcomes += self._submit([], claimed, now, pending)
         return outcomes + self._collect(pending, wait_all=True)
