@@ -189,7 +189,7 @@ def transition(store: Store) -> Call:
 
 
 def next_due(store: Store) -> Call:
-    return lambda: store.next_due()
+    return lambda: store.next_due(after=NOW)
 
 
 def prune_finished(store: Store) -> Call:

@@ -368,16 +368,19 @@ def test_post_times_count_replies_but_not_edits(store: Store):
     assert store.post_times("a", since=T0) == [T0, later + timedelta(minutes=5)]  # and once out
 
 
-def test_next_due_is_the_earliest_job_waiting_to_be_claimed(store: Store):
-    assert store.next_due() is None
+def test_next_due_is_the_earliest_job_waiting_to_be_claimed_after_now(store: Store):
+    assert store.next_due(after=T0) is None
     enqueue(store, "one", [post("a")], now=T0, run_at=T0 + timedelta(hours=1))
     enqueue(store, "two", [post("b")], now=T0, run_at=T0 + timedelta(hours=2))
-    assert store.next_due() == T0 + timedelta(hours=1)
+    assert store.next_due(after=T0) == T0 + timedelta(hours=1)
     [job] = store.claim("w", now=T0 + timedelta(hours=1), lease_until=T0 + timedelta(hours=3), limit=1)
-    assert store.next_due() == T0 + timedelta(hours=2)  # running: not waiting
+    assert store.next_due(after=T0) == T0 + timedelta(hours=2)  # running: not waiting
     store.transition(job.id, JobState.RUNNING, JobState.UNKNOWN, now=T0 + timedelta(hours=1), reason="timeout",
                      owner="w", run_at=T0 + timedelta(minutes=90))
-    assert store.next_due() == T0 + timedelta(minutes=90)  # unknown: waiting for its check
+    assert store.next_due(after=T0) == T0 + timedelta(minutes=90)  # unknown: waiting for its check
+    # Due already (overdue, or exactly now): the claim's business, not a time to wake for.
+    assert store.next_due(after=T0 + timedelta(minutes=90)) == T0 + timedelta(hours=2)
+    assert store.next_due(after=T0 + timedelta(hours=2)) is None
 
 
 def test_seen_articles_are_kept_per_source(store: Store):

@@ -403,6 +403,29 @@ def test_a_listening_worker_wakes_when_the_next_job_is_due_not_at_its_next_poll(
     assert claimed <= T0 + timedelta(seconds=2.5)  # waits are 0.5 s steps; the poll alone would be at 5 s
 
 
+@pytest.mark.parametrize("held", ["flagged", "no credentials here"])
+def test_an_overdue_job_the_worker_cannot_claim_does_not_hide_the_next_one_due(store, server, clock, held):
+    enqueue(store, "x", [post("held")], now=clock())  # overdue, and this worker cannot take it
+    if held == "flagged":
+        store.flag_account("held", "token rejected", now=clock())
+    [job] = enqueue(store, "a", [post("ok")], now=clock(), run_at=clock() + timedelta(seconds=2)).added
+    stop = threading.Event()
+    with make_worker(store, server, clock, handoffs=ListenerOnTheClock(clock, stop), unpostable={"held"},
+                     on_outcome=lambda outcome: stop.set()) as worker:
+        assert worker.run(stop=stop) == 1
+    [claimed] = [e.at for e in store.events(job.id) if e.to_state is S.RUNNING]
+    assert claimed <= T0 + timedelta(seconds=2.5)
+
+
+def test_a_handed_id_that_is_no_job_is_refused_not_fatal(store, server, clock):
+    stop = threading.Event()
+    listener = ListenerOnTheClock(clock, stop, waits=4)
+    listener.hand([987654])
+    with make_worker(store, server, clock, handoffs=listener, unpostable={"nocreds"}) as worker:
+        assert worker.run(stop=stop) == 0
+    assert listener.refused == [987654]
+
+
 def test_an_overdue_job_the_worker_cannot_claim_does_not_keep_it_awake(store, server, clock):
     enqueue(store, "a", [post("acct")], now=clock())
     store.flag_account("acct", "token rejected", now=clock())

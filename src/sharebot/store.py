@@ -321,12 +321,14 @@ class Store(ABC):
         `begin_attempt` does, just before the request goes out. Due jobs of `skip_accounts` are left to others."""
         params: list[Any] = []
         if ids is None:
-            pick = "run_at <= ?" + _not_in("account", skip_accounts)
-            params += [self._db_time(now), *skip_accounts]
+            pick = "run_at <= ?"
+            params.append(self._db_time(now))
         else:
             id_list = [int(i) for i in ids] or [-1]
             pick = f"id IN ({', '.join('?' * len(id_list))})"
             params += id_list
+        pick += _not_in("account", skip_accounts)
+        params += skip_accounts
         picked = (f"picked AS (SELECT id FROM jobs WHERE {_state_is(JobState.QUEUED)} AND {pick} AND {_NOT_FLAGGED}"
                   " AND retracted_at IS NULL"
                   f" ORDER BY run_at, id LIMIT ?{self.skip_locked})")
@@ -444,13 +446,14 @@ class Store(ABC):
             found.setdefault(row["account"], []).append(self._py_time(row["at"]))
         return found
 
-    def next_due(self) -> datetime | None:
-        """The earliest run time of a job waiting to be claimed (queued, or unknown and waiting for its check),
-        overdue or not; None when there is none. From the planned-times index alone (migration 0009)."""
-        sql = " UNION ALL ".join(f"SELECT MIN(run_at) AS at FROM jobs WHERE {_state_is(state)}"
+    def next_due(self, *, after: datetime) -> datetime | None:
+        """The earliest run time after `after` of a job waiting to be claimed (queued, or unknown and waiting
+        for its check); None when there is none. Jobs already due are the claim's business: one no worker can
+        take (a flagged account's) must not hide the next. From the planned-times index alone (migration 0009)."""
+        sql = " UNION ALL ".join(f"SELECT MIN(run_at) AS at FROM jobs WHERE {_state_is(state)} AND run_at > ?"
                                  for state in (JobState.QUEUED, JobState.UNKNOWN))
         with self._transaction(write=False) as ex:
-            times = [self._py_time(r["at"]) for r in ex(sql) if r["at"] is not None]
+            times = [self._py_time(r["at"]) for r in ex(sql, (self._db_time(utc(after)),) * 2) if r["at"] is not None]
         return min(times, default=None)
 
     def upcoming(self, *, until: datetime | None = None) -> list[Job]:

@@ -180,8 +180,8 @@ class Worker:
         # A job overdue yet not claimed (its account is flagged) does not shorten the wait.
         now = self.clock()
         until = now + timedelta(seconds=max(self.handoffs.poll_seconds, self.poll_seconds))
-        due = self.store.next_due()
-        if due is not None and now < due < until:
+        due = self.store.next_due(after=now)
+        if due is not None and due < until:
             until = due
         while not stop.is_set() and self.clock() < until:
             if self.handoffs.wait(min(self.poll_seconds, 0.5)):
@@ -233,9 +233,8 @@ class Worker:
         # settled here already (not merely put back to wait: that one is claimed again like any other)
         done = [i for i in asked if self.finals.get(i, S.QUEUED) is not S.QUEUED and i not in holding]
         rest = [i for i in asked if i not in holding and i not in done]
-        if self.unpostable and rest:
-            rest = [i for i in rest if self.store.get(i).account not in self.unpostable]
-        claimed = self.store.claim(self.owner, now=now, lease_until=until, limit=len(rest), ids=rest) if rest else []
+        claimed = self.store.claim(self.owner, now=now, lease_until=until, limit=len(rest), ids=rest,
+                                   skip_accounts=self.unpostable) if rest else []
         taken = {j.id for j in claimed}
         refused = [i for i in asked if i not in holding and i not in done and i not in taken]
         self._asked.difference_update(done + refused)
