@@ -214,3 +214,13 @@ def test_a_queue_from_before_article_ids_keeps_its_jobs(room: Newsroom, tmp_path
     assert "(earlier run)" in again.stdout and room.mastodon.statuses == {}
     listing = cli(room, "queue").stdout
     assert listing.strip().endswith("queued: 1")
+
+
+def test_share_links_need_no_queue(room: Newsroom) -> None:
+    # A PostgreSQL queue that cannot be reached: the links still come, tagged with the article's own slug.
+    unreachable = {**room.env(), "SHAREBOT_DATABASE_URL": "postgresql://sharebot@127.0.0.1:9/nowhere?connect_timeout=2"}
+    shared = sharebot("--config", str(room.config), "links", "eins", "--json", env=unreachable, now=NOW)
+    assert shared.exit_code == 0, shared.output
+    assert all("utm_campaign%3Deins" in link["url"] or "utm_campaign=eins" in link["url"]
+               for link in json.loads(shared.stdout)["links"])
+    assert "queue not read" in shared.stderr

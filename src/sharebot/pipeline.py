@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sharebot import links
 from sharebot.config import Settings
-from sharebot.errors import ArticleError, ConfigError
+from sharebot.errors import ArticleError, ConfigError, StoreError
 from sharebot.models import Account, Article, Issue, Network, RenderedPost, Severity
 from sharebot.networks import LINK_ONLY, NETWORKS, share_servers
 from sharebot.render import add_utm, render
@@ -158,9 +158,15 @@ def share_links(settings: Settings, ref: str, *, fetch: Fetcher | None = None) -
     """Share-intent links for the article `ref` names (a slug or an article page URL), tagged with the slug
     its posts carry: the queue's, when it files the article under another (read, never written)."""
     article = load_article(settings, ref, fetch=fetch)
-    with _existing_queue(settings) as store:
-        if store is not None:
-            article = queue_slug(store, article)
+    try:
+        with _existing_queue(settings) as store:
+            if store is not None:
+                article = queue_slug(store, article)
+    except StoreError as exc:  # share links need no queue: without it they carry the article's own slug
+        import logging  # only here: the dry run, which imports this module, loads no logging
+
+        logging.getLogger("sharebot.links").warning("queue not read (%s): links are tagged with the slug %r",
+                                                    exc, article.slug)
     return article_share_links(settings, article)
 
 
