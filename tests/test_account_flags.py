@@ -142,6 +142,9 @@ def test_a_worker_without_an_accounts_credentials_leaves_its_posts_and_says_so(r
     assert "SHAREBOT_MASTODON_ACCESS_TOKEN not set" in burst.stderr  # logged when the worker starts
     assert room.posted()["telegram"] == 1 and room.posted()["mastodon"] == 0
     assert flag_rows(room) == []  # not failed, not flagged: a worker that has the token posts it
+    status = sharebot(room, "status", SLUG)
+    line = next(line for line in status.stdout.splitlines() if " mastodon " in line)
+    assert "left by worker@" in line and "SHAREBOT_MASTODON_ACCESS_TOKEN not set there" in line, status.stdout
     later = run_sharebot("--config", str(room.config), "worker", "--burst", env=room.env(),
                          now=room.clock() + timedelta(hours=2))
     assert later.exit_code == 0 and room.posted()["mastodon"] == 1

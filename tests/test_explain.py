@@ -192,6 +192,10 @@ def next_due(store: Store) -> Call:
     return lambda: store.next_due(after=NOW)
 
 
+def note_waiting(store: Store) -> Call:
+    return lambda: store.note_waiting({"live0": "left by w9: X not set there"}, now=NOW)
+
+
 def prune_finished(store: Store) -> Call:
     def prune() -> None:
         for state in PRUNABLE:
@@ -201,7 +205,7 @@ def prune_finished(store: Store) -> Call:
 
 
 HOT: list[Callable[[Store], Call]] = [claim, claim_by_id, claim_unknown, expire_leases, expire_leases_none_lapsed,
-                                      renew_leases, all_post_times, next_due, upcoming, list_jobs_by_slug, latest_round, seen,
+                                      renew_leases, all_post_times, next_due, note_waiting, upcoming, list_jobs_by_slug, latest_round, seen,
                                       events, begin_attempt, transition, prune_finished]
 
 

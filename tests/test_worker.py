@@ -410,7 +410,8 @@ def test_an_overdue_job_the_worker_cannot_claim_does_not_hide_the_next_one_due(s
         store.flag_account("held", "token rejected", now=clock())
     [job] = enqueue(store, "a", [post("ok")], now=clock(), run_at=clock() + timedelta(seconds=2)).added
     stop = threading.Event()
-    with make_worker(store, server, clock, handoffs=ListenerOnTheClock(clock, stop), unpostable={"held"},
+    with make_worker(store, server, clock, handoffs=ListenerOnTheClock(clock, stop),
+                     unpostable={"held": "left by w1: X not set there"},
                      on_outcome=lambda outcome: stop.set()) as worker:
         assert worker.run(stop=stop) == 1
     [claimed] = [e.at for e in store.events(job.id) if e.to_state is S.RUNNING]
@@ -421,7 +422,8 @@ def test_a_handed_id_that_is_no_job_is_refused_not_fatal(store, server, clock):
     stop = threading.Event()
     listener = ListenerOnTheClock(clock, stop, waits=4)
     listener.hand([987654])
-    with make_worker(store, server, clock, handoffs=listener, unpostable={"nocreds"}) as worker:
+    with make_worker(store, server, clock, handoffs=listener,
+                     unpostable={"nocreds": "left by w1: X not set there"}) as worker:
         assert worker.run(stop=stop) == 0
     assert listener.refused == [987654]
 
@@ -444,15 +446,20 @@ def test_jobs_of_an_account_the_worker_has_no_credentials_for_are_left_to_others
     stop = threading.Event()
     listener = ListenerOnTheClock(clock, stop, waits=2 * 300)  # ten minutes on the clock
     listener.hand([handed.id])
-    with make_worker(store, server, clock, handoffs=listener, unpostable={"acct"}) as worker:
+    with make_worker(store, server, clock, handoffs=listener,
+                     unpostable={"acct": "left by w1: SHAREBOT_X not set there"}) as worker:
         assert worker.run(stop=stop) == 1  # the other account's job only
     assert listener.refused == [handed.id]  # `publish` posts it itself
     assert {j.id: j.state for j in store.list_jobs()} == {handed.id: S.QUEUED, scheduled.id: S.QUEUED,
                                                           other.id: S.PUBLISHED}
     assert store.account_flags() == {}  # nothing failed, nothing flagged: another worker may have them
     assert store.due_counts(["acct", "other", "nobody"], clock()) == {"acct": 2}
+    # each waiting job says why (`status`, `queue`), and the mark is written once, not at every poll
+    assert {j.last_error for j in store.list_jobs(account="acct")} == {"left by w1: SHAREBOT_X not set there"}
+    assert store.note_waiting({"acct": "left by w1: SHAREBOT_X not set there"}, now=clock()) == 0
     with make_worker(store, server, clock) as worker:  # a worker that has them
         assert worker.run(burst=True) == 2
+    assert {(j.state, j.last_error) for j in store.list_jobs(account="acct")} == {(S.PUBLISHED, None)}
 
 
 def test_the_worker_report_says_how_its_jobs_ended(store, server, clock, example_settings):

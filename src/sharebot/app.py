@@ -55,7 +55,7 @@ from sharebot.scrub import one_line
 from sharebot.storage import open_store
 from sharebot.store import Store
 from sharebot.watch import WatchReport, check_interval, watch_once
-from sharebot.worker import Outcome, Worker, why_not_taken
+from sharebot.worker import Outcome, Worker, left_note, why_not_taken
 
 if TYPE_CHECKING:
     from sharebot.handoff import Handed, Listener
@@ -572,7 +572,7 @@ def run_worker(settings: Settings, *, store: Store, adapters: Callable[[str], Ad
     # Jobs of an account this process has no credentials for are left to a worker that has them (another
     # machine's), not failed here: failing would flag the account for every worker.
     unset = {a.name: tuple(missing_credentials(settings, a)) for a in settings.accounts
-             if a.network not in LINK_ONLY and missing_credentials(settings, a)}
+             if a.enabled and a.network not in LINK_ONLY and missing_credentials(settings, a)}
     for name, variables in unset.items():
         logging.getLogger("sharebot.worker").warning(
             "account %s: no credentials here (%s not set): its jobs are left to workers that have them",
@@ -591,7 +591,8 @@ def run_worker(settings: Settings, *, store: Store, adapters: Callable[[str], Ad
         with Worker(store, adapters, owner=owner, clock=clock, policy=retry_policy(settings),
                     concurrency=concurrency, lease_seconds=lease_seconds(settings), fingerprint=fingerprint_of,
                     housekeeping=history_retention(settings, store), on_outcome=told,
-                    handoffs=listener, unpostable=unset) as worker:
+                    handoffs=listener,
+                    unpostable={name: left_note(owner, variables) for name, variables in unset.items()}) as worker:
             handled = worker.run(burst=burst, stop=stop)
     finally:
         if listener is not None and listen is True:

@@ -581,6 +581,18 @@ class Store(ABC):
         return {r["name"]: AccountFlag(r["name"], r["flag_reason"] or "", self._py_time(r["flagged_at"]),
                                        r["credential_fingerprint"]) for r in rows}
 
+    def note_waiting(self, notes: Mapping[str, str], *, now: datetime) -> int:
+        """Put each account's note (account -> text) as the last error of its due queued jobs that do not carry
+        it yet; the state stays queued, so nothing is logged as a transition. Returns how many were noted."""
+        noted = 0
+        with self._transaction() as ex:
+            for account, note in notes.items():
+                rows = ex(f"UPDATE jobs SET last_error = ? WHERE {_state_is(JobState.QUEUED)} AND run_at <= ?"
+                          " AND account = ? AND retracted_at IS NULL AND (last_error IS NULL OR last_error <> ?)"
+                          " RETURNING id", (note, self._db_time(now), account, note))
+                noted += len(rows)
+        return noted
+
     def due_counts(self, accounts: Collection[str], now: datetime) -> dict[str, int]:
         """Due queued jobs of these accounts (of unretracted articles), per account that has any."""
         if not accounts:

@@ -61,6 +61,15 @@ def first_done(futures: Collection[Future[Any]], timeout: float) -> Collection[F
     return wait_futures(futures, timeout=timeout, return_when=FIRST_COMPLETED).done
 
 
+NOTE_EVERY = timedelta(minutes=1)  # how often a worker marks the due jobs it leaves to others (a write)
+LEFT_NOTE = "left by "  # how such a note begins (`left_note`)
+
+
+def left_note(owner: str, unset: Iterable[str]) -> str:
+    """The note a worker without an account's credentials puts on that account's due jobs."""
+    return f"{LEFT_NOTE}{owner}: {', '.join(unset)} not set there; a worker that has them posts it"
+
+
 def why_not_taken(job: Job) -> str:
     """Why `publish_now` did not claim this job: someone else has or had it, or its account is flagged."""
     if job.state is S.RUNNING:
@@ -81,7 +90,7 @@ class Worker:
                  fingerprint: Callable[[str], str | None] | None = None,
                  housekeeping: Callable[[datetime], object] | None = None,
                  on_outcome: Callable[[Outcome], object] | None = None,
-                 handoffs: Listener | None = None, unpostable: Collection[str] = ()) -> None:
+                 handoffs: Listener | None = None, unpostable: Mapping[str, str] | None = None) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         self.store = store
@@ -99,9 +108,12 @@ class Worker:
         self.on_outcome = on_outcome  # told of each outcome `run` records, as it is recorded
         self.finals: dict[int, JobState] = {}  # each job this worker recorded an outcome for: its last state
         self.handoffs = handoffs  # job ids `publish` handed over (`sharebot.handoff`): claimed first
-        # Accounts this process has no credentials for: their jobs are left to workers that have them (a handed
-        # one is refused, and `publish`, which may have them, posts it itself).
-        self.unpostable = frozenset(unpostable)
+        # Accounts this process has no credentials for, each with the note its due jobs get: their jobs are left
+        # to workers that have them (a handed one is refused, and `publish`, which may have them, posts it), and
+        # the note shows in `status` and `queue` while they wait, so a job no worker can post is never silent.
+        self.notes = dict(unpostable or {})
+        self.unpostable = frozenset(self.notes)
+        self._noted_at: datetime | None = None
         self._asked: set[int] = set()  # handed ids not answered yet
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"sharebot-{owner}")
 
@@ -219,6 +231,9 @@ class Worker:
         room -= len(checks)
         posts = self.store.claim(self.owner, now=now, lease_until=until, limit=room,
                                  skip_accounts=self.unpostable) if room else []
+        if self.notes and (self._noted_at is None or now - self._noted_at >= NOTE_EVERY):
+            self.store.note_waiting(self.notes, now=now)
+            self._noted_at = now
         return self._submit(checks, handed + posts, now, pending), len(checks) + len(handed) + len(posts)
 
     def _claim_handed(self, pending: dict[Future[Any], _Task], now: datetime, until: datetime) -> list[Job]:
@@ -412,6 +427,8 @@ class Worker:
 
     def _move(self, job: Job, to: JobState, now: datetime, reason: str, **changes: Any) -> Outcome:
         reason = self._masked(job.account, reason)
+        if to is S.PUBLISHED and (job.last_error or "").startswith(LEFT_NOTE):
+            changes.setdefault("last_error", None)  # a worker without its credentials left it: no error of its own
         if to is not S.PUBLISHED and "last_error" not in changes:
             changes["last_error"] = reason
         elif changes.get("last_error"):
