@@ -205,8 +205,9 @@ def prune_finished(store: Store) -> Call:
 
 
 HOT: list[Callable[[Store], Call]] = [claim, claim_by_id, claim_unknown, expire_leases, expire_leases_none_lapsed,
-                                      renew_leases, all_post_times, next_due, note_waiting, upcoming, list_jobs_by_slug, latest_round, seen,
-                                      events, begin_attempt, transition, prune_finished]
+                                      renew_leases, all_post_times, next_due, note_waiting, upcoming,
+                                      list_jobs_by_slug, latest_round, seen, events, begin_attempt, transition,
+                                      prune_finished]
 
 
 @pytest.mark.parametrize("query", HOT, ids=[q.__name__ for q in HOT])
