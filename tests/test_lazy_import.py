@@ -118,3 +118,28 @@ def test_a_package_imported_already_is_returned_as_it_is(tmp_path: Path) -> None
             "assert import_deferring_annotations('lazypkg', {'lazypkg.generated'}) is lazypkg\n")
     done = run(tmp_path, code)
     assert done.returncode == 0, done.stderr
+
+
+def test_each_optimisation_level_has_its_own_cache(tmp_path: Path) -> None:
+    source = make_package(tmp_path)
+    (source.parent / "generated.py").write_text(GENERATED.format(value="first") + "\nassert False, 'kept'\n")
+    optimised = run(tmp_path, PYTHONOPTIMIZE="1")
+    assert optimised.returncode == 0, optimised.stderr  # the assert is compiled away under -O
+    plain = run(tmp_path)
+    assert plain.returncode != 0 and "AssertionError: kept" in plain.stderr  # not the -O code from the cache
+    names = sorted(p.name for p in (source.parent / "__pycache__").iterdir() if "pep563" in p.name)
+    assert names == [f"generated.{sys.implementation.cache_tag}.opt-pep563.pyc",
+                     f"generated.{sys.implementation.cache_tag}.opt-pep563o1.pyc"]
+
+
+def test_code_from_the_cache_names_the_source_where_it_is_now(tmp_path: Path) -> None:
+    first = tmp_path / "one"
+    first.mkdir()
+    make_package(first)
+    assert run(first).returncode == 0
+    moved = tmp_path / "two"
+    first.rename(moved)  # a venv copied elsewhere: the cache comes along, mtime and size unchanged
+    code = IMPORT + "print(package.generated.call.__code__.co_filename)\n"
+    done = run(moved, code)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == str(moved / "lazypkg" / "generated.py")

@@ -18,6 +18,7 @@ against the source's modification time and size like Python's own cache; without
 from __future__ import annotations
 import __future__
 
+import _imp
 import importlib
 import importlib.abc
 import importlib.machinery
@@ -43,7 +44,10 @@ def _header(source: Path) -> bytes:
 
 
 def cache_path(source: Path) -> Path:
-    return Path(importlib.util.cache_from_source(str(source), optimization=CACHE_OPTIMIZATION))
+    # `compile` follows -O / -OO (asserts, docstrings), so each level has a file of its own, as Python's do.
+    level = sys.flags.optimize
+    optimization = CACHE_OPTIMIZATION + (f"o{level}" if level else "")
+    return Path(importlib.util.cache_from_source(str(source), optimization=optimization))
 
 
 class _DeferredAnnotationsLoader(importlib.machinery.SourceFileLoader):
@@ -56,6 +60,10 @@ class _DeferredAnnotationsLoader(importlib.machinery.SourceFileLoader):
             if data[:16] == header:
                 cached = marshal.loads(memoryview(data)[16:])
                 if isinstance(cached, CodeType):
+                    # A venv copied elsewhere: tracebacks name the source where it is now, as Python's loader does.
+                    fix_filename = getattr(_imp, "_fix_co_filename", None)  # CPython's, private
+                    if fix_filename is not None:
+                        fix_filename(cached, str(source))
                     return cached
         except (OSError, EOFError, ValueError, TypeError):
             pass  # no cache, or a damaged one: compile
@@ -101,9 +109,8 @@ def import_deferring_annotations(package: str, modules: Collection[str]) -> Modu
     on `sys.meta_path` only during this call.
     """
     with _LOCK:
-        loaded = sys.modules.get(package)
-        if loaded is not None:
-            return loaded
+        if package in sys.modules:  # the import system waits if another thread is still importing it
+            return importlib.import_module(package)
         finder = _Finder(modules)
         sys.meta_path.insert(0, finder)
         try:
