@@ -119,13 +119,18 @@ def test_fingerprints_are_salted():
     assert "same-secret" not in one
 
 
-def test_listing_or_clearing_accounts_before_anything_was_queued_leaves_no_queue_behind(room: Newsroom):
+@pytest.mark.parametrize("url", [None, "sqlite:///{dir}/q/queue.db"])
+def test_listing_or_clearing_accounts_before_anything_was_queued_leaves_no_queue_behind(room: Newsroom,
+                                                                                        url: str | None):
     assert room.config is not None
-    queue = room.config.parent / "var" / "sharebot.db"
-    listing = sharebot(room, "accounts")
+    queue = room.config.parent / ("q/queue.db" if url else "var/sharebot.db")
+    env = {"SHAREBOT_DATABASE_URL": url.format(dir=room.config.parent)} if url else {}
+    listing = sharebot(room, "accounts", env=env)
     assert listing.exit_code == 0 and "mastodon" in listing.stdout
-    assert "not flagged" in sharebot(room, "accounts", "clear", "mastodon").stdout
+    assert "not flagged" in sharebot(room, "accounts", "clear", "mastodon", env=env).stdout
     assert not queue.exists() and not queue.parent.exists()
+    assert sharebot(room, "publish", SLUG, "--network", "telegram", env=env).exit_code == 0
+    assert queue.exists()  # the URL form names that file
 
 
 def test_a_worker_without_an_accounts_credentials_leaves_its_posts_and_says_so(room: Newsroom):

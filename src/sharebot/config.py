@@ -172,6 +172,8 @@ def _parse(raw: Mapping[str, Any], path: Path, env: Mapping[str, str], content_d
     if "keep_history" in queue_raw and duration_seconds(queue_raw["keep_history"], where=keep) < 86400:
         raise ConfigError(f"{keep}: keep at least 1d (the scheduler spaces posts by the last day's)")
     database = env.get("SHAREBOT_DATABASE_URL") or _str(queue_raw, "database", f"{where}: queue") or "var/sharebot.db"
+    if database.startswith("sqlite:///"):  # the URL form of a SQLite file: a path like any other from here on
+        database = database.removeprefix("sqlite:///") or ":memory:"
     if "://" not in database and database != ":memory:":
         database = str(base / database)
     state_dir = base / (_str(queue_raw, "state_dir", f"{where}: queue") or "var/state")
