@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from cli_support import sharebot
+from cli_support import fresh_process, sharebot
 from conftest import EXAMPLE_CONFIG, EXAMPLE_CONTENT, ROOT, SEED_SLUG
 
 ALL_NETWORKS = {"x", "bluesky", "mastodon", "linkedin", "facebook", "threads", "telegram", "whatsapp"}
@@ -125,19 +123,13 @@ def test_links_html_snippet():
 
 
 def test_dry_run_does_not_import_network_sdks_or_the_web_libraries():
-    code = (
-        "import sys\nfrom sharebot.cli import main\n"
-        "assert main(['--config', sys.argv[1], 'publish', sys.argv[2], '--dry-run', '--json']) == 0\n"
-        "assert main(['--config', sys.argv[1], 'publish', sys.argv[2], '--dry-run']) == 0\n"
-        "heavy = [m for m in ('atproto', 'tweepy', 'mastodon', 'httpx', 'feedparser', 'PIL', 'shtab',\n"
-        "                     'sharebot.terminal', 'jinja2', 'markupsafe', 'starlette', 'uvicorn')\n"
-        "        if m in sys.modules]\n"
-        "assert not heavy, heavy\n"
-    )
     env = {**os.environ, **CREDENTIALS, "PYTHONPATH": str(ROOT / "src")}
-    proc = subprocess.run([sys.executable, "-c", code, str(EXAMPLE_CONFIG), SEED_SLUG], capture_output=True,
-                          text=True, env=env, cwd=str(Path(EXAMPLE_CONTENT).parent))
-    assert proc.returncode == 0, proc.stderr
+    dry_run = ["--config", str(EXAMPLE_CONFIG), "publish", SEED_SLUG, "--dry-run"]
+    run = fresh_process([[*dry_run, "--json"], dry_run],
+                        ["atproto", "tweepy", "mastodon", "httpx", "feedparser", "PIL", "shtab", "sharebot.terminal",
+                         "jinja2", "markupsafe", "starlette", "uvicorn"], env=env, cwd=Path(EXAMPLE_CONTENT).parent)
+    assert run.codes == [0, 0]
+    assert run.loaded == []
 
 
 def test_dry_run_of_an_article_page_url(tmp_path):

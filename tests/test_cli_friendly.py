@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from cli_support import Result
+from cli_support import in_room as sharebot
 from cli_support import sharebot as run_sharebot
 from conftest import EXAMPLE_CONFIG
 from standins import Newsroom
@@ -40,10 +40,6 @@ def room(newsroom: Newsroom, tmp_path: Path) -> Newsroom:
     newsroom.write_site(tmp_path, [SLUG, LONG])
     newsroom.write_config(tmp_path)
     return newsroom
-
-
-def sharebot(room: Newsroom, *args: str, env: dict[str, str] | None = None) -> Result:
-    return run_sharebot("--config", str(room.config), *args, env={**room.env(), **(env or {})}, now=room.clock())
 
 
 def on_terminal(room: Newsroom, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:

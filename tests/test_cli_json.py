@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from cli_support import Result
+from cli_support import in_room as sharebot
 from cli_support import sharebot as run_sharebot
 from conftest import ROOT
 from standins import Newsroom
@@ -27,10 +28,6 @@ def room(newsroom: Newsroom, tmp_path: Path) -> Newsroom:
     newsroom.write_site(tmp_path, [SLUG, OTHER])
     newsroom.write_config(tmp_path)
     return newsroom
-
-
-def sharebot(room: Newsroom, *args: str, env: dict[str, str] | None = None) -> Result:
-    return run_sharebot("--config", str(room.config), *args, env={**room.env(), **(env or {})}, now=room.clock())
 
 
 def document(result: Result, kind: str) -> dict[str, Any]:

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import textwrap
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from cli_support import sharebot
+from cli_support import fresh_process, sharebot
 from conftest import EXAMPLE_CONFIG, EXAMPLE_CONTENT, ROOT
 from fakes.base import Clock
 from fakes.mastodon import FakeMastodon
@@ -308,20 +306,15 @@ def test_the_clock_is_the_one_given():
 
 def test_doctor_and_init_import_no_network_sdk(tmp_path):
     # Without a Mastodon token doctor makes no network call, and neither command loads an SDK or httpx.
-    code = (
-        "import sys\nfrom sharebot.cli import main\n"
-        "assert main(['--config', sys.argv[1], 'doctor']) == 3\n"
-        "assert main(['--config', sys.argv[2], 'init', '--name', 'N', '--base-url', 'https://n.example',\n"
-        "             '--language', 'de', '--timezone', 'UTC', '--source', sys.argv[3], '--networks', 'x,threads',\n"
-        "             '--set', 'threads.user_id=1', '--env-file', sys.argv[4]]) == 0\n"
-        "heavy = [m for m in ('atproto', 'tweepy', 'mastodon', 'httpx', 'requests', 'PIL') if m in sys.modules]\n"
-        "assert not heavy, heavy\n"
-    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHAREBOT_")}
-    proc = subprocess.run([sys.executable, "-c", code, str(EXAMPLE_CONFIG), str(tmp_path / "new.toml"),
-                           str(EXAMPLE_CONTENT), str(tmp_path / "new.env")],
-                          capture_output=True, text=True, env={**env, "PYTHONPATH": str(ROOT / "src")}, cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
+    init = ["--config", str(tmp_path / "new.toml"), "init", "--name", "N", "--base-url", "https://n.example",
+            "--language", "de", "--timezone", "UTC", "--source", str(EXAMPLE_CONTENT), "--networks", "x,threads",
+            "--set", "threads.user_id=1", "--env-file", str(tmp_path / "new.env")]
+    run = fresh_process([["--config", str(EXAMPLE_CONFIG), "doctor"], init],
+                        ["atproto", "tweepy", "mastodon", "httpx", "requests", "PIL"],
+                        env={**env, "PYTHONPATH": str(ROOT / "src")}, cwd=tmp_path)
+    assert run.codes == [3, 0]
+    assert run.loaded == []
 
 
 def test_a_postgresql_queue(tmp_path, pg_url):

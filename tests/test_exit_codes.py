@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from cli_support import Result
-from cli_support import sharebot as run_sharebot
+from cli_support import in_room as sharebot
 from conftest import ROOT
 from standins import Newsroom
 
@@ -26,10 +26,6 @@ def room(newsroom: Newsroom, tmp_path: Path) -> Newsroom:
     newsroom.write_site(tmp_path, [SLUG, "zweiter-artikel"])
     newsroom.write_config(tmp_path)
     return newsroom
-
-
-def sharebot(room: Newsroom, *args: str, env: dict[str, str] | None = None) -> Result:
-    return run_sharebot("--config", str(room.config), *args, env={**room.env(), **(env or {})}, now=room.clock())
 
 
 def test_the_readme_table_is_the_enum():

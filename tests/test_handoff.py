@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from cli_support import fresh_process
 from cli_support import sharebot as run_sharebot
 from conftest import ROOT
 from standins import Newsroom
@@ -118,20 +119,12 @@ def test_a_post_the_worker_has_no_credentials_for_is_refused_to_publish_which_po
 
 
 def test_publish_on_the_hand_off_path_loads_no_network_sdk(room: Newsroom) -> None:
-    code = (
-        "import json, sys\n"
-        "from sharebot.cli import main\n"
-        f"code = main(['--config', {str(room.config)!r}, 'publish', {SLUG!r}, '--network', {ONLY!r}])\n"
-        "heavy = [m for m in ('atproto', 'tweepy', 'mastodon', 'requests') if m in sys.modules]\n"
-        "print('HEAVY=' + json.dumps(heavy))\n"
-        "sys.exit(code)\n"
-    )
     with running_worker(room):
-        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                              env={**os.environ, **room.env()}, cwd=ROOT)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "HEAVY=[]" in proc.stdout, proc.stdout
-    assert "published" in proc.stdout
+        run = fresh_process([["--config", str(room.config), "publish", SLUG, "--network", ONLY]],
+                            ["atproto", "tweepy", "mastodon", "requests"], env={**os.environ, **room.env()}, cwd=ROOT)
+    assert run.codes == [0], run.stdout + [run.stderr]
+    assert run.loaded == []
+    assert "published" in run.stdout[0]
     assert room.posted()["x"] == 1 and room.posted()["mastodon"] == 1
     assert claimed_by(room) == {"claimed by worker@test"}
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from cli_support import Result
-from cli_support import sharebot as run_sharebot
+from cli_support import in_room as sharebot
 from fakes.base import FakeAPI, Response
 from fakes.pictures import picture
 from pds import PDS
@@ -54,10 +54,6 @@ def room_with_image(room: Newsroom, root: Path, image: str) -> Newsroom:
     config = config.replace('network = "threads"\n', 'network = "threads"\ntemplate = "{title}\\n\\n{link}"\n', 1)
     room.config.write_text(config, encoding="utf-8")
     return room
-
-
-def sharebot(room: Newsroom, *args: str, env: dict[str, str] | None = None) -> Result:
-    return run_sharebot("--config", str(room.config), *args, env={**room.env(), **(env or {})}, now=room.clock())
 
 
 def issues_by_account(result: Result) -> dict[str, list[dict[str, str]]]:

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from cli_support import sharebot
+from cli_support import fresh_process, sharebot
 from conftest import EXAMPLE_CONFIG, ROOT, SEED_SLUG
 from test_cli_dry_run import CREDENTIALS, NOW
 
@@ -147,14 +147,8 @@ def test_open_hands_the_written_page_to_the_browser(tmp_path):
 
 
 def test_preview_imports_no_sdk_and_no_web_framework():
-    code = (
-        "import sys, io\nfrom sharebot.cli import main\n"
-        "assert main(['--config', sys.argv[1], 'preview', sys.argv[2]], stdout=io.StringIO()) == 0\n"
-        "heavy = [m for m in ('atproto', 'tweepy', 'mastodon', 'httpx', 'PIL', 'starlette', 'uvicorn') "
-        "if m in sys.modules]\n"
-        "assert not heavy, heavy\nassert 'jinja2' in sys.modules\n"
-    )
     env = {**os.environ, **CREDENTIALS, "PYTHONPATH": str(ROOT / "src")}
-    proc = subprocess.run([sys.executable, "-c", code, str(EXAMPLE_CONFIG), SEED_SLUG], capture_output=True,
-                          text=True, env=env, timeout=60)
-    assert proc.returncode == 0, proc.stderr
+    run = fresh_process([["--config", str(EXAMPLE_CONFIG), "preview", SEED_SLUG]],
+                        ["atproto", "tweepy", "mastodon", "httpx", "PIL", "starlette", "uvicorn", "jinja2"], env=env)
+    assert run.codes == [0]
+    assert run.loaded == ["jinja2"]

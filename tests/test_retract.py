@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from cli_support import Result
-from cli_support import sharebot as run_sharebot
+from cli_support import in_room as sharebot
 from standins import Newsroom
 
 from sharebot import app
@@ -29,10 +29,6 @@ def room(newsroom: Newsroom, tmp_path: Path) -> Newsroom:
     newsroom.write_site(tmp_path, [SLUG])
     newsroom.write_config(tmp_path)
     return newsroom
-
-
-def sharebot(room: Newsroom, *args: str) -> Result:
-    return run_sharebot("--config", str(room.config), *args, env=room.env(), now=room.clock())
 
 
 class Terminal(io.StringIO):
