@@ -164,7 +164,7 @@ class Worker:
         handled = 0
         while not stop.is_set():
             free = self.concurrency - len(pending)
-            settled, claimed = self._fill(pending, free)
+            settled, claimed = self._fill(pending, free) if free else self._fill_handed(pending)
             handled += self._told(self._answer(settled))
             if not pending:
                 if burst and not claimed:
@@ -192,9 +192,10 @@ class Worker:
         # A job overdue yet not claimed (its account is flagged) does not shorten the wait.
         now = self.clock()
         until = now + timedelta(seconds=max(self.handoffs.poll_seconds, self.poll_seconds))
-        due = self.store.next_due(after=now)
-        if due is not None and due < until:
-            until = due
+        if self.handoffs.poll_seconds > self.poll_seconds:  # polled as often as before otherwise: nothing to gain
+            due = self.store.next_due(after=now)
+            if due is not None and due < until:
+                until = due
         while not stop.is_set() and self.clock() < until:
             if self.handoffs.wait(min(self.poll_seconds, 0.5)):
                 return
@@ -236,12 +237,21 @@ class Worker:
             self._noted_at = now
         return self._submit(checks, handed + posts, now, pending), len(checks) + len(handed) + len(posts)
 
+    def _fill_handed(self, pending: dict[Future[Any], _Task]) -> tuple[list[Outcome], int]:
+        """Every slot busy: only what `publish` handed over is claimed (an editor waits on it); the queue's
+        housekeeping and lease expiry wait for a free slot, as its other jobs do."""
+        now = self.clock()
+        handed = self._claim_handed(pending, now, now + self.lease)
+        return self._submit([], handed, now, pending), len(handed)
+
     def _claim_handed(self, pending: dict[Future[Any], _Task], now: datetime, until: datetime) -> list[Job]:
         """Claim the jobs `publish` handed over, beyond `concurrency` if need be: an editor waits on them.
         The claim is the queue's compare-and-set; a job this worker already holds or settled is answered for
         when it settles, or at once; one it cannot claim is refused (someone else has it, or it is not due)."""
-        asked = self.handoffs.take() if self.handoffs is not None else []
-        if not asked or self.handoffs is None:
+        if self.handoffs is None:
+            return []
+        asked = self.handoffs.take()
+        if not asked:
             return []
         holding = {job.id for _, job, _, _ in pending.values()}
         self._asked.update(asked)
