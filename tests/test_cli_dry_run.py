@@ -126,7 +126,7 @@ def test_dry_run_does_not_import_network_sdks_or_the_web_libraries():
     env = {**os.environ, **CREDENTIALS, "PYTHONPATH": str(ROOT / "src")}
     dry_run = ["--config", str(EXAMPLE_CONFIG), "publish", SEED_SLUG, "--dry-run"]
     run = fresh_process([[*dry_run, "--json"], dry_run],
-                        ["atproto", "tweepy", "mastodon", "httpx", "feedparser", "PIL", "shtab", "sharebot.terminal",
+                        ["atproto", "atproto_client", "tweepy", "mastodon", "httpx", "feedparser", "PIL", "shtab", "sharebot.terminal",
                          "jinja2", "markupsafe", "starlette", "uvicorn"], env=env, cwd=Path(EXAMPLE_CONTENT).parent)
     assert run.codes == [0, 0]
     assert run.loaded == []

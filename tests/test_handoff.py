@@ -121,7 +121,7 @@ def test_a_post_the_worker_has_no_credentials_for_is_refused_to_publish_which_po
 def test_publish_on_the_hand_off_path_loads_no_network_sdk(room: Newsroom) -> None:
     with running_worker(room):
         run = fresh_process([["--config", str(room.config), "publish", SLUG, "--network", ONLY]],
-                            ["atproto", "tweepy", "mastodon", "requests"], env={**os.environ, **room.env()}, cwd=ROOT)
+                            ["atproto", "atproto_client", "tweepy", "mastodon", "requests"], env={**os.environ, **room.env()}, cwd=ROOT)
     assert run.codes == [0], run.stdout + [run.stderr]
     assert run.loaded == []
     assert "published" in run.stdout[0]
@@ -298,13 +298,15 @@ def test_a_handed_job_the_worker_cannot_claim_is_refused_and_not_posted(room: Ne
     from sharebot.queue import cancel, enqueue
 
     settings = settings_of(room)
-    with running_worker(room), open_store(settings.database) as store:
+    with open_store(settings.database) as store:
         article = pipeline.load_article(settings, SLUG)
         preview = pipeline.render_article(settings, article, pipeline.select_accounts(settings, networks=["x"]),
                                           now=room.clock())
         [job] = enqueue(store, SLUG, preview.posts, now=room.clock(), run_at=room.clock()).added
-        cancel(store, job.id, room.clock())  # canceled after publish queued it: no claim may take it
-        handed = hand_off(settings.database, store, [job], timeout=30)
+        # Canceled after publish queued it (before the worker starts, so no poll of it can take it first).
+        cancel(store, job.id, room.clock())
+        with running_worker(room):
+            handed = hand_off(settings.database, store, [job], timeout=30)
     assert handed is not None
     assert (handed.settled, handed.refused, handed.waiting) == ({}, [job.id], [])
     assert room.posted()["x"] == 0

@@ -149,6 +149,6 @@ def test_open_hands_the_written_page_to_the_browser(tmp_path):
 def test_preview_imports_no_sdk_and_no_web_framework():
     env = {**os.environ, **CREDENTIALS, "PYTHONPATH": str(ROOT / "src")}
     run = fresh_process([["--config", str(EXAMPLE_CONFIG), "preview", SEED_SLUG]],
-                        ["atproto", "tweepy", "mastodon", "httpx", "PIL", "starlette", "uvicorn", "jinja2"], env=env)
+                        ["atproto", "atproto_client", "tweepy", "mastodon", "httpx", "PIL", "starlette", "uvicorn", "jinja2"], env=env)
     assert run.codes == [0]
     assert run.loaded == ["jinja2"]
