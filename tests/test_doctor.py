@@ -311,7 +311,7 @@ def test_doctor_and_init_import_no_network_sdk(tmp_path):
             "--language", "de", "--timezone", "UTC", "--source", str(EXAMPLE_CONTENT), "--networks", "x,threads",
             "--set", "threads.user_id=1", "--env-file", str(tmp_path / "new.env")]
     run = fresh_process([["--config", str(EXAMPLE_CONFIG), "doctor"], init],
-                        ["atproto", "tweepy", "mastodon", "httpx", "requests", "PIL"],
+                        ["atproto", "atproto_client", "tweepy", "mastodon", "httpx", "requests", "PIL"],
                         env={**env, "PYTHONPATH": str(ROOT / "src")}, cwd=tmp_path)
     assert run.codes == [3, 0]
     assert run.loaded == []
@@ -336,3 +336,17 @@ def test_a_required_setting_missing_or_of_the_wrong_type_is_a_problem_naming_it(
     assert result.exit_code == 3
     [finding] = [f for f in json.loads(result.stdout)["findings"] if f["check"] == "config"]
     assert finding["level"] == "problem" and words in finding["message"]
+
+
+def test_doctor_reads_the_env_file_beside_the_config_as_every_command_does(tmp_path):
+    config, dotenv = tmp_path / "site" / "sharebot.toml", tmp_path / "site" / ".env"
+    made = sharebot("--config", str(config), "init", "--name", "N", "--base-url", "https://n.example", "--language",
+                    "de", "--timezone", "UTC", "--source", str(EXAMPLE_CONTENT), "--networks", "telegram",
+                    "--set", "telegram.chat_id=-1001234567890", "--env-file", str(dotenv), now=NOW)
+    assert made.exit_code == 0, made.output
+    dotenv.write_text("SHAREBOT_TELEGRAM_BOT_TOKEN=123456:abcdefghijklmnopqrstuvwxyz\n")
+    dotenv.chmod(0o600)
+    env = {k: "" for k in os.environ if k.startswith("SHAREBOT_")}
+    checked = sharebot("--config", str(config), "doctor", env=env, now=NOW)
+    assert "credentials" in checked.stdout and "SHAREBOT_TELEGRAM_BOT_TOKEN not set" not in checked.stdout
+    assert checked.exit_code == 0, checked.output

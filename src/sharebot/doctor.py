@@ -107,8 +107,8 @@ def diagnose(config: Path | str | None, environ: Mapping[str, str], *, now: date
     """Every check on the site `config` names, with `environ` (and the .env) for its secrets."""
     now = aware_utc(now, "now")
     dotenv = dotenv_path or Path(".env")
-    try:
-        settings = load_settings(config, environ, content_dir=content_dir, dotenv_path=dotenv)
+    try:  # no dotenv_path: the .env files every command reads (the cwd's and the one beside the config)
+        settings = load_settings(config, environ, content_dir=content_dir, dotenv_path=dotenv_path)
     except SharebotError as exc:
         return DoctorReport((Finding(Check.CONFIG, Level.PROBLEM, str(config or "config"), str(exc),
                                      "correct the file as the message says"),
@@ -215,7 +215,10 @@ def server_limits(settings: Settings, account: Account, check: InstanceCheck) ->
     try:
         limit, per_url = check(settings, account)
     except SharebotError as exc:
-        return [Finding(Check.INSTANCE, Level.PROBLEM, account.name, f"cannot read the instance: {exc}",
+        from sharebot.app import masked_credentials  # the instance's answer may echo the token
+
+        return [Finding(Check.INSTANCE, Level.PROBLEM, account.name,
+                        masked_credentials(settings, account.name, f"cannot read the instance: {exc}"),
                         "check the instance address and the token (`sharebot accounts check`)")]
     configured = spec.options["max_characters"]
     have = int(account.options.get("max_characters") or configured.default)
