@@ -189,3 +189,29 @@ def test_a_picture_sent_as_served_is_still_held_to_the_pixel_cap() -> None:
         ready(Image(BOMB, "image/png"), 5_000_000, network="x", keep={"image/png"})
     with pytest.raises(Rejected, match="not in a format"):
         ready(Image(b"\x00" * 100, "image/png"), 5_000_000, network="x", keep={"image/png"})
+
+
+class EchoingAdapter:
+    """An adapter whose network answers the check by quoting the token it was sent, as some APIs do."""
+
+    def __init__(self, state: str, detail: str) -> None:
+        self.state, self.detail = state, detail
+
+    def check(self):
+        from sharebot.adapters.base import AccountState, AccountStatus
+
+        return AccountStatus("mastodon", AccountState(self.state), self.detail)
+
+
+@pytest.mark.parametrize("state", ["rejected", "unreachable"])
+def test_a_token_the_network_echoes_is_masked_in_the_check(state: str) -> None:
+    from conftest import EXAMPLE_CONFIG
+
+    from sharebot.config import load_settings
+    from sharebot.preflight import _account_issues
+
+    token = "echoed-token-1234567890"
+    settings = load_settings(EXAMPLE_CONFIG, {"SHAREBOT_MASTODON_ACCESS_TOKEN": token},
+                             dotenv_path=EXAMPLE_CONFIG.parent / "none.env")
+    [issue] = _account_issues(settings, "mastodon", lambda name: EchoingAdapter(state, f"token {token} refused"))
+    assert token not in issue.message and "refused" in issue.message

@@ -509,6 +509,16 @@ def clear_account(settings: Settings, store: Store | None, name: str) -> bool:
     return store is not None and store.clear_account_flag(name)
 
 
+def masked_credentials(settings: Settings, name: str, text: str) -> str:
+    """`text` on one line with account `name`'s credential values masked: for whatever a network or an SDK
+    answered to a check (an unknown account: the text as it is, on one line)."""
+    try:
+        secrets = settings.credentials(settings.account(name)).values()
+    except ConfigError:
+        secrets = {}.values()
+    return one_line(text, secrets, masked=mask)
+
+
 def check_accounts(settings: Settings, *, adapters: Callable[[str], Adapter], store: Store | None,
                    clock: Clock) -> list[AccountStatus]:
     """One authenticated read per account; keeps the queue's account flags in step."""
@@ -524,8 +534,7 @@ def check_accounts(settings: Settings, *, adapters: Callable[[str], Adapter], st
         except SharebotError as exc:
             result = AccountStatus(account.name, AccountState.REJECTED, str(exc))
         # Shown, and kept with a flag: whatever a network or SDK echoed of a credential is masked.
-        result = AccountStatus(result.account, result.state,
-                               one_line(result.detail, settings.credentials(account).values(), masked=mask))
+        result = AccountStatus(result.account, result.state, masked_credentials(settings, account.name, result.detail))
         if store is not None:
             record_check(store, result, clock(), fingerprint=fingerprint(settings.credentials(account)))
         results.append(result)

@@ -57,7 +57,7 @@ def check_preview(settings: Settings, preview: Preview, adapters: Callable[[str]
             issues += _image_issues(post, use, fetched[use.url])
         if post.network not in LINK_ONLY and not any(i.code in ACCOUNT_ISSUES for i in post.issues):
             if post.account not in checked:
-                checked[post.account] = _account_issues(post.account, adapters)
+                checked[post.account] = _account_issues(settings, post.account, adapters)
             issues += checked[post.account]
         posts.append(post._replace(issues=tuple(issues)))
     return preview._replace(posts=tuple(posts))
@@ -93,21 +93,28 @@ def _image_issues(post: RenderedPost, use: ImageUse, image: Image | SharebotErro
     return [Issue(Severity.ERROR if use.required else Severity.WARNING, "image", f"{use.what}: {why}; {outcome}")]
 
 
-def _account_issues(name: str, adapters: Callable[[str], Adapter]) -> list[Issue]:
+def _account_issues(settings: Settings, name: str, adapters: Callable[[str], Adapter]) -> list[Issue]:
+    """What the account's credential check says, as issues; whatever the network echoed of a credential is
+    masked (`app.masked_credentials`), as `accounts check` masks it."""
+    from sharebot.app import masked_credentials
+
+    def issue(severity: Severity, code: str, text: str) -> list[Issue]:
+        return [Issue(severity, code, masked_credentials(settings, name, text))]
+
     try:
         status = adapters(name).check()
     except MissingCredential:
         return []  # the dry run has said so already (missing-credential)
     except ConfigError as exc:
-        return [Issue(Severity.ERROR, "account-config", str(exc))]
+        return issue(Severity.ERROR, "account-config", str(exc))
     except SharebotError as exc:
-        return [Issue(Severity.ERROR, "credential-rejected", f"the credentials were not accepted: {exc}")]
+        return issue(Severity.ERROR, "credential-rejected", f"the credentials were not accepted: {exc}")
     if status.state is AccountState.REJECTED:
-        return [Issue(Severity.ERROR, "credential-rejected", f"the credentials were not accepted: {status.detail}")]
+        return issue(Severity.ERROR, "credential-rejected", f"the credentials were not accepted: {status.detail}")
     if status.state is AccountState.UNREACHABLE:
-        return [Issue(Severity.WARNING, "unreachable", f"credentials not checked: {status.detail}")]
+        return issue(Severity.WARNING, "unreachable", f"credentials not checked: {status.detail}")
     if status.state is AccountState.EXPIRING:
-        return [Issue(Severity.WARNING, "credential-expiring", status.detail)]
+        return issue(Severity.WARNING, "credential-expiring", status.detail)
     return []
 
 
