@@ -350,3 +350,8 @@ def test_doctor_reads_the_env_file_beside_the_config_as_every_command_does(tmp_p
     checked = sharebot("--config", str(config), "doctor", env=env, now=NOW)
     assert "credentials" in checked.stdout and "SHAREBOT_TELEGRAM_BOT_TOKEN not set" not in checked.stdout
     assert checked.exit_code == 0, checked.output
+
+
+def test_a_database_password_is_hidden_however_it_is_written() -> None:
+    assert doctor._redact("postgresql://u:p@ss:w0rd@h:5432/db") == "postgresql://u:***@h:5432/db"
+    assert doctor._redact("postgresql://u@h/db?password=hunter2secret") == "postgresql://u@h/db?password=***"

@@ -403,7 +403,7 @@ def test_opening_without_migrating_writes_no_schema(tmp_path):
 
 
 def test_postgres_urls_are_shown_without_their_password():
-    from sharebot.store_postgres import _redact
+    from sharebot.scrub import redact_url as _redact
 
     assert _redact("postgresql://u@h/db?password=hunter2secret") == "postgresql://u@h/db?password=****"
     assert _redact("postgresql://u:p@ss:w0rd@h:5432/db") == "postgresql://u:****@h:5432/db"

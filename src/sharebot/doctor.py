@@ -19,7 +19,6 @@ directory.
 from __future__ import annotations
 
 import os
-import re
 import stat
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
@@ -32,6 +31,7 @@ from sharebot.errors import SharebotError
 from sharebot.exits import Exit
 from sharebot.models import Account
 from sharebot.networks import LINK_ONLY, NETWORKS
+from sharebot.scrub import redact_url
 from sharebot.times import aware_utc
 
 WARN_DAYS = 60
@@ -295,8 +295,8 @@ def queue_database(settings: Settings) -> list[Finding]:
 
 
 def _redact(url: str) -> str:
-    """A database URL without its password."""
-    return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", url)
+    """A database URL without its password (`scrub.redact_url`)."""
+    return redact_url(url, mark="***")
 
 
 # --- file modes -------------------------------------------------------------------------------------------------

@@ -21,12 +21,12 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from sharebot.errors import StoreError
 from sharebot.handoff import pg_names
 from sharebot.jobs import Job
 from sharebot.models import RenderedPost
+from sharebot.scrub import redact_url
 from sharebot.store import Exec, Store
 from sharebot.times import utc
 
@@ -40,17 +40,6 @@ except ImportError as e:  # pragma: no cover - depends on the install
 _MIGRATION_LOCK_ID = 0x5BB0_7E01
 
 
-def _redact(url: str) -> str:
-    """The URL without its password, wherever it is: user:password@ (the last @ ends the user part, so an
-    unencoded @ in the password is covered) or a password= parameter."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        user, host = netloc.rsplit("@", 1)
-        netloc = (user.split(":", 1)[0] + ":****" if ":" in user else user) + "@" + host
-    query = "&".join("password=****" if q.lower().startswith("password=") else q
-                     for q in parts.query.split("&")) if parts.query else ""
-    return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
 class PostgresStore(Store):
@@ -59,7 +48,7 @@ class PostgresStore(Store):
     single_statement_cas = True
 
     def __init__(self, url: str, *, connect_timeout: int = 10, migrate: bool = True) -> None:
-        self.url = _redact(url)
+        self.url = redact_url(url)
         try:
             self._conn = psycopg.connect(url, autocommit=True, row_factory=dict_row,
                                          connect_timeout=connect_timeout)
