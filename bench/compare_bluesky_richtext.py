@@ -24,7 +24,6 @@ from sharebot.entities import has_host
 from sharebot.facets import detect_facets
 
 PACKAGE = "@atproto/api@0.19.19"
-KINDS = {"link": "link", "tag": "tag", "mention": "mention"}
 # One JSON array of strings on stdin; per string [graphemeLength, [[byteStart, byteEnd, kind, value], ...]].
 READER = """
 const { RichText } = require(process.argv[1]);

@@ -335,7 +335,6 @@ def _bluesky_patterns() -> dict[str, Any]:
         "cashtag": regex.compile(f"(?:^|{s}|\\()\\$(?P<ticker>[A-Za-z][A-Za-z0-9]{{0,4}})"
                                  f"(?=[{_JS_SPACE}]|$|[.,;:!?)\"'\u2019])"),
         "trailing_punct": regex.compile(r"\p{P}+$"),
-        "grapheme": regex.compile(r"\X"),
     }
 
 
@@ -576,6 +575,7 @@ def _class_ranges(code_points: set[int]) -> str:
     return "".join(re.escape(chr(a)) + (f"-{re.escape(chr(b))}" if b > a else "") for a, b in out)
 
 
+@functools.cache
 def longest_twitter_emoji() -> int:
     """Code points in the longest sequence twitter-text weighs as one emoji."""
     return max(_twitter_emoji()[1].values())
