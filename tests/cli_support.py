@@ -41,6 +41,10 @@ def in_room(room: Any, *args: str, env: Mapping[str, str] | None = None) -> Resu
     return sharebot("--config", str(room.config), *args, env={**room.env(), **(env or {})}, now=room.clock())
 
 
+# What a command that posts nothing must not load: the network SDKs and what only posting uses.
+NETWORK_MODULES = ("atproto", "atproto_client", "tweepy", "mastodon", "httpx", "requests", "PIL")
+
+
 @dataclass(frozen=True)
 class FreshRun:
     codes: list[int]  # each command's exit status

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from cli_support import fresh_process, sharebot
+from cli_support import NETWORK_MODULES, fresh_process, sharebot
 from conftest import EXAMPLE_CONFIG, EXAMPLE_CONTENT, ROOT, SEED_SLUG
 
 ALL_NETWORKS = {"x", "bluesky", "mastodon", "linkedin", "facebook", "threads", "telegram", "whatsapp"}
@@ -126,8 +126,8 @@ def test_dry_run_does_not_import_network_sdks_or_the_web_libraries():
     env = {**os.environ, **CREDENTIALS, "PYTHONPATH": str(ROOT / "src")}
     dry_run = ["--config", str(EXAMPLE_CONFIG), "publish", SEED_SLUG, "--dry-run"]
     run = fresh_process([[*dry_run, "--json"], dry_run],
-                        ["atproto", "atproto_client", "tweepy", "mastodon", "httpx", "feedparser", "PIL", "shtab", "sharebot.terminal",
-                         "jinja2", "markupsafe", "starlette", "uvicorn"], env=env, cwd=Path(EXAMPLE_CONTENT).parent)
+                        [*NETWORK_MODULES, "feedparser", "shtab", "sharebot.terminal", "jinja2", "markupsafe",
+                         "starlette", "uvicorn"], env=env, cwd=Path(EXAMPLE_CONTENT).parent)
     assert run.codes == [0, 0]
     assert run.loaded == []
 

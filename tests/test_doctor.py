@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from cli_support import fresh_process, sharebot
+from cli_support import NETWORK_MODULES, fresh_process, sharebot
 from conftest import EXAMPLE_CONFIG, EXAMPLE_CONTENT, ROOT
 from fakes.base import Clock
 from fakes.mastodon import FakeMastodon
@@ -311,7 +311,7 @@ def test_doctor_and_init_import_no_network_sdk(tmp_path):
             "--language", "de", "--timezone", "UTC", "--source", str(EXAMPLE_CONTENT), "--networks", "x,threads",
             "--set", "threads.user_id=1", "--env-file", str(tmp_path / "new.env")]
     run = fresh_process([["--config", str(EXAMPLE_CONFIG), "doctor"], init],
-                        ["atproto", "atproto_client", "tweepy", "mastodon", "httpx", "requests", "PIL"],
+                        NETWORK_MODULES,
                         env={**env, "PYTHONPATH": str(ROOT / "src")}, cwd=tmp_path)
     assert run.codes == [3, 0]
     assert run.loaded == []

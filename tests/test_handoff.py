@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from cli_support import fresh_process
+from cli_support import NETWORK_MODULES, fresh_process
 from cli_support import sharebot as run_sharebot
 from conftest import ROOT
 from standins import Newsroom
@@ -121,7 +121,8 @@ def test_a_post_the_worker_has_no_credentials_for_is_refused_to_publish_which_po
 def test_publish_on_the_hand_off_path_loads_no_network_sdk(room: Newsroom) -> None:
     with running_worker(room):
         run = fresh_process([["--config", str(room.config), "publish", SLUG, "--network", ONLY]],
-                            ["atproto", "atproto_client", "tweepy", "mastodon", "requests"], env={**os.environ, **room.env()}, cwd=ROOT)
+                            NETWORK_MODULES,
+                            env={**os.environ, **room.env()}, cwd=ROOT)
     assert run.codes == [0], run.stdout + [run.stderr]
     assert run.loaded == []
     assert "published" in run.stdout[0]
