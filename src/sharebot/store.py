@@ -51,6 +51,10 @@ def _state_is(*states: JobState) -> str:
     return "state IN (" + ", ".join(f"'{s.value}'" for s in states) + ")"
 
 
+# A job due to go out: queued, its time come (the one parameter), its article not retracted.
+_DUE = f"{_state_is(JobState.QUEUED)} AND run_at <= ? AND retracted_at IS NULL"
+
+
 # The states `prune_finished` deletes: a job in one of them is done with, and nobody waits on it. Migration
 # 0007's index on finished jobs covers exactly these.
 PRUNABLE = (JobState.PUBLISHED, JobState.DELETED, JobState.CANCELED, JobState.FAILED)
@@ -587,9 +591,9 @@ class Store(ABC):
         noted = 0
         with self._transaction() as ex:
             for account, note in notes.items():
-                rows = ex(f"UPDATE jobs SET last_error = ? WHERE {_state_is(JobState.QUEUED)} AND run_at <= ?"
-                          " AND account = ? AND retracted_at IS NULL AND (last_error IS NULL OR last_error <> ?)"
-                          " RETURNING id", (note, self._db_time(now), account, note))
+                rows = ex(f"UPDATE jobs SET last_error = ? WHERE {_DUE} AND account = ?"
+                          " AND (last_error IS NULL OR last_error <> ?) RETURNING id",
+                          (note, self._db_time(now), account, note))
                 noted += len(rows)
         return noted
 
@@ -597,19 +601,17 @@ class Store(ABC):
         """Due queued jobs of these accounts (of unretracted articles), per account that has any."""
         if not accounts:
             return {}
-        sql = (f"SELECT account, COUNT(*) AS n FROM jobs WHERE {_state_is(JobState.QUEUED)} AND run_at <= ?"
-               f" AND retracted_at IS NULL AND account IN ({', '.join('?' * len(accounts))})"
-               " GROUP BY account ORDER BY account")
-        with self._transaction(write=False) as ex:
-            rows = ex(sql, (self._db_time(now), *accounts))
-        return {r["account"]: int(r["n"]) for r in rows}
+        return self._due_by_account(f"account IN ({', '.join('?' * len(accounts))})", tuple(accounts), now)
 
     def waiting_on_flags(self, now: datetime) -> dict[str, int]:
         """Due queued jobs that no worker takes because their account is flagged, per account."""
-        sql = (f"SELECT account, COUNT(*) AS n FROM jobs WHERE {_state_is(JobState.QUEUED)} AND run_at <= ?"
-               f" AND retracted_at IS NULL AND NOT ({_NOT_FLAGGED}) GROUP BY account ORDER BY account")
+        return self._due_by_account(f"NOT ({_NOT_FLAGGED})", (), now)
+
+    def _due_by_account(self, which: str, params: tuple[Any, ...], now: datetime) -> dict[str, int]:
+        """How many due queued jobs (of unretracted articles) that also meet `which` each account has."""
+        sql = f"SELECT account, COUNT(*) AS n FROM jobs WHERE {_DUE} AND {which} GROUP BY account ORDER BY account"
         with self._transaction(write=False) as ex:
-            rows = ex(sql, (self._db_time(now),))
+            rows = ex(sql, (self._db_time(now), *params))
         return {r["account"]: int(r["n"]) for r in rows}
 
     def flagged_accounts(self) -> dict[str, str]:
