@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from sharebot.jobs import Job, JobState
-from sharebot.store import Store
+from sharebot.store import Store, is_postgres
 
 log = logging.getLogger("sharebot.handoff")
 
@@ -42,10 +42,6 @@ SETTLED_CHANNEL = "sharebot_settled"
 WORKER_APP_NAME = "sharebot-worker"
 _SUN_PATH_MAX = 107  # bytes in sockaddr_un.sun_path, less the terminating NUL (Linux)
 _POLL = 0.25  # seconds between looks at the queue while waiting, whatever the channel says
-
-
-def is_postgres(database: str) -> bool:
-    return database.startswith(("postgresql://", "postgres://"))
 
 
 def pg_names(schema: str) -> tuple[str, str, str]:
@@ -65,7 +61,7 @@ def socket_path(database: str) -> Path | None:
     long for a Unix socket address."""
     if is_postgres(database) or database in (":memory:", "") or not hasattr(socket, "AF_UNIX"):
         return None
-    path = Path(database.removeprefix("sqlite:///") + ".sock")
+    path = Path(database + ".sock")
     return path if len(os.fsencode(path)) <= _SUN_PATH_MAX else None
 
 

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sharebot.store import SQLiteStore, Store
+from sharebot.store import SQLiteStore, Store, is_postgres
 
 
 def open_store(url_or_path: str | Path, *, migrate: bool = True) -> Store:
     """`postgresql://…` opens PostgreSQL; anything else is a SQLite path (`sqlite:///x.db`, `:memory:`).
     migrate=False opens without touching the schema (a dry run writes nothing; see `is_current`)."""
     target = str(url_or_path)
-    if target.startswith(("postgresql://", "postgres://")):
+    if is_postgres(target):
         from sharebot.store_postgres import PostgresStore
 
         return PostgresStore(target, migrate=migrate)

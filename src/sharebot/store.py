@@ -33,6 +33,11 @@ _CHUNK = 100  # rows per multi-row INSERT, well inside both backends' parameter 
 _NOT_FLAGGED = "account NOT IN (SELECT name FROM accounts WHERE flagged_at IS NOT NULL)"
 
 
+def is_postgres(url_or_path: str | Path) -> bool:
+    """Whether this database is PostgreSQL's (`postgresql://…`, `postgres://…`); else it is a SQLite file."""
+    return str(url_or_path).startswith(("postgresql://", "postgres://"))
+
+
 def _not_in(column: str, values: Collection[str]) -> str:
     """` AND column NOT IN (?, …)` for `values` (their parameters follow), or nothing for none."""
     return f" AND {column} NOT IN ({', '.join('?' * len(values))})" if values else ""
