@@ -180,3 +180,20 @@ def test_a_source_beside_the_configs_folder_stays_relative(tmp_path):
     assert 'content = "../content"' in result.config.read_text()
     settings = load_settings(result.config, {}, dotenv_path=result.env)
     assert Path(settings.source.location).resolve() == (tmp_path / "content").resolve()
+
+
+@pytest.mark.parametrize(("typed", "written"), [("iw", "he"), ("en_us", "en-US"), ("de-CH-1996", "de-CH-1996")])
+def test_the_language_is_written_as_the_config_loader_reads_it(tmp_path, typed, written):
+    flags = list(FLAGS)
+    flags[flags.index("--language") + 1] = typed
+    assert init(tmp_path, *flags).exit_code == 0
+    settings = load_settings(tmp_path / "site" / "sharebot.toml", {}, dotenv_path=tmp_path / "none.env")
+    assert settings.site.language == written
+    assert f'language = "{written}"' in (tmp_path / "site" / "sharebot.toml").read_text()
+
+
+def test_a_language_the_config_loader_would_not_take_is_refused(tmp_path):
+    flags = list(FLAGS)
+    flags[flags.index("--language") + 1] = "xx"
+    refused = init(tmp_path, *flags)
+    assert refused.exit_code == 1 and "init: language: 'xx' is not a language tag" in refused.stderr

@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -25,7 +24,6 @@ from sharebot.networks import NETWORKS, Network, NetworkSpec, Option
 
 # A BCP 47 tag as sites write them: a language (ISO 639, 2-3 letters), an optional script and region (de, pt-BR,
 # zh-Hant-TW, es-419).
-_LANGUAGE = re.compile(r"^[a-z]{2,3}(?:-[A-Z][a-z]{3})?(?:-(?:[A-Z]{2}|\d{3}))?$")
 _FEED_SUFFIXES = (".xml", ".rss", ".atom", ".json")
 _MAX_ASKS = 3
 
@@ -88,9 +86,11 @@ def check_base_url(value: str) -> str:
 
 
 def check_language(value: str) -> str:
-    subtags = value.strip().replace("_", "-").split("-")
-    tag = "-".join([subtags[0].lower()] + [s.title() if len(s) == 4 else s.upper() for s in subtags[1:]])
-    if not _LANGUAGE.match(tag):
+    """The site language as the config loader will read it (`normalise.language_tag`), or a ConfigError."""
+    from sharebot.normalise import language_tag
+
+    tag = language_tag(value)
+    if tag is None:
         raise ConfigError(f"init: language: {value!r} is not a language tag like de, en or pt-BR")
     return tag
 
