@@ -161,6 +161,11 @@ def test_language_codes_become_bcp47():
                                                                                   "zh-Hant"]
 
 
+def test_a_tag_normalised_at_entry_is_sent_as_it_is():
+    for tag in ("de-u-co-phonebk", "en-x-ab", "zh-Hant-TW"):
+        assert render(article(language=tag), account(Network.BLUESKY), templates={}, utm=UTM).language == tag
+
+
 def test_threads_image_posts_need_the_link_in_the_text():
     post = render(article(), account(Network.THREADS, options={"attach_image": True}), templates={}, utm=UTM)
     assert post.blocked

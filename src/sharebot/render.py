@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from sharebot import entities, facets, fitting, links
+from sharebot import entities, facets, fitting, links, normalise
 from sharebot.errors import ConfigError
 from sharebot.models import Account, Article, Card, Issue, RenderedPost, Severity
 from sharebot.networks import NETWORKS, NetworkSpec, Rules
@@ -150,7 +150,9 @@ def render(article: Article, account: Account, *, templates: Mapping[str, str], 
     issues += _warnings(article, account, spec, rules, text, link)
     description = card_description(teaser, spec.card_description_max, already_nfc=True)
     card = Card(uri=link, title=title, description=description, image=article.image, image_alt=nfc(article.image_alt))
-    language = language_tag(article.language)
+    # A tag normalised where the article came in (normalise.language_tag) is kept as it is: this older rule
+    # upper-cases every two-letter subtag, extensions' too (de-u-co-phonebk), and is only the fallback.
+    language = normalise.language_tag(article.language) or language_tag(article.language)
     post_facets = tuple(facets.detect_facets(text)) if spec.facets else ()
     return RenderedPost(
         account=account.name, network=network, text=text, length=rules.measured(text), limit=rules.limit,
