@@ -145,16 +145,17 @@ class Adapters:
 
 
 # --- accounts that cannot post ------------------------------------------------------------------------
-def refresh_flags(settings: Settings, store: Store) -> dict[str, AccountFlag]:
-    """The account flags still in force: a flag raised for credentials that have since changed is cleared
-    (each flag keeps a salted fingerprint of the credentials it was raised for)."""
+def refresh_flags(settings: Settings, store: Store, *, clear: bool = True) -> dict[str, AccountFlag]:
+    """The account flags still in force: a flag raised for credentials that have since changed is not (each flag
+    keeps a salted fingerprint of the credentials it was raised for), and is cleared in the queue unless
+    `clear` is False (a dry run writes nothing)."""
     flags = store.account_flags()
     configured = {a.name: a for a in settings.accounts}
     for name, flag in list(flags.items()):
         account = configured.get(name)
         if flag.fingerprint and account is not None and \
                 not same_credentials(flag.fingerprint, settings.credentials(account)):
-            if store.clear_account_flag(name, fingerprint=flag.fingerprint):
+            if clear and store.clear_account_flag(name, fingerprint=flag.fingerprint):
                 logging.getLogger("sharebot.accounts").info("account %s: credentials changed, flag cleared", name)
             del flags[name]
     return flags
@@ -169,15 +170,7 @@ def cannot_post(settings: Settings, store: Store | None, accounts: Iterable[Acco
                 read_only: bool = False) -> dict[str, str]:
     """Of these accounts, those that cannot post now, and why: flagged, or a credential missing. `read_only`
     (a dry run): a flag raised for credentials since changed is skipped here but not cleared in the queue."""
-    if store is None:
-        flags = {}
-    elif read_only:
-        configured = {a.name: a for a in settings.accounts}
-        flags = {name: flag for name, flag in store.account_flags().items()
-                 if not (flag.fingerprint and name in configured
-                         and not same_credentials(flag.fingerprint, settings.credentials(configured[name])))}
-    else:
-        flags = refresh_flags(settings, store)
+    flags = refresh_flags(settings, store, clear=not read_only) if store is not None else {}
     blocked = {}
     for account in accounts:
         if account.network in LINK_ONLY:
