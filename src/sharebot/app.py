@@ -573,8 +573,8 @@ def run_worker(settings: Settings, *, store: Store, adapters: Callable[[str], Ad
     settled = 0
     # Jobs of an account this process has no credentials for are left to a worker that has them (another
     # machine's), not failed here: failing would flag the account for every worker.
-    unset = {a.name: tuple(missing_credentials(settings, a)) for a in settings.accounts
-             if a.enabled and a.network not in LINK_ONLY and missing_credentials(settings, a)}
+    unset = {a.name: missing for a in settings.accounts if a.enabled and a.network not in LINK_ONLY
+             if (missing := tuple(missing_credentials(settings, a)))}
     for name, variables in unset.items():
         logging.getLogger("sharebot.worker").warning(
             "account %s: no credentials here (%s not set): its jobs are left to workers that have them",

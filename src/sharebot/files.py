@@ -9,15 +9,15 @@ import threading
 from pathlib import Path
 
 
-def temporary_beside(target: Path, text: str, mode: int) -> Path:
-    """`text` in a new private temporary file in `target`'s folder (named per process and thread, so two
-    writers of one target never share it); the caller renames or links it into place."""
+def temporary_beside(target: Path, text: str | bytes, mode: int) -> Path:
+    """`text` (UTF-8 if a str) in a new private temporary file in `target`'s folder (named per process and
+    thread, so two writers of one target never share it); the caller renames or links it into place."""
     tmp = target.with_name(f".{target.name}.{os.getpid()}-{threading.get_ident()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     try:
         os.fchmod(fd, mode)  # a leftover file, or the umask, may have given it other permissions
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
+        with os.fdopen(fd, "wb") as out:
+            out.write(text.encode("utf-8") if isinstance(text, str) else text)
             out.flush()
             os.fsync(out.fileno())
     except BaseException:
@@ -26,7 +26,7 @@ def temporary_beside(target: Path, text: str, mode: int) -> Path:
     return tmp
 
 
-def write_whole(target: Path, text: str, *, mode: int = 0o600) -> Path:
+def write_whole(target: Path, text: str | bytes, *, mode: int = 0o600) -> Path:
     """Replace `target` with `text` in one step; returns `target`."""
     tmp = temporary_beside(target, text, mode)
     try:

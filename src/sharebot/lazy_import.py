@@ -24,12 +24,13 @@ import importlib.abc
 import importlib.machinery
 import importlib.util
 import marshal
-import os
 import sys
 import threading
 from collections.abc import Collection, Sequence
 from pathlib import Path
 from types import CodeType, ModuleType
+
+from sharebot.files import write_whole
 
 CACHE_OPTIMIZATION = "pep563"  # the `opt-` part of the cache file's name: never Python's own file
 _LOCK = threading.Lock()
@@ -75,16 +76,11 @@ class _DeferredAnnotationsLoader(importlib.machinery.SourceFileLoader):
 
 
 def _write_cache(cache: Path, data: bytes) -> None:
-    tmp = cache.with_name(f".{cache.name}.{os.getpid()}-{threading.get_ident()}.tmp")
     try:
         cache.parent.mkdir(exist_ok=True)
-        tmp.write_bytes(data)
-        os.replace(tmp, cache)  # a reader sees no file or a whole one
-    except OSError:  # a read-only install: compiling each time still works
-        try:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            pass
+        write_whole(cache, data, mode=0o644)  # a reader sees no file or a whole one
+    except OSError:
+        pass  # a read-only install: compiling each time still works
 
 
 class _Finder(importlib.abc.MetaPathFinder):
