@@ -362,7 +362,7 @@ class _NotifyChannel(_Channel):
 def _open_channel(database: str) -> _Channel | None:
     if not is_postgres(database):
         path = socket_path(database)
-        sock = _connect(path) if path is not None and path.exists() else None
+        sock = _connect(path) if path is not None else None  # no file: the connect fails
         return _SocketChannel(sock) if sock is not None else None
     import psycopg
     from psycopg import sql
